@@ -1,0 +1,7 @@
+//! soclash: audit Linux server hosts for shared-library conflicts in the
+//! processes that matter (Apache httpd with mod_php and mod_wsgi), from ELF
+//! files alone. See docs/ARCHITECTURE.md for the pipeline.
+
+pub mod elf;
+pub mod resolve;
+pub mod root;

@@ -1,0 +1,1 @@
+//! ldconfig emulation (being written)

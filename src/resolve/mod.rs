@@ -1,0 +1,3 @@
+//! The ld.so model: which file each `DT_NEEDED` name resolves to.
+pub mod cache;
+pub mod ldconfig;
