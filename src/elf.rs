@@ -198,7 +198,7 @@ impl ElfFacts {
 
     /// `DF_1_NODEFLIB` (rule L7).
     pub fn nodeflib(&self) -> bool {
-        self.flags_1 & u64::from(elf::DF_1_NODEFLIB.0) != 0
+        self.flags_1 & elf::DF_1_NODEFLIB.0 != 0
     }
 }
 
@@ -231,6 +231,10 @@ impl ReadCacheOps for PositionalFile {
     }
 }
 
+/// A string table up to this size is read whole even when only a few of
+/// its strings are wanted: one system call instead of one per string.
+const WHOLE_STRTAB: u64 = 256 * 1024;
+
 /// The largest string we accept from a string table; longer is corruption.
 const MAX_STRING: u64 = 64 * 1024;
 
@@ -256,20 +260,24 @@ pub fn read(file: File, detail: Detail) -> Result<ElfFacts, Error> {
     };
     let endian = Endianness::from_little_endian(little).ok_or(Error::Unsupported("endian"))?;
     match ident[4] {
-        c if c == elf::ELFCLASS64.0 => parse::<elf::FileHeader64<Endianness>>(data, endian, detail, len),
-        c if c == elf::ELFCLASS32.0 => parse::<elf::FileHeader32<Endianness>>(data, endian, detail, len),
+        c if c == elf::ELFCLASS64.0 => {
+            parse::<elf::FileHeader64<Endianness>>(data, endian, detail, len)
+        }
+        c if c == elf::ELFCLASS32.0 => {
+            parse::<elf::FileHeader32<Endianness>>(data, endian, detail, len)
+        }
         _ => Err(Error::Unsupported("class")),
     }
 }
 
 fn classify_non_elf(head: &[u8]) -> Error {
-    let text = head.iter().position(|&b| b != b' ' && b != b'\n' && b != b'\t');
+    let text = head
+        .iter()
+        .position(|&b| b != b' ' && b != b'\n' && b != b'\t');
     let rest = text.map_or(&[][..], |i| &head[i..]);
     if rest.starts_with(b"/*") || rest.starts_with(b"GROUP") || rest.starts_with(b"INPUT") {
         Error::LinkerScript
-    } else if head.len() < 16 && elf::ELFMAG.starts_with(&head[..head.len().min(4)]) {
-        Error::TooShort
-    } else if head.len() < 4 {
+    } else if head.len() < 4 || (head.len() < 16 && head.starts_with(&elf::ELFMAG)) {
         Error::TooShort
     } else {
         Error::BadMagic
@@ -311,9 +319,7 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
     detail: Detail,
     len: u64,
 ) -> Result<ElfFacts, Error> {
-    let header = data
-        .read_at::<Elf>(0)
-        .map_err(|()| Error::TooShort)?;
+    let header = data.read_at::<Elf>(0).map_err(|()| Error::TooShort)?;
     let ident = header.e_ident();
     let mut facts = ElfFacts {
         class: Some(if header.is_type_64() {
@@ -378,8 +384,8 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
     }
     let strings = match (info.strtab.and_then(|a| map.offset(a)), info.strsz) {
         (Some(off), Some(size)) if off.checked_add(size).is_some_and(|e| e <= len) => {
-            if detail == Detail::Symbols {
-                // Thousands of lookups follow: one read of the whole table.
+            if detail == Detail::Symbols || size <= WHOLE_STRTAB {
+                // One read of the whole table beats a read per string.
                 match data.read_bytes_at(off, size) {
                     Ok(bytes) => Some(Strings::Slice(StringTable::new(bytes, 0, size))),
                     Err(()) => None,
@@ -397,7 +403,10 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
         return Ok(facts);
     };
     let get = |off: u64| -> Option<BString> {
-        u32::try_from(off).ok().and_then(|o| strings.get(o)).map(BString::from)
+        u32::try_from(off)
+            .ok()
+            .and_then(|o| strings.get(o))
+            .map(BString::from)
     };
     let mut bad = false;
     let mut str_of = |off: Option<u64>| -> Option<BString> {
@@ -474,13 +483,13 @@ fn store_dyn(info: &mut DynInfo, facts: &mut ElfFacts, tag: elf::DynamicTag, val
         elf::DT_PLTREL => info.pltrel = Some(val),
         elf::DT_FLAGS => {
             facts.flags = val;
-            facts.symbolic |= val & u64::from(elf::DF_SYMBOLIC.0) != 0;
-            facts.bind_now |= val & u64::from(elf::DF_BIND_NOW.0) != 0;
-            facts.textrel |= val & u64::from(elf::DF_TEXTREL.0) != 0;
+            facts.symbolic |= val & elf::DF_SYMBOLIC.0 != 0;
+            facts.bind_now |= val & elf::DF_BIND_NOW.0 != 0;
+            facts.textrel |= val & elf::DF_TEXTREL.0 != 0;
         }
         elf::DT_FLAGS_1 => {
             facts.flags_1 = val;
-            facts.bind_now |= val & u64::from(elf::DF_1_NOW.0) != 0;
+            facts.bind_now |= val & elf::DF_1_NOW.0 != 0;
         }
         elf::DT_SYMBOLIC => facts.symbolic = true,
         elf::DT_BIND_NOW => facts.bind_now = true,
@@ -581,7 +590,9 @@ fn read_symbols<Elf: FileHeader<Endian = Endianness>>(
     let room = len.saturating_sub(symtab) / sym_size;
     let count = count.min(room);
     let Ok(syms) = data.read_slice_at::<Elf::Sym>(symtab, count as usize) else {
-        facts.problems.push("Invalid ELF dynamic symbol table".into());
+        facts
+            .problems
+            .push("Invalid ELF dynamic symbol table".into());
         return;
     };
     let versyms: Option<&[elf::Versym<Endianness>]> = info
@@ -626,9 +637,9 @@ fn read_symbols<Elf: FileHeader<Endian = Endianness>>(
         })
         .collect();
     if bad_names > 0 {
-        facts
-            .problems
-            .push(format!("Invalid ELF symbol name offset ({bad_names} symbols)"));
+        facts.problems.push(format!(
+            "Invalid ELF symbol name offset ({bad_names} symbols)"
+        ));
     }
     read_relocations::<Elf>(facts, info, map, data, endian);
 }
@@ -682,10 +693,17 @@ fn symbol_count<Elf: FileHeader<Endian = Endianness>>(
     let nbuckets = u64::from(u32_at(off)?);
     let symoffset = u64::from(u32_at(off + 4)?);
     let bloom_size = u64::from(u32_at(off + 8)?);
-    let word = if std::mem::size_of::<Elf::Sym>() == 24 { 8 } else { 4 };
-    let buckets_off = off.checked_add(16)?.checked_add(bloom_size.checked_mul(word)?)?;
-    let buckets: &[object::endian::U32<Endianness>] =
-        data.read_slice_at(buckets_off, usize::try_from(nbuckets).ok()?).ok()?;
+    let word = if std::mem::size_of::<Elf::Sym>() == 24 {
+        8
+    } else {
+        4
+    };
+    let buckets_off = off
+        .checked_add(16)?
+        .checked_add(bloom_size.checked_mul(word)?)?;
+    let buckets: &[object::endian::U32<Endianness>] = data
+        .read_slice_at(buckets_off, usize::try_from(nbuckets).ok()?)
+        .ok()?;
     let max = buckets.iter().map(|b| b.get(endian)).max().unwrap_or(0);
     if u64::from(max) < symoffset {
         return Some(symoffset);
@@ -723,8 +741,11 @@ fn read_versions(
             let mut names = Vec::new();
             let mut aux = off.checked_add(u64::from(vd.vd_aux.get(endian)));
             for _ in 0..vd.vd_cnt.get(endian) {
-                let Some(a) = aux.and_then(|a| data.read_at::<elf::Verdaux<Endianness>>(a).ok().map(|v| (a, v)))
-                else {
+                let Some(a) = aux.and_then(|a| {
+                    data.read_at::<elf::Verdaux<Endianness>>(a)
+                        .ok()
+                        .map(|v| (a, v))
+                }) else {
                     facts.problems.push("Invalid ELF Verdaux".into());
                     break;
                 };
@@ -766,7 +787,9 @@ fn read_versions(
             let mut aux = off.checked_add(u64::from(vn.vn_aux.get(endian)));
             for _ in 0..vn.vn_cnt.get(endian) {
                 let Some((a, v)) = aux.and_then(|a| {
-                    data.read_at::<elf::Vernaux<Endianness>>(a).ok().map(|v| (a, v))
+                    data.read_at::<elf::Vernaux<Endianness>>(a)
+                        .ok()
+                        .map(|v| (a, v))
                 }) else {
                     facts.problems.push("Invalid ELF Vernaux".into());
                     break;
@@ -819,7 +842,9 @@ fn read_relocations<Elf: FileHeader<Endian = Endianness>>(
         // Linkers may include the PLT relocations in the DT_RELA range; glibc
         // then processes them once, as PLT relocations.
         let (addr, size) = match jmp {
-            Some((j, js)) if rela == plt_is_rela && j >= addr && j + js == addr + size => (addr, j - addr),
+            Some((j, js)) if rela == plt_is_rela && j >= addr && j + js == addr + size => {
+                (addr, j - addr)
+            }
             _ => (addr, size),
         };
         tables.push((addr, size, rela, false));

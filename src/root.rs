@@ -20,6 +20,7 @@
 //! println!("{} is {} bytes", file.canonical.display(), file.size);
 //! ```
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io;
@@ -27,6 +28,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::RwLock;
 
 /// Linux's `MAXSYMLINKS`: more links than this in one lookup is `ELOOP`.
 pub const MAX_SYMLINKS: usize = 40;
@@ -90,6 +92,37 @@ pub struct Root {
     host: PathBuf,
     dirfd: OwnedFd,
     openat2: bool,
+    /// Canonical directories by inner path (see [`Root::resolve`]).
+    dirs: RwLock<HashMap<PathBuf, Result<PathBuf, CachedError>>>,
+}
+
+/// A [`RootError`] that can be kept in a cache.
+#[derive(Debug, Clone, Copy)]
+enum CachedError {
+    NotFound,
+    Loop,
+    NotADirectory,
+    Io(io::ErrorKind),
+}
+
+impl CachedError {
+    fn from_error(e: &RootError) -> CachedError {
+        match e {
+            RootError::NotFound | RootError::NotAbsolute => CachedError::NotFound,
+            RootError::Loop => CachedError::Loop,
+            RootError::NotADirectory | RootError::NotRegular(_) => CachedError::NotADirectory,
+            RootError::Io(e) => CachedError::Io(e.kind()),
+        }
+    }
+
+    fn into_error(self) -> RootError {
+        match self {
+            CachedError::NotFound => RootError::NotFound,
+            CachedError::Loop => RootError::Loop,
+            CachedError::NotADirectory => RootError::NotADirectory,
+            CachedError::Io(kind) => RootError::Io(kind.into()),
+        }
+    }
 }
 
 impl Root {
@@ -109,6 +142,7 @@ impl Root {
             host,
             dirfd,
             openat2,
+            dirs: RwLock::new(HashMap::new()),
         })
     }
 
@@ -137,9 +171,47 @@ impl Root {
         if !inner.is_absolute() {
             return Err(RootError::NotAbsolute);
         }
-        let mut done = PathBuf::from("/");
-        let mut pending: Vec<OsString> = Vec::new();
+        // Most lookups are files in a few directories: resolve the directory
+        // once per run and walk only the last component.
+        let plain = inner
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+        if let (true, Some(parent), Some(name)) = (plain, inner.parent(), inner.file_name()) {
+            let dir = self.resolve_dir(parent)?;
+            return self.walk(dir, vec![name.to_os_string()]);
+        }
+        let mut pending = Vec::new();
         push_components(&mut pending, inner);
+        self.walk(PathBuf::from("/"), pending)
+    }
+
+    /// A directory's canonical path, cached for the life of the root.
+    fn resolve_dir(&self, dir: &Path) -> Result<PathBuf, RootError> {
+        if let Ok(map) = self.dirs.read() {
+            if let Some(r) = map.get(dir) {
+                return r.clone().map_err(CachedError::into_error);
+            }
+        }
+        let mut pending = Vec::new();
+        push_components(&mut pending, dir);
+        let result = match self.walk(PathBuf::from("/"), pending) {
+            Ok((p, Kind::Directory)) => Ok(p),
+            Ok(_) => Err(CachedError::NotADirectory),
+            Err(e) => Err(CachedError::from_error(&e)),
+        };
+        if let Ok(mut map) = self.dirs.write() {
+            map.insert(dir.to_path_buf(), result.clone());
+        }
+        result.map_err(CachedError::into_error)
+    }
+
+    /// Walks `pending` (a stack: last element first) from the canonical
+    /// directory `done`, following symlinks inside the root.
+    fn walk(
+        &self,
+        mut done: PathBuf,
+        mut pending: Vec<OsString>,
+    ) -> Result<(PathBuf, Kind), RootError> {
         let mut links = 0usize;
         let mut kind = Kind::Directory;
         while let Some(part) = pending.pop() {
@@ -419,7 +491,10 @@ mod tests {
     #[test]
     fn loops_are_detected() {
         let (_t, r) = tree();
-        assert!(matches!(r.resolve(Path::new("/loop1")), Err(RootError::Loop)));
+        assert!(matches!(
+            r.resolve(Path::new("/loop1")),
+            Err(RootError::Loop)
+        ));
     }
 
     #[test]
