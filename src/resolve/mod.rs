@@ -1,3 +1,789 @@
-//! The ld.so model: which file each `DT_NEEDED` name resolves to.
+//! The ld.so model: which file each `DT_NEEDED` name resolves to, in which
+//! order objects are loaded, and why each was found where it was
+//! (research/loader-model.md §1–§2, rules L1–L14 and C1–C11).
+//!
+//! A [`Loader`] holds what is fixed for one root: its `ld.so.cache` (or an
+//! emulation of `ldconfig` when it has none), the glibc [`Profile`] of the
+//! root (trusted directories, `$LIB`, version-dependent behaviour), the CPU
+//! level used for glibc-hwcaps, `LD_LIBRARY_PATH`, and caches of ELF facts
+//! keyed by (device, inode) so each file is parsed once however many paths
+//! reach it (rule L13). [`Loader::load`] simulates the start-up of one
+//! program the way `ld.so --list` does and returns a [`Load`]: the objects
+//! in load order with the edge of every `DT_NEEDED`.
+//!
+//! An unresolved dependency is a fact of the [`Load`], not an error.
+//!
+//! ```no_run
+//! use soclash::{root::Root, resolve::{Loader, Options}};
+//! let root = Root::new("/".as_ref()).unwrap();
+//! let loader = Loader::new(&root, Options::default());
+//! let load = loader.load("/usr/lib/x86_64-linux-gnu/libz.so.1".as_ref()).unwrap();
+//! for line in load.ldd_lines() {
+//!     println!("{line}");
+//! }
+//! ```
+
 pub mod cache;
 pub mod ldconfig;
+mod search;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use bstr::{BStr, BString, ByteSlice};
+
+use crate::elf::{self, Class, Detail, ElfFacts};
+use crate::root::{FileId, Root, RootError};
+
+pub use search::Found;
+
+/// The x86-64 CPU the process is predicted for: its ISA level (1–4, for
+/// glibc-hwcaps, rule L5/C2) and whether glibc would call it an Intel
+/// `haswell` platform (rule L9 `$PLATFORM`, legacy subdirectories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cpu {
+    pub level: u8,
+    pub intel: bool,
+    pub avx512: bool,
+}
+
+impl Cpu {
+    /// This machine's CPU, as glibc's `cpu_features` would see it.
+    pub fn detect() -> Cpu {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            let v2 = has!("cmpxchg16b")
+                && has!("popcnt")
+                && has!("sse3")
+                && has!("sse4.1")
+                && has!("sse4.2")
+                && has!("ssse3");
+            let v3 = v2
+                && has!("avx")
+                && has!("avx2")
+                && has!("bmi1")
+                && has!("bmi2")
+                && has!("f16c")
+                && has!("fma")
+                && has!("lzcnt")
+                && has!("movbe")
+                && has!("xsave");
+            let v4 = v3
+                && has!("avx512f")
+                && has!("avx512bw")
+                && has!("avx512cd")
+                && has!("avx512dq")
+                && has!("avx512vl");
+            // SAFETY: cpuid leaf 0 exists on every x86-64 CPU.
+            let vendor = std::arch::x86_64::__cpuid(0);
+            let intel = vendor.ebx == 0x756e_6547; // "Genu"
+            let level = if v4 {
+                4
+            } else if v3 {
+                3
+            } else if v2 {
+                2
+            } else {
+                1
+            };
+            Cpu {
+                level,
+                intel,
+                avx512: v4,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            Cpu {
+                level: 1,
+                intel: false,
+                avx512: false,
+            }
+        }
+    }
+
+    pub fn with_level(level: u8) -> Cpu {
+        let cpu = Cpu::detect();
+        Cpu {
+            level,
+            avx512: cpu.avx512 && level >= 4,
+            ..cpu
+        }
+    }
+
+    /// `AT_PLATFORM` as glibc rewrites it (`sysdeps/x86/cpu-features.c`).
+    pub fn platform(&self) -> &'static str {
+        if self.intel && self.level >= 3 {
+            "haswell"
+        } else {
+            "x86_64"
+        }
+    }
+
+    /// Active glibc-hwcaps subdirectories, best first (`_dl_hwcaps_subdirs_active`).
+    pub fn hwcaps_subdirs(&self) -> Vec<&'static str> {
+        ["x86-64-v4", "x86-64-v3", "x86-64-v2"]
+            .into_iter()
+            .zip([4u8, 3, 2])
+            .filter(|&(_, l)| self.level >= l)
+            .map(|(n, _)| n)
+            .collect()
+    }
+}
+
+/// What differs between the glibc builds of distributions (rules L9, L10,
+/// §10): the trusted directories, `$LIB`, the glibc version.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// `SYSTEM_DIRS`, in order.
+    pub trusted_dirs: Vec<PathBuf>,
+    /// `DL_DST_LIB`.
+    pub lib: String,
+    /// glibc 2.x minor version, when known.
+    pub glibc_minor: Option<u32>,
+    /// The compiled-in `RTLD` path, used when the main file has no `PT_INTERP`.
+    pub rtld: PathBuf,
+}
+
+impl Profile {
+    /// Recognises the root's layout: Debian multiarch or the upstream
+    /// `lib64` layout of RHEL, Fedora and SUSE.
+    pub fn detect(root: &Root) -> Profile {
+        let multiarch = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"]
+            .iter()
+            .any(|d| root.kind(&Path::new(d).join("libc.so.6")).is_some());
+        let (trusted, lib, libc) = if multiarch {
+            (
+                vec![
+                    "/lib/x86_64-linux-gnu",
+                    "/usr/lib/x86_64-linux-gnu",
+                    "/lib",
+                    "/usr/lib",
+                ],
+                "lib/x86_64-linux-gnu",
+                "/lib/x86_64-linux-gnu/libc.so.6",
+            )
+        } else {
+            (vec!["/lib64", "/usr/lib64"], "lib64", "/lib64/libc.so.6")
+        };
+        Profile {
+            trusted_dirs: trusted.into_iter().map(PathBuf::from).collect(),
+            lib: lib.to_string(),
+            glibc_minor: glibc_minor(root, Path::new(libc)),
+            rtld: PathBuf::from("/lib64/ld-linux-x86-64.so.2"),
+        }
+    }
+
+    /// glibc ≤ 2.36 still searches the legacy `tls`/platform/hwcap
+    /// subdirectories (removed in 2.37, rule L5).
+    pub fn legacy_hwcaps(&self) -> bool {
+        self.glibc_minor.is_none_or(|m| m <= 36)
+    }
+}
+
+/// The newest `GLIBC_2.N` version libc defines: its release, near enough for
+/// the version-dependent rules (§10).
+fn glibc_minor(root: &Root, libc: &Path) -> Option<u32> {
+    let file = root.open(libc).ok()?;
+    let facts = elf::read(file.file, Detail::Symbols).ok()?;
+    facts
+        .version_definitions
+        .iter()
+        .filter_map(|d| d.name.strip_prefix(b"GLIBC_2."))
+        .filter_map(|v| {
+            let digits: Vec<u8> = v
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .copied()
+                .collect();
+            std::str::from_utf8(&digits).ok()?.parse().ok()
+        })
+        .max()
+}
+
+/// Settings of one loader.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `LD_LIBRARY_PATH` of the process, as written.
+    pub ld_library_path: Option<String>,
+    pub cpu: Cpu,
+    /// The process's working directory, inside the root (rules L2, L6).
+    pub cwd: PathBuf,
+    /// Overrides [`Profile::detect`].
+    pub profile: Option<Profile>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            ld_library_path: None,
+            cpu: Cpu::detect(),
+            cwd: PathBuf::from("/"),
+            profile: None,
+        }
+    }
+}
+
+/// Where the cache came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheSource {
+    /// The root's `/etc/ld.so.cache`.
+    File,
+    /// No usable cache file: `ldconfig` emulated from `ld.so.conf` (C4 says
+    /// ld.so would then use none; this is what the next `ldconfig` run gives).
+    Emulated,
+}
+
+/// A problem with one file met while loading, for the report's `errors`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// An opened candidate, shared by every lookup that reaches the same file.
+#[derive(Debug)]
+pub struct Opened {
+    pub id: FileId,
+    pub canonical: PathBuf,
+    pub size: u64,
+    pub facts: Result<Arc<ElfFacts>, String>,
+}
+
+/// The loader of one root.
+pub struct Loader<'r> {
+    root: &'r Root,
+    opts: Options,
+    profile: Profile,
+    cache: Option<cache::LdCache>,
+    cache_source: CacheSource,
+    problems: Vec<FileProblem>,
+    detail: Detail,
+    /// Facts by file identity (rule L13): parsed once.
+    by_id: Mutex<HashMap<FileId, Arc<OnceLock<Arc<Opened>>>>>,
+    /// Result of trying one candidate path (inner, as opened).
+    probes: RwLock<HashMap<PathBuf, Probe>>,
+    /// Whether a search directory exists, so absent glibc-hwcaps and legacy
+    /// subdirectories cost one lookup per run (ld.so keeps the same status
+    /// per directory: `r_search_path_elem::status`).
+    dirs: RwLock<HashMap<PathBuf, bool>>,
+    /// Subdirectories tried in every search directory (rule L5).
+    subdirs: Vec<String>,
+    /// What the cache lookup needs to know of the CPU and glibc (rule C2).
+    cache_ctx: cache::LookupContext<'static>,
+}
+
+/// The outcome of opening one candidate file (rule L12).
+#[derive(Debug, Clone)]
+pub enum Probe {
+    /// Not there (`ENOENT`, `ENOTDIR`, `EACCES`, …): try the next candidate.
+    Absent,
+    /// Exists but is of another class or machine: skipped silently.
+    Skipped(&'static str),
+    /// Refused in a way that stops ld.so (bad magic, byte order, OS ABI…).
+    Fatal(String),
+    Accepted(Arc<Opened>),
+}
+
+impl<'r> Loader<'r> {
+    pub fn new(root: &'r Root, opts: Options) -> Loader<'r> {
+        Loader::with_detail(root, opts, Detail::Linking)
+    }
+
+    /// A loader that reads symbols too, for the stages after resolution.
+    pub fn with_detail(root: &'r Root, opts: Options, detail: Detail) -> Loader<'r> {
+        let profile = opts
+            .profile
+            .clone()
+            .unwrap_or_else(|| Profile::detect(root));
+        let mut problems = Vec::new();
+        let cache_path = Path::new("/etc/ld.so.cache");
+        let parsed = match root.read(cache_path, 256 << 20) {
+            Ok(bytes) => match cache::LdCache::parse(&bytes) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    problems.push(FileProblem {
+                        path: cache_path.into(),
+                        reason: format!("unusable ld.so.cache: {e}"),
+                    });
+                    None
+                }
+            },
+            Err(e) if e.is_absent() => None,
+            Err(e) => {
+                problems.push(FileProblem {
+                    path: cache_path.into(),
+                    reason: e.to_string(),
+                });
+                None
+            }
+        };
+        let (cache, cache_source) = match parsed {
+            Some(c) => (Some(c), CacheSource::File),
+            None => {
+                let dirs: Vec<&str> = profile
+                    .trusted_dirs
+                    .iter()
+                    .filter_map(|d| d.to_str())
+                    .collect();
+                let em = ldconfig::emulate(root, is_x86_64_dso, &dirs);
+                problems.extend(
+                    em.problems
+                        .into_iter()
+                        .map(|(path, reason)| FileProblem { path, reason }),
+                );
+                (Some(em.cache), CacheSource::Emulated)
+            }
+        };
+        let cpu = opts.cpu;
+        let cache_ctx = cache::LookupContext {
+            active_hwcaps: cpu.hwcaps_subdirs(),
+            isa_level: u32::from(cpu.level),
+            glibc_minor: profile.glibc_minor,
+            legacy_hwcap_mask: cache::x86_64_legacy_hwcap_mask(
+                cpu.intel && cpu.avx512,
+                Some(cpu.platform()),
+            ),
+        };
+        Loader {
+            subdirs: search_subdirs(&cpu, profile.legacy_hwcaps()),
+            cache_ctx,
+            root,
+            opts,
+            profile,
+            cache,
+            cache_source,
+            problems,
+            detail,
+            by_id: Mutex::new(HashMap::new()),
+            probes: RwLock::new(HashMap::new()),
+            dirs: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn root(&self) -> &Root {
+        self.root
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    pub fn cache_source(&self) -> &CacheSource {
+        &self.cache_source
+    }
+
+    /// Problems with the root's own loader configuration.
+    pub fn problems(&self) -> &[FileProblem] {
+        &self.problems
+    }
+
+    /// Opens and parses a file by inner path, sharing the result with every
+    /// other path that reaches the same (device, inode).
+    pub fn open(&self, path: &Path) -> Result<Arc<Opened>, RootError> {
+        let file = self.root.open(path)?;
+        let slot = {
+            let mut map = match self.by_id.lock() {
+                Ok(m) => m,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            Arc::clone(map.entry(file.id).or_default())
+        };
+        let detail = self.detail;
+        Ok(Arc::clone(slot.get_or_init(|| {
+            let facts = elf::read(file.file, detail)
+                .map(Arc::new)
+                .map_err(|e| e.to_string());
+            Arc::new(Opened {
+                id: file.id,
+                canonical: file.canonical,
+                size: file.size,
+                facts,
+            })
+        })))
+    }
+
+    /// Tries one candidate path for a process of `want` class and machine.
+    fn probe(&self, path: &Path, want: (Class, u16)) -> Probe {
+        if let Ok(map) = self.probes.read() {
+            if let Some(p) = map.get(path) {
+                return p.clone();
+            }
+        }
+        let probe = match self.open(path) {
+            Err(e) if e.is_absent() => Probe::Absent,
+            Err(RootError::Loop) => Probe::Absent,
+            Err(RootError::NotRegular(_)) => Probe::Absent,
+            Err(e) => Probe::Fatal(e.to_string()),
+            Ok(opened) => accept(opened, want),
+        };
+        if let Ok(mut map) = self.probes.write() {
+            map.insert(path.to_path_buf(), probe.clone());
+        }
+        probe
+    }
+
+    fn dir_exists(&self, dir: &Path) -> bool {
+        if let Ok(map) = self.dirs.read() {
+            if let Some(&e) = map.get(dir) {
+                return e;
+            }
+        }
+        let exists = self.root.is_dir(dir);
+        if let Ok(mut map) = self.dirs.write() {
+            map.insert(dir.to_path_buf(), exists);
+        }
+        exists
+    }
+}
+
+/// The subdirectories tried in each search directory, best first, ending
+/// with the directory itself (rule L5, `_dl_important_hwcaps`).
+fn search_subdirs(cpu: &Cpu, legacy: bool) -> Vec<String> {
+    let mut out: Vec<String> = cpu
+        .hwcaps_subdirs()
+        .into_iter()
+        .map(|s| format!("glibc-hwcaps/{s}/"))
+        .collect();
+    if legacy {
+        // Before 2.37: the power set of [tls, hwcap names…, platform],
+        // largest subset first.
+        let mut parts = vec!["tls", "x86_64"];
+        if cpu.intel && cpu.avx512 {
+            parts.push("avx512_1");
+        }
+        parts.push(cpu.platform());
+        let n = parts.len();
+        for mask in (1u32..(1 << n)).rev() {
+            let mut s = String::new();
+            for (bit, part) in parts.iter().enumerate() {
+                if mask & (1 << (n - 1 - bit)) != 0 {
+                    s.push_str(part);
+                    s.push('/');
+                }
+            }
+            out.push(s);
+        }
+    }
+    out.push(String::new());
+    out
+}
+
+/// ldconfig's own filter on x86-64: 64-bit x86-64 shared objects only.
+fn is_x86_64_dso(f: &ElfFacts) -> bool {
+    f.class == Some(Class::Elf64) && f.machine == object::elf::EM_X86_64.0
+}
+
+/// Rule L12 (`open_verify`): which files ld.so accepts as a candidate.
+fn accept(opened: Arc<Opened>, want: (Class, u16)) -> Probe {
+    let facts = match &opened.facts {
+        Ok(f) => f,
+        Err(e) => {
+            // A file shorter than the class's header: ld.so reads the
+            // e_ident first and says "file too short"; anything not ELF is
+            // an invalid header. Both stop the load.
+            return Probe::Fatal(e.clone());
+        }
+    };
+    if facts.class != Some(want.0) {
+        return Probe::Skipped("wrong ELF class");
+    }
+    if let Some(reason) = ident_fault(facts) {
+        return Probe::Fatal(reason.to_string());
+    }
+    if facts.machine != want.1 {
+        return Probe::Skipped("wrong machine");
+    }
+    if !matches!(facts.e_type, 2 | 3) {
+        return Probe::Fatal("only ET_DYN and ET_EXEC can be loaded".into());
+    }
+    let phentsize = match facts.class {
+        Some(Class::Elf64) => 56,
+        _ => 32,
+    };
+    if facts.e_phentsize != phentsize {
+        return Probe::Fatal("ELF file's phentsize not the expected size".into());
+    }
+    Probe::Accepted(opened)
+}
+
+/// The fatal `e_ident` checks of `open_verify`, in its order (after the
+/// magic, and after the class check that only skips).
+fn ident_fault(f: &ElfFacts) -> Option<&'static str> {
+    if !f.little_endian {
+        return Some("ELF file data encoding not little-endian");
+    }
+    if f.ident_version != 1 {
+        return Some("ELF file version ident does not match current one");
+    }
+    // VALID_ELF_OSABI / VALID_ELF_ABIVERSION (sysdeps/gnu/ldsodefs.h).
+    match f.os_abi {
+        0 if f.abi_version == 0 => None,
+        3 if f.abi_version < 3 => None,
+        0 | 3 => Some("ELF file ABI version invalid"),
+        _ => Some("ELF file OS ABI invalid"),
+    }
+    .or((!f.ident_pad_zero).then_some("nonzero padding in e_ident"))
+}
+
+/// How an object came to be loaded, or why it could not be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum How {
+    /// The program itself.
+    Main,
+    /// The dynamic linker, loaded before anything else.
+    Interpreter,
+    Found(Found),
+    /// Searched and not found; the places tried, in order.
+    NotFound(Vec<String>),
+    /// A candidate that stops ld.so (rule L12), with the path and reason.
+    Fatal {
+        path: PathBuf,
+        reason: String,
+    },
+}
+
+/// One object of a simulated start-up.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The name it was first requested by (`l_libname`).
+    pub name: BString,
+    /// The path it was opened under (`l_name`), inner.
+    pub path: Option<PathBuf>,
+    pub opened: Option<Arc<Opened>>,
+    pub how: How,
+    /// For each `DT_NEEDED` of this object, in order, the object it got.
+    pub needed: Vec<usize>,
+    /// The object whose `DT_NEEDED` loaded it (`l_loader`).
+    pub loader: Option<usize>,
+}
+
+impl Loaded {
+    pub fn facts(&self) -> Option<&ElfFacts> {
+        self.opened.as_ref()?.facts.as_ref().ok().map(|f| &**f)
+    }
+}
+
+/// A simulated start-up: index 0 is the main program; the rest in the
+/// order `ld.so --list` prints them (rule G1).
+#[derive(Debug, Clone)]
+pub struct Load {
+    pub objects: Vec<Loaded>,
+    /// Index of the dynamic linker when some object needed it.
+    pub interpreter: Option<usize>,
+    /// The order `ld.so --list` prints: main first, then the link-map chain
+    /// with the dynamic linker at its search-list position.
+    pub order: Vec<usize>,
+}
+
+/// Why the main file could not be loaded at all.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}")]
+    Open(#[from] RootError),
+    #[error("{0}")]
+    Elf(String),
+    #[error("not a dynamic executable")]
+    NotDynamic,
+}
+
+impl Load {
+    /// `ld.so --list` lines (without load addresses and linux-vdso).
+    pub fn ldd_lines(&self) -> Vec<String> {
+        self.lines(false)
+    }
+
+    /// The same with the reason each object was found (`--why`).
+    pub fn lines(&self, why: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        for &i in self.order.iter().skip(1) {
+            let Some(o) = self.objects.get(i) else {
+                continue;
+            };
+            let mut line = o.ldd_line();
+            if why {
+                line.push_str("  [");
+                line.push_str(&o.reason());
+                line.push(']');
+            }
+            out.push(line);
+        }
+        if out.is_empty() {
+            out.push("\tstatically linked".to_string());
+        }
+        out
+    }
+}
+
+impl Load {
+    /// A tree from the main program: each object's `DT_NEEDED` below it,
+    /// every subtree printed once and referenced afterwards (`--tree`).
+    pub fn tree_lines(&self, why: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        let Some(main) = self.objects.first() else {
+            return out;
+        };
+        out.push(main.name.to_str_lossy().into_owned());
+        let mut expanded = vec![false; self.objects.len()];
+        if let Some(e) = expanded.first_mut() {
+            *e = true;
+        }
+        // (object, depth), depth-first in DT_NEEDED order.
+        let mut stack: Vec<(usize, usize)> = main.needed.iter().rev().map(|&j| (j, 1)).collect();
+        while let Some((i, depth)) = stack.pop() {
+            let Some(o) = self.objects.get(i) else {
+                continue;
+            };
+            let mut line = "    ".repeat(depth);
+            line.push_str(o.ldd_line().trim_start_matches('\t'));
+            let seen = expanded.get(i).copied().unwrap_or(true);
+            if seen && !o.needed.is_empty() {
+                line.push_str(" [see above]");
+            }
+            if why && !seen {
+                line.push_str("  [");
+                line.push_str(&o.reason());
+                line.push(']');
+            }
+            out.push(line);
+            if !seen {
+                if let Some(e) = expanded.get_mut(i) {
+                    *e = true;
+                }
+                stack.extend(o.needed.iter().rev().map(|&j| (j, depth + 1)));
+            }
+        }
+        out
+    }
+
+    /// The first candidate that would make ld.so refuse to start, if any.
+    pub fn fatal(&self) -> Option<(&Path, &str)> {
+        self.objects.iter().find_map(|o| match &o.how {
+            How::Fatal { path, reason } => Some((path.as_path(), reason.as_str())),
+            _ => None,
+        })
+    }
+}
+
+impl Loaded {
+    /// One line as rtld's trace mode prints it.
+    pub fn ldd_line(&self) -> String {
+        let name = self.name.to_str_lossy();
+        match (&self.how, &self.path) {
+            (How::NotFound(_), _) | (_, None) => format!("\t{name} => not found"),
+            (How::Fatal { path, reason }, _) => {
+                format!("\t{name} => {} (error: {reason})", path.display())
+            }
+            (_, Some(p)) if p.as_os_str().as_encoded_bytes() == self.name.as_bytes() => {
+                format!("\t{name}")
+            }
+            (_, Some(p)) => format!("\t{name} => {}", p.display()),
+        }
+    }
+
+    /// Why it was found there, or where it was looked for.
+    pub fn reason(&self) -> String {
+        match &self.how {
+            How::Main => "main program".into(),
+            How::Interpreter => "program interpreter".into(),
+            How::Found(f) => f.to_string(),
+            How::NotFound(tried) => format!("not found; tried {}", tried.join(", ")),
+            How::Fatal { reason, .. } => reason.clone(),
+        }
+    }
+}
+
+/// Lossy text of a byte string, for messages.
+pub fn text(b: &BStr) -> String {
+    b.to_str_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rule L5: the order `LD_DEBUG=libs` showed on the AMD test machine
+    /// (glibc 2.36, x86-64-v4): hwcaps levels, then the legacy power set.
+    #[test]
+    fn l5_subdirectory_order_amd_glibc_2_36() {
+        let cpu = Cpu {
+            level: 4,
+            intel: false,
+            avx512: true,
+        };
+        let got = search_subdirs(&cpu, true);
+        let want = [
+            "glibc-hwcaps/x86-64-v4/",
+            "glibc-hwcaps/x86-64-v3/",
+            "glibc-hwcaps/x86-64-v2/",
+            "tls/x86_64/x86_64/",
+            "tls/x86_64/",
+            "tls/x86_64/",
+            "tls/",
+            "x86_64/x86_64/",
+            "x86_64/",
+            "x86_64/",
+            "",
+        ];
+        assert_eq!(got, want);
+    }
+
+    /// Rule L5: glibc 2.37 dropped the legacy subdirectories; a v2 CPU
+    /// searches only the v2 hwcaps directory.
+    #[test]
+    fn l5_subdirectory_order_glibc_2_37_v2() {
+        let cpu = Cpu {
+            level: 2,
+            intel: true,
+            avx512: false,
+        };
+        assert_eq!(search_subdirs(&cpu, false), ["glibc-hwcaps/x86-64-v2/", ""]);
+    }
+
+    /// Rule L9: Intel CPUs with the Haswell feature set are `haswell`.
+    #[test]
+    fn l9_platform_follows_glibc() {
+        let intel = Cpu {
+            level: 3,
+            intel: true,
+            avx512: false,
+        };
+        let amd = Cpu {
+            intel: false,
+            ..intel
+        };
+        assert_eq!(intel.platform(), "haswell");
+        assert_eq!(amd.platform(), "x86_64");
+    }
+
+    /// Rule L12: the order of `open_verify`'s checks.
+    #[test]
+    fn l12_class_is_checked_before_os_abi() {
+        let f = ElfFacts {
+            class: Some(Class::Elf32),
+            little_endian: true,
+            ident_version: 1,
+            os_abi: 9,
+            ident_pad_zero: true,
+            e_type: 3,
+            machine: 3,
+            e_phentsize: 32,
+            ..ElfFacts::default()
+        };
+        let opened = Arc::new(Opened {
+            id: FileId { dev: 0, ino: 0 },
+            canonical: PathBuf::from("/x"),
+            size: 0,
+            facts: Ok(Arc::new(f.clone())),
+        });
+        assert!(matches!(
+            accept(Arc::clone(&opened), (Class::Elf64, 62)),
+            Probe::Skipped("wrong ELF class")
+        ));
+        assert!(
+            matches!(accept(opened, (Class::Elf32, 3)), Probe::Fatal(r) if r.contains("OS ABI"))
+        );
+    }
+}

@@ -1,0 +1,590 @@
+//! The search itself: rules L1–L13 for one name, and the breadth-first
+//! start-up of rule G1 (`_dl_map_object_deps` as `ld.so --list` runs it).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bstr::{BStr, BString, ByteSlice};
+
+use super::{How, Load, LoadError, Loaded, Loader, Opened, Probe};
+use crate::elf::{Class, ElfFacts};
+
+/// Where a name was found, and through which rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// A name with a slash, opened as given (L2).
+    Path,
+    /// `DT_RPATH` of an object of the loader chain or of the executable (L3.1–2).
+    Rpath(PathBuf),
+    /// `LD_LIBRARY_PATH` (L3.3).
+    LdLibraryPath,
+    /// The requester's own `DT_RUNPATH` (L3.4).
+    Runpath(PathBuf),
+    /// `/etc/ld.so.cache` (L3.5).
+    Cache,
+    /// A trusted default directory (L3.6, L10).
+    DefaultDir,
+    /// Already loaded under this name or soname (L1).
+    AlreadyLoaded,
+    /// Already loaded: the same (device, inode) under another path (L13).
+    SameFile,
+}
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Found::Path => write!(f, "path given"),
+            Found::Rpath(of) => write!(f, "RPATH of {}", of.display()),
+            Found::LdLibraryPath => write!(f, "LD_LIBRARY_PATH"),
+            Found::Runpath(of) => write!(f, "RUNPATH of {}", of.display()),
+            Found::Cache => write!(f, "ld.so.cache"),
+            Found::DefaultDir => write!(f, "default directory"),
+            Found::AlreadyLoaded => write!(f, "already loaded"),
+            Found::SameFile => write!(f, "same file already loaded"),
+        }
+    }
+}
+
+/// One search list: directories (as `fillin_rpath` stores them, with a
+/// trailing slash) and the rule that contributed them.
+struct SearchList {
+    dirs: Vec<Vec<u8>>,
+    found: Found,
+    label: String,
+}
+
+/// The outcome of resolving one name.
+enum Outcome {
+    Existing(usize),
+    New {
+        path: PathBuf,
+        opened: Arc<Opened>,
+        found: Found,
+    },
+    NotFound(Vec<String>),
+    Fatal {
+        path: PathBuf,
+        reason: String,
+    },
+}
+
+/// The namespace being built.
+struct State {
+    objects: Vec<Loaded>,
+    /// Extra names each object answers to (`l_libname`), first is the name
+    /// it was loaded by.
+    aliases: Vec<Vec<BString>>,
+    /// The objects in the namespace's link-map chain, for rule L1.
+    chain: Vec<usize>,
+    want: (Class, u16),
+}
+
+impl Loader<'_> {
+    /// Simulates `ld.so --list FILE` for a file inside the root: the main
+    /// program, then every `DT_NEEDED` breadth-first (rule G1).
+    pub fn load(&self, file: &Path) -> Result<Load, LoadError> {
+        let main_path = self.absolute(file.as_os_str().as_encoded_bytes());
+        let opened = self.open(&main_path)?;
+        let facts = opened.facts.clone().map_err(LoadError::Elf)?;
+        if !facts.dynamic {
+            return Err(LoadError::NotDynamic);
+        }
+        let Some(class) = facts.class else {
+            return Err(LoadError::NotDynamic);
+        };
+        let name = BString::from(file.as_os_str().as_encoded_bytes());
+        let mut st = State {
+            objects: vec![Loaded {
+                name: name.clone(),
+                path: Some(PathBuf::from(file)),
+                opened: Some(Arc::clone(&opened)),
+                how: How::Main,
+                needed: Vec::new(),
+                loader: None,
+            }],
+            aliases: vec![vec![name]],
+            chain: vec![0],
+            want: (class, facts.machine),
+        };
+        // The dynamic linker is in the namespace from the start: its name is
+        // the main program's PT_INTERP, else the compiled-in RTLD.
+        let rtld_name: BString = facts
+            .interpreter
+            .clone()
+            .unwrap_or_else(|| BString::from(self.profile.rtld.as_os_str().as_encoded_bytes()));
+        let rtld_path = PathBuf::from(rtld_name.to_str_lossy().as_ref());
+        let rtld_opened = self.open(&self.absolute(rtld_name.as_bytes())).ok();
+        st.objects.push(Loaded {
+            name: rtld_name.clone(),
+            path: Some(rtld_path),
+            opened: rtld_opened,
+            how: How::Interpreter,
+            needed: Vec::new(),
+            loader: None,
+        });
+        st.aliases.push(vec![rtld_name]);
+        st.chain.push(1);
+
+        // Breadth-first: the search list grows as dependencies are found.
+        let mut list = vec![0usize];
+        let mut in_list = vec![true, false];
+        let mut next = 0;
+        while let Some(&i) = list.get(next) {
+            next += 1;
+            let needed: Vec<BString> = match st.objects.get(i).and_then(|o| o.facts()) {
+                Some(f) => f.needed.clone(),
+                None => continue,
+            };
+            for name in needed {
+                let j = self.map_object(&mut st, name.as_ref(), i);
+                if let Some(o) = st.objects.get_mut(i) {
+                    o.needed.push(j);
+                }
+                // Objects that were not found are in the link-map chain but
+                // never in the search list (`_dl_map_object_deps`).
+                let faked = st
+                    .objects
+                    .get(j)
+                    .is_some_and(|o| o.opened.is_none() && j != 1);
+                if in_list.len() <= j {
+                    in_list.resize(j + 1, false);
+                }
+                if !in_list[j] && !faked {
+                    in_list[j] = true;
+                    list.push(j);
+                }
+            }
+        }
+        let interpreter = in_list.get(1).copied().unwrap_or(false).then_some(1);
+        Ok(Load {
+            order: print_order(&list, st.objects.len(), interpreter),
+            objects: st.objects,
+            interpreter,
+        })
+    }
+
+    /// Resolves one `DT_NEEDED` name of object `requester` and returns the
+    /// index of the object it names, creating it if new.
+    fn map_object(&self, st: &mut State, name: &BStr, requester: usize) -> usize {
+        // `_dl_map_object_deps` expands DSTs in the name first: the expanded
+        // name is what is matched (L1), searched and printed.
+        let expanded;
+        let name = if name.contains(&b'$') {
+            match self.expand(name, st, requester) {
+                Some(e) => {
+                    expanded = BString::from(e);
+                    expanded.as_ref()
+                }
+                None => name,
+            }
+        } else {
+            name
+        };
+        let outcome = self.lookup(st, name, requester);
+        let (how, path, opened) = match outcome {
+            Outcome::Existing(j) => {
+                if let Some(a) = st.aliases.get_mut(j) {
+                    if !a.iter().any(|n| n == name) {
+                        a.push(name.to_owned());
+                    }
+                }
+                return j;
+            }
+            Outcome::New {
+                path,
+                opened,
+                found,
+            } => {
+                // Rule L13: the same file under another name is the same object.
+                if let Some(&j) = st.chain.iter().find(|&&j| {
+                    st.objects
+                        .get(j)
+                        .and_then(|o| o.opened.as_ref())
+                        .is_some_and(|o| o.id == opened.id)
+                }) {
+                    if let Some(a) = st.aliases.get_mut(j) {
+                        a.push(name.to_owned());
+                    }
+                    return j;
+                }
+                (How::Found(found), Some(path), Some(opened))
+            }
+            Outcome::NotFound(tried) => (How::NotFound(tried), None, None),
+            Outcome::Fatal { path, reason } => (How::Fatal { path, reason }, None, None),
+        };
+        let j = st.objects.len();
+        // Not-found objects are "faked" in trace mode: never matched by
+        // name again (rule L1 skips `l_faked`), so a second request searches
+        // and prints again, as ld.so does.
+        let faked = opened.is_none();
+        st.objects.push(Loaded {
+            name: name.to_owned(),
+            path,
+            opened,
+            how,
+            needed: Vec::new(),
+            loader: Some(requester),
+        });
+        st.aliases.push(vec![name.to_owned()]);
+        if !faked {
+            st.chain.push(j);
+        }
+        j
+    }
+
+    fn lookup(&self, st: &State, name: &BStr, requester: usize) -> Outcome {
+        // Rule L1: by name against every object of the namespace, in load
+        // order: the opened path, every alias, then the soname.
+        for &j in &st.chain {
+            let Some(o) = st.objects.get(j) else { continue };
+            let by_path = o
+                .path
+                .as_ref()
+                .is_some_and(|p| p.as_os_str().as_encoded_bytes() == name.as_bytes());
+            let by_alias = st
+                .aliases
+                .get(j)
+                .is_some_and(|a| a.iter().any(|n| n == name));
+            let by_soname = o
+                .facts()
+                .and_then(|f| f.soname.as_ref())
+                .is_some_and(|s| s == name);
+            let rtld_soname = j == 1
+                && o.opened.is_none()
+                && o.path
+                    .as_ref()
+                    .and_then(|p| p.file_name())
+                    .is_some_and(|n| n.as_encoded_bytes() == name.as_bytes());
+            if by_path || by_alias || by_soname || rtld_soname {
+                return Outcome::Existing(j);
+            }
+        }
+        let Some(req) = st.objects.get(requester) else {
+            return Outcome::NotFound(Vec::new());
+        };
+        let req_facts = req.facts();
+
+        // Rule L2: a name with a slash is opened as it is, after DST expansion.
+        if name.contains(&b'/') {
+            let path = PathBuf::from(name.to_str_lossy().as_ref());
+            return match self.probe(&self.absolute(name), st.want) {
+                Probe::Accepted(o) => Outcome::New {
+                    path,
+                    opened: o,
+                    found: Found::Path,
+                },
+                Probe::Fatal(reason) => Outcome::Fatal { path, reason },
+                Probe::Absent | Probe::Skipped(_) => {
+                    Outcome::NotFound(vec![path.display().to_string()])
+                }
+            };
+        }
+
+        let mut lists = Vec::new();
+        // Rule L3.1–2: the RPATH chain, only when the requester has no RUNPATH.
+        if req_facts.is_none_or(|f| f.runpath.is_none()) {
+            let mut did_main = false;
+            let mut l = Some(requester);
+            let mut hops = 0;
+            while let Some(x) = l {
+                hops += 1;
+                if hops > st.objects.len() {
+                    break;
+                }
+                let Some(o) = st.objects.get(x) else { break };
+                if let Some(rpath) = o.facts().and_then(rpath_of) {
+                    lists.push(self.path_list(rpath, b":", st, x, Found::Rpath(o.display_path())));
+                    did_main |= x == 0;
+                }
+                l = o.loader;
+            }
+            if !did_main {
+                if let Some(rpath) = st
+                    .objects
+                    .first()
+                    .and_then(|o| o.facts())
+                    .and_then(rpath_of)
+                {
+                    let of = st
+                        .objects
+                        .first()
+                        .map(|o| o.display_path())
+                        .unwrap_or_default();
+                    lists.push(self.path_list(rpath, b":", st, 0, Found::Rpath(of)));
+                }
+            }
+        }
+        // Rule L3.3: LD_LIBRARY_PATH, split on ':' and ';', DSTs of the main program.
+        if let Some(llp) = &self.opts.ld_library_path {
+            lists.push(self.path_list(
+                BStr::new(llp.as_bytes()),
+                b":;",
+                st,
+                0,
+                Found::LdLibraryPath,
+            ));
+        }
+        // Rule L3.4: the requester's own RUNPATH, never inherited.
+        if let Some(runpath) = req_facts.and_then(|f| f.runpath.as_ref()) {
+            lists.push(self.path_list(
+                runpath.as_ref(),
+                b":",
+                st,
+                requester,
+                Found::Runpath(req.display_path()),
+            ));
+        }
+        let mut tried = Vec::new();
+        for list in &lists {
+            match self.open_path(name, list, st.want) {
+                Some(outcome) => return outcome,
+                None => tried.push(list.label.clone()),
+            }
+        }
+
+        // Rule L3.5 and L7: the cache, without trusted directories under NODEFLIB.
+        let nodeflib = req_facts.is_some_and(ElfFacts::nodeflib);
+        if let Some(cached) = self.cache_lookup(name) {
+            let trusted = self.profile.trusted_dirs.iter().any(|d| {
+                let d = d.as_os_str().as_encoded_bytes();
+                cached.starts_with(d) && cached.get(d.len()) == Some(&b'/')
+            });
+            if !(nodeflib && trusted) {
+                let path = PathBuf::from(cached.to_str_lossy().as_ref());
+                match self.probe(&self.absolute(&cached), st.want) {
+                    Probe::Accepted(o) => {
+                        return Outcome::New {
+                            path,
+                            opened: o,
+                            found: Found::Cache,
+                        };
+                    }
+                    Probe::Fatal(reason) => return Outcome::Fatal { path, reason },
+                    // A stale entry falls through to the default directories.
+                    Probe::Absent | Probe::Skipped(_) => {}
+                }
+            }
+        }
+        tried.push("ld.so.cache".to_string());
+
+        // Rule L3.6 and L10: the trusted directories.
+        if !nodeflib {
+            let defaults = SearchList {
+                dirs: self
+                    .profile
+                    .trusted_dirs
+                    .iter()
+                    .map(|d| with_slash(d.as_os_str().as_encoded_bytes()))
+                    .collect(),
+                found: Found::DefaultDir,
+                label: String::new(),
+            };
+            if let Some(outcome) = self.open_path(name, &defaults, st.want) {
+                return outcome;
+            }
+            tried.push(format!(
+                "default directories {}",
+                self.profile
+                    .trusted_dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(":")
+            ));
+        }
+        Outcome::NotFound(tried)
+    }
+
+    /// `open_path`: every directory with its glibc-hwcaps and legacy
+    /// subdirectories first (rule L5); the first acceptable file wins.
+    fn open_path(&self, name: &BStr, list: &SearchList, want: (Class, u16)) -> Option<Outcome> {
+        for dir in &list.dirs {
+            for sub in &self.subdirs {
+                let mut d = dir.clone();
+                d.extend_from_slice(sub.as_bytes());
+                if !self.dir_exists(&self.absolute(&d)) {
+                    continue;
+                }
+                let mut candidate = d;
+                candidate.extend_from_slice(name.as_bytes());
+                let path = PathBuf::from(candidate.to_str_lossy().as_ref());
+                match self.probe(&self.absolute(&candidate), want) {
+                    Probe::Accepted(o) => {
+                        return Some(Outcome::New {
+                            path,
+                            opened: o,
+                            found: list.found.clone(),
+                        });
+                    }
+                    Probe::Fatal(reason) => return Some(Outcome::Fatal { path, reason }),
+                    Probe::Absent | Probe::Skipped(_) => {}
+                }
+            }
+        }
+        None
+    }
+
+    fn cache_lookup(&self, name: &BStr) -> Option<Vec<u8>> {
+        let cache = self.cache.as_ref()?;
+        cache
+            .lookup(name.as_bytes(), &self.cache_ctx)
+            .map(<[u8]>::to_vec)
+    }
+
+    /// `fillin_rpath`: split, expand DSTs (elements that cannot be expanded
+    /// are dropped), empty element = current directory, trailing slashes
+    /// normalised, duplicates searched once (rule L6).
+    fn path_list(
+        &self,
+        list: &BStr,
+        seps: &[u8],
+        st: &State,
+        owner: usize,
+        found: Found,
+    ) -> SearchList {
+        let mut dirs: Vec<Vec<u8>> = Vec::new();
+        for element in list.split(|b| seps.contains(b)) {
+            let element = if element.is_empty() {
+                &b"./"[..]
+            } else {
+                element
+            };
+            let Some(mut d) = self.expand(BStr::new(element), st, owner) else {
+                continue;
+            };
+            while d.len() > 1 && d.last() == Some(&b'/') {
+                d.pop();
+            }
+            let d = with_slash(&d);
+            if !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+        let label = format!(
+            "{found}: {}",
+            dirs.iter()
+                .map(|d| d.to_str_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(":")
+        );
+        SearchList { dirs, found, label }
+    }
+
+    /// Rule L9: `$ORIGIN`, `$LIB`, `$PLATFORM` (also braced); unknown `$X`
+    /// kept; `None` when `$ORIGIN` is needed but unknown.
+    fn expand(&self, s: &BStr, st: &State, owner: usize) -> Option<Vec<u8>> {
+        if !s.contains(&b'$') {
+            return Some(s.to_vec());
+        }
+        let mut out = Vec::with_capacity(s.len());
+        let mut rest = s.as_bytes();
+        while let Some(pos) = rest.find_byte(b'$') {
+            out.extend_from_slice(rest.get(..pos)?);
+            rest = rest.get(pos + 1..)?;
+            let token = [&b"ORIGIN"[..], b"LIB", b"PLATFORM"]
+                .into_iter()
+                .find_map(|t| {
+                    if rest.starts_with(b"{")
+                        && rest.get(1..)?.starts_with(t)
+                        && rest.get(1 + t.len()) == Some(&b'}')
+                    {
+                        Some((t, t.len() + 2))
+                    } else if rest.starts_with(t)
+                        && !rest
+                            .get(t.len())
+                            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
+                    {
+                        Some((t, t.len()))
+                    } else {
+                        None
+                    }
+                });
+            match token {
+                Some((t, len)) => {
+                    match t {
+                        b"ORIGIN" => out.extend_from_slice(&self.origin(st, owner)?),
+                        b"LIB" => out.extend_from_slice(self.profile.lib.as_bytes()),
+                        _ => out.extend_from_slice(self.opts.cpu.platform().as_bytes()),
+                    }
+                    rest = rest.get(len..)?;
+                }
+                None => out.push(b'$'),
+            }
+        }
+        out.extend_from_slice(rest);
+        Some(out)
+    }
+
+    /// `$ORIGIN` of an object: the directory of the path it was opened
+    /// under, made absolute with the working directory, symlinks kept
+    /// (`_dl_new_object`).
+    fn origin(&self, st: &State, owner: usize) -> Option<Vec<u8>> {
+        let path = st.objects.get(owner)?.path.as_ref()?;
+        let path = path.as_os_str().as_encoded_bytes();
+        let mut full = Vec::new();
+        if path.first() != Some(&b'/') {
+            full.extend_from_slice(self.opts.cwd.as_os_str().as_encoded_bytes());
+            if full.last() != Some(&b'/') {
+                full.push(b'/');
+            }
+        }
+        full.extend_from_slice(path);
+        let cut = full.rfind_byte(b'/')?;
+        full.truncate(cut.max(1));
+        Some(full)
+    }
+
+    /// An inner absolute path for a name as the process would open it.
+    pub(super) fn absolute(&self, p: &[u8]) -> PathBuf {
+        let s = PathBuf::from(p.to_str_lossy().as_ref());
+        if s.is_absolute() {
+            s
+        } else {
+            self.opts.cwd.join(s)
+        }
+    }
+}
+
+/// The order rtld's trace mode prints: the link-map chain (creation order,
+/// not-found objects included), with the dynamic linker moved to just after
+/// the object that precedes it in the search list (`dl_main`, rtld.c).
+fn print_order(list: &[usize], count: usize, interpreter: Option<usize>) -> Vec<usize> {
+    let mut order: Vec<usize> = std::iter::once(0).chain(2..count).collect();
+    if let Some(rtld) = interpreter {
+        let before = list
+            .iter()
+            .position(|&i| i == rtld)
+            .and_then(|p| p.checked_sub(1))
+            .and_then(|p| list.get(p).copied())
+            .unwrap_or(0);
+        let at = order
+            .iter()
+            .position(|&i| i == before)
+            .map_or(order.len(), |p| p + 1);
+        order.insert(at, rtld);
+    }
+    order
+}
+
+fn rpath_of(f: &ElfFacts) -> Option<&BStr> {
+    // get-dynamic-info.h: RPATH is ignored when RUNPATH is present.
+    if f.runpath.is_some() {
+        return None;
+    }
+    f.rpath.as_ref().map(|r| r.as_ref())
+}
+
+fn with_slash(d: &[u8]) -> Vec<u8> {
+    let mut v = d.to_vec();
+    if v.last() != Some(&b'/') {
+        v.push(b'/');
+    }
+    v
+}
+
+impl Loaded {
+    fn display_path(&self) -> PathBuf {
+        self.path.clone().unwrap_or_default()
+    }
+}
