@@ -1,0 +1,373 @@
+#!/bin/bash
+# Build one conformance case for `soclash deps`: a self-contained sysroot
+# that glibc's own loader can run in with chroot, plus the loader's answer.
+#
+#   bash cases.sh CASE OUT
+#
+# writes OUT/CASE/root/ (the sysroot), OUT/CASE/case.env (what to query, in
+# in-root paths) and OUT/CASE/expected.txt (the oracle: the real loader run
+# inside the root by chroot in ldd's trace mode, with load addresses and
+# linux-vdso removed).
+# The case is built in OUT/.tmp/CASE and moved into place only when complete.
+# Needs root (chroot), gcc and ldconfig. Called by the Makefile, one case per
+# target; the rule ids (L1-L14, C5-C11) refer to
+# research/loader-model.md, the case letters (A-I) to research/peers.md §3.
+set -euo pipefail
+
+CASE=$1
+OUT=$(realpath -m -- "$2")
+SRC=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+HOST_LDSO=/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+HOST_LIBC=/lib/x86_64-linux-gnu/libc.so.6
+INTERP=/lib64/ld-linux-x86-64.so.2
+CHROOT=$(command -v chroot || echo /usr/sbin/chroot)
+LDCONFIG=$(command -v ldconfig || echo /sbin/ldconfig)
+
+WORK=$OUT/.tmp/$CASE
+R=$WORK/root            # the sysroot being built
+B=$WORK/build           # link-time-only files, never part of the root
+SERIAL=0
+
+# Case manifest, written by `describe` and the case function.
+DESCRIPTION=
+FILE=/opt/app/bin/app
+LLP=                    # LD_LIBRARY_PATH, in-root paths ("" = unset)
+CPU_LEVEL=              # recorded for glibc-hwcaps cases
+
+# --- helpers ---------------------------------------------------------------
+
+# Debian 12 layout without merged /usr: real directories, the loader as a
+# real file at both of its names, libc, and Debian's ld.so.conf.
+base_root() {
+    mkdir -p "$R/lib64" "$R/lib/x86_64-linux-gnu" "$R/usr/lib/x86_64-linux-gnu" \
+        "$R/etc/ld.so.conf.d" "$B"
+    cp -- "$HOST_LDSO" "$R/lib64/ld-linux-x86-64.so.2"
+    cp -- "$HOST_LDSO" "$R/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+    cp -- "$HOST_LIBC" "$R/lib/x86_64-linux-gnu/libc.so.6"
+    write_debian_conf
+}
+
+write_debian_conf() {
+    echo 'include /etc/ld.so.conf.d/*.conf' >"$R/etc/ld.so.conf"
+    printf '# libc default configuration\n/usr/local/lib\n' \
+        >"$R/etc/ld.so.conf.d/libc.conf"
+    printf '# Multiarch support\n%s\n%s\n%s\n' /usr/local/lib/x86_64-linux-gnu \
+        /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu \
+        >"$R/etc/ld.so.conf.d/x86_64-linux-gnu.conf"
+}
+
+# Regenerate the root's etc/ld.so.cache (and soname links) with the real
+# ldconfig, which chroots into the root.
+run_ldconfig() {
+    "$LDCONFIG" -r "$R"
+}
+
+# lib IN-ROOT-PATH SONAME [gcc/ld arguments...]: a 64-bit shared object.
+# Other objects given as arguments become DT_NEEDED entries (by soname).
+lib() {
+    local path=$1 soname=$2
+    shift 2
+    mkdir -p -- "$(dirname -- "$R$path")"
+    SERIAL=$((SERIAL + 1))
+    gcc -shared -fPIC -DN=$SERIAL -o "$R$path" "$SRC/lib.c" \
+        -Wl,-soname,"$soname" -Wl,--no-as-needed "$@"
+}
+
+# stub PATH SONAME: a library that exists only at link time (outside the root).
+stub() {
+    SERIAL=$((SERIAL + 1))
+    gcc -shared -fPIC -DN=$SERIAL -o "$B/$1" "$SRC/lib.c" -Wl,-soname,"$2"
+}
+
+# exe IN-ROOT-PATH [gcc/ld arguments...]: the program (PIE, PT_INTERP
+# /lib64/ld-linux-x86-64.so.2). Debian's gcc passes --as-needed, so every
+# DT_NEEDED is kept explicitly.
+exe() {
+    local path=$1
+    shift
+    mkdir -p -- "$(dirname -- "$R$path")"
+    gcc -o "$R$path" "$SRC/main.c" -Wl,--no-as-needed "$@"
+}
+
+# The best x86-64 ISA level (glibc-hwcaps x86-64-vN) the loader searches on
+# this CPU, as it reports it inside the root.
+cpu_level() {
+    local line level=1
+    while IFS= read -r line; do
+        if [[ $line =~ ^\ +x86-64-v([0-9]+)\ \(supported,\ searched\) ]]; then
+            ((BASH_REMATCH[1] > level)) && level=${BASH_REMATCH[1]}
+        fi
+    done < <(env -i "$CHROOT" "$R" "$INTERP" --help)
+    echo "$level"
+}
+
+# Run the real loader inside the root the way ldd does (trace mode,
+# LD_TRACE_LOADED_OBJECTS=1: `ld.so --list` would instead stop at the first
+# missing library) and keep its answer. The environment must be set inside
+# the chroot (set outside, it would trace chroot itself), so the host's env
+# (coreutils; it needs only libc.so.6) is put into the root for the run.
+oracle() {
+    local -a envv=(LD_TRACE_LOADED_OBJECTS=1)
+    [[ -n $LLP ]] && envv+=("LD_LIBRARY_PATH=$LLP")
+    local raw=$WORK/ld.so.out err=$WORK/ld.so.err
+    mkdir -p "$R/.oracle"
+    cp -- "$(command -v env)" "$R/.oracle/env"
+    local rc=0
+    "$CHROOT" "$R" /.oracle/env -i "${envv[@]}" "$INTERP" "$FILE" >"$raw" 2>"$err" || rc=$?
+    rm -rf -- "$R/.oracle"
+    if ((rc != 0)); then
+        echo "cases.sh: $CASE: the loader failed (status $rc) on $FILE:" >&2
+        cat -- "$raw" "$err" >&2
+        exit 1
+    fi
+    if [[ -s $err ]]; then
+        echo "cases.sh: $CASE: the loader wrote to stderr for $FILE:" >&2
+        cat -- "$err" >&2
+        exit 1
+    fi
+    local line
+    while IFS= read -r line; do
+        [[ $line == $'\t'linux-vdso.so.1\ * ]] && continue
+        printf '%s\n' "${line% (0x*)}"
+    done <"$raw" >"$WORK/expected.txt"
+    rm -f -- "$raw" "$err"
+}
+
+write_manifest() {
+    {
+        echo "# soclash conformance case, generated by sample-libs/cases.sh; do not edit."
+        echo "# Oracle (as ldd does it): chroot root env -i LD_TRACE_LOADED_OBJECTS=1${LLP:+ LD_LIBRARY_PATH=$LLP} $INTERP $FILE"
+        echo "CASE=$CASE"
+        echo "DESCRIPTION=$DESCRIPTION"
+        echo "FILE=$FILE"
+        [[ -n $LLP ]] && echo "LD_LIBRARY_PATH=$LLP"
+        [[ -n $CPU_LEVEL ]] && echo "CPU_LEVEL=$CPU_LEVEL"
+        true
+    } >"$WORK/case.env"
+}
+
+# --- cases -----------------------------------------------------------------
+# Each function builds $R; base_root and ldconfig are run around it by main.
+# A function may define post_ldconfig to change the root after ldconfig ran.
+
+case_A-rpath-inherited() {
+    DESCRIPTION="A (L3): exe DT_RPATH -> libb (no rpath) -> libc2 only in the exe's RPATH dir: found"
+    lib /opt/app/lib/libc2.so libc2.so
+    lib /opt/app/lib/libb.so libb.so "$R/opt/app/lib/libc2.so"
+    exe "$FILE" "$R/opt/app/lib/libb.so" -Wl,--disable-new-dtags,-rpath,/opt/app/lib \
+        -Wl,-rpath-link,"$R/opt/app/lib"
+}
+
+case_B-runpath-not-inherited() {
+    DESCRIPTION="B (L3): as A with DT_RUNPATH, which applies to the exe's own NEEDED only: libc2 not found"
+    lib /opt/app/lib/libc2.so libc2.so
+    lib /opt/app/lib/libb.so libb.so "$R/opt/app/lib/libc2.so"
+    exe "$FILE" "$R/opt/app/lib/libb.so" -Wl,--enable-new-dtags,-rpath,/opt/app/lib \
+        -Wl,-rpath-link,"$R/opt/app/lib"
+}
+
+case_C1-ld-library-path-before-runpath() {
+    DESCRIPTION="C1 (L3): libx in the exe's DT_RUNPATH dir and in LD_LIBRARY_PATH: the LD_LIBRARY_PATH copy"
+    lib /opt/run/libx.so libx.so
+    lib /opt/env/libx.so libx.so
+    exe "$FILE" "$R/opt/run/libx.so" -Wl,--enable-new-dtags,-rpath,/opt/run
+    LLP=/opt/env
+}
+
+case_C2-rpath-before-ld-library-path() {
+    DESCRIPTION="C2 (L3): libx in the exe's DT_RPATH dir and in LD_LIBRARY_PATH: the RPATH copy"
+    lib /opt/run/libx.so libx.so
+    lib /opt/env/libx.so libx.so
+    exe "$FILE" "$R/opt/run/libx.so" -Wl,--disable-new-dtags,-rpath,/opt/run
+    LLP=/opt/env
+}
+
+case_D-glibc-hwcaps() {
+    DESCRIPTION="D (L5): libh in the RUNPATH dir and in its glibc-hwcaps/x86-64-v2: the hwcaps copy"
+    lib /opt/app/lib/libh.so libh.so
+    lib /opt/app/lib/glibc-hwcaps/x86-64-v2/libh.so libh.so
+    exe "$FILE" "$R/opt/app/lib/libh.so" -Wl,--enable-new-dtags,-rpath,/opt/app/lib
+    CPU_LEVEL=$(cpu_level)
+}
+
+case_D3-glibc-hwcaps-best-level() {
+    DESCRIPTION="L5: libh in the RUNPATH dir and in glibc-hwcaps/x86-64-v2 and -v3 (no v4): the best level the CPU supports"
+    lib /opt/app/lib/libh.so libh.so
+    lib /opt/app/lib/glibc-hwcaps/x86-64-v2/libh.so libh.so
+    lib /opt/app/lib/glibc-hwcaps/x86-64-v3/libh.so libh.so
+    exe "$FILE" "$R/opt/app/lib/libh.so" -Wl,--enable-new-dtags,-rpath,/opt/app/lib
+    CPU_LEVEL=$(cpu_level)
+}
+
+case_D4-glibc-hwcaps-in-cache() {
+    DESCRIPTION="C2/C7: libhc in /usr/local/lib and its glibc-hwcaps/x86-64-v2 and -v3, found through ld.so.cache: the best level"
+    lib /usr/local/lib/libhc.so libhc.so
+    lib /usr/local/lib/glibc-hwcaps/x86-64-v2/libhc.so libhc.so
+    lib /usr/local/lib/glibc-hwcaps/x86-64-v3/libhc.so libhc.so
+    exe "$FILE" "$R/usr/local/lib/libhc.so"
+    CPU_LEVEL=$(cpu_level)
+}
+
+case_I1-dst-lib() {
+    DESCRIPTION="I1 (L9): RUNPATH /opt/i1/\$LIB, Debian's \$LIB = lib/x86_64-linux-gnu (decoys in lib64 and lib): found"
+    lib /opt/i1/lib/x86_64-linux-gnu/libi1.so libi1.so
+    lib /opt/i1/lib64/libi1.so libi1.so
+    lib /opt/i1/lib/libi1.so libi1.so
+    exe "$FILE" "$R/opt/i1/lib/libi1.so" -Wl,--enable-new-dtags,-rpath,'/opt/i1/$LIB'
+}
+
+case_I2-dst-platform() {
+    DESCRIPTION="I2 (L9): RUNPATH /opt/i2/\$PLATFORM, copies in x86_64 and haswell: the one for this CPU's platform"
+    lib /opt/i2/x86_64/libi2.so libi2.so
+    lib /opt/i2/haswell/libi2.so libi2.so
+    exe "$FILE" "$R/opt/i2/x86_64/libi2.so" -Wl,--enable-new-dtags,-rpath,'/opt/i2/$PLATFORM'
+}
+
+case_E1-conf-without-ldconfig() {
+    DESCRIPTION="E1 (C11): /opt/e1 added to etc/ld.so.conf.d after ldconfig ran (stale cache): libe1 not found"
+    lib /opt/e1/libe1.so libe1.so
+    exe "$FILE" "$R/opt/e1/libe1.so"
+    post_ldconfig() { echo /opt/e1 >"$R/etc/ld.so.conf.d/zz-e1.conf"; }
+}
+
+case_E2-cache-without-conf() {
+    DESCRIPTION="E2 (C11): /opt/e2 in ld.so.cache only (its conf file removed after ldconfig): libe2 found"
+    lib /opt/e2/libe2.so libe2.so
+    exe "$FILE" "$R/opt/e2/libe2.so"
+    echo /opt/e2 >"$R/etc/ld.so.conf.d/zz-e2.conf"
+    post_ldconfig() { rm -- "$R/etc/ld.so.conf.d/zz-e2.conf"; }
+}
+
+case_G1-origin() {
+    DESCRIPTION="G1 (L9): exe RUNPATH \$ORIGIN/../lib, \$ORIGIN taken inside the root: found (path not normalised)"
+    lib /opt/app/lib/libo.so libo.so
+    exe "$FILE" "$R/opt/app/lib/libo.so" -Wl,--enable-new-dtags,-rpath,'$ORIGIN/../lib'
+}
+
+case_G2-absolute-symlink-in-root() {
+    DESCRIPTION="G2 (L13): /opt/app/lib/libabs.so.1 -> /usr/lib/x86_64-linux-gnu/libabs.so.1.0, an absolute symlink resolved inside the root: found"
+    lib /usr/lib/x86_64-linux-gnu/libabs.so.1.0 libabs.so.1
+    mkdir -p "$R/opt/app/lib"
+    exe "$FILE" "$R/usr/lib/x86_64-linux-gnu/libabs.so.1.0" \
+        -Wl,--enable-new-dtags,-rpath,/opt/app/lib
+    # After ldconfig, which would rewrite a symlink it maintains.
+    post_ldconfig() {
+        ln -s /usr/lib/x86_64-linux-gnu/libabs.so.1.0 "$R/opt/app/lib/libabs.so.1"
+    }
+}
+
+case_G3-absolute-symlink-to-host() {
+    DESCRIPTION="G3 (L13): /opt/app/lib/libz.so.1 -> /usr/lib/x86_64-linux-gnu/libz.so.1.2.13, which exists on the host but not in the root: not found"
+    stub libz.so.1 libz.so.1
+    mkdir -p "$R/opt/app/lib"
+    ln -s /usr/lib/x86_64-linux-gnu/libz.so.1.2.13 "$R/opt/app/lib/libz.so.1"
+    exe "$FILE" "$B/libz.so.1" -Wl,--enable-new-dtags,-rpath,/opt/app/lib
+}
+
+case_G4-root-ld-so-conf() {
+    DESCRIPTION="G4 (C5): lib only in /opt/lib3, named by the root's own etc/ld.so.conf: found through the root's cache"
+    lib /opt/lib3/libg4.so libg4.so
+    exe "$FILE" "$R/opt/lib3/libg4.so"
+    printf '/opt/lib3\ninclude /etc/ld.so.conf.d/*.conf\n' >"$R/etc/ld.so.conf"
+}
+
+case_L1-soname-reuse() {
+    DESCRIPTION="L1: liba (RPATH /opt/one) and libb (RPATH /opt/two) both need libx.so: loaded once, the second requester reuses /opt/one's"
+    lib /opt/one/libx.so libx.so
+    lib /opt/two/libx.so libx.so
+    lib /opt/app/lib/liba.so liba.so "$R/opt/one/libx.so" -Wl,--disable-new-dtags,-rpath,/opt/one
+    lib /opt/app/lib/libb.so libb.so "$R/opt/two/libx.so" -Wl,--disable-new-dtags,-rpath,/opt/two
+    exe "$FILE" "$R/opt/app/lib/liba.so" "$R/opt/app/lib/libb.so" \
+        -Wl,--enable-new-dtags,-rpath,/opt/app/lib -Wl,-rpath-link,"$R/opt/one"
+}
+
+case_L2-needed-with-slash() {
+    DESCRIPTION="L2: NEEDED \$ORIGIN/sub/libsl.so and /opt/abs/libabsn.so are opened as paths (DSTs expanded), not searched"
+    lib /opt/app/bin/sub/libsl.so '$ORIGIN/sub/libsl.so'
+    lib /opt/abs/libabsn.so /opt/abs/libabsn.so
+    exe "$FILE" "$R/opt/app/bin/sub/libsl.so" "$R/opt/abs/libabsn.so"
+}
+
+case_L3-rpath-loader-chain() {
+    DESCRIPTION="L3: libtop (RPATH /opt/p) -> libmid (no rpath) -> libleaf: found through the RPATH of the requester's loader"
+    lib /opt/p/libleaf.so libleaf.so
+    lib /opt/p/libmid.so libmid.so "$R/opt/p/libleaf.so"
+    lib /opt/app/lib/libtop.so libtop.so "$R/opt/p/libmid.so" \
+        -Wl,--disable-new-dtags,-rpath,/opt/p
+    exe "$FILE" "$R/opt/app/lib/libtop.so" -Wl,--enable-new-dtags,-rpath,/opt/app/lib \
+        -Wl,-rpath-link,"$R/opt/p"
+}
+
+case_L3-runpath-disables-rpath() {
+    DESCRIPTION="L3: exe RPATH /opt/app/lib -> libr (RUNPATH /opt/empty) -> libc2 in /opt/app/lib: not found (a RUNPATH requester ignores all RPATHs)"
+    mkdir -p "$R/opt/empty"
+    lib /opt/app/lib/libc2.so libc2.so
+    lib /opt/app/lib/libr.so libr.so "$R/opt/app/lib/libc2.so" \
+        -Wl,--enable-new-dtags,-rpath,/opt/empty
+    exe "$FILE" "$R/opt/app/lib/libr.so" -Wl,--disable-new-dtags,-rpath,/opt/app/lib \
+        -Wl,-rpath-link,"$R/opt/app/lib"
+}
+
+case_L7-nodeflib() {
+    DESCRIPTION="L7: libn has DF_1_NODEFLIB: libdef (cache entry in a trusted dir) not found, libloc (cache entry in /usr/local/lib) found"
+    lib /usr/lib/x86_64-linux-gnu/libdef.so libdef.so
+    lib /usr/local/lib/libloc.so libloc.so
+    lib /opt/app/lib/libn.so libn.so "$R/usr/lib/x86_64-linux-gnu/libdef.so" \
+        "$R/usr/local/lib/libloc.so" -Wl,-z,nodefaultlib
+    exe "$FILE" "$R/opt/app/lib/libn.so" -Wl,--enable-new-dtags,-rpath,/opt/app/lib \
+        -Wl,-rpath-link,"$R/usr/lib/x86_64-linux-gnu:$R/usr/local/lib"
+}
+
+case_L12-wrong-class() {
+    DESCRIPTION="L12: RUNPATH /opt/lib32:/opt/app/lib, a 32-bit libw.so in /opt/lib32 is skipped: the 64-bit copy"
+    mkdir -p "$R/opt/lib32"
+    # -nostdlib: a 32-bit object without crt files or libgcc, so no multilib needed.
+    gcc -m32 -nostdlib -shared -fPIC -DN=32 -o "$R/opt/lib32/libw.so" "$SRC/lib.c" \
+        -Wl,-soname,libw.so
+    lib /opt/app/lib/libw.so libw.so
+    exe "$FILE" "$R/opt/app/lib/libw.so" \
+        -Wl,--enable-new-dtags,-rpath,/opt/lib32:/opt/app/lib
+}
+
+case_L12-wrong-machine() {
+    DESCRIPTION="L12: RUNPATH /opt/arm:/opt/app/lib, a libw.so with e_machine EM_AARCH64 in /opt/arm is skipped: the x86-64 copy"
+    lib /opt/arm/libw.so libw.so
+    # e_machine is the 16-bit little-endian field at offset 18: 183 = EM_AARCH64.
+    printf '\267\000' | dd of="$R/opt/arm/libw.so" bs=1 seek=18 count=2 conv=notrunc status=none
+    lib /opt/app/lib/libw.so libw.so
+    exe "$FILE" "$R/opt/app/lib/libw.so" \
+        -Wl,--enable-new-dtags,-rpath,/opt/arm:/opt/app/lib
+}
+
+case_C6-merged-usr() {
+    DESCRIPTION="C6: merged-/usr root (lib -> usr/lib): ldconfig drops /usr/lib/x86_64-linux-gnu as a duplicate, the cache says /lib/x86_64-linux-gnu"
+    # Replace the base layout with Debian's merged-/usr one.
+    rm -rf -- "$R/lib" "$R/lib64"
+    mkdir -p "$R/usr/lib64" "$R/usr/lib/x86_64-linux-gnu" "$R/usr/bin"
+    ln -s usr/lib "$R/lib"
+    ln -s usr/lib64 "$R/lib64"
+    ln -s usr/bin "$R/bin"
+    cp -- "$HOST_LDSO" "$R/usr/lib64/ld-linux-x86-64.so.2"
+    cp -- "$HOST_LDSO" "$R/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+    cp -- "$HOST_LIBC" "$R/usr/lib/x86_64-linux-gnu/libc.so.6"
+    lib /usr/lib/x86_64-linux-gnu/libm1.so libm1.so
+    FILE=/usr/bin/app
+    exe "$FILE" "$R/usr/lib/x86_64-linux-gnu/libm1.so"
+}
+
+# --- main ------------------------------------------------------------------
+
+if ! declare -F "case_$CASE" >/dev/null; then
+    echo "cases.sh: unknown case '$CASE'" >&2
+    exit 2
+fi
+rm -rf -- "$WORK"
+base_root
+"case_$CASE"
+run_ldconfig
+if declare -F post_ldconfig >/dev/null; then post_ldconfig; fi
+oracle
+write_manifest
+rm -rf -- "$B" "$OUT/$CASE"
+mv -- "$WORK" "$OUT/$CASE"
+rmdir -- "$OUT/.tmp" 2>/dev/null || true
