@@ -35,7 +35,8 @@ use serde::Serialize;
 pub enum Detail {
     /// Headers and the dynamic section: enough to resolve dependencies.
     Linking,
-    /// Also the dynamic symbol table, versions and relocations.
+    /// Also the notes (build-id, x86 ISA level), the dynamic symbol table,
+    /// versions and relocations.
     Symbols,
 }
 
@@ -231,9 +232,11 @@ impl ReadCacheOps for PositionalFile {
     }
 }
 
-/// A string table up to this size is read whole even when only a few of
-/// its strings are wanted: one system call instead of one per string.
-const WHOLE_STRTAB: u64 = 256 * 1024;
+/// The largest string-table window read in one go for the linking facts.
+const WHOLE_STRTAB: u64 = 64 * 1024;
+
+/// Bytes read past the start of the last wanted string.
+const SPAN_TAIL: u64 = 512;
 
 /// The largest string we accept from a string table; longer is corruption.
 const MAX_STRING: u64 = 64 * 1024;
@@ -241,14 +244,23 @@ const MAX_STRING: u64 = 64 * 1024;
 /// Reads the facts of one open file.
 pub fn read(file: File, detail: Detail) -> Result<ElfFacts, Error> {
     let len = file.metadata()?.len();
+    read_sized(file, len, detail)
+}
+
+/// [`read`] for a file whose size the caller already knows (from the
+/// `fstat` it made when opening it).
+pub fn read_sized(file: File, len: u64, detail: Detail) -> Result<ElfFacts, Error> {
     let cache = ReadCache::new(PositionalFile { file, pos: 0, len });
-    let data = &cache;
-    let ident = match data.read_bytes_at(0, 16) {
-        Ok(b) => b,
-        Err(()) => {
-            let head = data.read_bytes_at(0, len.min(16)).unwrap_or(&[]);
-            return Err(classify_non_elf(head));
-        }
+    // The ELF header and, in every linker's layout, the program headers
+    // follow each other at the start: one read serves both.
+    let prefix = (&cache).read_bytes_at(0, len.min(PREFIX)).unwrap_or(&[]);
+    let data = Source {
+        prefix,
+        cache: &cache,
+    };
+    let ident = match prefix.get(..16) {
+        Some(b) => b,
+        None => return Err(classify_non_elf(prefix)),
     };
     if ident[..4] != elf::ELFMAG {
         return Err(classify_non_elf(ident));
@@ -284,7 +296,44 @@ fn classify_non_elf(head: &[u8]) -> Error {
     }
 }
 
-type Data<'a> = &'a ReadCache<PositionalFile>;
+type Data<'a> = Source<'a>;
+
+/// Bytes read up front.
+const PREFIX: u64 = 1024;
+
+/// The file as object reads it: ranges inside the first page come from the
+/// prefix already read, the rest through the `ReadCache`.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    prefix: &'a [u8],
+    cache: &'a ReadCache<PositionalFile>,
+}
+
+impl<'a> ReadRef<'a> for Source<'a> {
+    fn len(self) -> Result<u64, ()> {
+        self.cache.len()
+    }
+
+    fn read_bytes_at(self, offset: u64, size: u64) -> Result<&'a [u8], ()> {
+        let end = offset.checked_add(size).ok_or(())?;
+        if end <= self.prefix.len() as u64 {
+            let (start, end) = (
+                usize::try_from(offset).map_err(|_| ())?,
+                usize::try_from(end).map_err(|_| ())?,
+            );
+            return self.prefix.get(start..end).ok_or(());
+        }
+        self.cache.read_bytes_at(offset, size)
+    }
+
+    fn read_bytes_at_until(
+        self,
+        range: std::ops::Range<u64>,
+        delimiter: u8,
+    ) -> Result<&'a [u8], ()> {
+        self.cache.read_bytes_at_until(range, delimiter)
+    }
+}
 
 /// Dynamic-section values that point elsewhere.
 #[derive(Default)]
@@ -358,7 +407,10 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
                 Err(_) => facts.problems.push("Invalid ELF PT_INTERP segment".into()),
             },
             elf::PT_GNU_STACK => facts.exec_stack = ph.p_flags(endian).0 & elf::PF_X.0 != 0,
-            elf::PT_NOTE | elf::PT_GNU_PROPERTY => read_notes(&mut facts, ph, endian, data),
+            // Build-id and ISA level are inventory facts, not linking ones.
+            elf::PT_NOTE | elf::PT_GNU_PROPERTY if detail == Detail::Symbols => {
+                read_notes(&mut facts, ph, endian, data)
+            }
             _ => {}
         }
     }
@@ -384,15 +436,35 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
     }
     let strings = match (info.strtab.and_then(|a| map.offset(a)), info.strsz) {
         (Some(off), Some(size)) if off.checked_add(size).is_some_and(|e| e <= len) => {
-            if detail == Detail::Symbols || size <= WHOLE_STRTAB {
-                // One read of the whole table beats a read per string.
-                match data.read_bytes_at(off, size) {
-                    Ok(bytes) => Some(Strings::Slice(StringTable::new(bytes, 0, size))),
-                    Err(()) => None,
-                }
+            // One read instead of one per string: the whole table when the
+            // symbols follow, else the span that holds the names we need.
+            let span = if detail == Detail::Symbols {
+                Some((0, size))
             } else {
-                Some(Strings::Cached(StringTable::new(data, off, off + size)))
-            }
+                let single = [info.soname, info.rpath, info.runpath];
+                let offsets = info
+                    .needed
+                    .iter()
+                    .chain(&info.auxiliary)
+                    .chain(&info.filter)
+                    .chain(single.iter().flatten());
+                let lo = offsets.clone().copied().min().unwrap_or(0).min(size);
+                let hi = offsets
+                    .copied()
+                    .max()
+                    .unwrap_or(0)
+                    .saturating_add(SPAN_TAIL)
+                    .min(size);
+                (hi.saturating_sub(lo) <= WHOLE_STRTAB).then_some((lo, hi))
+            };
+            let window = span.and_then(|(lo, hi)| {
+                let bytes = data.read_bytes_at(off + lo, hi - lo).ok()?;
+                Some((lo, StringTable::new(bytes, 0, hi - lo)))
+            });
+            Some(Strings {
+                window,
+                cached: StringTable::new(data, off, off + size),
+            })
         }
         _ => None,
     };
@@ -440,16 +512,22 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
     Ok(facts)
 }
 
-enum Strings<'a> {
-    Slice(StringTable<'a, &'a [u8]>),
-    Cached(StringTable<'a, Data<'a>>),
+/// A string table: a window read in one go, and positional reads of single
+/// strings for anything outside it.
+struct Strings<'a> {
+    window: Option<(u64, StringTable<'a, &'a [u8]>)>,
+    cached: StringTable<'a, Data<'a>>,
 }
 
 impl Strings<'_> {
     fn get(&self, offset: u32) -> Option<&[u8]> {
-        let s = match self {
-            Strings::Slice(t) => t.get(offset).ok()?,
-            Strings::Cached(t) => t.get(offset).ok()?,
+        let in_window = self.window.as_ref().and_then(|(base, table)| {
+            let rel = u64::from(offset).checked_sub(*base)?;
+            table.get(u32::try_from(rel).ok()?).ok()
+        });
+        let s = match in_window {
+            Some(s) => s,
+            None => self.cached.get(offset).ok()?,
         };
         (s.len() as u64 <= MAX_STRING).then_some(s)
     }

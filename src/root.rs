@@ -20,7 +20,6 @@
 //! println!("{} is {} bytes", file.canonical.display(), file.size);
 //! ```
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io;
@@ -29,6 +28,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::RwLock;
+
+use rustc_hash::FxHashMap;
 
 /// Linux's `MAXSYMLINKS`: more links than this in one lookup is `ELOOP`.
 pub const MAX_SYMLINKS: usize = 40;
@@ -93,7 +94,7 @@ pub struct Root {
     dirfd: OwnedFd,
     openat2: bool,
     /// Canonical directories by inner path (see [`Root::resolve`]).
-    dirs: RwLock<HashMap<PathBuf, Result<PathBuf, CachedError>>>,
+    dirs: RwLock<FxHashMap<PathBuf, Result<PathBuf, CachedError>>>,
 }
 
 /// A [`RootError`] that can be kept in a cache.
@@ -142,7 +143,7 @@ impl Root {
             host,
             dirfd,
             openat2,
-            dirs: RwLock::new(HashMap::new()),
+            dirs: RwLock::default(),
         })
     }
 
@@ -264,6 +265,12 @@ impl Root {
     /// Opens a regular file by inner path.
     pub fn open(&self, inner: &Path) -> Result<OpenFile, RootError> {
         let (canonical, kind) = self.resolve(inner)?;
+        self.open_resolved(canonical, kind)
+    }
+
+    /// Opens what [`Root::resolve`] returned, refusing anything but a
+    /// regular file (also when the file was replaced in between).
+    pub fn open_resolved(&self, canonical: PathBuf, kind: Kind) -> Result<OpenFile, RootError> {
         match kind {
             Kind::Regular => {}
             Kind::Directory => return Err(RootError::NotRegular("directory")),
@@ -272,7 +279,6 @@ impl Root {
         let file = self.open_canonical(&canonical)?;
         let meta = file.metadata()?;
         if !meta.file_type().is_file() {
-            // Replaced between resolution and open.
             return Err(RootError::NotRegular(kind_name(&meta.file_type())));
         }
         Ok(OpenFile {

@@ -27,9 +27,10 @@ pub mod cache;
 pub mod ldconfig;
 mod search;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use rustc_hash::FxHashMap;
 
 use bstr::{BStr, BString, ByteSlice};
 
@@ -262,13 +263,15 @@ pub struct Loader<'r> {
     problems: Vec<FileProblem>,
     detail: Detail,
     /// Facts by file identity (rule L13): parsed once.
-    by_id: Mutex<HashMap<FileId, Arc<OnceLock<Arc<Opened>>>>>,
+    by_id: RwLock<FxHashMap<FileId, Arc<OnceLock<Arc<Opened>>>>>,
+    /// Opened files by canonical inner path.
+    by_canonical: RwLock<FxHashMap<PathBuf, Arc<Opened>>>,
     /// Result of trying one candidate path (inner, as opened).
-    probes: RwLock<HashMap<PathBuf, Probe>>,
+    probes: RwLock<FxHashMap<PathBuf, Probe>>,
     /// Whether a search directory exists, so absent glibc-hwcaps and legacy
     /// subdirectories cost one lookup per run (ld.so keeps the same status
     /// per directory: `r_search_path_elem::status`).
-    dirs: RwLock<HashMap<PathBuf, bool>>,
+    dirs: RwLock<FxHashMap<PathBuf, bool>>,
     /// Subdirectories tried in every search directory (rule L5).
     subdirs: Vec<String>,
     /// What the cache lookup needs to know of the CPU and glibc (rule C2).
@@ -357,9 +360,10 @@ impl<'r> Loader<'r> {
             cache_source,
             problems,
             detail,
-            by_id: Mutex::new(HashMap::new()),
-            probes: RwLock::new(HashMap::new()),
-            dirs: RwLock::new(HashMap::new()),
+            by_id: RwLock::default(),
+            by_canonical: RwLock::default(),
+            probes: RwLock::default(),
+            dirs: RwLock::default(),
         }
     }
 
@@ -381,19 +385,18 @@ impl<'r> Loader<'r> {
     }
 
     /// Opens and parses a file by inner path, sharing the result with every
-    /// other path that reaches the same (device, inode).
+    /// other path that reaches the same file: by canonical path without
+    /// opening it again, by (device, inode) without parsing it again.
     pub fn open(&self, path: &Path) -> Result<Arc<Opened>, RootError> {
-        let file = self.root.open(path)?;
-        let slot = {
-            let mut map = match self.by_id.lock() {
-                Ok(m) => m,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            Arc::clone(map.entry(file.id).or_default())
-        };
+        let (canonical, kind) = self.root.resolve(path)?;
+        if let Some(o) = read_map(&self.by_canonical).get(&canonical) {
+            return Ok(Arc::clone(o));
+        }
+        let file = self.root.open_resolved(canonical, kind)?;
+        let slot = Arc::clone(write_map(&self.by_id).entry(file.id).or_default());
         let detail = self.detail;
-        Ok(Arc::clone(slot.get_or_init(|| {
-            let facts = elf::read(file.file, detail)
+        let opened = Arc::clone(slot.get_or_init(|| {
+            let facts = elf::read_sized(file.file, file.size, detail)
                 .map(Arc::new)
                 .map_err(|e| e.to_string());
             Arc::new(Opened {
@@ -402,15 +405,15 @@ impl<'r> Loader<'r> {
                 size: file.size,
                 facts,
             })
-        })))
+        }));
+        write_map(&self.by_canonical).insert(opened.canonical.clone(), Arc::clone(&opened));
+        Ok(opened)
     }
 
     /// Tries one candidate path for a process of `want` class and machine.
     fn probe(&self, path: &Path, want: (Class, u16)) -> Probe {
-        if let Ok(map) = self.probes.read() {
-            if let Some(p) = map.get(path) {
-                return p.clone();
-            }
+        if let Some(p) = read_map(&self.probes).get(path) {
+            return p.clone();
         }
         let probe = match self.open(path) {
             Err(e) if e.is_absent() => Probe::Absent,
@@ -419,24 +422,30 @@ impl<'r> Loader<'r> {
             Err(e) => Probe::Fatal(e.to_string()),
             Ok(opened) => accept(opened, want),
         };
-        if let Ok(mut map) = self.probes.write() {
-            map.insert(path.to_path_buf(), probe.clone());
-        }
+        write_map(&self.probes).insert(path.to_path_buf(), probe.clone());
         probe
     }
 
     fn dir_exists(&self, dir: &Path) -> bool {
-        if let Ok(map) = self.dirs.read() {
-            if let Some(&e) = map.get(dir) {
-                return e;
-            }
+        if let Some(&e) = read_map(&self.dirs).get(dir) {
+            return e;
         }
         let exists = self.root.is_dir(dir);
-        if let Ok(mut map) = self.dirs.write() {
-            map.insert(dir.to_path_buf(), exists);
-        }
+        write_map(&self.dirs).insert(dir.to_path_buf(), exists);
         exists
     }
+}
+
+/// The per-run caches only ever gain entries, so a panic elsewhere cannot
+/// leave one inconsistent: a poisoned lock is used as it is.
+fn read_map<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write_map<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The subdirectories tried in each search directory, best first, ending

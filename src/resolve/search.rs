@@ -113,8 +113,11 @@ impl Loader<'_> {
             .interpreter
             .clone()
             .unwrap_or_else(|| BString::from(self.profile.rtld.as_os_str().as_encoded_bytes()));
-        let rtld_path = PathBuf::from(rtld_name.to_str_lossy().as_ref());
-        let rtld_opened = self.open(&self.absolute(rtld_name.as_bytes())).ok();
+        let rtld_path = path_of(&rtld_name);
+        let rtld_opened = match self.probe(&self.absolute(rtld_name.as_bytes()), st.want) {
+            Probe::Accepted(o) => Some(o),
+            _ => None,
+        };
         st.objects.push(Loaded {
             name: rtld_name.clone(),
             path: Some(rtld_path),
@@ -132,11 +135,16 @@ impl Loader<'_> {
         let mut next = 0;
         while let Some(&i) = list.get(next) {
             next += 1;
-            let needed: Vec<BString> = match st.objects.get(i).and_then(|o| o.facts()) {
-                Some(f) => f.needed.clone(),
-                None => continue,
+            let Some(facts) = st
+                .objects
+                .get(i)
+                .and_then(|o| o.opened.as_ref())
+                .and_then(|o| o.facts.as_ref().ok())
+                .map(Arc::clone)
+            else {
+                continue;
             };
-            for name in needed {
+            for name in &facts.needed {
                 let j = self.map_object(&mut st, name.as_ref(), i);
                 if let Some(o) = st.objects.get_mut(i) {
                     o.needed.push(j);
@@ -267,7 +275,7 @@ impl Loader<'_> {
 
         // Rule L2: a name with a slash is opened as it is, after DST expansion.
         if name.contains(&b'/') {
-            let path = PathBuf::from(name.to_str_lossy().as_ref());
+            let path = path_of(name);
             return match self.probe(&self.absolute(name), st.want) {
                 Probe::Accepted(o) => Outcome::New {
                     path,
@@ -351,7 +359,7 @@ impl Loader<'_> {
                 cached.starts_with(d) && cached.get(d.len()) == Some(&b'/')
             });
             if !(nodeflib && trusted) {
-                let path = PathBuf::from(cached.to_str_lossy().as_ref());
+                let path = path_of(&cached);
                 match self.probe(&self.absolute(&cached), st.want) {
                     Probe::Accepted(o) => {
                         return Outcome::New {
@@ -408,7 +416,7 @@ impl Loader<'_> {
                 }
                 let mut candidate = d;
                 candidate.extend_from_slice(name.as_bytes());
-                let path = PathBuf::from(candidate.to_str_lossy().as_ref());
+                let path = path_of(&candidate);
                 match self.probe(&self.absolute(&candidate), want) {
                     Probe::Accepted(o) => {
                         return Some(Outcome::New {
@@ -537,7 +545,7 @@ impl Loader<'_> {
 
     /// An inner absolute path for a name as the process would open it.
     pub(super) fn absolute(&self, p: &[u8]) -> PathBuf {
-        let s = PathBuf::from(p.to_str_lossy().as_ref());
+        let s = path_of(p);
         if s.is_absolute() {
             s
         } else {
@@ -573,6 +581,12 @@ fn rpath_of(f: &ElfFacts) -> Option<&BStr> {
         return None;
     }
     f.rpath.as_ref().map(|r| r.as_ref())
+}
+
+/// A path from ELF bytes, as the kernel would take them.
+fn path_of(b: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(b))
 }
 
 fn with_slash(d: &[u8]) -> Vec<u8> {
