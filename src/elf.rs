@@ -210,6 +210,16 @@ struct PositionalFile {
     file: File,
     pos: u64,
     len: u64,
+    /// The first read error other than end of file, reported by [`read`].
+    error: Option<io::Error>,
+}
+
+impl PositionalFile {
+    fn note(&mut self, e: io::Error) {
+        if e.kind() != io::ErrorKind::UnexpectedEof {
+            self.error.get_or_insert(e);
+        }
+    }
 }
 
 impl ReadCacheOps for PositionalFile {
@@ -221,12 +231,14 @@ impl ReadCacheOps for PositionalFile {
         Ok(pos)
     }
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, ()> {
-        let n = self.file.read_at(buf, self.pos).map_err(|_| ())?;
+        let r = self.file.read_at(buf, self.pos);
+        let n = r.map_err(|e| self.note(e))?;
         self.pos += n as u64;
         Ok(n)
     }
     fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), ()> {
-        self.file.read_exact_at(buf, self.pos).map_err(|_| ())?;
+        let r = self.file.read_exact_at(buf, self.pos);
+        r.map_err(|e| self.note(e))?;
         self.pos += buf.len() as u64;
         Ok(())
     }
@@ -250,14 +262,29 @@ pub fn read(file: File, detail: Detail) -> Result<ElfFacts, Error> {
 /// [`read`] for a file whose size the caller already knows (from the
 /// `fstat` it made when opening it).
 pub fn read_sized(file: File, len: u64, detail: Detail) -> Result<ElfFacts, Error> {
-    let cache = ReadCache::new(PositionalFile { file, pos: 0, len });
+    let cache = ReadCache::new(PositionalFile {
+        file,
+        pos: 0,
+        len,
+        error: None,
+    });
+    let result = read_cached(&cache, len, detail);
+    // A failed read is an I/O error, not a short or corrupt file.
+    match cache.into_inner().error {
+        Some(e) => Err(Error::Io(e)),
+        None => result,
+    }
+}
+
+fn read_cached(
+    cache: &ReadCache<PositionalFile>,
+    len: u64,
+    detail: Detail,
+) -> Result<ElfFacts, Error> {
     // The ELF header and, in every linker's layout, the program headers
     // follow each other at the start: one read serves both.
-    let prefix = (&cache).read_bytes_at(0, len.min(PREFIX)).unwrap_or(&[]);
-    let data = Source {
-        prefix,
-        cache: &cache,
-    };
+    let prefix = cache.read_bytes_at(0, len.min(PREFIX)).unwrap_or(&[]);
+    let data = Source { prefix, cache };
     let ident = match prefix.get(..16) {
         Some(b) => b,
         None => return Err(classify_non_elf(prefix)),
@@ -287,7 +314,14 @@ fn classify_non_elf(head: &[u8]) -> Error {
         .iter()
         .position(|&b| b != b' ' && b != b'\n' && b != b'\t');
     let rest = text.map_or(&[][..], |i| &head[i..]);
-    if rest.starts_with(b"/*") || rest.starts_with(b"GROUP") || rest.starts_with(b"INPUT") {
+    let script = [
+        &b"/*"[..],
+        b"GROUP",
+        b"INPUT",
+        b"OUTPUT_FORMAT",
+        b"SEARCH_DIR",
+    ];
+    if script.iter().any(|k| rest.starts_with(k)) {
         Error::LinkerScript
     } else if head.len() < 4 || (head.len() < 16 && head.starts_with(&elf::ELFMAG)) {
         Error::TooShort
@@ -395,11 +429,17 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
     let mut dynamic = None;
     for ph in phdrs {
         match ph.p_type(endian) {
-            elf::PT_LOAD => loads.push((
-                ph.p_vaddr(endian).into(),
-                ph.p_offset(endian).into(),
-                ph.p_filesz(endian).into(),
-            )),
+            elf::PT_LOAD => {
+                let (offset, filesz): (u64, u64) =
+                    (ph.p_offset(endian).into(), ph.p_filesz(endian).into());
+                // ld.so maps it whole; touching the missing tail is SIGBUS.
+                if offset.checked_add(filesz).is_none_or(|end| end > len) {
+                    facts
+                        .problems
+                        .push("Invalid ELF PT_LOAD segment: extends past the end of the file (truncated?)".into());
+                }
+                loads.push((ph.p_vaddr(endian).into(), offset, filesz));
+            }
             elf::PT_DYNAMIC => dynamic = Some(ph),
             elf::PT_INTERP => match ph.interpreter(endian, data) {
                 Ok(Some(i)) => facts.interpreter = Some(i.into()),
@@ -463,7 +503,7 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
             });
             Some(Strings {
                 window,
-                cached: StringTable::new(data, off, off + size),
+                table: (data, off, size),
             })
         }
         _ => None,
@@ -516,7 +556,8 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
 /// strings for anything outside it.
 struct Strings<'a> {
     window: Option<(u64, StringTable<'a, &'a [u8]>)>,
-    cached: StringTable<'a, Data<'a>>,
+    /// The whole table: (data, file offset, size).
+    table: (Data<'a>, u64, u64),
 }
 
 impl Strings<'_> {
@@ -527,7 +568,27 @@ impl Strings<'_> {
         });
         let s = match in_window {
             Some(s) => s,
-            None => self.cached.get(offset).ok()?,
+            // Read on in growing blocks up to MAX_STRING: object's
+            // `read_bytes_at_until` gives up after 4 KiB.
+            None => {
+                let (data, off, size) = self.table;
+                let rel = u64::from(offset);
+                if rel >= size {
+                    return None;
+                }
+                let mut want = 1024u64;
+                loop {
+                    let n = want.min(size - rel);
+                    let block = data.read_bytes_at(off + rel, n).ok()?;
+                    if let Some(i) = block.iter().position(|&b| b == 0) {
+                        break &block[..i];
+                    }
+                    if n == size - rel || n > MAX_STRING {
+                        return None;
+                    }
+                    want *= 4;
+                }
+            }
         };
         (s.len() as u64 <= MAX_STRING).then_some(s)
     }
@@ -601,7 +662,12 @@ fn read_notes<Ph: object::read::elf::ProgramHeader<Endian = Endianness>>(
         facts.problems.push("Invalid ELF note segment size".into());
         return;
     }
-    let Ok(Some(mut notes)) = ph.notes(endian, data) else {
+    // `ProgramHeader::notes` only iterates PT_NOTE; PT_GNU_PROPERTY holds
+    // notes too (one NT_GNU_PROPERTY_TYPE_0).
+    let notes = ph.data(endian, data).ok().and_then(|d| {
+        object::read::elf::NoteIterator::<Ph::Elf>::new(endian, ph.p_align(endian), d).ok()
+    });
+    let Some(mut notes) = notes else {
         facts.problems.push("Invalid ELF note segment".into());
         return;
     };
@@ -666,6 +732,11 @@ fn read_symbols<Elf: FileHeader<Endian = Endianness>>(
     };
     // Never more symbols than the file can hold.
     let room = len.saturating_sub(symtab) / sym_size;
+    if count > room {
+        facts
+            .problems
+            .push("Invalid ELF dynamic symbol table (runs past the end of the file)".into());
+    }
     let count = count.min(room);
     let Ok(syms) = data.read_slice_at::<Elf::Sym>(symtab, count as usize) else {
         facts
@@ -784,18 +855,34 @@ fn symbol_count<Elf: FileHeader<Endian = Endianness>>(
         .ok()?;
     let max = buckets.iter().map(|b| b.get(endian)).max().unwrap_or(0);
     if u64::from(max) < symoffset {
-        return Some(symoffset);
+        // No hashed symbol: GNU ld writes its special empty table (symoffset
+        // 1 whatever precedes it). The undefined symbols are still there;
+        // GNU ld and lld place .dynstr right after .dynsym.
+        let sym_size = std::mem::size_of::<Elf::Sym>() as u64;
+        let by_layout = info
+            .strtab
+            .zip(info.symtab)
+            .and_then(|(st, sy)| st.checked_sub(sy))
+            .map(|gap| gap / sym_size);
+        return Some(by_layout.map_or(symoffset, |n| n.max(symoffset)));
     }
     let chains_off = buckets_off.checked_add(nbuckets.checked_mul(4)?)?;
     let mut i = u64::from(max);
-    // Walk the last chain until its end bit; bounded by the file size
-    // because every read past the end fails.
+    let len = data.len().ok()?;
+    // Walk the last chain until its end bit, a block of words per read (a
+    // read per word costs a system call and a cache entry each).
     loop {
         let pos = chains_off.checked_add(i.checked_sub(symoffset)?.checked_mul(4)?)?;
-        let v = u32_at(pos)?;
-        i += 1;
-        if v & 1 == 1 {
-            return Some(i);
+        let n = (len.saturating_sub(pos) / 4).min(1024);
+        if n == 0 {
+            return None;
+        }
+        let words: &[object::endian::U32<Endianness>] = data.read_slice_at(pos, n as usize).ok()?;
+        for w in words {
+            i += 1;
+            if w.get(endian) & 1 == 1 {
+                return Some(i);
+            }
         }
     }
 }
@@ -809,6 +896,10 @@ fn read_versions(
     endian: Endianness,
 ) {
     let name = |o: u32| strings.get(o).map(BString::from);
+    // Entries never overlap in a well-formed file: no more of them than the
+    // file can hold (Verdaux is 8 bytes, Verneed and Vernaux 16).
+    let len = data.len().unwrap_or(0);
+    let (mut def_budget, mut need_budget) = (len / 8, len / 16);
     if let Some(mut off) = info.verdef.and_then(|a| map.offset(a)) {
         let count = info.verdefnum.unwrap_or(0).min(u64::from(u16::MAX));
         for _ in 0..count {
@@ -816,6 +907,11 @@ fn read_versions(
                 facts.problems.push("Invalid ELF Verdef".into());
                 break;
             };
+            if vd.vd_version.get(endian) != 1 || def_budget == 0 {
+                facts.problems.push("Invalid ELF Verdef".into());
+                break;
+            }
+            def_budget -= 1;
             let mut names = Vec::new();
             let mut aux = off.checked_add(u64::from(vd.vd_aux.get(endian)));
             for _ in 0..vd.vd_cnt.get(endian) {
@@ -827,8 +923,14 @@ fn read_versions(
                     facts.problems.push("Invalid ELF Verdaux".into());
                     break;
                 };
-                if let Some(n) = name(a.1.vda_name.get(endian)) {
-                    names.push(n);
+                if def_budget == 0 {
+                    facts.problems.push("Invalid ELF Verdaux".into());
+                    break;
+                }
+                def_budget -= 1;
+                match name(a.1.vda_name.get(endian)) {
+                    Some(n) => names.push(n),
+                    None => facts.problems.push("Invalid ELF Verdaux name".into()),
                 }
                 let next = a.1.vda_next.get(endian);
                 if next == 0 {
@@ -861,6 +963,12 @@ fn read_versions(
                 facts.problems.push("Invalid ELF Verneed".into());
                 break;
             };
+            let file = name(vn.vn_file.get(endian));
+            if vn.vn_version.get(endian) != 1 || file.is_none() || need_budget == 0 {
+                facts.problems.push("Invalid ELF Verneed".into());
+                break;
+            }
+            need_budget -= 1;
             let mut versions = Vec::new();
             let mut aux = off.checked_add(u64::from(vn.vn_aux.get(endian)));
             for _ in 0..vn.vn_cnt.get(endian) {
@@ -872,8 +980,14 @@ fn read_versions(
                     facts.problems.push("Invalid ELF Vernaux".into());
                     break;
                 };
+                let Some(vna_name) = name(v.vna_name.get(endian)).filter(|_| need_budget > 0)
+                else {
+                    facts.problems.push("Invalid ELF Vernaux".into());
+                    break;
+                };
+                need_budget -= 1;
                 versions.push(VersionNeeded {
-                    name: name(v.vna_name.get(endian)).unwrap_or_default(),
+                    name: vna_name,
                     hash: v.vna_hash.get(endian),
                     flags: v.vna_flags.get(endian).0,
                     index: v.vna_other.get(endian).0 & elf::VERSYM_VERSION,
@@ -885,7 +999,7 @@ fn read_versions(
                 aux = a.checked_add(u64::from(next));
             }
             facts.version_requirements.push(VersionRequirement {
-                file: name(vn.vn_file.get(endian)).unwrap_or_default(),
+                file: file.unwrap_or_default(),
                 versions,
             });
             let next = vn.vn_next.get(endian);
@@ -920,7 +1034,12 @@ fn read_relocations<Elf: FileHeader<Endian = Endianness>>(
         // Linkers may include the PLT relocations in the DT_RELA range; glibc
         // then processes them once, as PLT relocations.
         let (addr, size) = match jmp {
-            Some((j, js)) if rela == plt_is_rela && j >= addr && j + js == addr + size => {
+            Some((j, js))
+                if rela == plt_is_rela
+                    && j >= addr
+                    && j.checked_add(js)
+                        .is_some_and(|e| Some(e) == addr.checked_add(size)) =>
+            {
                 (addr, j - addr)
             }
             _ => (addr, size),

@@ -217,6 +217,10 @@ impl Root {
         let mut kind = Kind::Directory;
         while let Some(part) = pending.pop() {
             if part == ".." {
+                // The kernel refuses `file/..` (ENOTDIR).
+                if kind != Kind::Directory {
+                    return Err(RootError::NotADirectory);
+                }
                 done.pop();
                 kind = Kind::Directory;
                 continue;
