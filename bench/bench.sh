@@ -18,7 +18,7 @@ echo "corpus: $(wc -l < "$list") ELF objects"
 command -v hyperfine >/dev/null || { echo "bench: hyperfine missing (apt-get install hyperfine)" >&2; exit 1; }
 command -v scanelf >/dev/null || { echo "bench: scanelf missing (apt-get install pax-utils)" >&2; exit 1; }
 json=$(mktemp)
-hyperfine -N -i --warmup 1 --runs 5 --export-json "$json" \
+hyperfine -N -i --warmup 1 --runs 10 --export-json "$json" \
   -n soclash "xargs -a $list $bin deps" \
   -n scanelf "scanelf -BnL -f $list" \
   -n 'ld.so --list' "xargs -a $list -n1 /lib64/ld-linux-x86-64.so.2 --list" \
