@@ -33,10 +33,10 @@ use serde::Serialize;
 /// How much of the file to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
-    /// Headers and the dynamic section: enough to resolve dependencies.
+    /// Headers, notes (build-id, x86 ISA level) and the dynamic section:
+    /// enough to resolve dependencies.
     Linking,
-    /// Also the notes (build-id, x86 ISA level), the dynamic symbol table,
-    /// versions and relocations.
+    /// Also the dynamic symbol table, versions and relocations.
     Symbols,
 }
 
@@ -447,10 +447,8 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
                 Err(_) => facts.problems.push("Invalid ELF PT_INTERP segment".into()),
             },
             elf::PT_GNU_STACK => facts.exec_stack = ph.p_flags(endian).0 & elf::PF_X.0 != 0,
-            // Build-id and ISA level are inventory facts, not linking ones.
-            elf::PT_NOTE | elf::PT_GNU_PROPERTY if detail == Detail::Symbols => {
-                read_notes(&mut facts, ph, endian, data)
-            }
+            // Usually inside the prefix already read: no extra read.
+            elf::PT_NOTE | elf::PT_GNU_PROPERTY => read_notes(&mut facts, ph, endian, data),
             _ => {}
         }
     }

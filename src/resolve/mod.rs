@@ -331,7 +331,9 @@ impl<'r> Loader<'r> {
                     .iter()
                     .filter_map(|d| d.to_str())
                     .collect();
-                let em = ldconfig::emulate(root, is_x86_64_dso, &dirs);
+                // ldconfig enters every x86 flavour; the lookup (C2) then
+                // takes only x86-64 entries.
+                let em = ldconfig::emulate(root, |_| true, &dirs);
                 problems.extend(
                     em.problems
                         .into_iter()
@@ -478,11 +480,6 @@ fn search_subdirs(cpu: &Cpu, legacy: bool) -> Vec<String> {
     }
     out.push(String::new());
     out
-}
-
-/// ldconfig's own filter on x86-64: 64-bit x86-64 shared objects only.
-fn is_x86_64_dso(f: &ElfFacts) -> bool {
-    f.class == Some(Class::Elf64) && f.machine == object::elf::EM_X86_64.0
 }
 
 /// Rule L12 (`open_verify`): which files ld.so accepts as a candidate.
