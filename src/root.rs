@@ -31,6 +31,10 @@ use std::sync::RwLock;
 
 use rustc_hash::FxHashMap;
 
+mod glob;
+
+pub use glob::fnmatch;
+
 /// Linux's `MAXSYMLINKS`: more links than this in one lookup is `ELOOP`.
 pub const MAX_SYMLINKS: usize = 40;
 
@@ -383,6 +387,13 @@ impl Root {
         let parent = inner.parent()?;
         let (dir, _) = self.resolve(parent).ok()?;
         fs::read_link(self.host_path(&dir.join(inner.file_name()?))).ok()
+    }
+
+    /// Inner paths matching a shell pattern (`*`, `?`, `[…]` per component),
+    /// sorted byte-wise as glibc's `glob` with `LC_COLLATE=C`; literal
+    /// components are not checked for existence.
+    pub fn glob(&self, pattern: &[u8]) -> Vec<Vec<u8>> {
+        glob::glob(self, pattern)
     }
 
     /// (device, inode) of a directory, for ldconfig's duplicate check (C6).

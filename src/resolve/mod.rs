@@ -32,7 +32,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use rustc_hash::FxHashMap;
 
-use bstr::{BStr, BString, ByteSlice};
+use bstr::{BString, ByteSlice};
 
 use crate::elf::{self, Class, Detail, ElfFacts};
 use crate::root::{FileId, Root, RootError};
@@ -699,11 +699,6 @@ impl Loaded {
             How::Fatal { reason, .. } => reason.clone(),
         }
     }
-}
-
-/// Lossy text of a byte string, for messages.
-pub fn text(b: &BStr) -> String {
-    b.to_str_lossy().into_owned()
 }
 
 #[cfg(test)]
