@@ -33,3 +33,14 @@ for name, x in r.items():
     print(f"{name:<14}{x['median']:>10.3f}{x['min']:>10.3f}{x['max']:>10.3f}{x['median']/s:>11.1f}x")
 PY
 rm -f "$json"
+
+# The whole-host scan (issue 3 target: under 0.5 s wall, under 200 MB peak).
+json=$(mktemp)
+hyperfine -N -i --warmup 1 --runs 10 --export-json "$json" -n 'soclash scan' "$bin scan --format json" >/dev/null
+python3 - "$json" <<'PY'
+import json, sys
+x = json.load(open(sys.argv[1]))["results"][0]
+print(f"scan of this host: median {x['median']:.3f} s (min {x['min']:.3f}, max {x['max']:.3f})")
+PY
+rm -f "$json"
+/usr/bin/time -f "scan of this host: peak RSS %M KB" "$bin" scan --format json >/dev/null

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Audit a Linux host for shared-library conflicts in its Apache, PHP and
 /// Python processes, from the ELF files alone. Nothing audited is executed.
@@ -26,16 +26,53 @@ pub enum Command {
     Deps(DepsArgs),
     /// Audit this host (or --root) for shared-library conflicts.
     ///
-    /// Not available yet: the host crawler and the inventory report land
-    /// with the next issue. Use `soclash deps` meanwhile.
+    /// Finds the httpd binary, Apache modules, PHP extensions and Python
+    /// extension modules of every common layout, resolves what each loads,
+    /// and reports unresolved dependencies, modules of the wrong
+    /// architecture and a stale ld.so.cache. Files that cannot be read are
+    /// listed under errors; the scan goes on.
     Scan(ScanArgs),
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Yaml,
+    Json,
+}
+
+/// Severities for --fail-on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
 }
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// The audited system's root directory.
+    /// The audited system's root directory (an unpacked image, a chroot);
+    /// paths in the report are inside it.
     #[arg(long, default_value = "/", value_name = "DIR")]
     pub root: PathBuf,
+    /// Output format; default: table on a terminal, yaml otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with status 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: FailOn,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// x86-64 ISA level (1-4) that selects glibc-hwcaps subdirectories;
+    /// default: this machine's.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub cpu_level: Option<u8>,
 }
 
 #[derive(Debug, Args)]

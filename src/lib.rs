@@ -3,5 +3,8 @@
 //! files alone. See docs/ARCHITECTURE.md for the pipeline.
 
 pub mod elf;
+pub mod host;
+pub mod report;
 pub mod resolve;
 pub mod root;
+pub mod scan;

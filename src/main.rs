@@ -9,10 +9,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use rayon::prelude::*;
 
+use soclash::report::Severity;
 use soclash::resolve::{Cpu, Loader, Options};
 use soclash::root::Root;
+use soclash::scan::ScanOptions;
 
-use cli::{Cli, Command, DepsArgs};
+use cli::{Cli, Command, DepsArgs, FailOn, Format, ScanArgs};
 
 /// Exit codes of DESIGN.md: 0 clean, 1 findings at or above --fail-on,
 /// 2 usage or I/O errors that prevented (part of) the audit.
@@ -22,11 +24,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Deps(args) => deps(&args),
-        Command::Scan(args) => Err(anyhow::anyhow!(
-            "scan of {} is not available yet (the host crawler is the next issue); \
-             `soclash deps FILE...` resolves dependencies today",
-            args.root.display()
-        )),
+        Command::Scan(args) => scan(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -108,5 +106,97 @@ fn deps_block(loader: &Loader<'_>, file: &Path, args: &DepsArgs) -> (String, Opt
             (text, fatal)
         }
         Err(e) => (String::new(), Some(e.to_string())),
+    }
+}
+
+fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
+    use anyhow::Context;
+    use std::io::IsTerminal;
+    if let Some(n) = args.jobs {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("cannot start worker threads")?;
+    }
+    let root = Root::new(&args.root)
+        .with_context(|| format!("cannot use {} as root", args.root.display()))?;
+    let opts = ScanOptions {
+        cpu: args.cpu_level.map_or_else(Cpu::detect, Cpu::with_level),
+        scanned_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    };
+    let progress = Progress::start();
+    let report = soclash::scan::scan(&root, &opts);
+    progress.finish();
+
+    let stdout_tty = args.output.is_none() && io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if stdout_tty {
+        Format::Table
+    } else {
+        Format::Yaml
+    });
+    let mut sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    };
+    match format {
+        Format::Yaml => report.write_yaml(&mut sink)?,
+        Format::Json => report.write_json(&mut sink)?,
+        Format::Table => report.write_table(&mut sink, (!stdout_tty).then_some(120))?,
+    }
+    sink.flush()?;
+    let threshold = match args.fail_on {
+        FailOn::Critical => Severity::Critical,
+        FailOn::High => Severity::High,
+        FailOn::Medium => Severity::Medium,
+        FailOn::Low => Severity::Low,
+    };
+    Ok(u8::from(report.worst().is_some_and(|w| w >= threshold)))
+}
+
+/// A spinner on stderr, only when stderr is a terminal and the scan has
+/// taken more than half a second; stdout carries nothing but the report.
+struct Progress {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start() -> Progress {
+        use std::io::IsTerminal;
+        use std::sync::atomic::Ordering;
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if !io::stderr().is_terminal() {
+            return Progress { done, thread: None };
+        }
+        let flag = std::sync::Arc::clone(&done);
+        let thread = std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while start.elapsed() < std::time::Duration::from_millis(500) {
+                if flag.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let bar = indicatif::ProgressBar::new_spinner().with_message("scanning");
+            while !flag.load(Ordering::Relaxed) {
+                bar.tick();
+                std::thread::sleep(std::time::Duration::from_millis(80));
+            }
+            bar.finish_and_clear();
+        });
+        Progress {
+            done,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

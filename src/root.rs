@@ -287,7 +287,7 @@ impl Root {
         let file = self.open_canonical(&canonical)?;
         let meta = file.metadata()?;
         if !meta.file_type().is_file() {
-            return Err(RootError::NotRegular(kind_name(&meta.file_type())));
+            return Err(RootError::NotRegular(file_kind_name(&meta.file_type())));
         }
         Ok(OpenFile {
             file,
@@ -429,11 +429,12 @@ fn kind_of(ft: &fs::FileType) -> Kind {
     } else if ft.is_dir() {
         Kind::Directory
     } else {
-        Kind::Other(kind_name(ft))
+        Kind::Other(file_kind_name(ft))
     }
 }
 
-fn kind_name(ft: &fs::FileType) -> &'static str {
+/// What a non-regular file is, for error messages.
+pub fn file_kind_name(ft: &fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if ft.is_dir() {
         "directory"

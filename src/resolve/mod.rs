@@ -377,6 +377,11 @@ impl<'r> Loader<'r> {
         &self.profile
     }
 
+    /// The cache ld.so reads (or the emulated one, see [`Loader::cache_source`]).
+    pub fn cache(&self) -> Option<&cache::LdCache> {
+        self.cache.as_ref()
+    }
+
     pub fn cache_source(&self) -> &CacheSource {
         &self.cache_source
     }

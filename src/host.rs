@@ -1,0 +1,260 @@
+//! Discovery: where the objects that can end up in a web-server process
+//! live on a root, by the layouts of Debian/Ubuntu, RHEL/Fedora/Rocky, SUSE,
+//! Alpine and source builds.
+//!
+//! This stage only finds candidate files and the role their place gives
+//! them; it never parses ELF. The scan confirms each candidate from its ELF
+//! facts (a non-ELF file in a modules directory becomes an error entry, not
+//! a module). Directories are walked with walkdir below directories that
+//! [`Root`] resolved inside the root, never following a symlinked
+//! directory; every file is later opened through [`Root`], so a symlink
+//! pointing out of the root is never read.
+//!
+//! ```no_run
+//! let root = soclash::root::Root::new("/".as_ref()).unwrap();
+//! let found = soclash::host::discover(&root);
+//! println!("{} candidates", found.candidates.len());
+//! ```
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::report::Role;
+use crate::root::{Kind, Root, file_kind_name};
+
+/// httpd executable names (RHEL's `httpd`, Debian's `apache2`, SUSE's
+/// `httpd2` and MPM-specific names).
+const HTTPD_NAMES: &[&str] = &[
+    "apache2",
+    "httpd",
+    "httpd2",
+    "httpd-prefork",
+    "httpd-worker",
+    "httpd-event",
+    "httpd2-prefork",
+    "httpd2-worker",
+    "httpd2-event",
+];
+
+/// Directories that hold the httpd executable.
+const HTTPD_DIRS: &[&str] = &[
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/local/apache2/bin",
+    "/usr/local/apache/bin",
+    "/opt/*/apache2/bin",
+    "/opt/*/httpd/bin",
+    "/opt/*/bin",
+];
+
+/// Apache module directories (their `*.so`, not recursive).
+const MODULE_DIRS: &[&str] = &[
+    "/usr/lib/apache2/modules",
+    "/usr/lib64/httpd/modules",
+    "/usr/lib/httpd/modules",
+    "/etc/httpd/modules",
+    "/usr/lib64/apache2*",
+    "/usr/lib/apache2",
+    "/usr/local/apache2/modules",
+    "/usr/local/apache/modules",
+    "/usr/local/apache2/libexec",
+    "/usr/local/apache/libexec",
+    "/opt/*/apache2/modules",
+    "/opt/*/httpd/modules",
+    "/opt/*/apache2/libexec",
+    "/opt/*/httpd/libexec",
+];
+
+/// PHP extension directories (their `*.so`, not recursive).
+const PHP_DIRS: &[&str] = &[
+    "/usr/lib/php/[0-9]*",
+    "/usr/lib64/php/modules",
+    "/usr/lib64/php-zts/modules",
+    "/usr/lib/php/modules",
+    "/usr/lib64/php*/extensions",
+    "/usr/lib/php*/modules",
+    "/usr/local/lib/php/extensions/*",
+    "/opt/*/lib/php/extensions/*",
+];
+
+/// Python `lib-dynload` directories (not recursive).
+const DYNLOAD_DIRS: &[&str] = &[
+    "/usr/lib/python[23]*/lib-dynload",
+    "/usr/lib64/python[23]*/lib-dynload",
+    "/usr/local/lib/python[23]*/lib-dynload",
+    "/usr/local/lib64/python[23]*/lib-dynload",
+    "/opt/*/lib/python[23]*/lib-dynload",
+    "/opt/*/lib64/python[23]*/lib-dynload",
+];
+
+/// Python package directories (walked recursively).
+const PACKAGE_DIRS: &[&str] = &[
+    "/usr/lib/python3/dist-packages",
+    "/usr/lib/python[23]*/site-packages",
+    "/usr/lib/python[23]*/dist-packages",
+    "/usr/lib64/python[23]*/site-packages",
+    "/usr/local/lib/python[23]*/site-packages",
+    "/usr/local/lib/python[23]*/dist-packages",
+    "/usr/local/lib64/python[23]*/site-packages",
+    "/opt/*/lib/python[23]*/site-packages",
+    "/opt/*/lib64/python[23]*/site-packages",
+];
+
+/// How deep a package tree is walked: deeper is not a Python package.
+const MAX_PACKAGE_DEPTH: usize = 12;
+
+/// A file found in a place that gives it a role.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Candidate {
+    /// Inner path as found (symlinks not resolved).
+    pub path: PathBuf,
+    pub role: Role,
+}
+
+/// What discovery found, and what it could not look at.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Sorted by path, then role.
+    pub candidates: Vec<Candidate>,
+    /// (inner path, reason), sorted.
+    pub errors: Vec<(PathBuf, String)>,
+}
+
+/// One place to look.
+#[derive(Clone, Copy)]
+enum Place {
+    Httpd,
+    Flat(Role),
+    Packages,
+}
+
+/// Finds every candidate object on the root.
+pub fn discover(root: &Root) -> Discovery {
+    let mut places: Vec<(PathBuf, Place)> = Vec::new();
+    let mut add = |patterns: &[&str], place: Place| {
+        for p in patterns {
+            for dir in root.glob(p.as_bytes()) {
+                places.push((PathBuf::from(OsStr::from_bytes(&dir)), place));
+            }
+        }
+    };
+    add(HTTPD_DIRS, Place::Httpd);
+    add(MODULE_DIRS, Place::Flat(Role::ApacheModule));
+    add(PHP_DIRS, Place::Flat(Role::PhpExtension));
+    add(DYNLOAD_DIRS, Place::Flat(Role::PythonExtension));
+    add(PACKAGE_DIRS, Place::Packages);
+    // One walk per directory, however many patterns or symlinks name it
+    // (RHEL's /etc/httpd/modules is /usr/lib64/httpd/modules).
+    let mut resolved: Vec<(PathBuf, PathBuf, Place)> = places
+        .into_iter()
+        .filter_map(|(dir, place)| match root.resolve(&dir) {
+            Ok((canonical, Kind::Directory)) => Some((canonical, dir, place)),
+            _ => None,
+        })
+        .collect();
+    resolved.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    resolved.dedup_by(|a, b| a.0 == b.0);
+
+    let results: Vec<Discovery> = resolved
+        .par_iter()
+        .map(|(canonical, _, place)| walk(root, canonical, *place))
+        .collect();
+    let mut out = Discovery::default();
+    for d in results {
+        out.candidates.extend(d.candidates);
+        out.errors.extend(d.errors);
+    }
+    out.candidates.sort();
+    out.candidates.dedup();
+    out.errors.sort();
+    out.errors.dedup();
+    out
+}
+
+fn walk(root: &Root, dir: &Path, place: Place) -> Discovery {
+    let mut out = Discovery::default();
+    let host_dir = root.host_dir().join(dir.strip_prefix("/").unwrap_or(dir));
+    let depth = match place {
+        Place::Packages => MAX_PACKAGE_DEPTH,
+        _ => 1,
+    };
+    let walker = walkdir::WalkDir::new(&host_dir)
+        .min_depth(1)
+        .max_depth(depth)
+        .follow_links(false)
+        .sort_by_file_name();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map_or_else(|| dir.to_path_buf(), |p| inner(&host_dir, dir, p));
+                let reason = e
+                    .io_error()
+                    .map_or_else(|| e.to_string(), std::string::ToString::to_string);
+                out.errors
+                    .push((path, format!("cannot read directory: {reason}")));
+                continue;
+            }
+        };
+        let name = entry.file_name().as_bytes();
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            continue;
+        }
+        let path = inner(&host_dir, dir, entry.path());
+        let role = match place {
+            Place::Httpd => {
+                if !HTTPD_NAMES.iter().any(|n| n.as_bytes() == name) {
+                    continue;
+                }
+                Role::Httpd
+            }
+            Place::Flat(role) => {
+                if !name.ends_with(b".so") {
+                    continue;
+                }
+                role
+            }
+            Place::Packages => match package_role(entry.path(), name) {
+                Some(role) => role,
+                None => continue,
+            },
+        };
+        if !ft.is_file() && !ft.is_symlink() {
+            out.errors.push((
+                path,
+                format!("not a regular file ({})", file_kind_name(&ft)),
+            ));
+            continue;
+        }
+        out.candidates.push(Candidate { path, role });
+    }
+    out
+}
+
+/// In a Python package tree: extension modules are `*.so`; the libraries
+/// wheels bundle (`<pkg>.libs/`, `<pkg>/.libs/`) are `*.so*` there.
+fn package_role(host_path: &Path, name: &[u8]) -> Option<Role> {
+    let parent = host_path.parent()?.file_name()?.as_bytes();
+    let in_libs = parent == b".libs" || parent.ends_with(b".libs");
+    if in_libs {
+        return bstr::ByteSlice::find(name, b".so").map(|_| Role::Library);
+    }
+    name.ends_with(b".so").then_some(Role::PythonExtension)
+}
+
+/// The inner path of a walked host path.
+fn inner(host_dir: &Path, dir: &Path, host: &Path) -> PathBuf {
+    match host.strip_prefix(host_dir) {
+        Ok(rel) => dir.join(rel),
+        Err(_) => dir.to_path_buf(),
+    }
+}

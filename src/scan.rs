@@ -1,0 +1,525 @@
+//! `soclash scan` at this stage: discovery, ELF facts and resolution of
+//! every candidate, and the findings that need no process model yet
+//! (`unresolved-dependency`, `wrong-architecture`, `stale-ld-cache`).
+//!
+//! This module wires the stages (`host` → `elf`/`resolve` → `rules` →
+//! `report`) and owns nothing else: each finding is built by a rule
+//! function below from the facts gathered, and the [`Report`] is sorted
+//! before it is returned so output is deterministic.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bstr::ByteSlice;
+use rayon::prelude::*;
+
+use crate::elf::{Class, ElfFacts};
+use crate::host;
+use crate::report::{
+    Certainty, ErrorEntry, Finding, Host, Object, OsRelease, Report, Role, Severity, Tool,
+    machine_name,
+};
+use crate::resolve::{CacheSource, Cpu, How, Load, Loader, Opened, Options, cache, ldconfig};
+use crate::root::Root;
+
+/// Settings of one scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub cpu: Cpu,
+    /// Report time (RFC 3339); the caller supplies it so the rest is pure.
+    pub scanned_at: String,
+}
+
+/// One confirmed object of the inventory, keyed by canonical path.
+struct Entry {
+    role: Role,
+    opened: Arc<Opened>,
+    /// Paths by which it was found or reached.
+    names: BTreeSet<String>,
+    /// Its `DT_NEEDED` resolved: name → canonical path (or not found).
+    resolved: Option<BTreeMap<String, Option<String>>>,
+}
+
+/// Runs a scan of `root`.
+pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
+    let found = host::discover(root);
+    let loader = Loader::new(
+        root,
+        Options {
+            cpu: opts.cpu,
+            ..Options::default()
+        },
+    );
+    let mut errors: Vec<ErrorEntry> = found
+        .errors
+        .iter()
+        .map(|(p, r)| error(p, r.clone()))
+        .chain(
+            loader
+                .problems()
+                .iter()
+                .map(|p| error(&p.path, p.reason.clone())),
+        )
+        .collect();
+
+    // Confirm each candidate from its ELF facts, in parallel.
+    let opened: Vec<(host::Candidate, Result<Arc<Opened>, String>)> = found
+        .candidates
+        .par_iter()
+        .map(|c| (c.clone(), confirm(&loader, c)))
+        .collect();
+    let mut inventory: BTreeMap<PathBuf, Entry> = BTreeMap::new();
+    for (c, result) in opened {
+        match result {
+            Ok(o) => {
+                let e = inventory
+                    .entry(o.canonical.clone())
+                    .or_insert_with(|| Entry {
+                        role: c.role,
+                        opened: Arc::clone(&o),
+                        names: BTreeSet::new(),
+                        resolved: None,
+                    });
+                // A file in two places keeps the role of the first in Role order.
+                e.role = e.role.min(c.role);
+                e.names.insert(text(&c.path));
+            }
+            Err(reason) => errors.push(error(&c.path, reason)),
+        }
+    }
+
+    // The process's class and machine: those of the httpd binary.
+    let target = inventory
+        .values()
+        .filter(|e| e.role == Role::Httpd)
+        .find_map(|e| facts(&e.opened).map(|f| (f.class, f.machine)))
+        .unwrap_or((Some(Class::Elf64), object::elf::EM_X86_64.0));
+
+    let mut findings = Vec::new();
+    let mains: Vec<(PathBuf, PathBuf)> = inventory
+        .iter()
+        .filter_map(|(canonical, e)| {
+            let first = e.names.iter().next()?;
+            Some((canonical.clone(), PathBuf::from(first)))
+        })
+        .collect();
+    let loads: Vec<(PathBuf, Result<Load, String>)> = mains
+        .par_iter()
+        .map(|(canonical, path)| {
+            (
+                canonical.clone(),
+                loader.load(path).map_err(|e| e.to_string()),
+            )
+        })
+        .collect();
+    for (canonical, load) in loads {
+        let Some(role) = inventory.get(&canonical).map(|e| e.role) else {
+            continue;
+        };
+        let load = match load {
+            Ok(l) => l,
+            Err(reason) => {
+                errors.push(error(&canonical, reason));
+                continue;
+            }
+        };
+        if let Some((path, reason)) = load.fatal() {
+            errors.push(error(
+                path,
+                format!("{reason} (ld.so would refuse to load it)"),
+            ));
+        }
+        if let Some(f) = unresolved_dependency(&canonical, role, &load) {
+            findings.push(f);
+        }
+        add_load(&mut inventory, &load);
+    }
+    for (path, e) in &inventory {
+        if let Some(f) = wrong_architecture(path, e, target) {
+            findings.push(f);
+        }
+    }
+    if let Some(f) = stale_ld_cache(root, &loader) {
+        findings.push(f);
+    }
+
+    let objects = inventory
+        .into_iter()
+        .filter_map(|(path, e)| object(&path, e))
+        .collect();
+    let mut report = Report {
+        schema: crate::report::SCHEMA,
+        tool: Tool::default(),
+        host: host_facts(root, &loader, opts),
+        processes: Vec::new(),
+        objects,
+        findings,
+        errors,
+        summary: Default::default(),
+    };
+    report.finish();
+    report
+}
+
+/// Opens a candidate and checks that its ELF facts fit its role.
+fn confirm(loader: &Loader<'_>, c: &host::Candidate) -> Result<Arc<Opened>, String> {
+    let o = loader.open(&c.path).map_err(|e| e.to_string())?;
+    let f = o.facts.as_ref().map_err(Clone::clone)?;
+    let ok = match c.role {
+        Role::Httpd => f.e_type == 2 || f.e_type == 3,
+        _ => f.e_type == 3,
+    };
+    if !ok {
+        return Err(format!(
+            "not a shared object ({}), so not a {}",
+            match f.e_type {
+                1 => "relocatable object",
+                2 => "executable",
+                4 => "core file",
+                _ => "unknown ELF type",
+            },
+            c.role.as_str()
+        ));
+    }
+    if !f.dynamic {
+        return Err("no dynamic section: cannot be loaded".into());
+    }
+    Ok(o)
+}
+
+/// Adds every object of a load to the inventory, with its resolved
+/// dependencies as this load found them (loads run in path order, so the
+/// first one to reach a library decides, deterministically).
+fn add_load(inventory: &mut BTreeMap<PathBuf, Entry>, load: &Load) {
+    for (i, o) in load.objects.iter().enumerate() {
+        let Some(opened) = &o.opened else { continue };
+        let resolved: BTreeMap<String, Option<String>> = o
+            .facts()
+            .map(|f| f.needed.iter())
+            .into_iter()
+            .flatten()
+            .zip(o.needed.iter())
+            .map(|(name, &j)| {
+                let target = load
+                    .objects
+                    .get(j)
+                    .and_then(|t| t.opened.as_ref())
+                    .map(|t| text(&t.canonical));
+                (name.to_str_lossy().into_owned(), target)
+            })
+            .collect();
+        let e = inventory
+            .entry(opened.canonical.clone())
+            .or_insert_with(|| Entry {
+                role: Role::Library,
+                opened: Arc::clone(opened),
+                names: BTreeSet::new(),
+                resolved: None,
+            });
+        if let Some(p) = &o.path {
+            e.names.insert(text(p));
+        }
+        // The interpreter is loaded, not searched: no edges of its own here.
+        // A candidate's own load (index 0) says it best.
+        if i == 0 || (e.resolved.is_none() && !matches!(o.how, How::Interpreter)) {
+            e.resolved = Some(resolved);
+        }
+    }
+}
+
+fn object(path: &Path, e: Entry) -> Option<Object> {
+    let f = facts(&e.opened)?;
+    let canonical = text(path);
+    Some(Object {
+        soname: f.soname.as_ref().map(|s| s.to_str_lossy().into_owned()),
+        needed: f
+            .needed
+            .iter()
+            .map(|n| n.to_str_lossy().into_owned())
+            .collect(),
+        resolved: e.resolved.unwrap_or_default(),
+        loaded: None,
+        build_id: f
+            .build_id
+            .as_ref()
+            .map(|b| b.iter().map(|x| format!("{x:02x}")).collect()),
+        size: e.opened.size,
+        class: match f.class {
+            Some(Class::Elf32) => "elf32".into(),
+            _ => "elf64".into(),
+        },
+        machine: machine_name(f.machine),
+        names: e.names.into_iter().filter(|n| *n != canonical).collect(),
+        path: canonical,
+        role: e.role,
+    })
+}
+
+/// `unresolved-dependency`: what `ldd` shows as "not found" for the object.
+fn unresolved_dependency(path: &Path, role: Role, load: &Load) -> Option<Finding> {
+    let mut evidence = Vec::new();
+    let mut symbols = BTreeSet::new();
+    for o in &load.objects {
+        if let How::NotFound(tried) = &o.how {
+            let by = o
+                .loader
+                .and_then(|l| load.objects.get(l))
+                .and_then(|l| l.path.as_ref())
+                .map_or_else(String::new, |p| format!(" (needed by {})", p.display()));
+            evidence.push(format!(
+                "{} => not found{by}; tried {}",
+                o.name.to_str_lossy(),
+                tried.join(", ")
+            ));
+            symbols.insert(o.name.to_str_lossy().into_owned());
+        }
+    }
+    if evidence.is_empty() {
+        return None;
+    }
+    evidence.dedup();
+    let names: Vec<String> = symbols.into_iter().collect();
+    let what = match role {
+        Role::Httpd => "httpd cannot start",
+        Role::ApacheModule => "Apache fails to start when the module is loaded",
+        Role::PhpExtension => "PHP fails to load the extension",
+        Role::PythonExtension => "importing the module fails",
+        Role::Library => "whatever loads this library fails",
+    };
+    Some(Finding {
+        id: "unresolved-dependency".into(),
+        severity: if role == Role::Library {
+            Severity::Medium
+        } else {
+            Severity::High
+        },
+        certainty: Certainty::Likely,
+        title: format!(
+            "{} needs {} that the loader cannot find: {what}",
+            text(path),
+            names.join(", ")
+        ),
+        process: None,
+        objects: vec![text(path)],
+        symbols: Vec::new(),
+        bindings: Vec::new(),
+        evidence,
+        remedy: "Install the package that provides the missing library, or fix the \
+                 RPATH/RUNPATH or ld.so.conf that should find it (then run ldconfig); \
+                 if the object is not used, remove it."
+            .into(),
+        references: vec!["research/loader-model.md §1 (L3)".into()],
+    })
+}
+
+/// `wrong-architecture`: a module or extension the httpd process cannot load.
+fn wrong_architecture(path: &Path, e: &Entry, target: (Option<Class>, u16)) -> Option<Finding> {
+    if matches!(e.role, Role::Library | Role::Httpd) {
+        return None;
+    }
+    let f = facts(&e.opened)?;
+    if (f.class, f.machine) == target {
+        return None;
+    }
+    let class = |c: Option<Class>| match c {
+        Some(Class::Elf32) => "32-bit",
+        _ => "64-bit",
+    };
+    Some(Finding {
+        id: "wrong-architecture".into(),
+        severity: Severity::High,
+        certainty: Certainty::Likely,
+        title: format!(
+            "{} is {} {}, the httpd process is {} {}",
+            text(path),
+            class(f.class),
+            machine_name(f.machine),
+            class(target.0),
+            machine_name(target.1)
+        ),
+        process: None,
+        objects: vec![text(path)],
+        symbols: Vec::new(),
+        bindings: Vec::new(),
+        evidence: vec![format!(
+            "ELF class {}, e_machine {} ({})",
+            class(f.class),
+            f.machine,
+            machine_name(f.machine)
+        )],
+        remedy: "Replace it with the build for this machine's architecture, or remove it; \
+                 ld.so refuses to load it (\"wrong ELF class\")."
+            .into(),
+        references: vec!["research/loader-model.md §1 (L12)".into()],
+    })
+}
+
+/// `stale-ld-cache`: what `ldconfig` would write now differs from the cache
+/// ld.so reads (research/peers.md cases E1/E2; rule C11).
+fn stale_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
+    if *loader.cache_source() != CacheSource::File {
+        return None;
+    }
+    let file = loader.cache()?;
+    let dirs: Vec<&str> = loader
+        .profile()
+        .trusted_dirs
+        .iter()
+        .filter_map(|d| d.to_str())
+        .collect();
+    let fresh = ldconfig::emulate(root, |_| true, &dirs).cache;
+    let first = |c: &cache::LdCache| -> BTreeMap<Vec<u8>, Vec<u8>> {
+        let mut m = BTreeMap::new();
+        for e in c.entries() {
+            if e.flags == cache::DL_CACHE_DEFAULT_ID && e.hwcap == 0 {
+                m.entry(e.key.to_vec()).or_insert_with(|| e.value.to_vec());
+            }
+        }
+        m
+    };
+    let (old, new) = (first(file), first(&fresh));
+    let mut evidence = Vec::new();
+    let mut objects = BTreeSet::new();
+    for (key, value) in &new {
+        match old.get(key) {
+            None => {
+                evidence.push(format!(
+                    "{} => {}: in a directory ld.so.conf names, missing from ld.so.cache (ldconfig not run since it was installed)",
+                    key.to_str_lossy(),
+                    value.to_str_lossy()
+                ));
+                objects.insert(value.to_str_lossy().into_owned());
+            }
+            Some(v) if v != value => {
+                evidence.push(format!(
+                    "{}: ld.so.cache gives {}, ld.so.conf would give {}",
+                    key.to_str_lossy(),
+                    v.to_str_lossy(),
+                    value.to_str_lossy()
+                ));
+                objects.insert(v.to_str_lossy().into_owned());
+                objects.insert(value.to_str_lossy().into_owned());
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, value) in &old {
+        if !new.contains_key(key) {
+            evidence.push(format!(
+                "{} => {}: in ld.so.cache, but no directory of ld.so.conf provides it any more",
+                key.to_str_lossy(),
+                value.to_str_lossy()
+            ));
+            objects.insert(value.to_str_lossy().into_owned());
+        }
+    }
+    if evidence.is_empty() {
+        return None;
+    }
+    Some(Finding {
+        id: "stale-ld-cache".into(),
+        severity: Severity::Medium,
+        certainty: Certainty::Certain,
+        title: format!(
+            "/etc/ld.so.cache disagrees with ld.so.conf for {} librar{}",
+            evidence.len(),
+            if evidence.len() == 1 { "y" } else { "ies" }
+        ),
+        process: None,
+        objects: objects.into_iter().collect(),
+        symbols: Vec::new(),
+        bindings: Vec::new(),
+        evidence,
+        remedy: "Run ldconfig (as root) so the cache matches ld.so.conf; until then ld.so \
+                 resolves these names from the stale cache."
+            .into(),
+        references: vec!["research/loader-model.md §2.3 (C11)".into()],
+    })
+}
+
+fn host_facts(root: &Root, loader: &Loader<'_>, opts: &ScanOptions) -> Host {
+    let hostname = if root.is_host() { nix_hostname() } else { None }.or_else(|| {
+        root.read(Path::new("/etc/hostname"), 4096)
+            .ok()
+            .and_then(|b| first_line(&b))
+    });
+    let os = root
+        .read(Path::new("/etc/os-release"), 64 * 1024)
+        .or_else(|_| root.read(Path::new("/usr/lib/os-release"), 64 * 1024))
+        .map(|b| os_release(&b))
+        .unwrap_or_default();
+    let ld_cache = match (loader.cache_source(), loader.cache()) {
+        (CacheSource::File, Some(c)) => match c.format() {
+            cache::Format::New => "new",
+            cache::Format::Old => "old",
+            cache::Format::Compat => "compat",
+        },
+        _ => "none",
+    };
+    Host {
+        hostname,
+        root: root.host_dir().display().to_string(),
+        os_release: os,
+        glibc: loader.profile().glibc_minor.map(|m| format!("2.{m}")),
+        ld_cache: ld_cache.into(),
+        cpu_level: opts.cpu.level,
+        scanned_at: opts.scanned_at.clone(),
+    }
+}
+
+fn nix_hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates
+    // within it or truncates.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    first_line(buf.get(..end)?)
+}
+
+fn first_line(b: &[u8]) -> Option<String> {
+    let line = b.lines().next()?.trim();
+    (!line.is_empty()).then(|| line.to_str_lossy().into_owned())
+}
+
+/// `os-release(5)`: `KEY=value` lines, values optionally quoted.
+fn os_release(b: &[u8]) -> OsRelease {
+    let mut out = OsRelease::default();
+    for line in b.lines() {
+        let Some((k, v)) = line.split_once_str("=") else {
+            continue;
+        };
+        let v = v.trim();
+        let v = v
+            .strip_prefix(b"\"")
+            .and_then(|v| v.strip_suffix(b"\""))
+            .or_else(|| v.strip_prefix(b"'").and_then(|v| v.strip_suffix(b"'")))
+            .unwrap_or(v);
+        let v = Some(v.to_str_lossy().into_owned());
+        match k.trim() {
+            b"ID" => out.id = v,
+            b"VERSION_ID" => out.version_id = v,
+            b"PRETTY_NAME" => out.pretty_name = v,
+            _ => {}
+        }
+    }
+    out
+}
+
+fn facts(o: &Opened) -> Option<&ElfFacts> {
+    o.facts.as_ref().ok().map(|f| &**f)
+}
+
+fn text(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn error(p: &Path, reason: String) -> ErrorEntry {
+    ErrorEntry {
+        path: text(p),
+        reason,
+    }
+}
