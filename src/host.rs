@@ -258,3 +258,30 @@ fn inner(host_dir: &Path, dir: &Path, host: &Path) -> PathBuf {
         Err(_) => dir.to_path_buf(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Wheels bundle libraries in `<pkg>.libs/` (auditwheel) or
+    /// `<pkg>/.libs/` (older tools); everything else `*.so` is a module.
+    #[test]
+    fn package_roles() {
+        let role = |p: &str| {
+            let p = Path::new(p);
+            package_role(p, p.file_name().unwrap().as_bytes())
+        };
+        assert_eq!(
+            role("/sp/numpy.libs/libopenblas-1a2b3c4d.so.0.3"),
+            Some(Role::Library)
+        );
+        assert_eq!(role("/sp/pkg/.libs/libfoo.so"), Some(Role::Library));
+        assert_eq!(
+            role("/sp/pkg/_core.cpython-311-x86_64-linux-gnu.so"),
+            Some(Role::PythonExtension)
+        );
+        assert_eq!(role("/sp/pkg/_core.abi3.so"), Some(Role::PythonExtension));
+        assert_eq!(role("/sp/pkg/data.txt"), None);
+        assert_eq!(role("/sp/pkg/libfoo.so.1"), None);
+    }
+}

@@ -523,3 +523,20 @@ fn error(p: &Path, reason: String) -> ErrorEntry {
         reason,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// os-release(5): quoted and unquoted values, comments, other keys.
+    #[test]
+    fn os_release_values() {
+        let o = os_release(
+            b"# comment\nNAME=\"Rocky Linux\"\nID=\"rocky\"\nVERSION_ID='9.4'\nPRETTY_NAME=Rocky\n",
+        );
+        assert_eq!(o.id.as_deref(), Some("rocky"));
+        assert_eq!(o.version_id.as_deref(), Some("9.4"));
+        assert_eq!(o.pretty_name.as_deref(), Some("Rocky"));
+        assert_eq!(os_release(b"garbage\n\0\xff"), OsRelease::default());
+    }
+}
