@@ -296,20 +296,21 @@ impl Report {
         if self.findings.is_empty() {
             writeln!(out, "No findings.")?;
         } else {
-            let mut t = table(["severity", "finding", "objects", "remedy"]);
+            let mut t = table(["severity", "finding", "evidence", "remedy"]);
             for f in &self.findings {
-                let mut what = format!("{} [{}, {}]", f.title, f.id, certainty_word(f.certainty));
-                for e in f.evidence.iter().take(3) {
-                    what.push_str("\n  ");
-                    what.push_str(e);
+                let mut what = format!("{}\n[{}, {}]", f.title, f.id, certainty_word(f.certainty));
+                for o in f.objects.iter().filter(|o| !f.title.contains(o.as_str())) {
+                    what.push('\n');
+                    what.push_str(o);
                 }
+                let mut evidence: Vec<String> = f.evidence.iter().take(3).cloned().collect();
                 if f.evidence.len() > 3 {
-                    what.push_str(&format!("\n  … {} more", f.evidence.len() - 3));
+                    evidence.push(format!("… {} more", f.evidence.len() - 3));
                 }
                 t.add_row([
                     f.severity.to_string(),
                     what,
-                    f.objects.join("\n"),
+                    evidence.join("\n"),
                     f.remedy.clone(),
                 ]);
             }

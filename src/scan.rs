@@ -164,7 +164,17 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
 
 /// Opens a candidate and checks that its ELF facts fit its role.
 fn confirm(loader: &Loader<'_>, c: &host::Candidate) -> Result<Arc<Opened>, String> {
-    let o = loader.open(&c.path).map_err(|e| e.to_string())?;
+    let o = loader.open(&c.path).map_err(|e| {
+        // Name the target of a dangling link: often an absolute link that
+        // points at the auditing machine's file, not the root's.
+        match loader.root().read_link(&c.path) {
+            Some(target) if e.is_absent() => format!(
+                "dangling symlink: {} does not exist inside the root",
+                target.display()
+            ),
+            _ => e.to_string(),
+        }
+    })?;
     let f = o.facts.as_ref().map_err(Clone::clone)?;
     let ok = match c.role {
         Role::Httpd => f.e_type == 2 || f.e_type == 3,
