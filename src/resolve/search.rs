@@ -80,10 +80,80 @@ struct State {
     want: (Class, u16),
 }
 
-impl Loader<'_> {
+/// `dlopen` mode bits (glibc `bits/dlfcn.h`, rule G3).
+pub mod rtld {
+    pub const LAZY: u32 = 0x1;
+    pub const NOW: u32 = 0x2;
+    pub const NOLOAD: u32 = 0x4;
+    pub const DEEPBIND: u32 = 0x8;
+    pub const GLOBAL: u32 = 0x100;
+    pub const LOCAL: u32 = 0;
+    pub const NODELETE: u32 = 0x1000;
+
+    /// `RTLD_NOW|RTLD_GLOBAL` style text for reports.
+    pub fn describe(flags: u32) -> String {
+        let mut parts = vec![if flags & NOW != 0 {
+            "RTLD_NOW"
+        } else {
+            "RTLD_LAZY"
+        }];
+        parts.push(if flags & GLOBAL != 0 {
+            "RTLD_GLOBAL"
+        } else {
+            "RTLD_LOCAL"
+        });
+        if flags & DEEPBIND != 0 {
+            parts.push("RTLD_DEEPBIND");
+        }
+        if flags & NODELETE != 0 {
+            parts.push("RTLD_NODELETE");
+        }
+        parts.join("|")
+    }
+}
+
+/// One `dlopen` (or the start-up) and the search list it built (rule G2).
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// The object opened (the main program for the start-up group).
+    pub root: usize,
+    /// Its breadth-first search list `R`, root first, already loaded
+    /// objects included (G2.2).
+    pub list: Vec<usize>,
+    pub flags: u32,
+    /// Why the `dlopen` would fail, when it would (then nothing it loaded
+    /// stays in the namespace).
+    pub failed: Option<String>,
+}
+
+/// A link-map namespace being built: the start-up of a program, then
+/// `dlopen`s in order (rules G1, G2, G4, G5).
+pub struct Namespace<'a, 'r> {
+    loader: &'a Loader<'r>,
+    st: State,
+    /// The global scope, in order (G1, G2.7, G5).
+    global: Vec<usize>,
+    groups: Vec<Group>,
+    /// The start-up search list (what `ld.so --list` prints).
+    startup: Vec<usize>,
+    /// Objects that existed when the start-up was done.
+    startup_len: usize,
+}
+
+impl<'r> Loader<'r> {
     /// Simulates `ld.so --list FILE` for a file inside the root: the main
     /// program, then every `DT_NEEDED` breadth-first (rule G1).
     pub fn load(&self, file: &Path) -> Result<Load, LoadError> {
+        Ok(self.start(file, &[])?.finish())
+    }
+
+    /// The start-up of a program with `LD_PRELOAD`-style preloads (L14),
+    /// as a namespace further `dlopen`s can be simulated in.
+    pub fn start<'a>(
+        &'a self,
+        file: &Path,
+        preload: &[BString],
+    ) -> Result<Namespace<'a, 'r>, LoadError> {
         let main_path = self.absolute(file.as_os_str().as_encoded_bytes());
         let opened = self.open(&main_path)?;
         let facts = opened.facts.clone().map_err(LoadError::Elf)?;
@@ -128,14 +198,54 @@ impl Loader<'_> {
         });
         st.aliases.push(vec![rtld_name]);
         st.chain.push(1);
+        let mut ns = Namespace {
+            loader: self,
+            st,
+            global: Vec::new(),
+            groups: Vec::new(),
+            startup: Vec::new(),
+            startup_len: 0,
+        };
+        // L14: preloads come right after the main program, resolved as its
+        // dependencies, before its own DT_NEEDED.
+        let mut first = vec![0usize];
+        for p in preload {
+            let j = self.map_object(&mut ns.st, p.as_ref(), Some(0), Some(0));
+            if !first.contains(&j) && !ns.st.is_faked(j) {
+                first.push(j);
+            }
+        }
+        let list = ns.map_deps(first);
+        ns.global = list.clone();
+        ns.startup = list.clone();
+        ns.startup_len = ns.st.objects.len();
+        ns.groups.push(Group {
+            root: 0,
+            list,
+            flags: rtld::NOW | rtld::GLOBAL,
+            failed: None,
+        });
+        Ok(ns)
+    }
+}
 
-        // Breadth-first: the search list grows as dependencies are found.
-        let mut list = vec![0usize];
-        let mut in_list = vec![true, false];
+impl Namespace<'_, '_> {
+    /// `_dl_map_object_deps`: the breadth-first search list from `first`,
+    /// mapping what is not loaded yet; objects that were not found are in
+    /// the chain but never in the list.
+    fn map_deps(&mut self, first: Vec<usize>) -> Vec<usize> {
+        let mut list = first;
+        let mut in_list = vec![false; self.st.objects.len()];
+        for &i in &list {
+            if let Some(x) = in_list.get_mut(i) {
+                *x = true;
+            }
+        }
         let mut next = 0;
         while let Some(&i) = list.get(next) {
             next += 1;
-            let Some(facts) = st
+            let Some(facts) = self
+                .st
                 .objects
                 .get(i)
                 .and_then(|o| o.opened.as_ref())
@@ -144,42 +254,186 @@ impl Loader<'_> {
             else {
                 continue;
             };
-            for name in &facts.needed {
-                let j = self.map_object(&mut st, name.as_ref(), i);
-                if let Some(o) = st.objects.get_mut(i) {
-                    o.needed.push(j);
+            // An object met before has its edges already: walk them again
+            // (the new list includes it and its dependencies).
+            let known = self
+                .st
+                .objects
+                .get(i)
+                .map(|o| o.needed.clone())
+                .unwrap_or_default();
+            let edges: Vec<usize> = if known.len() == facts.needed.len() {
+                known
+            } else {
+                let mut edges = Vec::with_capacity(facts.needed.len());
+                for name in &facts.needed {
+                    let j = self
+                        .loader
+                        .map_object(&mut self.st, name.as_ref(), Some(i), Some(i));
+                    edges.push(j);
                 }
-                // Objects that were not found are in the link-map chain but
-                // never in the search list (`_dl_map_object_deps`).
-                let faked = st
-                    .objects
-                    .get(j)
-                    .is_some_and(|o| o.opened.is_none() && j != 1);
+                if let Some(o) = self.st.objects.get_mut(i) {
+                    o.needed = edges.clone();
+                }
+                edges
+            };
+            for j in edges {
                 if in_list.len() <= j {
                     in_list.resize(j + 1, false);
                 }
-                if !in_list[j] && !faked {
+                if !in_list[j] && !self.st.is_faked(j) {
                     in_list[j] = true;
                     list.push(j);
                 }
             }
         }
-        let interpreter = in_list.get(1).copied().unwrap_or(false).then_some(1);
-        Ok(Load {
-            order: print_order(&list, st.objects.len(), interpreter),
-            objects: st.objects,
-            interpreter,
-        })
+        list
     }
 
+    /// `dlopen(name, flags)` from `caller` (rule G2): L1 first; a new object
+    /// and its dependencies form a group; with `RTLD_GLOBAL` the group joins
+    /// the global scope after the fact (G2.7), an existing object is promoted
+    /// (G4). Returns the object, or why `dlopen` would fail.
+    pub fn dlopen(
+        &mut self,
+        name: &BStr,
+        flags: u32,
+        caller: Option<usize>,
+    ) -> Result<usize, String> {
+        let saved = (
+            self.st.objects.len(),
+            self.st.chain.len(),
+            self.st.aliases.clone(),
+        );
+        let j = self.loader.map_object(&mut self.st, name, caller, None);
+        let existing = j < saved.0;
+        let failure = match self.st.objects.get(j).map(|o| &o.how) {
+            Some(How::NotFound(tried)) => Some(format!(
+                "{name}: cannot open shared object file; tried {}",
+                tried.join(", ")
+            )),
+            Some(How::Fatal { path, reason }) => Some(format!("{}: {reason}", path.display())),
+            _ => None,
+        };
+        if let Some(why) = failure {
+            self.rollback(saved);
+            self.groups.push(Group {
+                root: j,
+                list: Vec::new(),
+                flags,
+                failed: Some(why.clone()),
+            });
+            return Err(why);
+        }
+        if existing {
+            // G2.1 and G4: no new search; RTLD_GLOBAL promotes it and its list.
+            if flags & rtld::GLOBAL != 0 && !self.global.contains(&j) {
+                let list = self
+                    .groups
+                    .iter()
+                    .find(|g| g.root == j && g.failed.is_none())
+                    .map_or_else(|| vec![j], |g| g.list.clone());
+                self.add_global(&list);
+            }
+            return Ok(j);
+        }
+        let list = self.map_deps(vec![j]);
+        let missing: Vec<String> = (saved.0..self.st.objects.len())
+            .filter(|&k| self.st.is_faked(k))
+            .filter_map(|k| self.st.objects.get(k))
+            .map(|o| o.name.to_str_lossy().into_owned())
+            .collect();
+        if !missing.is_empty() {
+            let why = format!("{name}: dependencies not found: {}", missing.join(", "));
+            self.rollback(saved);
+            self.groups.push(Group {
+                root: j,
+                list: Vec::new(),
+                flags,
+                failed: Some(why.clone()),
+            });
+            return Err(why);
+        }
+        if flags & rtld::GLOBAL != 0 {
+            self.add_global(&list);
+        }
+        self.groups.push(Group {
+            root: j,
+            list,
+            flags,
+            failed: None,
+        });
+        Ok(j)
+    }
+
+    fn add_global(&mut self, list: &[usize]) {
+        for &k in list {
+            if !self.global.contains(&k) {
+                self.global.push(k);
+            }
+        }
+    }
+
+    /// A failed `dlopen` leaves nothing behind (`_dl_close_worker`).
+    fn rollback(&mut self, saved: (usize, usize, Vec<Vec<BString>>)) {
+        let (objects, chain, aliases) = saved;
+        self.st.objects.truncate(objects);
+        self.st.chain.truncate(chain);
+        self.st.aliases = aliases;
+        for o in &mut self.st.objects {
+            o.needed.retain(|&j| j < objects);
+        }
+    }
+
+    pub fn objects(&self) -> &[Loaded] {
+        &self.st.objects
+    }
+
+    /// The global scope in order (G5).
+    pub fn global(&self) -> &[usize] {
+        &self.global
+    }
+
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    /// The start-up as `ld.so --list` prints it.
+    pub fn finish(self) -> Load {
+        let interpreter = self.startup.contains(&1).then_some(1);
+        // Objects created by later dlopens are not part of the listing.
+        let mut objects = self.st.objects;
+        objects.truncate(self.startup_len);
+        Load {
+            order: print_order(&self.startup, objects.len(), interpreter),
+            objects,
+            interpreter,
+        }
+    }
+}
+
+impl State {
+    /// Not found in trace mode: "faked", never matched again (L1).
+    fn is_faked(&self, j: usize) -> bool {
+        j != 1 && self.objects.get(j).is_some_and(|o| o.opened.is_none())
+    }
+}
+
+impl Loader<'_> {
     /// Resolves one `DT_NEEDED` name of object `requester` and returns the
     /// index of the object it names, creating it if new.
-    fn map_object(&self, st: &mut State, name: &BStr, requester: usize) -> usize {
+    fn map_object(
+        &self,
+        st: &mut State,
+        name: &BStr,
+        requester: Option<usize>,
+        loader: Option<usize>,
+    ) -> usize {
         // `_dl_map_object_deps` expands DSTs in the name first: the expanded
         // name is what is matched (L1), searched and printed.
         let expanded;
         let name = if name.contains(&b'$') {
-            match self.expand(name, st, requester) {
+            match self.expand(name, st, requester.unwrap_or(0)) {
                 Some(e) => {
                     expanded = BString::from(e);
                     expanded.as_ref()
@@ -232,7 +486,7 @@ impl Loader<'_> {
             opened,
             how,
             needed: Vec::new(),
-            loader: Some(requester),
+            loader,
         });
         st.aliases.push(vec![name.to_owned()]);
         if !faked {
@@ -241,7 +495,7 @@ impl Loader<'_> {
         j
     }
 
-    fn lookup(&self, st: &State, name: &BStr, requester: usize) -> Outcome {
+    fn lookup(&self, st: &State, name: &BStr, requester: Option<usize>) -> Outcome {
         // Rule L1: by name against every object of the namespace, in load
         // order: the opened path, every alias, then the soname.
         for &j in &st.chain {
@@ -268,10 +522,10 @@ impl Loader<'_> {
                 return Outcome::Existing(j);
             }
         }
-        let Some(req) = st.objects.get(requester) else {
-            return Outcome::NotFound(Vec::new());
-        };
-        let req_facts = req.facts();
+        // A dlopen without a known caller searches as the main program's
+        // (L11); its RUNPATH still does not apply (there is no requester).
+        let req = requester.and_then(|r| st.objects.get(r));
+        let req_facts = req.and_then(Loaded::facts);
 
         // Rule L2: a name with a slash is opened as it is, after DST expansion.
         if name.contains(&b'/') {
@@ -293,7 +547,7 @@ impl Loader<'_> {
         // Rule L3.1–2: the RPATH chain, only when the requester has no RUNPATH.
         if req_facts.is_none_or(|f| f.runpath.is_none()) {
             let mut did_main = false;
-            let mut l = Some(requester);
+            let mut l = requester;
             let mut hops = 0;
             while let Some(x) = l {
                 hops += 1;
@@ -334,14 +588,9 @@ impl Loader<'_> {
             ));
         }
         // Rule L3.4: the requester's own RUNPATH, never inherited.
-        if let Some(runpath) = req_facts.and_then(|f| f.runpath.as_ref()) {
-            lists.push(self.path_list(
-                runpath.as_ref(),
-                b":",
-                st,
-                requester,
-                Found::Runpath(req.display_path()),
-            ));
+        if let (Some(r), Some(runpath)) = (requester, req_facts.and_then(|f| f.runpath.as_ref())) {
+            let of = req.map(Loaded::display_path).unwrap_or_default();
+            lists.push(self.path_list(runpath.as_ref(), b":", st, r, Found::Runpath(of)));
         }
         let mut tried = Vec::new();
         for list in &lists {
@@ -352,7 +601,10 @@ impl Loader<'_> {
         }
 
         // Rule L3.5 and L7: the cache, without trusted directories under NODEFLIB.
-        let nodeflib = req_facts.is_some_and(ElfFacts::nodeflib);
+        // L7: the requester's flag, or the main program's without one.
+        let nodeflib = req_facts
+            .or_else(|| st.objects.first().and_then(Loaded::facts))
+            .is_some_and(ElfFacts::nodeflib);
         if let Some(cached) = self.cache_lookup(name) {
             let trusted = self.profile.trusted_dirs.iter().any(|d| {
                 let d = d.as_os_str().as_encoded_bytes();
