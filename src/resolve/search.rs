@@ -398,6 +398,16 @@ impl Namespace<'_, '_> {
         &self.groups
     }
 
+    /// Every object in link-map order (what `dl_iterate_phdr` walks): the
+    /// start-up as `ld.so --list` orders it, then what `dlopen`s added.
+    pub fn chain_order(&self) -> Vec<usize> {
+        let interpreter = self.startup.contains(&1).then_some(1);
+        let mut order = print_order(&self.startup, self.startup_len, interpreter);
+        order.extend(self.startup_len..self.st.objects.len());
+        order.retain(|&j| !self.st.is_faked(j));
+        order
+    }
+
     /// The start-up as `ld.so --list` prints it.
     pub fn finish(self) -> Load {
         let interpreter = self.startup.contains(&1).then_some(1);
