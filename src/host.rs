@@ -25,6 +25,9 @@ use rayon::prelude::*;
 use crate::report::Role;
 use crate::root::{Kind, Root, file_kind_name};
 
+pub mod apache;
+pub mod php;
+
 /// httpd executable names (RHEL's `httpd`, Debian's `apache2`, SUSE's
 /// `httpd2` and MPM-specific names).
 const HTTPD_NAMES: &[&str] = &[
