@@ -32,6 +32,31 @@ pub enum Command {
     /// architecture and a stale ld.so.cache. Files that cannot be read are
     /// listed under errors; the scan goes on.
     Scan(ScanArgs),
+    /// Show the modelled Apache process: its members in load order, how
+    /// each came in (exec, needed, preload, dlopen), the dlopen mode and the
+    /// directive, extension line or import that brought it, and the global
+    /// scope. Nothing is started or loaded to find out.
+    Image(ImageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// The audited system's root directory.
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    pub root: PathBuf,
+    /// Which process to show.
+    #[arg(long, default_value = "apache", value_name = "NAME")]
+    pub process: String,
+    /// The main Apache configuration file (inside the root); default: the
+    /// service's or the distribution's.
+    #[arg(long, value_name = "FILE")]
+    pub apache_config: Option<PathBuf>,
+    /// Output format; default: table.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// x86-64 ISA level (1-4) for glibc-hwcaps; default: this machine's.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub cpu_level: Option<u8>,
 }
 
 /// Report formats.

@@ -4,6 +4,7 @@
 
 pub mod elf;
 pub mod host;
+pub mod image;
 pub mod report;
 pub mod resolve;
 pub mod root;

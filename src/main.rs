@@ -14,7 +14,7 @@ use soclash::resolve::{Cpu, Loader, Options};
 use soclash::root::Root;
 use soclash::scan::ScanOptions;
 
-use cli::{Cli, Command, DepsArgs, FailOn, Format, ScanArgs};
+use cli::{Cli, Command, DepsArgs, FailOn, Format, ImageArgs, ScanArgs};
 
 /// Exit codes of DESIGN.md: 0 clean, 1 findings at or above --fail-on,
 /// 2 usage or I/O errors that prevented (part of) the audit.
@@ -25,6 +25,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Deps(args) => deps(&args),
         Command::Scan(args) => scan(&args),
+        Command::Image(args) => image(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -199,4 +200,34 @@ impl Progress {
             let _ = t.join();
         }
     }
+}
+
+fn image(args: &ImageArgs) -> anyhow::Result<u8> {
+    use anyhow::Context;
+    if args.process != "apache" {
+        anyhow::bail!(
+            "unknown process {:?}: the model knows \"apache\"",
+            args.process
+        );
+    }
+    let root = Root::new(&args.root)
+        .with_context(|| format!("cannot use {} as root", args.root.display()))?;
+    let opts = soclash::image::ImageOptions {
+        apache_config: args.apache_config.clone(),
+        cpu: args.cpu_level.map_or_else(Cpu::detect, Cpu::with_level),
+    };
+    let process = soclash::image::apache(&root, &opts).map_err(|e| anyhow::anyhow!(e))?;
+    let doc = serde_json::json!({ "processes": [process] });
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        Format::Yaml => out.write_all(serde_yaml::to_string(&doc)?.as_bytes())?,
+        Format::Table => soclash::image::write_table(&process, &mut out)?,
+    }
+    out.flush()?;
+    Ok(0)
 }

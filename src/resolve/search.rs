@@ -124,6 +124,8 @@ pub struct Group {
     /// Why the `dlopen` would fail, when it would (then nothing it loaded
     /// stays in the namespace).
     pub failed: Option<String>,
+    /// The objects this call created (indices, in creation order).
+    pub created: std::ops::Range<usize>,
 }
 
 /// A link-map namespace being built: the start-up of a program, then
@@ -224,6 +226,7 @@ impl<'r> Loader<'r> {
             list,
             flags: rtld::NOW | rtld::GLOBAL,
             failed: None,
+            created: 0..ns.startup_len,
         });
         Ok(ns)
     }
@@ -322,17 +325,21 @@ impl Namespace<'_, '_> {
                 list: Vec::new(),
                 flags,
                 failed: Some(why.clone()),
+                created: 0..0,
             });
             return Err(why);
         }
         if existing {
             // G2.1 and G4: no new search; RTLD_GLOBAL promotes it and its list.
+            // An object loaded as a dependency gets its own search list now
+            // (all of it already loaded).
             if flags & rtld::GLOBAL != 0 && !self.global.contains(&j) {
-                let list = self
+                let known = self
                     .groups
                     .iter()
                     .find(|g| g.root == j && g.failed.is_none())
-                    .map_or_else(|| vec![j], |g| g.list.clone());
+                    .map(|g| g.list.clone());
+                let list = known.unwrap_or_else(|| self.map_deps(vec![j]));
                 self.add_global(&list);
             }
             return Ok(j);
@@ -351,6 +358,7 @@ impl Namespace<'_, '_> {
                 list: Vec::new(),
                 flags,
                 failed: Some(why.clone()),
+                created: 0..0,
             });
             return Err(why);
         }
@@ -362,6 +370,7 @@ impl Namespace<'_, '_> {
             list,
             flags,
             failed: None,
+            created: saved.0..self.st.objects.len(),
         });
         Ok(j)
     }

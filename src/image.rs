@@ -1,0 +1,548 @@
+//! Process images: which objects share one Apache process, in which order,
+//! with which `dlopen` flags (research/loader-model.md §6).
+//!
+//! The Apache process is simulated in one [`Namespace`]: the start-up of
+//! the httpd binary with the service's preloads and `LD_LIBRARY_PATH`
+//! (G1, L14); the objects that survive the first configuration pass (H4:
+//! `DF_1_NODELETE`, or defining `STB_GNU_UNIQUE` symbols, G9) at their
+//! pass-1 place; every `LoadModule`/`LoadFile` of pass 2 as
+//! `dlopen(RTLD_NOW|RTLD_GLOBAL)` in configuration order (H1–H3); mod_php's
+//! extensions as `dlopen(RTLD_LAZY|RTLD_GLOBAL|RTLD_DEEPBIND)`, zend
+//! extensions first (H8, H9); then every Python extension module of the
+//! interpreter mod_wsgi links as `dlopen(RTLD_NOW)` local, "may be
+//! imported" (H6, H11). Members are listed in link-map order.
+//!
+//! This module knows no clash names; it only models the process.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use bstr::{BStr, ByteSlice};
+use serde::Serialize;
+
+use crate::elf::{Detail, ElfFacts};
+use crate::host::{self, apache, php};
+use crate::report::Role;
+use crate::resolve::{Cpu, Loaded, Loader, Namespace, Options, rtld};
+use crate::root::Root;
+
+/// How a member came into the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum How {
+    Exec,
+    Needed,
+    Preload,
+    Dlopen,
+}
+
+/// One object of a process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    /// Canonical path inside the root.
+    pub object: String,
+    pub how: How,
+    /// The mode of the `dlopen` that loaded it (`RTLD_NOW|RTLD_GLOBAL`).
+    pub flags: String,
+    /// The directive, extension line, import or `DT_NEEDED` that brought it.
+    pub via: String,
+    /// In the global scope.
+    pub global: bool,
+    /// Loaded only if the application imports it (Python extension modules
+    /// and what they bring).
+    pub may_be_imported: bool,
+    /// Its place depends on something the model cannot know for sure.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
+}
+
+/// One modelled process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessImage {
+    pub name: String,
+    /// In link-map (load) order.
+    pub members: Vec<Member>,
+    pub scopes: Scopes,
+    /// (`file:line` or path, reason): what would fail to load, what could
+    /// not be read.
+    pub errors: Vec<(String, String)>,
+    /// What the model had to assume.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scopes {
+    /// The global scope in order (G5).
+    pub global: Vec<String>,
+}
+
+/// Settings of the model.
+#[derive(Debug, Clone)]
+pub struct ImageOptions {
+    /// `--apache-config FILE` (inner path); else the service's or the
+    /// distribution's main configuration.
+    pub apache_config: Option<PathBuf>,
+    pub cpu: Cpu,
+}
+
+/// Why a member is where it is, for `via`.
+#[derive(Clone)]
+struct Origin {
+    via: String,
+    may_be_imported: bool,
+    uncertain: bool,
+}
+
+/// Models the Apache process of `root`, or says why it cannot.
+pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String> {
+    let env = apache::service_env(root);
+    let mut cfg_opts = env.config_options();
+    if let Some(main) = &opts.apache_config {
+        cfg_opts.main = Some(main.clone());
+    }
+    let config = apache::read_config(root, &cfg_opts);
+    let mut errors: Vec<(String, String)> = env
+        .errors
+        .iter()
+        .chain(&config.errors)
+        .map(|(p, r)| (p.display().to_string(), r.clone()))
+        .collect();
+    let mut notes = Vec::new();
+
+    let httpd = env
+        .httpd
+        .clone()
+        .filter(|p| root.kind(p).is_some())
+        .or_else(|| {
+            host::discover(root)
+                .candidates
+                .into_iter()
+                .find(|c| c.role == Role::Httpd)
+                .map(|c| c.path)
+        })
+        .ok_or_else(|| "no httpd binary found".to_string())?;
+    let loader = Loader::with_detail(
+        root,
+        Options {
+            ld_library_path: env.ld_library_path().map(str::to_string),
+            cpu: opts.cpu,
+            ..Options::default()
+        },
+        Detail::Symbols,
+    );
+    let preload: Vec<bstr::BString> = env
+        .ld_preload()
+        .into_iter()
+        .map(bstr::BString::from)
+        .chain(
+            env.ld_so_preload
+                .iter()
+                .map(|p| bstr::BString::from(p.as_str())),
+        )
+        .collect();
+    let preload_count = preload.len();
+
+    // Pass 1 (H4): what survives the unload keeps its pass-1 place.
+    let modules: Vec<(String, PathBuf, String)> = config
+        .directives
+        .iter()
+        .filter_map(|d| {
+            let at = format!("{}:{}", d.file.display(), d.line);
+            match &d.kind {
+                apache::DirectiveKind::LoadModule { name, path, .. } => {
+                    Some((format!("LoadModule {name} ({at})"), path.clone(), at))
+                }
+                apache::DirectiveKind::LoadFile { path, .. } => {
+                    Some((format!("LoadFile ({at})"), path.clone(), at))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    let survivors = {
+        let mut pass1 = loader
+            .start(&httpd, &preload)
+            .map_err(|e| format!("{}: {e}", httpd.display()))?;
+        let startup_len = pass1.objects().len();
+        for (_, path, _) in &modules {
+            let _ = pass1.dlopen(path_bytes(path), rtld::NOW | rtld::GLOBAL, Some(0));
+        }
+        // G7: a NODELETE object stays, and so does everything it needs.
+        let objects = pass1.objects();
+        let mut keep = vec![false; objects.len()];
+        let mut stack: Vec<usize> = (startup_len..objects.len())
+            .filter(|&j| objects.get(j).and_then(Loaded::facts).is_some_and(nodelete))
+            .collect();
+        while let Some(j) = stack.pop() {
+            if j < startup_len || keep.get(j).copied().unwrap_or(true) {
+                continue;
+            }
+            if let Some(k) = keep.get_mut(j) {
+                *k = true;
+            }
+            if let Some(o) = objects.get(j) {
+                stack.extend(o.needed.iter().copied());
+            }
+        }
+        pass1
+            .chain_order()
+            .into_iter()
+            .filter(|&j| keep.get(j).copied().unwrap_or(false))
+            .filter_map(|j| objects.get(j).and_then(|o| o.path.clone()))
+            .collect::<Vec<PathBuf>>()
+    };
+
+    let mut ns = loader
+        .start(&httpd, &preload)
+        .map_err(|e| format!("{}: {e}", httpd.display()))?;
+    let mut origins: Vec<(usize, Origin)> = Vec::new();
+    for path in &survivors {
+        if let Ok(j) = ns.dlopen(path_bytes(path), rtld::NOW | rtld::GLOBAL, Some(0)) {
+            origins.push((
+                j,
+                Origin {
+                    via: "survives the first configuration pass (NODELETE)".into(),
+                    may_be_imported: false,
+                    uncertain: true,
+                },
+            ));
+        }
+    }
+    if !survivors.is_empty() {
+        notes.push(format!(
+            "{} objects survive the first configuration pass (DF_1_NODELETE or STB_GNU_UNIQUE, and what they need) and keep their pass-1 place (H4, G7, G9)",
+            survivors.len()
+        ));
+    }
+
+    // Pass 2: modules in configuration order (H1–H3).
+    let mut libphp: Option<(usize, PathBuf)> = None;
+    let mut libpython = false;
+    for (via, path, at) in &modules {
+        match ns.dlopen(path_bytes(path), rtld::NOW | rtld::GLOBAL, Some(0)) {
+            Ok(j) => {
+                origins.push((
+                    j,
+                    Origin {
+                        via: via.clone(),
+                        may_be_imported: false,
+                        uncertain: false,
+                    },
+                ));
+                let name = path.file_name().map(|n| n.as_bytes()).unwrap_or_default();
+                if (name.starts_with(b"libphp") || name.starts_with(b"mod_php")) && libphp.is_none()
+                {
+                    libphp = Some((j, path.clone()));
+                }
+                if name.starts_with(b"mod_wsgi") || name.starts_with(b"mod_python") {
+                    libpython = true;
+                }
+            }
+            Err(why) => errors.push((at.clone(), format!("httpd fails to load it: {why}"))),
+        }
+    }
+
+    // mod_php's extensions after every module (H9, H10), DEEPBIND (H8).
+    if let Some((php_index, libphp_path)) = &libphp {
+        let ini_dir = config.directives.iter().find_map(|d| match &d.kind {
+            apache::DirectiveKind::PhpIniDir(p) => Some(p.clone()),
+            _ => None,
+        });
+        let hints = php::PhpHints {
+            version: None,
+            ini_dir,
+            libphp: Some(libphp_path.clone()),
+            env: env.vars.clone(),
+        };
+        let cfg = php::php_extensions(root, php::Sapi::Apache2, &hints);
+        errors.extend(cfg.errors.iter().cloned());
+        let mode = rtld::LAZY | rtld::GLOBAL | rtld::DEEPBIND;
+        for ext in &cfg.extensions {
+            let via = format!(
+                "{}={} ({}:{})",
+                ext.kind.key(),
+                ext.name_as_written,
+                ext.ini_file.display(),
+                ext.line
+            );
+            match ns.dlopen(path_bytes(&ext.path), mode, Some(*php_index)) {
+                Ok(j) => origins.push((
+                    j,
+                    Origin {
+                        via,
+                        may_be_imported: false,
+                        uncertain: false,
+                    },
+                )),
+                Err(why) => errors.push((
+                    format!("{}:{}", ext.ini_file.display(), ext.line),
+                    format!("PHP fails to load the extension: {why}"),
+                )),
+            }
+        }
+    }
+
+    // Each child drops to `User`/`Group` with initgroups(): libc loads the
+    // NSS modules of the group database that are not built in (glibc ≥ 2.34
+    // builds in `files` and `dns`), with __libc_dlopen (RTLD_LAZY, local).
+    let libc = ns.objects().iter().position(|o| {
+        o.facts()
+            .and_then(|f| f.soname.as_ref())
+            .is_some_and(|s| s.as_slice() == b"libc.so.6")
+    });
+    for service in nss_group_services(root) {
+        let name = format!("libnss_{service}.so.2");
+        match ns.dlopen(BStr::new(name.as_bytes()), rtld::LAZY, libc) {
+            Ok(j) => origins.push((
+                j,
+                Origin {
+                    via: format!(
+                        "NSS module {service} (nsswitch.conf), loaded by libc in each child for initgroups()"
+                    ),
+                    may_be_imported: false,
+                    uncertain: true,
+                },
+            )),
+            Err(why) => notes.push(format!("NSS service {service}: {why}")),
+        }
+    }
+
+    // Python extension modules, each "may be imported", local (H11).
+    if libpython {
+        if let Some(version) = python_version(&ns) {
+            let tag = format!("cpython-{}", version.replace('.', ""));
+            let dir = format!("python{version}");
+            let mut count = 0;
+            for c in host::discover(root).candidates {
+                let p = c.path.to_string_lossy();
+                let ours = p.contains(&tag)
+                    || p.ends_with(".abi3.so")
+                    || (p.contains(&dir) && !p.contains("cpython-"));
+                if c.role != Role::PythonExtension || !ours {
+                    continue;
+                }
+                if let Ok(j) = ns.dlopen(path_bytes(&c.path), rtld::NOW, None) {
+                    count += 1;
+                    origins.push((
+                        j,
+                        Origin {
+                            via: "import (Python extension module)".into(),
+                            may_be_imported: true,
+                            uncertain: false,
+                        },
+                    ));
+                }
+            }
+            notes.push(format!(
+                "{count} Python {version} extension modules may be imported; each is modelled as dlopen(RTLD_NOW) in path order after everything global (P2: the real import order is the application's)"
+            ));
+        }
+    }
+
+    Ok(finish(
+        "apache",
+        &ns,
+        &origins,
+        preload_count,
+        errors,
+        notes,
+    ))
+}
+
+/// Services of the `initgroups` database (else `group`) in the root's
+/// nsswitch.conf that libc does not build in.
+fn nss_group_services(root: &Root) -> Vec<String> {
+    let Ok(text) = root.read(Path::new("/etc/nsswitch.conf"), 1 << 20) else {
+        return Vec::new();
+    };
+    let mut by_db: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for line in text.lines() {
+        let line = line.split(|&b| b == b'#').next().unwrap_or_default();
+        let Some((db, rest)) = line.split_once_str(":") else {
+            continue;
+        };
+        let mut services = Vec::new();
+        let mut in_action = false;
+        for word in rest.fields() {
+            // `[NOTFOUND=return]` actions, possibly split over words.
+            if word.starts_with(b"[") {
+                in_action = true;
+            }
+            if !in_action {
+                services.push(word.to_str_lossy().into_owned());
+            }
+            if word.ends_with(b"]") {
+                in_action = false;
+            }
+        }
+        by_db.insert(db.trim().to_str_lossy().into_owned(), services);
+    }
+    by_db
+        .get("initgroups")
+        .or_else(|| by_db.get("group"))
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s != "files" && s != "dns")
+        .collect()
+}
+
+/// The Python version mod_wsgi's libpython is for (`libpython3.11.so.1.0`).
+fn python_version(ns: &Namespace<'_, '_>) -> Option<String> {
+    ns.objects().iter().find_map(|o| {
+        let name = o.path.as_ref()?.file_name()?.to_str()?;
+        let rest = name.strip_prefix("libpython")?;
+        let v: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let v = v.trim_end_matches('.');
+        v.contains('.').then(|| v.to_string())
+    })
+}
+
+/// G9: never unloaded, so it keeps its pass-1 place.
+fn nodelete(f: &ElfFacts) -> bool {
+    const DF_1_NODELETE: u64 = 0x8;
+    const STB_GNU_UNIQUE: u8 = 10;
+    f.flags_1 & DF_1_NODELETE != 0
+        || f.symbols
+            .iter()
+            .any(|s| s.bind == STB_GNU_UNIQUE && s.is_defined())
+}
+
+fn finish(
+    name: &str,
+    ns: &Namespace<'_, '_>,
+    origins: &[(usize, Origin)],
+    preload_count: usize,
+    errors: Vec<(String, String)>,
+    notes: Vec<String>,
+) -> ProcessImage {
+    let objects = ns.objects();
+    let canonical = |j: usize| -> String {
+        objects
+            .get(j)
+            .and_then(|o| o.opened.as_ref())
+            .map(|o| o.canonical.display().to_string())
+            .unwrap_or_default()
+    };
+    let mut members = Vec::new();
+    for j in ns.chain_order() {
+        let Some(o) = objects.get(j) else { continue };
+        if o.opened.is_none() {
+            continue;
+        }
+        // The group that created it: its mode and what brought it in.
+        let group = ns.groups().iter().find(|g| g.created.contains(&j));
+        let flags = group.map_or(rtld::NOW | rtld::GLOBAL, |g| g.flags);
+        let origin = group.and_then(|g| origins.iter().find(|(r, _)| *r == g.root).map(|(_, o)| o));
+        let how = if j == 0 {
+            How::Exec
+        } else if j >= 2 && j < 2 + preload_count && group.is_some_and(|g| g.root == 0) {
+            How::Preload
+        } else if group.is_some_and(|g| g.root == j && j != 0) {
+            How::Dlopen
+        } else {
+            How::Needed
+        };
+        let via = match (how, origin) {
+            (How::Exec, _) => "httpd".to_string(),
+            (How::Preload, _) => "LD_PRELOAD or /etc/ld.so.preload".to_string(),
+            (How::Dlopen, Some(o)) => o.via.clone(),
+            _ => needed_by(objects, o),
+        };
+        members.push(Member {
+            object: canonical(j),
+            how,
+            flags: rtld::describe(flags),
+            via,
+            global: ns.global().contains(&j),
+            may_be_imported: origin.is_some_and(|o| o.may_be_imported),
+            uncertain: origin.is_some_and(|o| o.uncertain),
+        });
+    }
+    let mut errors = errors;
+    errors.sort();
+    errors.dedup();
+    ProcessImage {
+        name: name.to_string(),
+        members,
+        scopes: Scopes {
+            global: ns.global().iter().map(|&j| canonical(j)).collect(),
+        },
+        errors,
+        notes,
+    }
+}
+
+/// The terminal view of a process: members in load order, then problems.
+pub fn write_table(p: &ProcessImage, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(["#", "object", "how", "flags", "via"]);
+    for (i, m) in p.members.iter().enumerate() {
+        let mut how = format!("{:?}", m.how).to_lowercase();
+        if m.global {
+            how.push_str(" (global)");
+        }
+        if m.may_be_imported {
+            how.push_str(" (if imported)");
+        }
+        t.add_row([
+            (i + 1).to_string(),
+            m.object.clone(),
+            how,
+            m.flags.clone(),
+            m.via.clone(),
+        ]);
+    }
+    writeln!(
+        out,
+        "process {}: {} members, {} in the global scope",
+        p.name,
+        p.members.len(),
+        p.scopes.global.len()
+    )?;
+    writeln!(out, "{t}")?;
+    for n in &p.notes {
+        writeln!(out, "note: {n}")?;
+    }
+    for (at, why) in &p.errors {
+        writeln!(out, "error: {at}: {why}")?;
+    }
+    Ok(())
+}
+
+fn needed_by(objects: &[Loaded], o: &Loaded) -> String {
+    match o
+        .loader
+        .and_then(|l| objects.get(l))
+        .and_then(|l| l.path.as_ref())
+    {
+        Some(p) => format!("DT_NEEDED {} of {}", o.name.to_str_lossy(), p.display()),
+        None => format!("DT_NEEDED {}", o.name.to_str_lossy()),
+    }
+}
+
+fn path_bytes(p: &Path) -> &BStr {
+    BStr::new(p.as_os_str().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn g9_nodelete_by_flag_or_unique_symbol() {
+        let mut f = ElfFacts {
+            flags_1: 0x8,
+            ..ElfFacts::default()
+        };
+        assert!(nodelete(&f));
+        f.flags_1 = 0;
+        assert!(!nodelete(&f));
+    }
+}
