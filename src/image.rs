@@ -101,6 +101,9 @@ pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String> 
         cfg_opts.main = Some(main.clone());
     }
     let config = apache::read_config(root, &cfg_opts);
+    if config.main.is_none() {
+        return Err("no Apache configuration found".into());
+    }
     let mut errors: Vec<(String, String)> = env
         .errors
         .iter()

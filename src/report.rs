@@ -10,7 +10,9 @@
 //! Schema 1, top level: `schema`, `tool`, `host`, `processes`, `objects`,
 //! `findings`, `errors`, `summary`. Per object: `path`, `role`, `soname`,
 //! `needed`, `resolved` (name → path, or null when not found), `loaded`
-//! (null until the process model says whether the configuration loads it),
+//! (true when the modelled Apache process loads it, false when nothing
+//! does, null when it is loaded only if imported or no configuration was
+//! found),
 //! `build_id`, `size`, `class`, `machine`, `names` (other paths that reached
 //! the same file). Per finding: `id`, `severity`, `certainty`, `title`,
 //! `process`, `objects`, `symbols`, `bindings`, `evidence`, `remedy`,

@@ -144,15 +144,57 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         findings.push(f);
     }
 
+    // Which objects the modelled Apache process loads (`loaded`), and how
+    // sure the findings about them are.
+    let image = crate::image::apache(
+        root,
+        &crate::image::ImageOptions {
+            apache_config: None,
+            cpu: opts.cpu,
+        },
+    )
+    .ok();
+    let loaded = |path: &str| -> Option<bool> {
+        let image = image.as_ref()?;
+        let member = image.members.iter().find(|m| m.object == path);
+        match member {
+            Some(m) if m.may_be_imported => None,
+            Some(_) => Some(true),
+            None => Some(false),
+        }
+    };
+    for f in &mut findings {
+        if f.id == "stale-ld-cache" {
+            continue;
+        }
+        let states: Vec<Option<bool>> = f.objects.iter().map(|o| loaded(o)).collect();
+        if image.is_some() {
+            f.certainty = if states.contains(&Some(true)) {
+                Certainty::Certain
+            } else if states.contains(&None) {
+                Certainty::Likely
+            } else {
+                Certainty::Latent
+            };
+            f.process = states.contains(&Some(true)).then(|| "apache".to_string());
+        }
+    }
     let objects = inventory
         .into_iter()
         .filter_map(|(path, e)| object(&path, e))
+        .map(|mut o| {
+            o.loaded = loaded(&o.path);
+            o
+        })
         .collect();
     let mut report = Report {
         schema: crate::report::SCHEMA,
         tool: Tool::default(),
         host: host_facts(root, &loader, opts),
-        processes: Vec::new(),
+        processes: image
+            .iter()
+            .filter_map(|i| serde_json::to_value(i).ok())
+            .collect(),
         objects,
         findings,
         errors,

@@ -116,6 +116,44 @@ fn scan_of_this_host_matches_file_system_and_ldd() {
         wrong.join("\n")
     );
 
+    // `loaded`: an Apache module is loaded exactly when an enabled
+    // mods-enabled/*.load names it (read here with plain string parsing).
+    let mut enabled = BTreeSet::new();
+    for e in fs::read_dir("/etc/apache2/mods-enabled")
+        .expect("mods-enabled")
+        .flatten()
+    {
+        if e.path().extension().is_some_and(|x| x == "load") {
+            for line in fs::read_to_string(e.path()).unwrap_or_default().lines() {
+                let w: Vec<&str> = line.split_whitespace().collect();
+                if w.len() == 3 && w[0].eq_ignore_ascii_case("LoadModule") {
+                    enabled.insert(fs::canonicalize(w[2]).expect("module exists"));
+                }
+            }
+        }
+    }
+    let mut loaded_wrong = Vec::new();
+    for o in objects.iter().filter(|o| o["role"] == "apache-module") {
+        let path = PathBuf::from(o["path"].as_str().expect("path"));
+        let want = enabled.contains(&path);
+        if o["loaded"] != serde_json::Value::Bool(want) {
+            loaded_wrong.push(format!(
+                "{}: loaded {} but enabled {want}",
+                path.display(),
+                o["loaded"]
+            ));
+        }
+    }
+    assert!(
+        !enabled.is_empty(),
+        "no enabled Apache module: is apache2 installed?"
+    );
+    assert!(
+        loaded_wrong.is_empty(),
+        "`loaded` of Apache modules:\n{}",
+        loaded_wrong.join("\n")
+    );
+
     // Every candidate the scan confirmed (not the libraries they pull in),
     // through ldd, which prints "not found" for any missing dependency.
     let candidates: Vec<&str> = objects
@@ -149,11 +187,12 @@ fn scan_of_this_host_matches_file_system_and_ldd() {
     );
     eprintln!(
         "scan of this host: {} expected objects found with their roles ({} modules, {} PHP, {} Python); \
-         {} candidates through ldd, {} with 'not found'",
+         {} enabled modules loaded, the others not; {} candidates through ldd, {} with 'not found'",
         expected.len(),
         count("apache-module"),
         count("php-extension"),
         count("python-extension"),
+        enabled.len(),
         candidates.len(),
         ldd_not_found.len()
     );
