@@ -44,7 +44,7 @@ pub struct ImageArgs {
     /// The audited system's root directory.
     #[arg(long, default_value = "/", value_name = "DIR")]
     pub root: PathBuf,
-    /// Which process to show.
+    /// Which process to show: apache, or php-fpm (a process of its own).
     #[arg(long, default_value = "apache", value_name = "NAME")]
     pub process: String,
     /// The main Apache configuration file (inside the root); default: the

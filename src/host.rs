@@ -180,6 +180,20 @@ pub fn discover(root: &Root) -> Discovery {
     out
 }
 
+/// Python extension modules and wheel-bundled libraries under one package
+/// directory (a virtualenv's site-packages, a `python-path` entry).
+pub fn python_packages(root: &Root, dir: &Path) -> Discovery {
+    match root.resolve(dir) {
+        Ok((canonical, Kind::Directory)) => {
+            let mut d = walk(root, &canonical, Place::Packages);
+            d.candidates.sort();
+            d.errors.sort();
+            d
+        }
+        _ => Discovery::default(),
+    }
+}
+
 fn walk(root: &Root, dir: &Path, place: Place) -> Discovery {
     let mut out = Discovery::default();
     let host_dir = root.host_dir().join(dir.strip_prefix("/").unwrap_or(dir));

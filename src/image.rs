@@ -258,31 +258,7 @@ pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String> 
             env: env.vars.clone(),
         };
         let cfg = php::php_extensions(root, php::Sapi::Apache2, &hints);
-        errors.extend(cfg.errors.iter().cloned());
-        let mode = rtld::LAZY | rtld::GLOBAL | rtld::DEEPBIND;
-        for ext in &cfg.extensions {
-            let via = format!(
-                "{}={} ({}:{})",
-                ext.kind.key(),
-                ext.name_as_written,
-                ext.ini_file.display(),
-                ext.line
-            );
-            match ns.dlopen(path_bytes(&ext.path), mode, Some(*php_index)) {
-                Ok(j) => origins.push((
-                    j,
-                    Origin {
-                        via,
-                        may_be_imported: false,
-                        uncertain: false,
-                    },
-                )),
-                Err(why) => errors.push((
-                    format!("{}:{}", ext.ini_file.display(), ext.line),
-                    format!("PHP fails to load the extension: {why}"),
-                )),
-            }
-        }
+        load_php_extensions(&mut ns, &cfg, Some(*php_index), &mut origins, &mut errors);
     }
 
     // Each child drops to `User`/`Group` with initgroups(): libc loads the
@@ -336,6 +312,29 @@ pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String> 
                     ));
                 }
             }
+            // Virtualenvs and paths the configuration names (WSGIPythonHome,
+            // WSGIDaemonProcess python-home= / python-path=).
+            for (via, dir) in python_dirs(root, &config, &version) {
+                for c in host::python_packages(root, &dir).candidates {
+                    let p = c.path.to_string_lossy();
+                    if c.role != Role::PythonExtension
+                        || !(p.contains(&tag) || p.ends_with(".abi3.so") || !p.contains("cpython-"))
+                    {
+                        continue;
+                    }
+                    if let Ok(j) = ns.dlopen(path_bytes(&c.path), rtld::NOW, None) {
+                        count += 1;
+                        origins.push((
+                            j,
+                            Origin {
+                                via: format!("import ({via})"),
+                                may_be_imported: true,
+                                uncertain: false,
+                            },
+                        ));
+                    }
+                }
+            }
             notes.push(format!(
                 "{count} Python {version} extension modules may be imported; each is modelled as dlopen(RTLD_NOW) in path order after everything global (P2: the real import order is the application's)"
             ));
@@ -350,6 +349,162 @@ pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String> 
         errors,
         notes,
     ))
+}
+
+/// `dlopen`s every PHP extension in PHP's order (H9) with PHP's mode (H8).
+fn load_php_extensions(
+    ns: &mut Namespace<'_, '_>,
+    cfg: &php::PhpConfig,
+    caller: Option<usize>,
+    origins: &mut Vec<(usize, Origin)>,
+    errors: &mut Vec<(String, String)>,
+) {
+    errors.extend(cfg.errors.iter().cloned());
+    let mode = php_dl_mode(cfg.version.as_deref(), cfg.sapi);
+    for ext in &cfg.extensions {
+        let via = format!(
+            "{}={} ({}:{})",
+            ext.kind.key(),
+            ext.name_as_written,
+            ext.ini_file.display(),
+            ext.line
+        );
+        match ns.dlopen(path_bytes(&ext.path), mode, caller) {
+            Ok(j) => origins.push((
+                j,
+                Origin {
+                    via,
+                    may_be_imported: false,
+                    uncertain: false,
+                },
+            )),
+            Err(why) => errors.push((
+                format!("{}:{}", ext.ini_file.display(), ext.line),
+                format!("PHP fails to load the extension: {why}"),
+            )),
+        }
+    }
+}
+
+/// H8: `PHP_RTLD_MODE|RTLD_GLOBAL|RTLD_DEEPBIND`; from PHP 8.5 DEEPBIND
+/// is a runtime switch, off by default but kept for the Apache SAPI.
+fn php_dl_mode(version: Option<&str>, sapi: php::Sapi) -> u32 {
+    let base = rtld::LAZY | rtld::GLOBAL;
+    let modern = version
+        .and_then(|v| {
+            let mut it = v.split('.').map(|x| x.parse::<u32>().ok());
+            Some((it.next()??, it.next().flatten().unwrap_or(0)))
+        })
+        .is_some_and(|(major, minor)| (major, minor) >= (8, 5));
+    if modern && sapi != php::Sapi::Apache2 {
+        base
+    } else {
+        base | rtld::DEEPBIND
+    }
+}
+
+/// site-packages of the virtualenvs and the `python-path` entries the
+/// configuration names, with what named them.
+fn python_dirs(
+    root: &Root,
+    config: &apache::ApacheConfig,
+    version: &str,
+) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let home = |out: &mut Vec<(String, PathBuf)>, via: String, h: &Path| {
+        for lib in ["lib", "lib64"] {
+            let dir = h
+                .join(lib)
+                .join(format!("python{version}"))
+                .join("site-packages");
+            if root.is_dir(&dir) {
+                out.push((via.clone(), dir));
+            }
+        }
+    };
+    for d in &config.directives {
+        match &d.kind {
+            apache::DirectiveKind::WsgiPythonHome(h) => {
+                home(&mut out, format!("WSGIPythonHome {}", h.display()), h)
+            }
+            apache::DirectiveKind::WsgiDaemonProcess { name, options } => {
+                if let Some(h) = options.get("python-home") {
+                    home(
+                        &mut out,
+                        format!("WSGIDaemonProcess {name} python-home={h}"),
+                        Path::new(h),
+                    );
+                }
+                for p in options
+                    .get("python-path")
+                    .into_iter()
+                    .flat_map(|v| v.split(':'))
+                {
+                    if !p.is_empty() {
+                        out.push((
+                            format!("WSGIDaemonProcess {name} python-path={p}"),
+                            PathBuf::from(p),
+                        ));
+                    }
+                }
+            }
+            apache::DirectiveKind::WsgiPythonPath(paths) => {
+                for p in paths {
+                    out.push((format!("WSGIPythonPath {}", p.display()), p.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The php-fpm process (research/loader-model.md H9): its own start-up and
+/// its own ini files, never merged into Apache's.
+pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String> {
+    let (version, binary) = php::installed_sapis(root)
+        .into_iter()
+        .filter(|(s, _)| *s == php::Sapi::Fpm)
+        .find_map(|(_, v)| {
+            let candidates = [
+                v.as_ref().map(|v| format!("/usr/sbin/php-fpm{v}")),
+                Some("/usr/sbin/php-fpm".to_string()),
+                Some("/usr/local/sbin/php-fpm".to_string()),
+            ];
+            candidates
+                .into_iter()
+                .flatten()
+                .map(PathBuf::from)
+                .find(|p| root.kind(p).is_some())
+                .map(|p| (v.clone(), p))
+        })
+        .ok_or_else(|| "php-fpm is not installed".to_string())?;
+    let loader = Loader::new(
+        root,
+        Options {
+            cpu: opts.cpu,
+            ..Options::default()
+        },
+    );
+    let mut ns = loader
+        .start(&binary, &[])
+        .map_err(|e| format!("{}: {e}", binary.display()))?;
+    let hints = php::PhpHints {
+        version,
+        ..php::PhpHints::default()
+    };
+    let cfg = php::php_extensions(root, php::Sapi::Fpm, &hints);
+    let mut origins = Vec::new();
+    let mut errors = Vec::new();
+    load_php_extensions(&mut ns, &cfg, Some(0), &mut origins, &mut errors);
+    let notes = cfg
+        .notes
+        .iter()
+        .map(|(at, n)| format!("{at}: {n}"))
+        .collect();
+    Ok(finish("php-fpm", &ns, &origins, 0, errors, notes))
 }
 
 /// Services of the `initgroups` database (else `group`) in the root's
@@ -537,6 +692,23 @@ fn path_bytes(p: &Path) -> &BStr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// H8: DEEPBIND always up to PHP 8.4; from 8.5 only for the Apache SAPI.
+    #[test]
+    fn h8_php_dlopen_mode_by_version_and_sapi() {
+        let deep = rtld::LAZY | rtld::GLOBAL | rtld::DEEPBIND;
+        assert_eq!(php_dl_mode(Some("8.2"), php::Sapi::Fpm), deep);
+        assert_eq!(php_dl_mode(None, php::Sapi::Fpm), deep);
+        assert_eq!(php_dl_mode(Some("8.5"), php::Sapi::Apache2), deep);
+        assert_eq!(
+            php_dl_mode(Some("8.5"), php::Sapi::Fpm),
+            rtld::LAZY | rtld::GLOBAL
+        );
+        assert_eq!(
+            php_dl_mode(Some("9"), php::Sapi::Cli),
+            rtld::LAZY | rtld::GLOBAL
+        );
+    }
 
     #[test]
     fn g9_nodelete_by_flag_or_unique_symbol() {

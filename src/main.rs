@@ -204,19 +204,18 @@ impl Progress {
 
 fn image(args: &ImageArgs) -> anyhow::Result<u8> {
     use anyhow::Context;
-    if args.process != "apache" {
-        anyhow::bail!(
-            "unknown process {:?}: the model knows \"apache\"",
-            args.process
-        );
-    }
     let root = Root::new(&args.root)
         .with_context(|| format!("cannot use {} as root", args.root.display()))?;
     let opts = soclash::image::ImageOptions {
         apache_config: args.apache_config.clone(),
         cpu: args.cpu_level.map_or_else(Cpu::detect, Cpu::with_level),
     };
-    let process = soclash::image::apache(&root, &opts).map_err(|e| anyhow::anyhow!(e))?;
+    let process = match args.process.as_str() {
+        "apache" => soclash::image::apache(&root, &opts),
+        "php-fpm" => soclash::image::php_fpm(&root, &opts),
+        other => anyhow::bail!("unknown process {other:?}: the model knows apache and php-fpm"),
+    }
+    .map_err(|e| anyhow::anyhow!(e))?;
     let doc = serde_json::json!({ "processes": [process] });
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
