@@ -1255,19 +1255,13 @@ impl Reader<'_> {
                 None => self.error(here, "WSGIPythonPath takes one argument"),
             },
             b"wsgidaemonprocess" => {
-                let (name, mut opts) = getword_conf(rest);
+                let (name, opts) = getword_conf(rest);
                 if name.is_empty() {
                     return self.error(here, "Name of WSGI daemon process not supplied.");
                 }
-                let mut options = BTreeMap::new();
-                while !opts.is_empty() {
-                    let Some((k, v, r)) = wsgi_option(opts) else {
-                        return self
-                            .error(here, "Invalid option to WSGI daemon process definition.");
-                    };
-                    options.insert(k, v);
-                    opts = r;
-                }
+                let Some(options) = wsgi_options(opts) else {
+                    return self.error(here, "Invalid option to WSGI daemon process definition.");
+                };
                 self.push(
                     file,
                     line,
@@ -1334,19 +1328,13 @@ impl Reader<'_> {
                 );
             }
             b"wsgiimportscript" => {
-                let (script, mut opts) = getword_conf(rest);
+                let (script, opts) = getword_conf(rest);
                 if script.is_empty() {
                     return self.error(here, "Location of import script not supplied.");
                 }
-                let mut options = BTreeMap::new();
-                while !opts.is_empty() {
-                    let Some((k, v, r)) = wsgi_option(opts) else {
-                        return self
-                            .error(here, "Invalid option to WSGI import script definition.");
-                    };
-                    options.insert(k, v);
-                    opts = r;
-                }
+                let Some(options) = wsgi_options(opts) else {
+                    return self.error(here, "Invalid option to WSGI import script definition.");
+                };
                 self.push(
                     file,
                     line,
@@ -1641,6 +1629,18 @@ fn is_end_of(raw: &[u8], name: &[u8]) -> bool {
 
 /// mod_wsgi's `wsgi_parse_option`: `name=value`, the name up to `=` (no
 /// white space), the value one `ap_getword_conf` word. Returns the rest.
+/// Every `key=value` option of a mod_wsgi directive, or `None` at the
+/// first malformed one (mod_wsgi refuses the directive).
+fn wsgi_options(mut opts: &[u8]) -> Option<BTreeMap<String, String>> {
+    let mut options = BTreeMap::new();
+    while !opts.is_empty() {
+        let (k, v, rest) = wsgi_option(opts)?;
+        options.insert(k, v);
+        opts = rest;
+    }
+    Some(options)
+}
+
 fn wsgi_option(line: &[u8]) -> Option<(String, String, &[u8])> {
     let s = skip_space(line);
     if s.is_empty() || s.first() == Some(&b'=') {

@@ -319,15 +319,7 @@ impl Namespace<'_, '_> {
             _ => None,
         };
         if let Some(why) = failure {
-            self.rollback(saved);
-            self.groups.push(Group {
-                root: j,
-                list: Vec::new(),
-                flags,
-                failed: Some(why.clone()),
-                created: 0..0,
-            });
-            return Err(why);
+            return self.fail(saved, j, flags, why);
         }
         if existing {
             // G2.1 and G4: no new search; RTLD_GLOBAL promotes it and its list.
@@ -352,15 +344,7 @@ impl Namespace<'_, '_> {
             .collect();
         if !missing.is_empty() {
             let why = format!("{name}: dependencies not found: {}", missing.join(", "));
-            self.rollback(saved);
-            self.groups.push(Group {
-                root: j,
-                list: Vec::new(),
-                flags,
-                failed: Some(why.clone()),
-                created: 0..0,
-            });
-            return Err(why);
+            return self.fail(saved, j, flags, why);
         }
         if flags & rtld::GLOBAL != 0 {
             self.add_global(&list);
@@ -373,6 +357,25 @@ impl Namespace<'_, '_> {
             created: saved.0..self.st.objects.len(),
         });
         Ok(j)
+    }
+
+    /// Records a failed `dlopen` after undoing what it loaded.
+    fn fail(
+        &mut self,
+        saved: (usize, usize, Vec<Vec<BString>>),
+        root: usize,
+        flags: u32,
+        why: String,
+    ) -> Result<usize, String> {
+        self.rollback(saved);
+        self.groups.push(Group {
+            root,
+            list: Vec::new(),
+            flags,
+            failed: Some(why.clone()),
+            created: 0..0,
+        });
+        Err(why)
     }
 
     fn add_global(&mut self, list: &[usize]) {
