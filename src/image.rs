@@ -605,7 +605,7 @@ fn finish(
             How::Needed
         };
         let via = match (how, origin) {
-            (How::Exec, _) => "httpd".to_string(),
+            (How::Exec, _) => if name == "apache" { "httpd" } else { name }.to_string(),
             (How::Preload, _) => "LD_PRELOAD or /etc/ld.so.preload".to_string(),
             (How::Dlopen, Some(o)) => o.via.clone(),
             _ => needed_by(objects, o),

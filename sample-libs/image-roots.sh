@@ -1,0 +1,1215 @@
+#!/bin/bash
+# Build one sample host for `soclash image`: a sysroot with the files of a web
+# server (httpd, modules, PHP and Python extensions, tiny ELF objects built
+# here) and its configuration (Apache, the service's environment, php.ini
+# files, a virtualenv), plus the manifest of which objects each process
+# loads, in which order, with which dlopen mode.
+#
+#   bash image-roots.sh NAME OUT        NAME: debian | rhel | source
+#
+# writes OUT/image/NAME/root/ (the sysroot) and OUT/image/NAME/expected.txt
+# (the manifest; line kinds in write_manifest below and in README.md). The
+# root is built in OUT/.tmp/image-NAME and moved into place only when
+# complete. Needs root (chroot), gcc, ldconfig. Called by the Makefile, one
+# root per target; tests/image_roots.rs reads it.
+#
+# Where the manifest comes from. Each root function writes a configuration
+# and, next to it, says what Apache, PHP and Python do with it, in the order
+# they do it (`loads PROCESS KIND PATH`, the path as the configuration
+# writes it): the semantics of Include globs, <IfModule>, <IfDefine>,
+# php.ini scan directories and WSGIDaemonProcess are encoded there, by hand,
+# never taken from soclash. Which objects each of those brings in
+# (DT_NEEDED, RUNPATH $ORIGIN, the ld.so cache) and the start-up of each
+# executable are taken from glibc's own loader run inside the root under
+# chroot (`LD_TRACE_LOADED_OBJECTS=1 ld.so FILE`), every path made canonical
+# by `realpath` run in the same chroot. Every object built with `so` or
+# `exe` that a process does not load, and what only such objects need, is a
+# `not-member` of it.
+set -euo pipefail
+
+NAME=$1
+OUT=$(realpath -m -- "$2")
+SRC=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+HOST_LDSO=/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+HOST_LIBC=/lib/x86_64-linux-gnu/libc.so.6
+INTERP=/lib64/ld-linux-x86-64.so.2
+CHROOT=$(command -v chroot || echo /usr/sbin/chroot)
+LDCONFIG=$(command -v ldconfig || echo /sbin/ldconfig)
+
+WORK=$OUT/.tmp/image-$NAME
+R=$WORK/root            # the sysroot being built
+B=$WORK/build           # objects compiled once, linked many times
+DEST=$OUT/image/$NAME
+SERIAL=0
+DESCRIPTION=
+
+declare -A EXE=()       # process -> in-root path of its executable
+PROCESSES=()            # processes of this root, in order
+EVENTS=()               # "PROCESS KIND PATH", in load order per process
+CANDIDATES=()           # every object built as a candidate (exe, module, extension)
+LINES=()                # the manifest's lines
+
+die() {
+    echo "image-roots.sh: $NAME: $*" >&2
+    exit 1
+}
+
+# --- building blocks -------------------------------------------------------
+# lib.c and main.c are compiled once per root; every object is a link of
+# those with its own build-id, so no two files have the same content. Links
+# run in the background: a library is linked while the next one is, a
+# candidate waits for the libraries started before it (it may link them),
+# and ldconfig waits for everything (settle).
+
+PIDS=()
+LIBS_PENDING=0
+
+compile() {
+    mkdir -p -- "$B"
+    gcc -c -fPIC -DN=1 -o "$B/lib.o" "$SRC/lib.c" &
+    PIDS+=($!)
+    gcc -c -o "$B/main.o" "$SRC/main.c" &
+    PIDS+=($!)
+    settle
+}
+
+# settle: waits for every link started, failing if one failed.
+settle() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" || die "a link failed (see above)"
+    done
+    PIDS=()
+    LIBS_PENDING=0
+}
+
+# link_bg OUTPUT gcc-arguments...: gcc -o OUTPUT, in the background, with
+# the next build-id.
+link_bg() {
+    local out=$1
+    shift
+    local id
+    SERIAL=$((SERIAL + 1))
+    printf -v id '%08x' "$SERIAL"
+    dir "${out%/*}"
+    gcc -o "$out" "$@" "-Wl,--build-id=0x$id" &
+    PIDS+=($!)
+}
+
+# dir HOST-PATH: mkdir -p, once.
+declare -A MADE=()
+dir() {
+    [[ -n ${MADE[$1]:-} ]] || mkdir -p -- "$1"
+    MADE[$1]=1
+}
+
+# so IN-ROOT-PATH [gcc/ld arguments...]: a candidate shared object (module,
+# extension) without SONAME, every DT_NEEDED kept.
+so() {
+    local path=$1
+    shift
+    ((LIBS_PENDING == 0)) || settle
+    link_bg "$R$path" -shared "$B/lib.o" -Wl,--no-as-needed "$@"
+    CANDIDATES+=("$path")
+}
+
+# lib IN-ROOT-PATH SONAME [gcc/ld arguments...]: a library candidates need.
+lib() {
+    local path=$1 soname=$2
+    shift 2
+    link_bg "$R$path" -shared "$B/lib.o" -Wl,-soname,"$soname" -Wl,--no-as-needed "$@"
+    LIBS_PENDING=1
+}
+
+# exe IN-ROOT-PATH [gcc/ld arguments...]: an executable (PIE, PT_INTERP
+# /lib64/ld-linux-x86-64.so.2).
+exe() {
+    local path=$1
+    shift
+    ((LIBS_PENDING == 0)) || settle
+    link_bg "$R$path" "$B/main.o" -Wl,--no-as-needed "$@"
+    CANDIDATES+=("$path")
+}
+
+# process NAME EXE: a process of this root, started from EXE.
+process() {
+    PROCESSES+=("$1")
+    EXE[$1]=$2
+}
+
+# loads PROCESS KIND PATH: PROCESS dlopens PATH (as its configuration writes
+# it), after everything listed before for PROCESS. KIND gives the mode:
+#   survivor  NOW|GLOBAL   kept from httpd's first configuration pass (G9)
+#   module    NOW|GLOBAL   LoadModule / LoadFile (apr_dso_load)
+#   zend, php LAZY|GLOBAL|DEEPBIND   zend_extension= / extension= (PHP < 8.5)
+#   python    NOW|LOCAL    an extension module Python may import
+loads() {
+    case $2 in
+    survivor | module | zend | php | python) ;;
+    *) die "unknown kind $2" ;;
+    esac
+    EVENTS+=("$*")
+}
+
+# file IN-ROOT-PATH: writes stdin there.
+file() {
+    local text
+    IFS= read -r -d '' text || true
+    dir "${R}${1%/*}"
+    printf '%s' "$text" >"$R$1"
+}
+
+# link TARGET IN-ROOT-PATH
+link() {
+    dir "${R}${2%/*}"
+    ln -s -- "$1" "$R$2"
+}
+
+# Debian 12's merged /usr: the host's ld.so and libc as real files in the
+# multiarch directory, /usr/lib64/ld-linux-x86-64.so.2 an absolute link to
+# it, Debian's ld.so.conf.
+debian_base() {
+    local ml=/usr/lib/x86_64-linux-gnu
+    mkdir -p "$R$ml" "$R/usr/lib64" "$R/usr/bin" "$R/usr/sbin" "$R/usr/local/lib" "$R/etc/ld.so.conf.d"
+    ln -s usr/lib "$R/lib"
+    ln -s usr/lib64 "$R/lib64"
+    ln -s usr/bin "$R/bin"
+    ln -s usr/sbin "$R/sbin"
+    cp -- "$HOST_LDSO" "$R$ml/ld-linux-x86-64.so.2"
+    cp -- "$HOST_LIBC" "$R$ml/libc.so.6"
+    ln -s /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$R/usr/lib64/ld-linux-x86-64.so.2"
+    echo 'include /etc/ld.so.conf.d/*.conf' >"$R/etc/ld.so.conf"
+    printf '# libc default configuration\n/usr/local/lib\n' >"$R/etc/ld.so.conf.d/libc.conf"
+    printf '# Multiarch support\n%s\n%s\n%s\n' /usr/local/lib/x86_64-linux-gnu \
+        /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu \
+        >"$R/etc/ld.so.conf.d/x86_64-linux-gnu.conf"
+}
+
+identity() {
+    local hostname=$1 id=$2 version_id=$3 pretty=$4
+    mkdir -p "$R/etc" "$R/usr/lib"
+    echo "$hostname" >"$R/etc/hostname"
+    {
+        echo "PRETTY_NAME=\"$pretty\""
+        echo "NAME=\"${pretty%% [0-9]*}\""
+        echo "VERSION_ID=\"$version_id\""
+        echo "ID=$id"
+    } >"$R/usr/lib/os-release"
+    ln -s ../usr/lib/os-release "$R/etc/os-release"
+}
+
+# --- roots -----------------------------------------------------------------
+
+root_debian() {
+    DESCRIPTION="Debian 12: apache2 started by apache2ctl with envvars; mods-enabled/*.load then *.conf (relative links, one absolute link, ldap only in mods-available), <IfModule mod_status.c>, <IfDefine> from APACHE_ARGUMENTS and one never defined, a NODELETE library surviving the first pass, LoadFile; mod_php 8.2 with the apache2 SAPI's conf.d (apcu only there) and php-fpm8.2 with fpm's (xdebug only there); mod_wsgi with lib-dynload and a virtualenv named by WSGIDaemonProcess python-home= (another one only in a disabled site)"
+    debian_base
+    identity debian-image debian 12 "Debian GNU/Linux 12 (bookworm)"
+    local ml=/usr/lib/x86_64-linux-gnu mods=/usr/lib/apache2/modules
+    local php=/usr/lib/php/20220829 ea=/etc/apache2 ep=/etc/php/8.2
+
+    # Libraries: one per module or extension, so that membership shows.
+    lib $ml/libapr-1.so.0.7.2 libapr-1.so.0
+    lib $ml/libxmlx.so.2.9.14 libxmlx.so.2
+    lib $ml/libpython3.11.so.1.0 libpython3.11.so.1.0
+    lib $ml/libuniqx.so.1 libuniqx.so.1 -Wl,-z,nodelete
+    local l
+    for l in statusx infox headersx proxyx autoindexx ldapx loadfilex \
+        mysqlclientx apcux xdebugx gdx ffix; do
+        lib $ml/lib$l.so.1 lib$l.so.1
+    done
+
+    exe /usr/sbin/apache2 "$R$ml/libapr-1.so.0.7.2"
+    process apache /usr/sbin/apache2
+    exe /usr/sbin/php-fpm8.2 "$R$ml/libxmlx.so.2.9.14"
+    process php-fpm /usr/sbin/php-fpm8.2
+    exe /usr/bin/python3.11
+
+    so $mods/mod_authz_core.so
+    so $mods/mod_mpm_prefork.so
+    so $mods/libphp8.2.so "$R$ml/libxmlx.so.2.9.14"
+    so $mods/mod_rewrite.so "$R$ml/libuniqx.so.1"
+    so $mods/mod_status.so "$R$ml/libstatusx.so.1"
+    so $mods/mod_wsgi.so "$R$ml/libpython3.11.so.1.0"
+    so $mods/mod_info.so "$R$ml/libinfox.so.1"
+    so $mods/mod_headers.so "$R$ml/libheadersx.so.1"
+    so $mods/mod_proxy.so "$R$ml/libproxyx.so.1"
+    so $mods/mod_autoindex.so "$R$ml/libautoindexx.so.1"
+    so $mods/mod_ldap.so "$R$ml/libldapx.so.1"
+
+    so $php/opcache.so
+    so $php/mysqli.so "$R$ml/libmysqlclientx.so.1"
+    so $php/xml.so "$R$ml/libxmlx.so.2.9.14"
+    so $php/apcu.so "$R$ml/libapcux.so.1"
+    so $php/xdebug.so "$R$ml/libxdebugx.so.1"
+    so $php/gd.so "$R$ml/libgdx.so.1"
+
+    local dyn=/usr/lib/python3.11/lib-dynload
+    so $dyn/_bar.cpython-311-x86_64-linux-gnu.so
+    so $dyn/_foo.cpython-311-x86_64-linux-gnu.so "$R$ml/libffix.so.1"
+    # Left behind by an upgrade: another interpreter's.
+    so /usr/lib/python3.9/lib-dynload/_old.cpython-39-x86_64-linux-gnu.so
+
+    # Virtualenvs: auditwheel-style packages whose bundled library is found
+    # through RUNPATH $ORIGIN/../<pkg>.libs.
+    # venv HOME PACKAGE MODULE HASH
+    venv() {
+        local home=$1 pkg=$2 mod=$3 hash=$4 sp=$1/lib/python3.11/site-packages
+        file "$home/pyvenv.cfg" <<EOF
+home = /usr/bin
+include-system-site-packages = false
+version = 3.11.2
+executable = /usr/bin/python3.11
+command = /usr/bin/python3.11 -m venv $home
+EOF
+        link /usr/bin/python3.11 "$home/bin/python3"
+        link python3 "$home/bin/python"
+        mkdir -p "$R$sp/$pkg.libs"
+        lib "$sp/$pkg.libs/lib${pkg}dep-$hash.so.1" "lib${pkg}dep-$hash.so.1"
+        echo "from . import $mod" | file "$sp/$pkg/__init__.py"
+        # shellcheck disable=SC2016 # $ORIGIN is for the loader
+        so "$sp/$pkg/$mod.cpython-311-x86_64-linux-gnu.so" \
+            "$R$sp/$pkg.libs/lib${pkg}dep-$hash.so.1" \
+            -Wl,--enable-new-dtags,-rpath,'$ORIGIN/../'"$pkg.libs"
+    }
+    venv /srv/venv venvpkg _venv 5e6f7a8b
+    venv /srv/othervenv otherpkg _other 0a1b2c3d
+
+    # The service: systemd runs apachectl, which reads envvars.
+    file /usr/lib/systemd/system/apache2.service <<'EOF'
+[Unit]
+Description=The Apache HTTP Server
+After=network.target remote-fs.target nss-lookup.target
+Documentation=https://httpd.apache.org/docs/2.4/
+
+[Service]
+Type=forking
+Environment=APACHE_STARTED_BY_SYSTEMD=true
+ExecStart=/usr/sbin/apachectl start
+ExecStop=/usr/sbin/apachectl graceful-stop
+ExecReload=/usr/sbin/apachectl graceful
+KillMode=mixed
+PrivateTmp=true
+Restart=on-abort
+
+[Install]
+WantedBy=multi-user.target
+EOF
+    file /usr/sbin/apache2ctl <<'EOF'
+#!/bin/sh
+# (sample: Debian's apache2ctl, not executed by anything)
+. ${APACHE_ENVVARS:-/etc/apache2/envvars}
+exec ${APACHE_HTTPD:-/usr/sbin/apache2} $APACHE_ARGUMENTS -k "$@"
+EOF
+    chmod 755 "$R/usr/sbin/apache2ctl"
+    ln -s apache2ctl "$R/usr/sbin/apachectl"
+    file $ea/envvars <<'EOF'
+# envvars - default environment variables for apache2ctl
+
+# this won't be correct after changing uid
+unset HOME
+
+# for supporting multiple apache2 instances
+if [ "${APACHE_CONFDIR##/etc/apache2-}" != "${APACHE_CONFDIR}" ] ; then
+	SUFFIX="-${APACHE_CONFDIR##/etc/apache2-}"
+else
+	SUFFIX=
+fi
+
+# Since there is no sane way to get the parsed apache2 config in scripts, some
+# settings are defined via environment variables and then used in apache2ctl,
+# /etc/init.d/apache2, /etc/logrotate.d/apache2, etc.
+export APACHE_RUN_USER=www-data
+export APACHE_RUN_GROUP=www-data
+# temporary state file location. This might be changed to /run in Wheezy+1
+export APACHE_PID_FILE=/var/run/apache2$SUFFIX/apache2.pid
+export APACHE_RUN_DIR=/var/run/apache2$SUFFIX
+export APACHE_LOCK_DIR=/var/lock/apache2$SUFFIX
+# Only /var/log/apache2 is handled by /etc/logrotate.d/apache2.
+export APACHE_LOG_DIR=/var/log/apache2$SUFFIX
+
+## The locale used by some modules like mod_dav
+export LANG=C
+## Uncomment the following line to use the system default locale instead:
+#. /etc/default/locale
+
+export LANG
+
+## If you would like to pass arguments to the web server, add them below
+## to the APACHE_ARGUMENTS environment.
+#export APACHE_ARGUMENTS=''
+export APACHE_ARGUMENTS='-D SAMPLE_HEADERS'
+EOF
+
+    file $ea/apache2.conf <<'EOF'
+# This is the main Apache server configuration file.  It contains the
+# configuration directives that give the server its instructions.
+# (Debian 12's apache2.conf, shortened, for a soclash sample root.)
+#
+#	/etc/apache2/
+#	|-- apache2.conf
+#	|	`--  ports.conf
+#	|-- mods-enabled
+#	|	|-- *.load
+#	|	`-- *.conf
+#	|-- conf-enabled
+#	|	`-- *.conf
+#	`-- sites-enabled
+#		`-- *.conf
+
+# The directory where shm and other runtime files will be stored.
+DefaultRuntimeDir ${APACHE_RUN_DIR}
+
+PidFile ${APACHE_PID_FILE}
+Timeout 300
+KeepAlive On
+MaxKeepAliveRequests 100
+KeepAliveTimeout 5
+
+# These need to be set in /etc/apache2/envvars
+User ${APACHE_RUN_USER}
+Group ${APACHE_RUN_GROUP}
+
+HostnameLookups Off
+ErrorLog ${APACHE_LOG_DIR}/error.log
+LogLevel warn
+
+# Include module configuration:
+IncludeOptional mods-enabled/*.load
+IncludeOptional mods-enabled/*.conf
+
+# Include list of ports to listen on
+Include ports.conf
+
+<Directory />
+	Options FollowSymLinks
+	AllowOverride None
+	Require all denied
+</Directory>
+
+<Directory /usr/share>
+	AllowOverride None
+	Require all granted
+</Directory>
+
+<Directory /var/www/>
+	Options Indexes FollowSymLinks
+	AllowOverride None
+	Require all granted
+</Directory>
+
+AccessFileName .htaccess
+
+<FilesMatch "^\.ht">
+	Require all denied
+</FilesMatch>
+
+LogFormat "%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" vhost_combined
+LogFormat "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" combined
+LogFormat "%h %l %u %t \"%r\" %>s %O" common
+
+# Include generic snippets of statements
+IncludeOptional conf-enabled/*.conf
+
+# Include the virtual host configurations:
+IncludeOptional sites-enabled/*.conf
+EOF
+    file $ea/ports.conf <<'EOF'
+Listen 80
+
+<IfModule ssl_module>
+	Listen 443
+</IfModule>
+
+<IfModule mod_gnutls.c>
+	Listen 443
+</IfModule>
+EOF
+
+    local ma=$ea/mods-available
+    echo "LoadModule authz_core_module $mods/mod_authz_core.so" | file $ma/authz_core.load
+    printf '# Conflicts: mpm_event mpm_worker\nLoadModule mpm_prefork_module %s\n' \
+        $mods/mod_mpm_prefork.so | file $ma/mpm_prefork.load
+    file $ma/mpm_prefork.conf <<'EOF'
+<IfModule mpm_prefork_module>
+	StartServers		 5
+	MinSpareServers		 5
+	MaxSpareServers		10
+	MaxRequestWorkers	150
+	MaxConnectionsPerChild   0
+</IfModule>
+EOF
+    printf '# Conflicts: php5\n# Depends: mpm_prefork\nLoadModule php_module %s\n' \
+        $mods/libphp8.2.so | file $ma/php8.2.load
+    file $ma/php8.2.conf <<'EOF'
+<FilesMatch ".+\.ph(?:ar|p|tml)$">
+    SetHandler application/x-httpd-php
+</FilesMatch>
+<FilesMatch ".+\.phps$">
+    SetHandler application/x-httpd-php-source
+    Require all denied
+</FilesMatch>
+<IfModule mod_userdir.c>
+    <Directory /home/*/public_html>
+        php_admin_flag engine Off
+    </Directory>
+</IfModule>
+EOF
+    echo "LoadModule rewrite_module $mods/mod_rewrite.so" | file $ma/rewrite.load
+    echo "LoadModule status_module $mods/mod_status.so" | file $ma/status.load
+    file $ma/status.conf <<EOF
+<IfModule mod_status.c>
+	# Allow server status reports generated by mod_status,
+	# with the URL of http://servername/server-status
+	<Location /server-status>
+		SetHandler server-status
+		Require local
+		#Require ip 192.0.2.0/24
+	</Location>
+
+	# Keep track of extended status information for each request
+	ExtendedStatus On
+
+	<IfModule mod_proxy.c>
+		# Show Proxy LoadBalancer status in mod_status
+		ProxyStatus On
+	</IfModule>
+
+	# (sample) mod_info goes where mod_status is: taken, status.load ran
+	# before any *.conf.
+	LoadModule info_module $mods/mod_info.so
+</IfModule>
+
+<IfModule !mod_status.c>
+	# (sample) never taken
+	LoadModule autoindex_module $mods/mod_autoindex.so
+</IfModule>
+EOF
+    echo "LoadModule wsgi_module $mods/mod_wsgi.so" | file $ma/wsgi.load
+    file $ma/wsgi.conf <<'EOF'
+<IfModule mod_wsgi.c>
+	#WSGIPythonHome /usr/local
+	#WSGIRestrictEmbedded On
+	WSGISocketPrefix /var/run/apache2/wsgi
+</IfModule>
+EOF
+    # Installed, never enabled.
+    printf '# Depends: proxy\nLoadModule ldap_module %s\n' $mods/mod_ldap.so | file $ma/ldap.load
+    local m
+    for m in authz_core.load mpm_prefork.load mpm_prefork.conf php8.2.load php8.2.conf \
+        rewrite.load status.conf wsgi.load wsgi.conf; do
+        link ../mods-available/$m $ea/mods-enabled/$m
+    done
+    # As an administrator's `ln -s` makes it, not a2enmod: absolute.
+    link $ma/status.load $ea/mods-enabled/status.load
+
+    file $ea/conf-available/security.conf <<'EOF'
+ServerTokens OS
+ServerSignature On
+TraceEnable Off
+EOF
+    file $ea/conf-available/sample.conf <<EOF
+# (sample) Modules behind defines: SAMPLE_HEADERS comes from
+# APACHE_ARGUMENTS in /etc/apache2/envvars, SAMPLE_PROXY from nowhere.
+<IfDefine SAMPLE_PROXY>
+	LoadModule proxy_module $mods/mod_proxy.so
+</IfDefine>
+<IfDefine SAMPLE_HEADERS>
+	LoadModule headers_module $mods/mod_headers.so
+</IfDefine>
+# Through the merged-/usr link /lib.
+LoadFile /lib/x86_64-linux-gnu/libloadfilex.so.1
+EOF
+    link ../conf-available/security.conf $ea/conf-enabled/security.conf
+    link ../conf-available/sample.conf $ea/conf-enabled/sample.conf
+
+    file $ea/sites-available/000-default.conf <<'EOF'
+<VirtualHost *:80>
+	ServerAdmin webmaster@localhost
+	DocumentRoot /var/www/html
+
+	WSGIDaemonProcess app python-home=/srv/venv processes=2 threads=15 display-name=%{GROUP}
+	WSGIProcessGroup app
+	WSGIApplicationGroup %{GLOBAL}
+	WSGIScriptAlias / /srv/app/app.wsgi
+
+	<Directory /srv/app>
+		Require all granted
+	</Directory>
+
+	ErrorLog ${APACHE_LOG_DIR}/error.log
+	CustomLog ${APACHE_LOG_DIR}/access.log combined
+</VirtualHost>
+EOF
+    # A site that is not enabled: its virtualenv is nobody's.
+    file $ea/sites-available/other-app.conf <<'EOF'
+<VirtualHost *:8080>
+	WSGIDaemonProcess other python-home=/srv/othervenv
+	WSGIProcessGroup other
+	WSGIScriptAlias / /srv/other/app.wsgi
+</VirtualHost>
+EOF
+    link ../sites-available/000-default.conf $ea/sites-enabled/000-default.conf
+    file /srv/app/app.wsgi <<'EOF'
+import venvpkg
+
+
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"venvpkg\n"]
+EOF
+    mkdir -p "$R/var/www/html"
+
+    # PHP: one mods-available, two SAPIs, each its own conf.d of absolute
+    # links (as phpenmod makes them).
+    local pm=$ep/mods-available
+    printf '; configuration for php opcache module\n; priority=10\nzend_extension=opcache.so\n' | file $pm/opcache.ini
+    printf '; configuration for php mysql module\n; priority=20\nextension=mysqli.so\n' | file $pm/mysqli.ini
+    printf '; configuration for php xml module\n; priority=20\nextension=xml.so\n' | file $pm/xml.ini
+    printf '; priority=20\nextension=apcu\napc.enabled=1\n' | file $pm/apcu.ini
+    printf '; priority=20\nzend_extension=xdebug.so\nxdebug.mode=debug\n' | file $pm/xdebug.ini
+    printf '; priority=20\nextension=gd.so\n' | file $pm/gd.ini
+    local sapi
+    for sapi in apache2 fpm; do
+        file $ep/$sapi/php.ini <<'EOF'
+[PHP]
+engine = On
+short_open_tag = Off
+memory_limit = 128M
+
+; Directory in which the loadable extensions (modules) reside.
+; https://php.net/extension-dir
+;extension_dir = "./"
+
+;extension=gd
+
+[Date]
+;date.timezone =
+EOF
+        link $pm/opcache.ini $ep/$sapi/conf.d/10-opcache.ini
+        link $pm/mysqli.ini $ep/$sapi/conf.d/20-mysqli.ini
+        link $pm/xml.ini $ep/$sapi/conf.d/20-xml.ini
+    done
+    link $pm/apcu.ini $ep/apache2/conf.d/20-apcu.ini
+    link $pm/xdebug.ini $ep/fpm/conf.d/20-xdebug.ini
+    file $ep/fpm/php-fpm.conf <<'EOF'
+[global]
+pid = /run/php/php8.2-fpm.pid
+error_log = /var/log/php8.2-fpm.log
+include=/etc/php/8.2/fpm/pool.d/*.conf
+EOF
+    file $ep/fpm/pool.d/www.conf <<'EOF'
+[www]
+user = www-data
+group = www-data
+listen = /run/php/php8.2-fpm.sock
+pm = dynamic
+pm.max_children = 5
+pm.start_servers = 2
+pm.min_spare_servers = 1
+pm.max_spare_servers = 3
+EOF
+
+    # What that configuration makes the processes load, in order.
+    # Pass 1 loaded mod_rewrite and with it libuniqx (DF_1_NODELETE): when
+    # the pass-1 modules are unloaded it stays, at its place (H4, G9).
+    loads apache survivor $ml/libuniqx.so.1
+    # mods-enabled/*.load in byte order (H3); status.load through its
+    # absolute link; ldap.load is not enabled.
+    loads apache module $mods/mod_authz_core.so
+    loads apache module $mods/mod_mpm_prefork.so
+    loads apache module $mods/libphp8.2.so
+    loads apache module $mods/mod_rewrite.so
+    loads apache module $mods/mod_status.so
+    loads apache module $mods/mod_wsgi.so
+    # mods-enabled/*.conf: status.conf's <IfModule mod_status.c> is taken,
+    # its <IfModule !mod_status.c> (mod_autoindex) is not.
+    loads apache module $mods/mod_info.so
+    # conf-enabled/sample.conf: SAMPLE_HEADERS is defined, SAMPLE_PROXY not.
+    loads apache module $mods/mod_headers.so
+    loads apache module /lib/x86_64-linux-gnu/libloadfilex.so.1
+    # mod_php's extensions after every module: zend extensions first, then
+    # extensions in the order of apache2/conf.d (H9); gd is enabled nowhere,
+    # xdebug only for fpm.
+    loads apache zend $php/opcache.so
+    loads apache php $php/apcu.so
+    loads apache php $php/mysqli.so
+    loads apache php $php/xml.so
+    # What Python 3.11 may import, after everything global: lib-dynload and
+    # the site-packages of the virtualenv of the enabled site's
+    # WSGIDaemonProcess (not /srv/othervenv, not python3.9's).
+    loads apache python $dyn/_bar.cpython-311-x86_64-linux-gnu.so
+    loads apache python $dyn/_foo.cpython-311-x86_64-linux-gnu.so
+    loads apache python /srv/venv/lib/python3.11/site-packages/venvpkg/_venv.cpython-311-x86_64-linux-gnu.so
+
+    # php-fpm: fpm/conf.d; xdebug is a zend extension, so it comes before
+    # mysqli and xml although its file sorts after theirs.
+    loads php-fpm zend $php/opcache.so
+    loads php-fpm zend $php/xdebug.so
+    loads php-fpm php $php/mysqli.so
+    loads php-fpm php $php/xml.so
+}
+
+root_rhel() {
+    DESCRIPTION="RHEL 9: httpd.conf with ServerRoot /etc/httpd, Include conf.modules.d/*.conf (00-mpm.conf loads prefork, 15-php.conf's <IfModule prefork.c> takes libphp.so and not libphp-zts.so, an .rpmsave file is no match, mpm_event commented out), modules reached through /etc/httpd/modules -> ../../usr/lib64/httpd/modules; /etc/php.ini and /etc/php.d for mod_php and php-fpm alike; mod_wsgi_python3 with python3.9 lib-dynload; /usr/lib64 with /lib64 -> usr/lib64"
+    mkdir -p "$R/usr/lib64" "$R/usr/lib" "$R/usr/bin" "$R/usr/sbin" "$R/etc/ld.so.conf.d"
+    ln -s usr/lib "$R/lib"
+    ln -s usr/lib64 "$R/lib64"
+    ln -s usr/bin "$R/bin"
+    ln -s usr/sbin "$R/sbin"
+    cp -- "$HOST_LDSO" "$R/usr/lib64/ld-linux-x86-64.so.2"
+    cp -- "$HOST_LIBC" "$R/usr/lib64/libc.so.6"
+    echo 'include ld.so.conf.d/*.conf' >"$R/etc/ld.so.conf"
+    # RHEL's ldconfig and ld.so have /lib64:/usr/lib64 built in; the Debian
+    # ones this root is built and checked with do not.
+    printf '# for the Debian ldconfig that built this sample root\n/lib64\n' \
+        >"$R/etc/ld.so.conf.d/lib64.conf"
+    echo /usr/lib64/mysql >"$R/etc/ld.so.conf.d/mysql-x86_64.conf"
+    identity rhel-image '"rhel"' 9.4 "Red Hat Enterprise Linux 9.4 (Plow)"
+
+    local l64=/usr/lib64 mods=/usr/lib64/httpd/modules php=/usr/lib64/php/modules
+    lib $l64/libapr-1.so.0.7.0 libapr-1.so.0
+    lib $l64/libxmlx.so.2.9.13 libxmlx.so.2
+    lib $l64/libpython3.9.so.1.0 libpython3.9.so.1.0
+    lib $l64/mysql/libmysqlclientx.so.21.2.38 libmysqlclientx.so.21
+    local l
+    for l in statusx eventx tsx ldapx gdx ffix; do
+        lib $l64/lib$l.so.1 lib$l.so.1
+    done
+    exe /usr/sbin/httpd "$R$l64/libapr-1.so.0.7.0"
+    process apache /usr/sbin/httpd
+    exe /usr/sbin/php-fpm "$R$l64/libxmlx.so.2.9.13"
+    process php-fpm /usr/sbin/php-fpm
+
+    so $mods/mod_authz_core.so
+    so $mods/mod_rewrite.so
+    so $mods/mod_status.so "$R$l64/libstatusx.so.1"
+    so $mods/mod_mpm_prefork.so
+    so $mods/mod_mpm_event.so "$R$l64/libeventx.so.1"
+    so $mods/mod_ldap.so "$R$l64/libldapx.so.1"
+    so $mods/mod_wsgi_python3.so "$R$l64/libpython3.9.so.1.0"
+    so $mods/libphp.so "$R$l64/libxmlx.so.2.9.13"
+    so $mods/libphp-zts.so "$R$l64/libtsx.so.1"
+    link ../../usr/lib64/httpd/modules /etc/httpd/modules
+
+    so $php/opcache.so
+    so $php/xml.so "$R$l64/libxmlx.so.2.9.13"
+    so $php/mysqli.so "$R$l64/mysql/libmysqlclientx.so.21.2.38"
+    so $php/gd.so "$R$l64/libgdx.so.1"
+    local dyn=$l64/python3.9/lib-dynload
+    so $dyn/_foo.cpython-39-x86_64-linux-gnu.so "$R$l64/libffix.so.1"
+
+    file /usr/lib/systemd/system/httpd.service <<'EOF'
+[Unit]
+Description=The Apache HTTP Server
+Wants=httpd-init.service
+After=network.target remote-fs.target nss-lookup.target httpd-init.service
+Documentation=man:httpd.service(8)
+
+[Service]
+Type=notify
+Environment=LANG=C
+
+ExecStart=/usr/sbin/httpd $OPTIONS -DFOREGROUND
+ExecReload=/usr/sbin/httpd $OPTIONS -k graceful
+# Send SIGWINCH for graceful stop
+KillSignal=SIGWINCH
+KillMode=mixed
+PrivateTmp=true
+OOMPolicy=continue
+
+[Install]
+WantedBy=multi-user.target
+EOF
+    local eh=/etc/httpd
+    file $eh/conf/httpd.conf <<'EOF'
+#
+# This is the main Apache HTTP server configuration file.  It contains the
+# configuration directives that give the server its instructions.
+# (RHEL 9's httpd.conf, shortened, for a soclash sample root.)
+#
+ServerRoot "/etc/httpd"
+
+Listen 80
+
+#
+# Dynamic Shared Object (DSO) Support
+#
+Include conf.modules.d/*.conf
+
+User apache
+Group apache
+
+ServerAdmin root@localhost
+
+<Directory />
+    AllowOverride none
+    Require all denied
+</Directory>
+
+DocumentRoot "/var/www/html"
+
+<Directory "/var/www/html">
+    Options Indexes FollowSymLinks
+    AllowOverride None
+    Require all granted
+</Directory>
+
+<IfModule dir_module>
+    DirectoryIndex index.html
+</IfModule>
+
+<Files ".ht*">
+    Require all denied
+</Files>
+
+ErrorLog "logs/error_log"
+LogLevel warn
+
+<IfModule log_config_module>
+    LogFormat "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"" combined
+    CustomLog "logs/access_log" combined
+</IfModule>
+
+AddDefaultCharset UTF-8
+
+EnableSendfile on
+
+# Load config files in the "/etc/httpd/conf.d" directory, if any.
+IncludeOptional conf.d/*.conf
+EOF
+    file $eh/conf.modules.d/00-base.conf <<'EOF'
+#
+# This file loads most of the modules included with the Apache HTTP
+# Server itself.
+#
+LoadModule authz_core_module modules/mod_authz_core.so
+LoadModule rewrite_module modules/mod_rewrite.so
+LoadModule status_module modules/mod_status.so
+EOF
+    file $eh/conf.modules.d/00-mpm.conf <<'EOF'
+# Select the MPM module which should be used by uncommenting exactly
+# one of the following LoadModule lines.  See the httpd.conf(5) man
+# page for more information on changing the MPM.
+
+# prefork MPM: Implements a non-threaded, pre-forking web server
+# See: http://httpd.apache.org/docs/2.4/mod/prefork.html
+#
+# NOTE: If enabling prefork, the httpd_graceful_shutdown SELinux
+# boolean should be enabled, to allow graceful stop/shutdown.
+#
+LoadModule mpm_prefork_module modules/mod_mpm_prefork.so
+
+# worker MPM: Multi-Processing Module implementing a hybrid
+# multi-threaded multi-process web server
+# See: http://httpd.apache.org/docs/2.4/mod/worker.html
+#
+#LoadModule mpm_worker_module modules/mod_mpm_worker.so
+
+# event MPM: A variant of the worker MPM with the goal of consuming
+# threads only for connections with active processing
+# See: http://httpd.apache.org/docs/2.4/mod/event.html
+#
+#LoadModule mpm_event_module modules/mod_mpm_event.so
+EOF
+    # Left by rpm when mod_ldap was removed: `*.conf` does not match it.
+    echo 'LoadModule ldap_module modules/mod_ldap.so' | file $eh/conf.modules.d/01-ldap.conf.rpmsave
+    file $eh/conf.modules.d/10-wsgi-python3.conf <<'EOF'
+<IfModule !wsgi_module>
+    LoadModule wsgi_module modules/mod_wsgi_python3.so
+</IfModule>
+EOF
+    file $eh/conf.modules.d/15-php.conf <<'EOF'
+# Cannot load both php5, php7 and php modules
+<IfModule !mod_php5.c>
+  <IfModule !mod_php7.c>
+    <IfModule prefork.c>
+      LoadModule php_module modules/libphp.so
+    </IfModule>
+  </IfModule>
+</IfModule>
+
+# (sample) the thread-safe build, for the threaded MPMs only
+<IfModule !prefork.c>
+  LoadModule php_module modules/libphp-zts.so
+</IfModule>
+EOF
+    file $eh/conf.d/php.conf <<'EOF'
+#
+# Allow php to handle Multiviews
+#
+AddType text/html .php
+
+DirectoryIndex index.php
+
+<IfModule  mod_php.c>
+    <FilesMatch \.(php|phar)$>
+        SetHandler application/x-httpd-php
+    </FilesMatch>
+    php_value session.save_handler "files"
+    php_value session.save_path    "/var/lib/php/session"
+</IfModule>
+EOF
+    file $eh/conf.d/welcome.conf <<'EOF'
+<LocationMatch "^/+$">
+    Options -Indexes
+    ErrorDocument 403 /.noindex.html
+</LocationMatch>
+EOF
+    mkdir -p "$R/var/www/html"
+
+    file /etc/php.ini <<'EOF'
+[PHP]
+engine = On
+memory_limit = 128M
+; Directory in which the loadable extensions (modules) reside.
+;extension_dir = "./"
+EOF
+    printf '; Enable Zend OPcache extension module\nzend_extension=opcache\n' | file /etc/php.d/10-opcache.ini
+    printf '; Enable xml extension module\nextension=xml\n' | file /etc/php.d/20-xml.ini
+    printf '; Enable mysqli extension module\nextension=mysqli\n' | file /etc/php.d/30-mysqli.ini
+    # Kept by rpm: PHP scans `*.ini` only.
+    printf '; Enable gd extension module\nextension=gd\n' | file /etc/php.d/20-gd.ini.rpmsave
+    file /etc/php-fpm.conf <<'EOF'
+[global]
+pid = /run/php-fpm/php-fpm.pid
+error_log = /var/log/php-fpm/error.log
+include=/etc/php-fpm.d/*.conf
+EOF
+    file /etc/php-fpm.d/www.conf <<'EOF'
+[www]
+user = apache
+group = apache
+listen = /run/php-fpm/www.sock
+pm = dynamic
+pm.max_children = 50
+pm.start_servers = 5
+pm.min_spare_servers = 5
+pm.max_spare_servers = 35
+EOF
+
+    # conf.modules.d/*.conf in byte order; /etc/httpd/modules is a link.
+    loads apache module /etc/httpd/modules/mod_authz_core.so
+    loads apache module /etc/httpd/modules/mod_rewrite.so
+    loads apache module /etc/httpd/modules/mod_status.so
+    loads apache module /etc/httpd/modules/mod_mpm_prefork.so
+    loads apache module /etc/httpd/modules/mod_wsgi_python3.so
+    # prefork.c is loaded by now: libphp.so, not libphp-zts.so.
+    loads apache module /etc/httpd/modules/libphp.so
+    # /usr/lib64/php/modules by default; 20-gd.ini.rpmsave is not read.
+    loads apache zend $php/opcache.so
+    loads apache php $php/xml.so
+    loads apache php $php/mysqli.so
+    loads apache python $dyn/_foo.cpython-39-x86_64-linux-gnu.so
+    # The same ini files for php-fpm.
+    loads php-fpm zend $php/opcache.so
+    loads php-fpm php $php/xml.so
+    loads php-fpm php $php/mysqli.so
+}
+
+root_source() {
+    DESCRIPTION="httpd built from source in /usr/local/apache2 on Debian 12: RUNPATH to its own libapr, LoadModule relative to ServerRoot, Include conf/extra/*.conf in byte order (B.conf before a.conf), <IfModule headers_module> after it taken and <IfModule ssl_module> not, commented-out modules, conf/extra/proxy.conf.disabled no match"
+    debian_base
+    identity source-image debian 12 "Debian GNU/Linux 12 (bookworm)"
+    local ml=/usr/lib/x86_64-linux-gnu ap=/usr/local/apache2
+    local mods=$ap/modules
+    lib $ap/lib/libapr-1.so.0.7.4 libapr-1.so.0
+    ln -s libapr-1.so.0.7.4 "$R$ap/lib/libapr-1.so.0"
+    ln -s libapr-1.so.0.7.4 "$R$ap/lib/libapr-1.so"
+    local l
+    for l in statusx headersx aliasx remoteipx sslx shmcbx proxyx preforkx; do
+        lib $ml/lib$l.so.1 lib$l.so.1
+    done
+    exe $ap/bin/httpd "$R$ap/lib/libapr-1.so.0.7.4" -Wl,--enable-new-dtags,-rpath,$ap/lib
+    process apache $ap/bin/httpd
+    file $ap/bin/apachectl <<'EOF'
+#!/bin/sh
+# (sample: the apachectl of a source build, not executed by anything)
+HTTPD='/usr/local/apache2/bin/httpd'
+$HTTPD -k "$@"
+EOF
+    chmod 755 "$R$ap/bin/apachectl"
+
+    so $mods/mod_mpm_event.so
+    so $mods/mod_mpm_prefork.so "$R$ml/libpreforkx.so.1"
+    so $mods/mod_authz_core.so
+    so $mods/mod_status.so "$R$ml/libstatusx.so.1"
+    so $mods/mod_headers.so "$R$ml/libheadersx.so.1"
+    so $mods/mod_alias.so "$R$ml/libaliasx.so.1"
+    so $mods/mod_remoteip.so "$R$ml/libremoteipx.so.1"
+    so $mods/mod_ssl.so "$R$ml/libsslx.so.1"
+    so $mods/mod_socache_shmcb.so "$R$ml/libshmcbx.so.1"
+    so $mods/mod_proxy.so "$R$ml/libproxyx.so.1"
+
+    file $ap/conf/httpd.conf <<'EOF'
+#
+# This is the main Apache HTTP server configuration file.  It contains the
+# configuration directives that give the server its instructions.
+# (httpd 2.4's default conf/httpd.conf, shortened, for a soclash sample root.)
+#
+ServerRoot "/usr/local/apache2"
+
+Listen 80
+
+#
+# Dynamic Shared Object (DSO) Support
+#
+LoadModule mpm_event_module modules/mod_mpm_event.so
+#LoadModule mpm_prefork_module modules/mod_mpm_prefork.so
+LoadModule authz_core_module modules/mod_authz_core.so
+#LoadModule ssl_module modules/mod_ssl.so
+LoadModule status_module modules/mod_status.so
+
+<IfModule unixd_module>
+User daemon
+Group daemon
+</IfModule>
+
+ServerAdmin you@example.com
+
+<Directory />
+    AllowOverride none
+    Require all denied
+</Directory>
+
+DocumentRoot "/usr/local/apache2/htdocs"
+<Directory "/usr/local/apache2/htdocs">
+    Options Indexes FollowSymLinks
+    AllowOverride None
+    Require all granted
+</Directory>
+
+ErrorLog "logs/error_log"
+LogLevel warn
+
+# Supplemental configuration
+Include conf/extra/*.conf
+
+# (sample) after the Include: mod_headers is loaded by then, mod_ssl is not.
+<IfModule headers_module>
+LoadModule remoteip_module modules/mod_remoteip.so
+</IfModule>
+<IfModule ssl_module>
+LoadModule socache_shmcb_module modules/mod_socache_shmcb.so
+</IfModule>
+EOF
+    # Byte order puts B.conf before a.conf ('B' is 0x42, 'a' 0x61).
+    printf '# (sample) sorts before a.conf\nLoadModule headers_module modules/mod_headers.so\n' |
+        file $ap/conf/extra/B.conf
+    printf '# (sample) sorts after B.conf\nLoadModule alias_module modules/mod_alias.so\n' |
+        file $ap/conf/extra/a.conf
+    echo 'LoadModule proxy_module modules/mod_proxy.so' | file $ap/conf/extra/proxy.conf.disabled
+    mkdir -p "$R$ap/htdocs" "$R$ap/logs"
+
+    loads apache module $mods/mod_mpm_event.so
+    loads apache module $mods/mod_authz_core.so
+    loads apache module $mods/mod_status.so
+    loads apache module $mods/mod_headers.so
+    loads apache module $mods/mod_alias.so
+    loads apache module $mods/mod_remoteip.so
+}
+
+# --- the oracle: glibc's loader inside the root ----------------------------
+
+oracle_tools() {
+    mkdir -p "$R/.oracle"
+    cp -- "$(command -v env)" "$(command -v realpath)" "$R/.oracle/"
+}
+
+declare -A TRACED=()    # in-root path -> canonical paths: itself, then what the loader loads for it
+
+# trace_all PATH...: sets TRACED[PATH] for every PATH from the loader's
+# answer for it (the traces run in parallel); every dependency must be
+# found. Paths are made canonical by one realpath in the root.
+trace_all() {
+    local t=$WORK/trace file line i=0 rc canon
+    local -a files=() pids=() raw
+    local -A seen=() paths_of=()
+    mkdir -p -- "$t"
+    for file in "$@"; do
+        [[ -z ${seen[$file]:-} ]] || continue
+        seen[$file]=1
+        files+=("$file")
+        "$CHROOT" "$R" /.oracle/env -i LD_TRACE_LOADED_OBJECTS=1 "$INTERP" "$file" \
+            >"$t/$i.out" 2>"$t/$i.err" &
+        pids+=($!)
+        i=$((i + 1))
+    done
+    local -a all=()
+    for i in "${!files[@]}"; do
+        file=${files[i]}
+        rc=0
+        wait "${pids[i]}" || rc=$?
+        if ((rc != 0)) || [[ -s $t/$i.err ]]; then
+            echo "image-roots.sh: $NAME: the loader failed (status $rc) on $file:" >&2
+            cat -- "$t/$i.out" "$t/$i.err" >&2
+            exit 1
+        fi
+        raw=("$file")
+        while IFS= read -r line; do
+            line=${line#$'\t'}
+            line=${line% (0x*)}
+            if [[ $line == *' => not found' ]]; then
+                die "the loader finds no ${line%% *} for $file"
+            elif [[ $line == *' => '* ]]; then
+                raw+=("${line#* => }")
+            elif [[ $line == /* ]]; then
+                raw+=("$line")
+            fi
+        done <"$t/$i.out"
+        paths_of[$file]="${raw[*]}"
+        all+=("${raw[@]}")
+    done
+    rm -rf -- "$t"
+    # One realpath for every path met, in the root.
+    local -A uniq=() canon_of=()
+    local -a list=()
+    for line in "${all[@]}"; do
+        [[ -n ${uniq[$line]:-} ]] || list+=("$line")
+        uniq[$line]=1
+    done
+    mapfile -t raw < <("$CHROOT" "$R" /.oracle/realpath -e -- "${list[@]}")
+    ((${#raw[@]} == ${#list[@]})) || die "realpath in the root failed on ${list[*]}"
+    for i in "${!list[@]}"; do
+        canon_of[${list[i]}]=${raw[i]}
+    done
+    for file in "${files[@]}"; do
+        read -ra raw <<<"${paths_of[$file]}"
+        canon=
+        for line in "${raw[@]}"; do
+            canon+="${canon_of[$line]} "
+        done
+        TRACED[$file]=$canon
+    done
+}
+
+flags_of() {
+    case $1 in
+    survivor | module) echo 'RTLD_NOW|RTLD_GLOBAL' ;;
+    zend | php) echo 'RTLD_LAZY|RTLD_GLOBAL|RTLD_DEEPBIND' ;;
+    python) echo 'RTLD_NOW|RTLD_LOCAL' ;;
+    esac
+}
+
+# Every member, its mode and scope, and the order of what each process
+# loads; then what it does not load.
+derive() {
+    local p ev kind path c obj
+    local -a objs startup order python
+    local -A member scope
+    local -a traced=("${CANDIDATES[@]}")
+    for ev in "${EVENTS[@]}"; do traced+=("${ev##* }"); done
+    trace_all "${traced[@]}"
+    for p in "${PROCESSES[@]}"; do
+        member=() scope=() startup=() order=() python=()
+        read -ra objs <<<"${TRACED[${EXE[$p]}]}"
+        for obj in "${objs[@]}"; do
+            [[ -n ${member[$obj]:-} ]] && continue
+            member[$obj]=1
+            scope[$obj]=global
+            startup+=("$obj")
+        done
+        for ev in "${EVENTS[@]}"; do
+            read -r c kind path <<<"$ev"
+            [[ $c == "$p" ]] || continue
+            read -ra objs <<<"${TRACED[$path]}"
+            [[ -z ${member[${objs[0]}]:-} ]] || die "$p: $path (${objs[0]}) is loaded twice"
+            for obj in "${objs[@]}"; do
+                [[ -n ${member[$obj]:-} ]] && continue
+                member[$obj]=1
+                if [[ $kind == python ]]; then scope[$obj]=local; else scope[$obj]=global; fi
+                LINES+=("flags $p $obj $(flags_of "$kind")")
+            done
+            if [[ $kind == python ]]; then python+=("${objs[0]}"); else order+=("${objs[0]}"); fi
+        done
+        for obj in "${!member[@]}"; do
+            LINES+=("member $p $obj" "${scope[$obj]} $p $obj")
+        done
+        # The executable is the first object; the start-up's objects come
+        # before anything dlopened (a survivor keeps its pass-1 place, so
+        # it precedes the modules of pass 2); dlopened objects in the order
+        # listed; Python's modules after everything global.
+        for obj in "${startup[@]:1}"; do
+            LINES+=("before $p ${startup[0]} $obj")
+        done
+        if ((${#order[@]})); then
+            for obj in "${startup[@]}"; do
+                LINES+=("before $p $obj ${order[0]}")
+            done
+            local i
+            for ((i = 1; i < ${#order[@]}; i++)); do
+                LINES+=("before $p ${order[i - 1]} ${order[i]}")
+            done
+            for obj in "${python[@]}"; do
+                LINES+=("before $p ${order[-1]} $obj")
+            done
+        fi
+        # Everything built that this process does not load: the other
+        # processes' objects, disabled modules and extensions, and what
+        # only they need.
+        for path in "${CANDIDATES[@]}"; do
+            read -ra objs <<<"${TRACED[$path]}"
+            for obj in "${objs[@]}"; do
+                [[ -n ${member[$obj]:-} ]] || LINES+=("not-member $p $obj")
+            done
+        done
+    done
+}
+
+# --- the manifest ----------------------------------------------------------
+
+write_manifest() {
+    local line path
+    local -a words paths=()
+    local -A seen=()
+    for line in "${LINES[@]}"; do
+        read -ra words <<<"$line"
+        for path in "${words[@]:2}"; do
+            [[ $path == /* && -z ${seen[$path]:-} ]] || continue
+            seen[$path]=1
+            paths+=("$path")
+            [[ -f $R$path && ! -L $R$path ]] || die "$path is not a regular file in the root"
+        done
+    done
+    # Canonical: realpath changes nothing (no symlink on the way).
+    local want canon
+    want=$(printf '%s\n' "${paths[@]/#/$R}")
+    canon=$(realpath -e -- "${paths[@]/#/$R}")
+    [[ $canon == "$want" ]] ||
+        die "not canonical: $(diff <(echo "$want") <(echo "$canon") | sed -n 's/^< //p' | tr '\n' ' ')"
+    {
+        echo "# soclash image sample root '$NAME', generated by sample-libs/image-roots.sh; do not edit."
+        echo "# $DESCRIPTION"
+        echo "# Check: soclash image --root ROOT --process PROCESS --format json (tests/image_roots.rs)."
+        echo "# Paths are canonical, inside the root. What each process loads is written by the script"
+        echo "# with the configuration; what those objects bring in, and the start-up of each executable,"
+        echo "# is what glibc's loader loads for them in a chroot."
+        echo "#   member P PATH        PATH is a member of process P"
+        echo "#   not-member P PATH    PATH, built here, is not a member of P"
+        echo "#   before P A B         A precedes B in P's members (link-map order)"
+        echo "#   flags P PATH FLAGS   the dlopen that brought PATH in had mode FLAGS"
+        echo "#   global P PATH        PATH is in P's global scope"
+        echo "#   local P PATH         PATH is a member outside P's global scope"
+        printf '%s\n' "${LINES[@]}" | LC_ALL=C sort -u
+    } >"$WORK/expected.txt"
+}
+
+# --- main ------------------------------------------------------------------
+
+if ! declare -F "root_$NAME" >/dev/null; then
+    echo "image-roots.sh: unknown root '$NAME'" >&2
+    exit 2
+fi
+rm -rf -- "$WORK"
+mkdir -p -- "$R" "$B"
+compile
+"root_$NAME"
+settle
+"$LDCONFIG" -r "$R"
+oracle_tools
+derive
+rm -rf -- "$R/.oracle" "$B"
+write_manifest
+rm -rf -- "$DEST"
+mkdir -p -- "$OUT/image"
+mv -- "$WORK" "$DEST"
+rmdir -- "$OUT/.tmp" 2>/dev/null || true
