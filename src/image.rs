@@ -286,6 +286,29 @@ pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String> 
         }
     }
 
+    // mod_wsgi built against a static libpython carries the interpreter
+    // itself (it defines Py_Initialize and needs no libpython).
+    if libpython && python_version(&ns).is_none() {
+        let static_python = ns.objects().iter().any(|o| {
+            o.path
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .is_some_and(|n| {
+                    n.as_bytes().starts_with(b"mod_wsgi") || n.as_bytes().starts_with(b"mod_python")
+                })
+                && o.facts().is_some_and(|f| {
+                    f.symbols
+                        .iter()
+                        .any(|s| s.is_defined() && s.name.as_slice() == b"Py_Initialize")
+                })
+        });
+        if static_python {
+            notes.push(
+                "mod_wsgi/mod_python embeds a static libpython (defines Py_Initialize, no libpython DT_NEEDED): its Python symbols are the module's own".into(),
+            );
+        }
+    }
+
     // Python extension modules, each "may be imported", local (H11).
     if libpython {
         if let Some(version) = python_version(&ns) {

@@ -159,6 +159,9 @@ pub struct Object {
     /// Other paths by which the same file was reached (symlinks), sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
+    /// The modelled processes it is a member of (`apache`, `php-fpm`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -146,22 +146,33 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
 
     // Which objects the modelled Apache process loads (`loaded`), and how
     // sure the findings about them are.
-    let image = crate::image::apache(
-        root,
-        &crate::image::ImageOptions {
-            apache_config: None,
-            cpu: opts.cpu,
-        },
-    )
-    .ok();
+    let image_opts = crate::image::ImageOptions {
+        apache_config: None,
+        cpu: opts.cpu,
+    };
+    let image = crate::image::apache(root, &image_opts).ok();
+    let fpm = crate::image::php_fpm(root, &image_opts).ok();
+    let images: Vec<&crate::image::ProcessImage> = image.iter().chain(fpm.iter()).collect();
     let loaded = |path: &str| -> Option<bool> {
-        let image = image.as_ref()?;
-        let member = image.members.iter().find(|m| m.object == path);
-        match member {
-            Some(m) if m.may_be_imported => None,
-            Some(_) => Some(true),
-            None => Some(false),
+        image.as_ref()?;
+        let members: Vec<&crate::image::Member> = images
+            .iter()
+            .filter_map(|i| i.members.iter().find(|m| m.object == path))
+            .collect();
+        if members.iter().any(|m| !m.may_be_imported) {
+            Some(true)
+        } else if members.is_empty() {
+            Some(false)
+        } else {
+            None
         }
+    };
+    let processes_of = |path: &str| -> Vec<String> {
+        images
+            .iter()
+            .filter(|i| i.members.iter().any(|m| m.object == path))
+            .map(|i| i.name.clone())
+            .collect()
     };
     for f in &mut findings {
         if f.id == "stale-ld-cache" {
@@ -184,6 +195,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         .filter_map(|(path, e)| object(&path, e))
         .map(|mut o| {
             o.loaded = loaded(&o.path);
+            o.processes = processes_of(&o.path);
             o
         })
         .collect();
@@ -191,7 +203,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         schema: crate::report::SCHEMA,
         tool: Tool::default(),
         host: host_facts(root, &loader, opts),
-        processes: image
+        processes: images
             .iter()
             .filter_map(|i| serde_json::to_value(i).ok())
             .collect(),
@@ -303,6 +315,7 @@ fn object(path: &Path, e: Entry) -> Option<Object> {
         },
         machine: machine_name(f.machine),
         names: e.names.into_iter().filter(|n| *n != canonical).collect(),
+        processes: Vec::new(),
         path: canonical,
         role: e.role,
     })
