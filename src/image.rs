@@ -95,6 +95,15 @@ struct Origin {
 
 /// Models the Apache process of `root`, or says why it cannot.
 pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String> {
+    apache_with(root, opts, &host::discover(root))
+}
+
+/// [`apache`] with the root's discovery already made (the scan has it).
+pub fn apache_with(
+    root: &Root,
+    opts: &ImageOptions,
+    found: &host::Discovery,
+) -> Result<ProcessImage, String> {
     let env = apache::service_env(root);
     let mut cfg_opts = env.config_options();
     if let Some(main) = &opts.apache_config {
@@ -117,11 +126,11 @@ pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String> 
         .clone()
         .filter(|p| root.kind(p).is_some())
         .or_else(|| {
-            host::discover(root)
+            found
                 .candidates
-                .into_iter()
+                .iter()
                 .find(|c| c.role == Role::Httpd)
-                .map(|c| c.path)
+                .map(|c| c.path.clone())
         })
         .ok_or_else(|| "no httpd binary found".to_string())?;
     let loader = Loader::with_detail(
@@ -315,7 +324,7 @@ pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String> 
             let tag = format!("cpython-{}", version.replace('.', ""));
             let dir = format!("python{version}");
             let mut count = 0;
-            for c in host::discover(root).candidates {
+            for c in &found.candidates {
                 let p = c.path.to_string_lossy();
                 let ours = p.contains(&tag)
                     || p.ends_with(".abi3.so")

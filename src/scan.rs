@@ -150,7 +150,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         apache_config: None,
         cpu: opts.cpu,
     };
-    let image = crate::image::apache(root, &image_opts).ok();
+    let image = crate::image::apache_with(root, &image_opts, &found).ok();
     let fpm = crate::image::php_fpm(root, &image_opts).ok();
     let images: Vec<&crate::image::ProcessImage> = image.iter().chain(fpm.iter()).collect();
     let loaded = |path: &str| -> Option<bool> {
