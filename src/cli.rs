@@ -37,6 +37,38 @@ pub enum Command {
     /// directive, extension line or import that brought it, and the global
     /// scope. Nothing is started or loaded to find out.
     Image(ImageArgs),
+    /// Explain one symbol: who defines it in each modelled process, who
+    /// references it, where each reference binds and where its object
+    /// expected it to bind (loaded on its own with its dependencies).
+    ///
+    /// `interposed` marks a reference that binds somewhere else than
+    /// expected. Lazily bound PLT slots are shown as they bind once the
+    /// process has loaded everything; `at_load` says where they would bind
+    /// if called earlier.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The audited system's root directory.
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    pub root: PathBuf,
+    /// Only this process (apache or php-fpm); default: every modelled one.
+    /// With it, the document is one object instead of a list.
+    #[arg(long, value_name = "NAME")]
+    pub process: Option<String>,
+    /// The main Apache configuration file (inside the root).
+    #[arg(long, value_name = "FILE")]
+    pub apache_config: Option<PathBuf>,
+    /// Output format; default: table.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// x86-64 ISA level (1-4) for glibc-hwcaps; default: this machine's.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub cpu_level: Option<u8>,
+    /// The symbol name, without version (`MD5Init`, `cache_init`).
+    #[arg(value_name = "SYMBOL")]
+    pub symbol: String,
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +123,11 @@ pub struct ScanArgs {
     /// Exit with status 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value = "high")]
     pub fail_on: FailOn,
+    /// Also audit installed Apache modules, PHP extensions and Python
+    /// extension modules the configuration does not load, as if each were
+    /// loaded last: their findings are `latent` and never above low.
+    #[arg(long)]
+    pub installed: bool,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     pub jobs: Option<usize>,

@@ -14,6 +14,8 @@
 //!
 //! This module knows no clash names; it only models the process.
 
+pub mod bind;
+
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -54,6 +56,10 @@ pub struct Member {
     /// Its place depends on something the model cannot know for sure.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub uncertain: bool,
+    /// Installed but not loaded by the configuration; modelled only as a
+    /// what-if, loaded last and locally (`scan --installed`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub installed_only: bool,
 }
 
 /// One modelled process.
@@ -68,6 +74,9 @@ pub struct ProcessImage {
     pub errors: Vec<(String, String)>,
     /// What the model had to assume.
     pub notes: Vec<String>,
+    /// What the binding model reads ([`bind::bind`]).
+    #[serde(skip)]
+    pub link: bind::LinkMap,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -90,6 +99,9 @@ pub struct ImageOptions {
 struct Origin {
     via: String,
     may_be_imported: bool,
+    /// Installed, not loaded by the configuration: modelled as a what-if
+    /// (`scan --installed`).
+    installed_only: bool,
     uncertain: bool,
 }
 
@@ -103,6 +115,20 @@ pub fn apache_with(
     root: &Root,
     opts: &ImageOptions,
     found: &host::Discovery,
+) -> Result<ProcessImage, String> {
+    apache_model(root, opts, found, false)
+}
+
+/// [`apache_with`], and with `installed` every Apache module, PHP extension
+/// and Python extension module of the discovery that the configuration
+/// does not load, as a what-if: each `dlopen`ed last, locally, so that it
+/// changes no other member's bindings (`scan --installed`, certainty
+/// latent).
+pub fn apache_model(
+    root: &Root,
+    opts: &ImageOptions,
+    found: &host::Discovery,
+    installed: bool,
 ) -> Result<ProcessImage, String> {
     let env = apache::service_env(root);
     let mut cfg_opts = env.config_options();
@@ -215,6 +241,7 @@ pub fn apache_with(
                 Origin {
                     via: "survives the first configuration pass (NODELETE)".into(),
                     may_be_imported: false,
+                    installed_only: false,
                     uncertain: true,
                 },
             ));
@@ -238,6 +265,7 @@ pub fn apache_with(
                     Origin {
                         via: via.clone(),
                         may_be_imported: false,
+                        installed_only: false,
                         uncertain: false,
                     },
                 ));
@@ -288,6 +316,7 @@ pub fn apache_with(
                         "NSS module {service} (nsswitch.conf), loaded by libc in each child for initgroups()"
                     ),
                     may_be_imported: false,
+                    installed_only: false,
                     uncertain: true,
                 },
             )),
@@ -339,6 +368,7 @@ pub fn apache_with(
                         Origin {
                             via: "import (Python extension module)".into(),
                             may_be_imported: true,
+                            installed_only: false,
                             uncertain: false,
                         },
                     ));
@@ -361,6 +391,7 @@ pub fn apache_with(
                             Origin {
                                 via: format!("import ({via})"),
                                 may_be_imported: true,
+                                installed_only: false,
                                 uncertain: false,
                             },
                         ));
@@ -373,6 +404,12 @@ pub fn apache_with(
         }
     }
 
+    if installed {
+        let python = python_version(&ns);
+        load_installed(&mut ns, found, python, &mut origins);
+    }
+
+    let env_flags = (env.ld_bind_now(), env.ld_dynamic_weak());
     Ok(finish(
         "apache",
         &ns,
@@ -380,7 +417,63 @@ pub fn apache_with(
         preload_count,
         errors,
         notes,
+        env_flags,
     ))
+}
+
+/// The what-if of `scan --installed`: every installed module or extension
+/// no member is, with its host's mode minus `RTLD_GLOBAL` (so it changes
+/// no other member's bindings), in path order.
+fn load_installed(
+    ns: &mut Namespace<'_, '_>,
+    found: &host::Discovery,
+    python: Option<String>,
+    origins: &mut Vec<(usize, Origin)>,
+) {
+    let tag = python.map(|v| format!("cpython-{}", v.replace('.', "")));
+    let mut candidates: Vec<&host::Candidate> = found.candidates.iter().collect();
+    candidates.sort_by(|a, b| a.path.cmp(&b.path));
+    for c in candidates {
+        let mode = match c.role {
+            Role::ApacheModule => rtld::NOW,
+            Role::PhpExtension => rtld::LAZY | rtld::DEEPBIND,
+            Role::PythonExtension => {
+                let p = c.path.to_string_lossy();
+                let other =
+                    p.contains("cpython-") && !tag.as_deref().is_some_and(|t| p.contains(t));
+                if other {
+                    continue;
+                }
+                rtld::NOW
+            }
+            _ => continue,
+        };
+        let Ok(opened) = ns.loader().open(&c.path) else {
+            continue;
+        };
+        let member = ns.objects().iter().any(|o| {
+            o.opened
+                .as_ref()
+                .is_some_and(|x| x.canonical == opened.canonical)
+        });
+        if member {
+            continue;
+        }
+        if let Ok(j) = ns.dlopen(path_bytes(&c.path), mode, None) {
+            origins.push((
+                j,
+                Origin {
+                    via: format!(
+                        "installed, not loaded by the configuration ({})",
+                        c.role.as_str()
+                    ),
+                    may_be_imported: false,
+                    uncertain: false,
+                    installed_only: true,
+                },
+            ));
+        }
+    }
 }
 
 /// `dlopen`s every PHP extension in PHP's order (H9) with PHP's mode (H8).
@@ -407,6 +500,7 @@ fn load_php_extensions(
                 Origin {
                     via,
                     may_be_imported: false,
+                    installed_only: false,
                     uncertain: false,
                 },
             )),
@@ -513,12 +607,13 @@ pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String>
                 .map(|p| (v.clone(), p))
         })
         .ok_or_else(|| "php-fpm is not installed".to_string())?;
-    let loader = Loader::new(
+    let loader = Loader::with_detail(
         root,
         Options {
             cpu: opts.cpu,
             ..Options::default()
         },
+        Detail::Symbols,
     );
     let mut ns = loader
         .start(&binary, &[])
@@ -536,7 +631,15 @@ pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String>
         .iter()
         .map(|(at, n)| format!("{at}: {n}"))
         .collect();
-    Ok(finish("php-fpm", &ns, &origins, 0, errors, notes))
+    Ok(finish(
+        "php-fpm",
+        &ns,
+        &origins,
+        0,
+        errors,
+        notes,
+        (false, false),
+    ))
 }
 
 /// Services of the `initgroups` database (else `group`) in the root's
@@ -608,6 +711,7 @@ fn finish(
     preload_count: usize,
     errors: Vec<(String, String)>,
     notes: Vec<String>,
+    (env_bind_now, env_dynamic_weak): (bool, bool),
 ) -> ProcessImage {
     let objects = ns.objects();
     let canonical = |j: usize| -> String {
@@ -650,11 +754,15 @@ fn finish(
             global: ns.global().contains(&j),
             may_be_imported: origin.is_some_and(|o| o.may_be_imported),
             uncertain: origin.is_some_and(|o| o.uncertain),
+            installed_only: origin.is_some_and(|o| o.installed_only),
         });
     }
     let mut errors = errors;
     errors.sort();
     errors.dedup();
+    let mut link = link_map(ns, origins);
+    link.env_bind_now = env_bind_now;
+    link.env_dynamic_weak = env_dynamic_weak;
     ProcessImage {
         name: name.to_string(),
         members,
@@ -663,7 +771,113 @@ fn finish(
         },
         errors,
         notes,
+        link,
     }
+}
+
+/// The link map the binding model reads: for each member its scopes at
+/// relocation time (G2.3), whether it binds lazily (G8), its stand-alone
+/// search list, and the order ld.so relocates members in.
+fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMap {
+    use bind::{MemberLink, Obj, Scope};
+    let objects = ns.objects();
+    let mut link = bind::LinkMap::default();
+    let mut by_path: std::collections::HashMap<PathBuf, usize> = Default::default();
+    let mut intern = |link: &mut bind::LinkMap, o: &Loaded| -> Option<usize> {
+        let opened = o.opened.as_ref()?;
+        Some(*by_path.entry(opened.canonical.clone()).or_insert_with(|| {
+            link.objects.push(Obj {
+                path: opened.canonical.display().to_string(),
+                facts: opened.facts.as_ref().ok().cloned(),
+            });
+            link.objects.len() - 1
+        }))
+    };
+    // Namespace index -> link-map object index.
+    let mut obj_of = vec![None; objects.len()];
+    for (j, o) in objects.iter().enumerate() {
+        if let Some(x) = obj_of.get_mut(j) {
+            *x = intern(&mut link, o);
+        }
+    }
+    let as_objs = |list: &[usize]| -> Vec<usize> {
+        list.iter()
+            .filter_map(|&j| obj_of.get(j).copied().flatten())
+            .collect()
+    };
+    link.global = as_objs(ns.global());
+    let mut member_of = vec![None; objects.len()];
+    for j in ns.chain_order() {
+        let Some(o) = objects.get(j) else { continue };
+        let Some(object) = obj_of.get(j).copied().flatten() else {
+            continue;
+        };
+        let group = ns
+            .groups()
+            .iter()
+            .find(|g| g.failed.is_none() && g.created.contains(&j));
+        let facts = o.facts();
+        let deep = group.is_some_and(|g| g.flags & rtld::DEEPBIND != 0);
+        let mut scopes = Vec::new();
+        if facts.is_some_and(|f| f.symbolic) && !deep {
+            scopes.push(Scope::List(vec![object]));
+        }
+        match group {
+            Some(g) if g.root != 0 => {
+                let own = Scope::List(as_objs(&g.list));
+                let global = Scope::Global(g.global_before);
+                if deep {
+                    scopes.extend([own, global]);
+                } else {
+                    scopes.extend([global, own]);
+                }
+            }
+            Some(g) => scopes.push(Scope::Global(g.list.len())),
+            None => scopes.push(Scope::Global(link.global.len())),
+        }
+        let startup = group.is_none_or(|g| g.root == 0);
+        let lazy = !facts.is_some_and(|f| f.bind_now)
+            && (startup || group.is_some_and(|g| g.flags & rtld::NOW == 0));
+        // Loaded on its own: the search list `ld.so --list` would build.
+        let solo = match o.path.as_ref().map(|p| ns.loader().load(p)) {
+            Some(Ok(load)) => load
+                .order
+                .iter()
+                .filter_map(|&k| load.objects.get(k))
+                .filter_map(|l| intern(&mut link, l))
+                .collect(),
+            _ => vec![object],
+        };
+        let origin = group
+            .and_then(|g| origins.iter().find(|(r, _)| *r == g.root))
+            .map(|(_, o)| o);
+        let may_be_imported = origin.is_some_and(|o| o.may_be_imported);
+        let installed_only = origin.is_some_and(|o| o.installed_only);
+        if let Some(x) = member_of.get_mut(j) {
+            *x = Some(link.members.len());
+        }
+        link.members.push(MemberLink {
+            object,
+            scopes,
+            lazy,
+            exec: j == 0,
+            solo,
+            may_be_imported,
+            installed_only,
+        });
+    }
+    // rtld.c and dl-open.c relocate each new search list backwards.
+    for g in ns.groups().iter().filter(|g| g.failed.is_none()) {
+        for &j in g.list.iter().rev() {
+            if !g.created.contains(&j) {
+                continue;
+            }
+            if let Some(m) = member_of.get(j).copied().flatten() {
+                link.relocation_order.push(m);
+            }
+        }
+    }
+    link
 }
 
 /// The terminal view of a process: members in load order, then problems.

@@ -8,4 +8,5 @@ pub mod image;
 pub mod report;
 pub mod resolve;
 pub mod root;
+pub mod rules;
 pub mod scan;

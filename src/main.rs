@@ -14,7 +14,7 @@ use soclash::resolve::{Cpu, Loader, Options};
 use soclash::root::Root;
 use soclash::scan::ScanOptions;
 
-use cli::{Cli, Command, DepsArgs, FailOn, Format, ImageArgs, ScanArgs};
+use cli::{Cli, Command, DepsArgs, ExplainArgs, FailOn, Format, ImageArgs, ScanArgs};
 
 /// Exit codes of DESIGN.md: 0 clean, 1 findings at or above --fail-on,
 /// 2 usage or I/O errors that prevented (part of) the audit.
@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Deps(args) => deps(&args),
         Command::Scan(args) => scan(&args),
         Command::Image(args) => image(&args),
+        Command::Explain(args) => explain(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -124,6 +125,7 @@ fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
     let opts = ScanOptions {
         cpu: args.cpu_level.map_or_else(Cpu::detect, Cpu::with_level),
         scanned_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        installed: args.installed,
     };
     let progress = Progress::start();
     let report = soclash::scan::scan(&root, &opts);
@@ -226,6 +228,73 @@ fn image(args: &ImageArgs) -> anyhow::Result<u8> {
         }
         Format::Yaml => out.write_all(serde_yaml::to_string(&doc)?.as_bytes())?,
         Format::Table => soclash::image::write_table(&process, &mut out)?,
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+fn explain(args: &ExplainArgs) -> anyhow::Result<u8> {
+    use anyhow::Context;
+    use soclash::image::bind;
+    let root = Root::new(&args.root)
+        .with_context(|| format!("cannot use {} as root", args.root.display()))?;
+    let opts = soclash::image::ImageOptions {
+        apache_config: args.apache_config.clone(),
+        cpu: args.cpu_level.map_or_else(Cpu::detect, Cpu::with_level),
+    };
+    let wanted = |name: &str| args.process.as_deref().is_none_or(|p| p == name);
+    if let Some(p) = args
+        .process
+        .as_deref()
+        .filter(|p| !["apache", "php-fpm"].contains(p))
+    {
+        anyhow::bail!("unknown process {p:?}: the model knows apache and php-fpm");
+    }
+    let mut images = Vec::new();
+    let mut why_not = Vec::new();
+    for (name, model) in [
+        (
+            "apache",
+            soclash::image::apache as fn(&Root, &soclash::image::ImageOptions) -> _,
+        ),
+        ("php-fpm", soclash::image::php_fpm),
+    ] {
+        if !wanted(name) {
+            continue;
+        }
+        match model(&root, &opts) {
+            Ok(i) => images.push(i),
+            Err(e) => why_not.push(format!("{name}: {e}")),
+        }
+    }
+    if images.is_empty() {
+        anyhow::bail!("no process to explain: {}", why_not.join("; "));
+    }
+    let explanations: Vec<bind::Explanation> = images
+        .iter()
+        .map(|i| {
+            let b = bind::bind(i, &bind::BindOptions::default());
+            bind::explain(i, &b, args.symbol.as_bytes())
+        })
+        .collect();
+    let doc = if args.process.is_some() {
+        serde_json::to_value(&explanations[0])?
+    } else {
+        serde_json::to_value(&explanations)?
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        Format::Yaml => out.write_all(serde_yaml::to_string(&doc)?.as_bytes())?,
+        Format::Table => {
+            for e in &explanations {
+                bind::write_table(e, &mut out)?;
+            }
+        }
     }
     out.flush()?;
     Ok(0)

@@ -29,6 +29,9 @@ pub struct ScanOptions {
     pub cpu: Cpu,
     /// Report time (RFC 3339); the caller supplies it so the rest is pure.
     pub scanned_at: String,
+    /// Also model installed modules and extensions the configuration does
+    /// not load, as what-ifs (findings `latent`, never above low).
+    pub installed: bool,
 }
 
 /// One confirmed object of the inventory, keyed by canonical path.
@@ -150,7 +153,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         apache_config: None,
         cpu: opts.cpu,
     };
-    let image = crate::image::apache_with(root, &image_opts, &found).ok();
+    let image = crate::image::apache_model(root, &image_opts, &found, opts.installed).ok();
     let fpm = crate::image::php_fpm(root, &image_opts).ok();
     let images: Vec<&crate::image::ProcessImage> = image.iter().chain(fpm.iter()).collect();
     let loaded = |path: &str| -> Option<bool> {
@@ -158,6 +161,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         let members: Vec<&crate::image::Member> = images
             .iter()
             .filter_map(|i| i.members.iter().find(|m| m.object == path))
+            .filter(|m| !m.installed_only)
             .collect();
         if members.iter().any(|m| !m.may_be_imported) {
             Some(true)
@@ -170,7 +174,11 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
     let processes_of = |path: &str| -> Vec<String> {
         images
             .iter()
-            .filter(|i| i.members.iter().any(|m| m.object == path))
+            .filter(|i| {
+                i.members
+                    .iter()
+                    .any(|m| m.object == path && !m.installed_only)
+            })
             .map(|i| i.name.clone())
             .collect()
     };
@@ -189,6 +197,11 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
             };
             f.process = states.contains(&Some(true)).then(|| "apache".to_string());
         }
+    }
+    // What the binding model says about each process (rules B1–B16).
+    for i in &images {
+        let bindings = crate::image::bind::bind(i, &crate::image::bind::BindOptions::default());
+        findings.extend(crate::rules::process_findings(i, &bindings));
     }
     let objects = inventory
         .into_iter()

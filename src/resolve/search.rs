@@ -126,6 +126,9 @@ pub struct Group {
     pub failed: Option<String>,
     /// The objects this call created (indices, in creation order).
     pub created: std::ops::Range<usize>,
+    /// How long the global scope was when the call began: what the new
+    /// objects see of it when they are relocated (G2.7, G5).
+    pub global_before: usize,
 }
 
 /// A link-map namespace being built: the start-up of a program, then
@@ -227,6 +230,7 @@ impl<'r> Loader<'r> {
             flags: rtld::NOW | rtld::GLOBAL,
             failed: None,
             created: 0..ns.startup_len,
+            global_before: ns.global.len(),
         });
         Ok(ns)
     }
@@ -346,6 +350,7 @@ impl Namespace<'_, '_> {
             let why = format!("{name}: dependencies not found: {}", missing.join(", "));
             return self.fail(saved, j, flags, why);
         }
+        let global_before = self.global.len();
         if flags & rtld::GLOBAL != 0 {
             self.add_global(&list);
         }
@@ -355,6 +360,7 @@ impl Namespace<'_, '_> {
             flags,
             failed: None,
             created: saved.0..self.st.objects.len(),
+            global_before,
         });
         Ok(j)
     }
@@ -374,6 +380,7 @@ impl Namespace<'_, '_> {
             flags,
             failed: Some(why.clone()),
             created: 0..0,
+            global_before: self.global.len(),
         });
         Err(why)
     }
@@ -399,6 +406,11 @@ impl Namespace<'_, '_> {
 
     pub fn objects(&self) -> &[Loaded] {
         &self.st.objects
+    }
+
+    /// The loader this namespace resolves with.
+    pub fn loader(&self) -> &Loader<'_> {
+        self.loader
     }
 
     /// The global scope in order (G5).
