@@ -54,6 +54,11 @@
 //! order check). Members the child did not map are only reported: Python
 //! extension modules are "may be imported".
 //!
+//! `real_apache_bindings_are_the_modeled_ones` (issue 5) runs the same
+//! instance under `LD_DEBUG=files,bindings`, once as the service runs and
+//! once with `LD_BIND_NOW=1`, and checks every binding ld.so prints against
+//! `soclash::image::bind` (see "The binding oracle" below).
+//!
 //! `SOCLASH_ORACLE_KEEP=1` keeps the temp dir (config, logs, LD_DEBUG
 //! output) for inspection.
 
@@ -379,7 +384,9 @@ impl Apache {
         self.child.id() as i32
     }
 
-    fn start(l: &Layout) -> Apache {
+    /// Starts Apache with `env` (`LD_DEBUG`, `LD_DEBUG_OUTPUT`, ...) added to
+    /// the cleared environment.
+    fn start(l: &Layout, env: &[(&str, &str)]) -> Apache {
         let out = fs::File::create(l.dir.join("log/stdout")).unwrap();
         let err = fs::File::create(l.dir.join("log/stderr")).unwrap();
         let d = l.dir.display().to_string();
@@ -401,8 +408,7 @@ impl Apache {
             .env("APACHE_RUN_DIR", format!("{d}/run"))
             .env("APACHE_LOCK_DIR", format!("{d}/lock"))
             .env("APACHE_LOG_DIR", format!("{d}/log"))
-            .env("LD_DEBUG", "files,scopes")
-            .env("LD_DEBUG_OUTPUT", &l.ld_debug)
+            .envs(env.iter().copied())
             .current_dir(&l.dir)
             // Its own process group: on shutdown prefork signals its whole
             // group (ap_unixd_killpg(getpgrp(), SIGTERM)), and -DFOREGROUND
@@ -922,6 +928,24 @@ fn order_agreement(seq: &[PathBuf], pos: &HashMap<PathBuf, usize>) -> (usize, Ve
     (agree, bad)
 }
 
+/// Starts Apache on a free loopback port (retried if someone takes it
+/// first) and waits until it listens.
+fn start_on_free_port(layout: &Layout, env: &[(&str, &str)]) -> (Apache, u16) {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let port = free_port();
+        write_config(layout, port);
+        let _ = fs::remove_file(&layout.error_log);
+        let mut a = Apache::start(layout, env);
+        match a.wait_ready(port, layout) {
+            Ok(()) => return (a, port),
+            Err(e) if attempt < 3 && e.contains("Address already in use") => continue,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 
 #[test]
@@ -936,20 +960,15 @@ fn real_apache_serving_child_is_the_modeled_image() {
     tmp.disable_cleanup(keep);
     let layout = write_instance(tmp.path(), &php_load);
 
-    // 1-2. Start on a free loopback port (retried if someone takes it first).
-    let mut attempt = 0;
-    let (mut apache, port) = loop {
-        attempt += 1;
-        let port = free_port();
-        write_config(&layout, port);
-        let _ = fs::remove_file(&layout.error_log);
-        let mut a = Apache::start(&layout);
-        match a.wait_ready(port, &layout) {
-            Ok(()) => break (a, port),
-            Err(e) if attempt < 3 && e.contains("Address already in use") => continue,
-            Err(e) => panic!("{e}"),
-        }
-    };
+    // 1-2. Start on a free loopback port.
+    let ld_output = layout.ld_debug.display().to_string();
+    let (mut apache, port) = start_on_free_port(
+        &layout,
+        &[
+            ("LD_DEBUG", "files,scopes"),
+            ("LD_DEBUG_OUTPUT", ld_output.as_str()),
+        ],
+    );
     let parent = apache.pid();
     let started = t0.elapsed();
     get_ok(port, "/index.php", &layout);
@@ -1296,4 +1315,758 @@ fn image_json_is_read_as_the_contract_says() {
         bad[0].contains("/c") && bad[0].contains("#2 and #1"),
         "{bad:?}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// The binding oracle (issue 5): `LD_DEBUG=bindings` against `image::bind`.
+//
+// The same instance runs twice under `LD_DEBUG=files,bindings` (rule B17):
+// as the service runs (lazy PLT slots bound at their first call), compared
+// with `bind` under default options; and with `LD_BIND_NOW=1` (every slot
+// bound when its object is relocated, so every reference is printed),
+// compared with `bind` under `bind_now`. Each run serves the PHP page and
+// the WSGI app, whose imports (hashlib, sqlite3, ctypes, lxml.etree,
+// MySQLdb) make Python extension modules bind in the serving child; the
+// LD_DEBUG file (`<out>.PARENT`, the child inherits its descriptor) is read
+// while Apache still runs, then Apache is stopped by PID.
+//
+// Which lines hold in the serving child: the parent's up to the fork, the
+// child's, and the parent's after the fork (lazy slots it calls later; the
+// same image without the child's imports). A line whose REF is later
+// destroyed (`file=PATH [0];  destroying link map`) belongs to a pass-1
+// incarnation (rule H4): pass 2 maps and relocates that object again, so
+// the line is superseded, counted and dropped. NODELETE survivors (G9) are
+// never destroyed, so their pass-1 bindings stay, as they do in the child.
+//
+// Each distinct (REF, symbol, version, DEF), paths canonicalised, is then
+// * a vDSO lookup: REF = DEF = `linux-vdso.so.1`, `dl_vdso_vsym` of
+//   `__vdso_*`, made by ld.so's vDSO setup at start-up and by libc's
+//   `time`/`gettimeofday` IFUNC resolvers each time a reference to those
+//   is bound; the vDSO is no file and no member;
+// * outside: REF or DEF is not a member of the modelled process (counted
+//   and listed; `real_apache_serving_child_is_the_modeled_image` checks
+//   membership);
+// * not a relocation: the model has no reference of REF with that (symbol,
+//   version) and REF's own dynamic relocations (read with goblin, not with
+//   soclash) name no such symbol. These are `dlsym` lookups, which glibc
+//   prints with REF = the handle's object (the caller's for RTLD_DEFAULT):
+//   PHP's `get_module`, `zend_extension_entry` and `extension_version_info`
+//   (php_load_shlib, zend_load_extension), Python's `PyInit_*`
+//   (_PyImport_FindSharedFuncptr), glibc's NSS `_nss_<module>_*`
+//   (nss_module.c) and ctypes' `CDLL(None).dl_iterate_phdr` in the app
+//   (handle = the executable). APR's `apr_dso_sym` of `<name>_module` is
+//   printed with the same key as the module's own GLOB_DAT reference of
+//   that variable and gives the same answer (the module, first in its own
+//   list and the only definer in the global scope), so it is compared as
+//   that reference;
+// * agreeing: DEF is the model's `binds_to` for a non-direct reference of
+//   REF with that key;
+// * lazy at load (default run only): a lazy PLT slot bound at its first
+//   call where the model's `at_load` says, not where the final process
+//   would bind it: the call came before a later definer joined the global
+//   scope (G8, a P2 fact), counted and listed, not a contradiction. The
+//   global scope only grows while the process runs (G5; what pass 1 unloads
+//   cannot have been bound, G9), so a first call finds either the at-load
+//   or the final answer, and any other DEF is a mismatch;
+// * a mismatch: anything else, including a lookup of a reference the model
+//   binds without one (`direct`).
+// Interpositions: a line whose DEF is not the model's `expected` for that
+// key must be one the model flags `interposed` with that `binds_to`.
+// Coverage: every non-direct, non-lazy reference the model binds (to
+// something) in an object the child maps must appear with its DEF; the
+// counts separate the configured objects from imported Python extension
+// modules (`may_be_imported`).
+
+/// One `LD_DEBUG=bindings` line (rule B17):
+/// ``PID: binding file REF [NS] to DEF [NS]: normal|protected symbol `NAME' [VERSION]``.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LdBinding {
+    pid: i32,
+    /// REF and DEF as printed: the object's `l_name` (the executable as
+    /// `argv[0]`, or `<main program>` where it has none).
+    reference: String,
+    definer: String,
+    /// Both namespaces are 0 (no `dlmopen`, rule G6).
+    base_namespace: bool,
+    protected: bool,
+    symbol: String,
+    /// The version the lookup asked for.
+    version: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum BindEvent {
+    Bind(LdBinding),
+    /// `file=PATH [ns];  destroying link map` (PATH = `l_name`).
+    Destroy(String),
+}
+
+fn parse_binding(pid: i32, msg: &str) -> Option<LdBinding> {
+    let rest = msg.strip_prefix("binding file ")?;
+    let (reference, rest) = rest.split_once(" [")?;
+    let (ref_ns, rest) = rest.split_once("] to ")?;
+    let (definer, rest) = rest.split_once(" [")?;
+    let (def_ns, rest) = rest.split_once("]: ")?;
+    let (kind, rest) = rest.split_once(" symbol `")?;
+    let (symbol, rest) = rest.split_once('\'')?;
+    let version = rest
+        .trim()
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .map(str::to_string);
+    Some(LdBinding {
+        pid,
+        reference: reference.to_string(),
+        definer: definer.to_string(),
+        base_namespace: ref_ns == "0" && def_ns == "0",
+        protected: kind == "protected",
+        symbol: symbol.to_string(),
+        version,
+    })
+}
+
+/// Binding lines and unloads in file order, and how many lines said
+/// `binding file` at all (every one must parse).
+fn parse_ld_bindings(text: &str) -> (Vec<BindEvent>, usize) {
+    let mut v = Vec::new();
+    let mut printed = 0;
+    for line in text.lines() {
+        printed += usize::from(line.contains("\tbinding file "));
+        let Some((pid, msg)) = line.split_once(':') else {
+            continue;
+        };
+        let Ok(pid) = pid.trim().parse::<i32>() else {
+            continue;
+        };
+        let msg = msg.trim_start_matches('\t');
+        if let Some(b) = parse_binding(pid, msg) {
+            v.push(BindEvent::Bind(b));
+        } else if msg.ends_with("destroying link map") {
+            if let Some(f) = msg.strip_prefix("file=").and_then(|r| r.split(" [").next()) {
+                v.push(BindEvent::Destroy(f.to_string()));
+            }
+        }
+    }
+    (v, printed)
+}
+
+/// The bindings that hold in the serving child.
+struct LiveBindings {
+    lines: Vec<LdBinding>,
+    /// Lines of incarnations a `dlclose` destroyed (pass 1, rule H4).
+    superseded: usize,
+    /// Lines of other processes (none with one prefork child).
+    other_pids: usize,
+}
+
+fn live_bindings(events: &[BindEvent], parent: i32, child: i32) -> LiveBindings {
+    let mut lines: Vec<Option<LdBinding>> = Vec::new();
+    let mut by_ref: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut superseded = 0;
+    let mut other_pids = 0;
+    for ev in events {
+        match ev {
+            BindEvent::Bind(b) if b.pid == parent || b.pid == child => {
+                by_ref
+                    .entry(b.reference.clone())
+                    .or_default()
+                    .push(lines.len());
+                lines.push(Some(b.clone()));
+            }
+            BindEvent::Bind(_) => other_pids += 1,
+            BindEvent::Destroy(path) => {
+                for i in by_ref.remove(path).unwrap_or_default() {
+                    if lines.get_mut(i).and_then(Option::take).is_some() {
+                        superseded += 1;
+                    }
+                }
+            }
+        }
+    }
+    LiveBindings {
+        lines: lines.into_iter().flatten().collect(),
+        superseded,
+        other_pids,
+    }
+}
+
+/// The symbol names the dynamic relocations of `path` name, read with
+/// goblin (independently of soclash's ELF reader).
+fn relocated_names(path: &Path) -> HashSet<String> {
+    let Ok(bytes) = fs::read(path) else {
+        return HashSet::new();
+    };
+    let Ok(elf) = goblin::elf::Elf::parse(&bytes) else {
+        return HashSet::new();
+    };
+    elf.dynrelas
+        .iter()
+        .chain(elf.dynrels.iter())
+        .chain(elf.pltrelocs.iter())
+        .filter(|r| r.r_sym != 0)
+        .filter_map(|r| {
+            let s = elf.dynsyms.get(r.r_sym)?;
+            Some(elf.dynstrtab.get_at(s.st_name)?.to_string())
+        })
+        .collect()
+}
+
+/// (object, symbol, version): what a lookup is keyed by on both sides.
+type RefKey = (String, Vec<u8>, Option<Vec<u8>>);
+
+fn ref_key(object: &str, symbol: &[u8], version: Option<&[u8]>) -> RefKey {
+    (
+        object.to_string(),
+        symbol.to_vec(),
+        version.map(<[u8]>::to_vec),
+    )
+}
+
+/// The key of a model reference.
+fn key_of(r: &soclash::image::bind::Reference) -> RefKey {
+    let bytes = |s| <_ as AsRef<[u8]>>::as_ref(s);
+    ref_key(&r.object, bytes(&r.symbol), r.version.as_ref().map(bytes))
+}
+
+/// What one distinct LD_DEBUG binding of a reference is to the model (see
+/// the section's comment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    Agree,
+    LazyAtLoad,
+    Mismatch,
+}
+
+/// A `dlsym` lookup by who makes it (the section's comment), for counts.
+fn dlsym_kind(reference: &str, symbol: &str) -> String {
+    match symbol {
+        "get_module" | "zend_extension_entry" | "extension_version_info" => {
+            format!("PHP {symbol}")
+        }
+        _ if symbol.starts_with("PyInit_") => "Python PyInit_*".into(),
+        _ if symbol.starts_with("_nss_") => format!("NSS _nss_* of {}", short(reference)),
+        _ => format!("`{symbol}' in {}", short(reference)),
+    }
+}
+
+fn short(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+fn describe_refs(refs: &[&soclash::image::bind::Reference]) -> String {
+    let mut s = String::new();
+    for r in refs.iter().take(4) {
+        let _ = write!(
+            s,
+            "[{:?} binds_to {} expected {}{}{}{}{}{}{}] ",
+            r.class,
+            r.binds_to.as_deref().unwrap_or("-"),
+            r.expected.as_deref().unwrap_or("-"),
+            if r.interposed { " interposed" } else { "" },
+            if r.direct { " direct" } else { "" },
+            if r.protected { " protected" } else { "" },
+            if r.lazy { " lazy" } else { "" },
+            match &r.at_load {
+                Some(a) => format!(" at_load {}", a.as_deref().unwrap_or("-")),
+                None => String::new(),
+            },
+            if r.may_be_imported {
+                " may_be_imported"
+            } else {
+                ""
+            },
+        );
+    }
+    s.trim_end().to_string()
+}
+
+/// One run of the real Apache under `LD_DEBUG=files,bindings`.
+struct BindingRun {
+    parent: i32,
+    child: i32,
+    /// ELF objects the serving child maps (canonical).
+    mapped: HashSet<String>,
+    /// Lines saying `binding file`, and how many of them parsed.
+    printed: usize,
+    parsed: usize,
+    live: LiveBindings,
+}
+
+fn run_for_bindings(layout: &Layout, output: &str, extra_env: &[(&str, &str)]) -> BindingRun {
+    let out = layout.dir.join(output);
+    let out_s = out.display().to_string();
+    let mut env = vec![
+        ("LD_DEBUG", "files,bindings"),
+        ("LD_DEBUG_OUTPUT", out_s.as_str()),
+    ];
+    env.extend_from_slice(extra_env);
+    let (mut apache, port) = start_on_free_port(layout, &env);
+    let parent = apache.pid();
+    get_ok(port, "/index.php", layout);
+    let app = parse_app_body(&get_ok(port, "/app", layout));
+    get_ok(port, "/index.php", layout);
+    let child = app.pid;
+    assert_eq!(
+        ppid_of(child),
+        Some(parent),
+        "the WSGI app ran outside a child of the Apache parent {parent}"
+    );
+    let mapped = mapped_elf_objects(child)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    // Read while Apache runs: at shutdown the parent unloads every module.
+    let path = out.with_file_name(format!("{output}.{parent}"));
+    let text = fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("read LD_DEBUG output {}: {e}", path.display()));
+    apache.stop();
+    let (events, printed) = parse_ld_bindings(&text);
+    let parsed = events
+        .iter()
+        .filter(|e| matches!(e, BindEvent::Bind(_)))
+        .count();
+    BindingRun {
+        parent,
+        child,
+        mapped,
+        printed,
+        parsed,
+        live: live_bindings(&events, parent, child),
+    }
+}
+
+/// A run compared with the model's bindings.
+#[derive(Default)]
+struct BindingComparison {
+    distinct: usize,
+    /// Lines whose REF and DEF are the vDSO.
+    vdso: usize,
+    outside: Vec<String>,
+    not_relocation: BTreeMap<String, usize>,
+    other_namespace: usize,
+    agree: usize,
+    /// Agreeing lines of lazy slots (first called in the real process).
+    agree_lazy: usize,
+    /// Agreeing lines the child printed (imports, slots first called there).
+    agree_in_child: usize,
+    lazy_at_load: Vec<String>,
+    mismatches: Vec<String>,
+    interposed_observed: usize,
+    interposed_predicted: usize,
+    /// Interpositions whose DEF the model does not give (also mismatches
+    /// or P2 lines).
+    interposed_unpredicted: usize,
+    /// Observed interpositions: (REF, DEF) → symbols.
+    interpositions: BTreeMap<(String, String), usize>,
+    /// The model's interposed, non-lazy references of configured objects,
+    /// and how many LD_DEBUG shows.
+    model_interposed: usize,
+    model_interposed_seen: usize,
+    /// Non-direct, non-lazy references bound to something: of configured
+    /// objects / of imported (mapped `may_be_imported`) ones, and how many
+    /// LD_DEBUG shows with the same DEF; the others.
+    due: [usize; 2],
+    due_seen: [usize; 2],
+    due_key_seen: [usize; 2],
+    due_missing: Vec<String>,
+    model_lazy: usize,
+    model_lazy_at_load: usize,
+}
+
+fn compare_bindings(
+    run: &BindingRun,
+    image: &soclash::image::ProcessImage,
+    bindings: &soclash::image::bind::Bindings,
+) -> BindingComparison {
+    use soclash::image::bind::Reference;
+    let mut c = BindingComparison::default();
+    let members: HashSet<&str> = image.members.iter().map(|m| m.object.as_str()).collect();
+    let mut by_key: HashMap<RefKey, Vec<&Reference>> = HashMap::new();
+    for r in &bindings.references {
+        by_key.entry(key_of(r)).or_default().push(r);
+    }
+
+    // Distinct (REF, symbol, version, DEF), canonical paths; whether the
+    // child printed it.
+    let exe = canonical(APACHE2).unwrap().display().to_string();
+    let mut canon: HashMap<String, Option<String>> = HashMap::new();
+    let mut canonical_of = |name: &str| -> Option<String> {
+        canon
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                if name == "<main program>" || name.is_empty() {
+                    Some(exe.clone())
+                } else {
+                    canonical(name).map(|p| p.display().to_string())
+                }
+            })
+            .clone()
+    };
+    type Seen = (String, String, Option<String>, String);
+    let mut distinct: BTreeMap<Seen, bool> = BTreeMap::new();
+    let is_vdso = |n: &str| n.starts_with("linux-vdso") || n.starts_with("linux-gate");
+    for b in &run.live.lines {
+        c.other_namespace += usize::from(!b.base_namespace);
+        if is_vdso(&b.reference) && is_vdso(&b.definer) {
+            c.vdso += 1;
+            continue;
+        }
+        let (Some(r), Some(d)) = (canonical_of(&b.reference), canonical_of(&b.definer)) else {
+            c.outside.push(format!(
+                "binding file {} to {}: symbol `{}' (no such file)",
+                b.reference, b.definer, b.symbol
+            ));
+            continue;
+        };
+        *distinct
+            .entry((r, b.symbol.clone(), b.version.clone(), d))
+            .or_default() |= b.pid == run.child;
+    }
+    c.distinct = distinct.len();
+
+    let mut relocs: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut seen_defs: HashMap<RefKey, HashSet<&str>> = HashMap::new();
+    for ((r, sym, ver, d), &in_child) in &distinct {
+        let line = format!(
+            "binding file {r} to {d}: symbol `{sym}'{}",
+            ver.as_ref().map(|v| format!(" [{v}]")).unwrap_or_default()
+        );
+        if !members.contains(r.as_str()) || !members.contains(d.as_str()) {
+            c.outside.push(line);
+            continue;
+        }
+        let key = ref_key(r, sym.as_bytes(), ver.as_deref().map(str::as_bytes));
+        seen_defs.entry(key.clone()).or_default().insert(d.as_str());
+        let Some(refs) = by_key.get(&key) else {
+            let names = relocs
+                .entry(r.clone())
+                .or_insert_with(|| relocated_names(Path::new(r)));
+            if names.contains(sym) {
+                c.mismatches.push(format!(
+                    "{line} — {} has a dynamic relocation naming `{sym}' (goblin), the model \
+                     has no reference of it with that version",
+                    short(r)
+                ));
+            } else {
+                *c.not_relocation.entry(dlsym_kind(r, sym)).or_default() += 1;
+            }
+            continue;
+        };
+        let lookups: Vec<&Reference> = refs.iter().copied().filter(|x| !x.direct).collect();
+        let bound: Vec<&Reference> = lookups
+            .iter()
+            .copied()
+            .filter(|x| x.binds_to.as_deref() == Some(d.as_str()))
+            .collect();
+        let verdict = if !bound.is_empty() {
+            Verdict::Agree
+        } else if lookups.iter().any(|x| {
+            x.lazy
+                && x.at_load
+                    .as_ref()
+                    .is_some_and(|a| a.as_deref() == Some(d.as_str()))
+        }) {
+            Verdict::LazyAtLoad
+        } else {
+            Verdict::Mismatch
+        };
+        // Interposition: DEF is not where the reference binds alone.
+        let mut unpredicted = "";
+        if !lookups
+            .iter()
+            .any(|x| x.expected.as_deref() == Some(d.as_str()))
+        {
+            c.interposed_observed += 1;
+            *c.interpositions
+                .entry((short(r).to_string(), short(d).to_string()))
+                .or_default() += 1;
+            if bound.iter().any(|x| x.interposed) {
+                c.interposed_predicted += 1;
+            } else {
+                c.interposed_unpredicted += 1;
+                unpredicted = " (an interposition the model does not predict)";
+            }
+        }
+        match verdict {
+            Verdict::Agree => {
+                c.agree += 1;
+                c.agree_lazy += usize::from(bound.iter().all(|x| x.lazy));
+                c.agree_in_child += usize::from(in_child);
+            }
+            Verdict::LazyAtLoad => c.lazy_at_load.push(format!(
+                "{line}{unpredicted} — a lazy slot first called before the process was \
+                 complete; model: {}",
+                describe_refs(refs)
+            )),
+            Verdict::Mismatch => c.mismatches.push(format!(
+                "{line}{unpredicted} — model: {}",
+                describe_refs(refs)
+            )),
+        }
+    }
+
+    // Coverage of the model's lookups that must have happened.
+    for r in bindings.references.iter().filter(|r| !r.direct) {
+        if r.lazy {
+            c.model_lazy += 1;
+            c.model_lazy_at_load += usize::from(r.at_load.is_some());
+            continue;
+        }
+        let Some(to) = r.binds_to.as_deref() else {
+            continue; // a weak reference nothing defines: no line (B16)
+        };
+        let k = if !r.may_be_imported {
+            0
+        } else if run.mapped.contains(&r.object) {
+            1
+        } else {
+            continue; // not imported by the app
+        };
+        c.due[k] += 1;
+        let defs = seen_defs.get(&key_of(r));
+        c.due_key_seen[k] += usize::from(defs.is_some());
+        if defs.is_some_and(|ds| ds.contains(to)) {
+            c.due_seen[k] += 1;
+            if k == 0 && r.interposed {
+                c.model_interposed_seen += 1;
+            }
+        } else {
+            c.due_missing.push(format!(
+                "{} `{}'{} ({:?}) -> {}: not printed{}",
+                r.object,
+                r.symbol,
+                r.version
+                    .as_ref()
+                    .map(|v| format!(" [{v}]"))
+                    .unwrap_or_default(),
+                r.class,
+                to,
+                match defs {
+                    Some(ds) => format!(", LD_DEBUG bound it to {ds:?}"),
+                    None if !run.mapped.contains(&r.object) => {
+                        " (the child does not map the object)".into()
+                    }
+                    None => String::new(),
+                }
+            ));
+        }
+        if k == 0 && r.interposed {
+            c.model_interposed += 1;
+        }
+    }
+    c
+}
+
+impl BindingComparison {
+    fn print(&self, label: &str, run: &BindingRun) {
+        let compared = self.agree + self.lazy_at_load.len() + self.mismatches.len();
+        eprintln!(
+            "[{label}] serving child {} of {}: LD_DEBUG bindings parsed: {} lines ({} printed); \
+             {} of superseded pass-1 incarnations, {} of other processes, {} live ({} outside \
+             namespace 0) = {} distinct (REF, symbol, version, DEF)",
+            run.child,
+            run.parent,
+            run.parsed,
+            run.printed,
+            run.live.superseded,
+            run.live.other_pids,
+            run.live.lines.len(),
+            self.other_namespace,
+            self.distinct
+        );
+        eprintln!(
+            "[{label}] excluded: {} vDSO lookups, {} with REF or DEF not a member, {} not \
+             relocations (dlsym lookups, by caller: {:?})",
+            self.vdso,
+            self.outside.len(),
+            self.not_relocation.values().sum::<usize>(),
+            self.not_relocation
+        );
+        eprintln!(
+            "[{label}] compared: {compared}, agreeing: {} (of which {} lazy slots at their first \
+             call, {} printed by the child), lazy slots bound where `at_load` says (P2): {}, \
+             mismatches: {}",
+            self.agree,
+            self.agree_lazy,
+            self.agree_in_child,
+            self.lazy_at_load.len(),
+            self.mismatches.len()
+        );
+        eprintln!(
+            "[{label}] interposed observed: {}, interposed predicted: {} (unpredicted: {}); the \
+             model's interposed non-lazy references of configured objects: {} of {} observed",
+            self.interposed_observed,
+            self.interposed_predicted,
+            self.interposed_unpredicted,
+            self.model_interposed_seen,
+            self.model_interposed
+        );
+        eprintln!(
+            "[{label}] model references due (non-direct, non-lazy, bound): configured objects \
+             {} of {} observed with the same DEF ({} looked up at all); imported Python \
+             extension modules {} of {} ({}); model lazy slots {} ({} bind elsewhere at load)",
+            self.due_seen[0],
+            self.due[0],
+            self.due_key_seen[0],
+            self.due_seen[1],
+            self.due[1],
+            self.due_key_seen[1],
+            self.model_lazy,
+            self.model_lazy_at_load
+        );
+        let pairs: Vec<String> = self
+            .interpositions
+            .iter()
+            .map(|((r, d), n)| format!("{r} -> {d} ({n})"))
+            .collect();
+        eprintln!("[{label}] interpositions observed: {}", pairs.join(", "));
+        for l in self.outside.iter().take(10) {
+            eprintln!("[{label}]   outside: {l}");
+        }
+        for l in &self.lazy_at_load {
+            eprintln!("[{label}]   P2: {l}");
+        }
+    }
+
+    /// The failures, first 30 of each kind.
+    fn failures(&self, label: &str) -> String {
+        let mut s = String::new();
+        if !self.mismatches.is_empty() {
+            let _ = writeln!(
+                s,
+                "[{label}] {} LD_DEBUG bindings contradict the model:",
+                self.mismatches.len()
+            );
+            for m in self.mismatches.iter().take(30) {
+                let _ = writeln!(s, "  {m}");
+            }
+        }
+        if !self.due_missing.is_empty() {
+            let _ = writeln!(
+                s,
+                "[{label}] {} model lookups that must happen were not printed as predicted:",
+                self.due_missing.len()
+            );
+            for m in self.due_missing.iter().take(30) {
+                let _ = writeln!(s, "  {m}");
+            }
+        }
+        s
+    }
+}
+
+#[test]
+fn real_apache_bindings_are_the_modeled_ones() {
+    use soclash::image::bind::{BindOptions, bind};
+
+    let t0 = Instant::now();
+    let php_load = prerequisites();
+    let mut tmp = tempfile::Builder::new()
+        .prefix("soclash-apache-bind-oracle-")
+        .tempdir_in(temp_base())
+        .expect("create a temp dir");
+    let keep = std::env::var_os("SOCLASH_ORACLE_KEEP").is_some();
+    tmp.disable_cleanup(keep);
+    let layout = write_instance(tmp.path(), &php_load);
+
+    let lazy_run = run_for_bindings(&layout, "ld-lazy", &[]);
+    let now_run = run_for_bindings(&layout, "ld-now", &[("LD_BIND_NOW", "1")]);
+    let served = t0.elapsed();
+
+    // The model of the same configuration (the instance's config reads the
+    // same whatever its port).
+    let root = soclash::root::Root::new(Path::new("/")).expect("open / as root");
+    let opts = soclash::image::ImageOptions {
+        apache_config: Some(layout.conf.clone()),
+        cpu: soclash::resolve::Cpu::detect(),
+    };
+    let image = soclash::image::apache(&root, &opts).expect("model the apache process");
+    let lazy = compare_bindings(&lazy_run, &image, &bind(&image, &BindOptions::default()));
+    let now_opts = BindOptions {
+        bind_now: true,
+        ..BindOptions::default()
+    };
+    let now = compare_bindings(&now_run, &image, &bind(&image, &now_opts));
+
+    eprintln!(
+        "binding oracle: two Apache runs in {served:?}, total {:?}; {} members modelled, {} and \
+         {} ELF objects mapped by the serving children",
+        t0.elapsed(),
+        image.members.len(),
+        lazy_run.mapped.len(),
+        now_run.mapped.len()
+    );
+    lazy.print("default", &lazy_run);
+    now.print("LD_BIND_NOW", &now_run);
+    if keep {
+        eprintln!("kept {}", tmp.path().display());
+    }
+    for (label, run) in [("default", &lazy_run), ("LD_BIND_NOW", &now_run)] {
+        assert_eq!(
+            run.parsed, run.printed,
+            "[{label}] not every `binding file` line of LD_DEBUG parsed"
+        );
+        assert!(
+            run.live.lines.len() > 1000,
+            "[{label}] LD_DEBUG printed almost no bindings"
+        );
+    }
+    let failures = lazy.failures("default") + &now.failures("LD_BIND_NOW");
+    assert!(
+        failures.is_empty(),
+        "the real Apache's LD_DEBUG=bindings contradicts `image::bind`:\n{failures}"
+    );
+}
+
+#[test]
+fn ld_debug_bindings_parse_and_pass_one_is_superseded() {
+    let log = "\
+     100:\tbinding file /m/mod_a.so [0] to /lib/libc.so.6 [0]: normal symbol `strlen' [GLIBC_2.2.5]
+     100:\tbinding file /m/mod_a.so [0] to /m/mod_a.so [0]: normal symbol `a_module'
+     100:\tfile=/m/mod_a.so [0];  destroying link map
+     100:\tbinding file /m/mod_a.so [0] to /lib/libc.so.6 [0]: normal symbol `strlen' [GLIBC_2.2.5]
+     100:\tbinding file /lib/libkeep.so [0] to /lib/libkeep.so [1]: protected symbol `k'
+     101:\tbinding file /py/_x.so [0] to /usr/sbin/httpd [0]: normal symbol `Py_None'
+     102:\tbinding file /py/_y.so [0] to /usr/sbin/httpd [0]: normal symbol `Py_None'
+";
+    let (events, printed) = parse_ld_bindings(log);
+    assert_eq!(printed, 6);
+    assert_eq!(events.len(), 7);
+    assert_eq!(
+        events[0],
+        BindEvent::Bind(LdBinding {
+            pid: 100,
+            reference: "/m/mod_a.so".into(),
+            definer: "/lib/libc.so.6".into(),
+            base_namespace: true,
+            protected: false,
+            symbol: "strlen".into(),
+            version: Some("GLIBC_2.2.5".into()),
+        })
+    );
+    assert_eq!(events[2], BindEvent::Destroy("/m/mod_a.so".into()));
+    let live = live_bindings(&events, 100, 101);
+    assert_eq!(live.superseded, 2);
+    assert_eq!(live.other_pids, 1);
+    let kept: Vec<(&str, &str, bool, bool)> = live
+        .lines
+        .iter()
+        .map(|b| {
+            (
+                b.reference.as_str(),
+                b.symbol.as_str(),
+                b.protected,
+                b.base_namespace,
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("/m/mod_a.so", "strlen", false, true),
+            ("/lib/libkeep.so", "k", true, false),
+            ("/py/_x.so", "Py_None", false, true),
+        ]
+    );
+    assert_eq!(live.lines[2].version, None);
 }
