@@ -259,59 +259,50 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
         let sure = certainty(refs.iter().map(|r| (r.may_be_imported, r.installed_only)));
         let data = refs.iter().any(|r| r.class != RelocClass::Plt);
         let lazy_only = refs.iter().all(|r| r.at_load.is_some());
-        let (severity, why) = match (soname(lf), soname(wf)) {
+        let what = plural(symbols.len(), "symbol");
+        let data_note = if data { ", data included" } else { "" };
+        let (severity, headline) = match (soname(lf), soname(wf)) {
             (Some(a), Some(b)) if a == b => {
                 let (lv, wv) = (file_version(&loser), file_version(&winner));
+                let (lt, wt) = (version_text(&loser), version_text(&winner));
                 if lv.is_some() && wv.is_some() && lv > wv {
                     (
                         Severity::Medium,
                         format!(
-                            "two copies of {a}: the newer {} loses to the older {}",
-                            version_text(&loser),
-                            version_text(&winner)
+                            "two copies of {a}: the newer {lt} loses {what}{data_note} to the older {wt}"
                         ),
                     )
                 } else {
                     (
                         Severity::Low,
-                        format!(
-                            "two copies of {a}: {} loses to {}",
-                            version_text(&loser),
-                            version_text(&winner)
-                        ),
+                        format!("two copies of {a}: {lt} loses {what}{data_note} to {wt}"),
                     )
                 }
             }
             _ => (
                 Severity::High,
                 format!(
-                    "{} takes {}'s {}",
+                    "{} takes {what} of {}{data_note}",
                     file_name(&winner),
-                    file_name(&loser),
-                    if data {
-                        "symbols, data included"
-                    } else {
-                        "functions"
-                    }
+                    file_name(&loser)
                 ),
             ),
         };
-        let from_list: Vec<&str> = froms.iter().map(|f| file_name(f)).collect();
-        let title = format!(
-            "{} of {} bind to {} instead of {} ({})",
-            plural(symbols.len(), "symbol"),
-            from_list.join(", "),
-            file_name(&winner),
-            file_name(&loser),
-            why
-        );
+        let others: Vec<&str> = froms
+            .iter()
+            .filter(|f| **f != loser)
+            .map(|f| file_name(f))
+            .collect();
+        let mut from = Vec::new();
+        if froms.contains(loser.as_str()) {
+            from.push(format!("{} itself", file_name(&loser)));
+        }
+        from.extend(others.iter().map(|o| o.to_string()));
+        let title = format!("{headline}; referenced from {}", from.join(" and "));
         let mut evidence = vec![format!(
-            "{} in {} from {} objects; each binds to {} where its object, loaded on its own, binds to {}",
+            "{} from {} bind to {winner}; loaded on its own, each binds to {loser}",
             plural(refs.len(), "reference"),
-            plural(symbols.len(), "symbol"),
-            froms.len(),
-            winner,
-            loser
+            plural(froms.len(), "object"),
         )];
         if lazy_only {
             evidence.push(
@@ -592,4 +583,459 @@ fn unresolved_symbols(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding>
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The built-in findings on hand-made processes (fixture:
+    //! `crate::image::bind::tests`).
+
+    use super::*;
+    use crate::elf::RelocClass::{Data, Plt};
+    use crate::elf::Symbol;
+    use crate::image::bind::Scope::{Global, List};
+    use crate::image::bind::tests::{
+        O, P, VER_FLG_WEAK, copy_relocation_process, data, def, one, undef, unique, weak,
+    };
+    use crate::image::bind::{BindOptions, bind};
+
+    fn run(p: &P) -> (ProcessImage, Bindings, Vec<Finding>) {
+        let image = p.image();
+        let b = bind(&image, &BindOptions::default());
+        let f = process_findings(&image, &b);
+        (image, b, f)
+    }
+
+    fn with_id<'a>(f: &'a [Finding], id: &str) -> Vec<&'a Finding> {
+        f.iter().filter(|x| x.id == id).collect()
+    }
+
+    /// httpd, then modules `a` and `b` loaded `RTLD_GLOBAL` in this order,
+    /// both defining `sym`; `b` refers to its own definition, which `a`
+    /// interposes (B1, B4).
+    fn two_modules(sym: Symbol, a: &str, b: &str, via: &str) -> P {
+        let mut p = P::new();
+        let e = p.obj("/usr/sbin/httpd", O::new());
+        let oa = p.obj(a, O::new().reloc(sym.clone(), Plt));
+        let ob = p.obj(b, O::new().reloc(sym, Plt));
+        p.link.global = vec![e, oa, ob];
+        let me = p.member(e, vec![Global(1)]);
+        p.m(me).exec = true;
+        let ma = p.member(oa, vec![Global(1), List(vec![oa])]);
+        let mb = p.member(ob, vec![Global(2), List(vec![ob])]);
+        p.via(ma, via);
+        p.via(mb, via);
+        p
+    }
+
+    /// Asserts that `b`'s reference to `name` is interposed, classified as
+    /// `want`, and yields no `symbol-interposition` finding.
+    fn assert_benign(p: &P, b: &str, name: &str, want: Option<Benign>) {
+        let (image, bindings, f) = run(p);
+        let r = one(&bindings, b, name);
+        assert!(r.interposed, "{name}: {r:#?}");
+        assert_eq!(benign(&image, r), want, "{name}");
+        let n = with_id(&f, "symbol-interposition").len();
+        assert_eq!(n, usize::from(want.is_none()), "{name}: {f:#?}");
+    }
+
+    /// Benign::EntryPoint: `get_module`, `*_module` of modules loaded by
+    /// `LoadModule`, `PyInit_*`, `init<file stem>`; a `*_module` symbol of a
+    /// `LoadFile` library is no entry point.
+    #[test]
+    fn benign_entry_points() {
+        let cases = [
+            (
+                def("get_module"),
+                "/usr/lib/php/20220829/a.so",
+                "/usr/lib/php/20220829/b.so",
+                "extension=b.so (/etc/php/8.2/apache2/php.ini:900)",
+            ),
+            (
+                data(def("foo_module")),
+                "/usr/lib/apache2/modules/mod_foo.so",
+                "/opt/httpd/modules/mod_foo.so",
+                "LoadModule foo_module (/etc/apache2/mods-enabled/foo.load:1)",
+            ),
+            (
+                def("PyInit_x"),
+                "/usr/lib/python3/dist-packages/x.cpython-311-x86_64-linux-gnu.so",
+                "/srv/venv/lib/python3.11/site-packages/x.cpython-311-x86_64-linux-gnu.so",
+                "import (Python extension module)",
+            ),
+            (
+                def("init_sqlite"),
+                "/usr/lib/python2.7/lib-dynload/_sqlite.so",
+                "/usr/lib/python2.7/dist-packages/pysqlite2/_sqlite.so",
+                "import (Python extension module)",
+            ),
+        ];
+        for (sym, a, b, via) in cases {
+            let name = String::from_utf8_lossy(&sym.name).into_owned();
+            assert_benign(
+                &two_modules(sym, a, b, via),
+                b,
+                &name,
+                Some(Benign::EntryPoint),
+            );
+        }
+        let p = two_modules(
+            data(def("foo_module")),
+            "/usr/lib/libfoo.so",
+            "/usr/lib/libbar.so",
+            "LoadFile (/etc/apache2/conf-enabled/x.conf:1)",
+        );
+        assert_benign(&p, "/usr/lib/libbar.so", "foo_module", None);
+    }
+
+    /// Benign::LinkerDefined: `_end` and friends exist in every object.
+    #[test]
+    fn benign_linker_defined() {
+        let p = two_modules(
+            Symbol {
+                kind: 0,
+                ..def("_end")
+            },
+            "/usr/lib/libfoo.so",
+            "/usr/lib/libbar.so",
+            "LoadFile (x.conf:1)",
+        );
+        assert_benign(
+            &p,
+            "/usr/lib/libbar.so",
+            "_end",
+            Some(Benign::LinkerDefined),
+        );
+    }
+
+    /// libx loaded on its own finds `frexp` in libm (its solo list puts
+    /// libm before libc); in httpd libc comes first.
+    fn libm_libc(libm_soname: &str) -> P {
+        let mut p = P::new();
+        let e = p.obj("/usr/sbin/httpd", O::new());
+        let c = p.obj(
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            O::new().soname("libc.so.6").sym(def("frexp")),
+        );
+        let m = p.obj(
+            "/lib/x86_64-linux-gnu/libm.so.6",
+            O::new().soname(libm_soname).sym(def("frexp")),
+        );
+        let x = p.obj("/usr/lib/libx.so.1", O::new().reloc(undef("frexp"), Plt));
+        p.link.global = vec![e, c, m, x];
+        let me = p.member(e, vec![Global(4)]);
+        p.m(me).exec = true;
+        for o in [c, m] {
+            p.member(o, vec![Global(4)]);
+        }
+        let mx = p.member(x, vec![Global(4)]);
+        p.m(mx).solo = vec![x, m, c];
+        p
+    }
+
+    /// Benign::Glibc: libm's and libc's copies of one symbol (by soname).
+    #[test]
+    fn benign_glibc_pair() {
+        assert_benign(
+            &libm_libc("libm.so.6"),
+            "/usr/lib/libx.so.1",
+            "frexp",
+            Some(Benign::Glibc),
+        );
+        assert_benign(
+            &libm_libc("libopenlibm.so.4"),
+            "/usr/lib/libx.so.1",
+            "frexp",
+            None,
+        );
+    }
+
+    /// Benign::VagueLinkage: a weak or unique `_Z` definition (inline
+    /// function, template instance); a strong `_Z` one is a clash.
+    #[test]
+    fn benign_vague_linkage() {
+        for sym in [weak(def("_ZN3Foo3barEv")), unique(data(def("_ZN1S1xE")))] {
+            let name = String::from_utf8_lossy(&sym.name).into_owned();
+            let p = two_modules(
+                sym,
+                "/usr/lib/liba.so",
+                "/usr/lib/libb.so",
+                "LoadFile (x:1)",
+            );
+            assert_benign(&p, "/usr/lib/libb.so", &name, Some(Benign::VagueLinkage));
+        }
+        let p = two_modules(
+            def("_ZN3Foo3barEv"),
+            "/usr/lib/liba.so",
+            "/usr/lib/libb.so",
+            "LoadFile (x:1)",
+        );
+        assert_benign(&p, "/usr/lib/libb.so", "_ZN3Foo3barEv", None);
+    }
+
+    /// Benign::CopyRelocation (B15): references to the executable's copy.
+    #[test]
+    fn benign_copy_relocation() {
+        let p = copy_relocation_process();
+        for from in ["/lib/libc.so.6", "/lib/libk.so"] {
+            assert_benign(&p, from, "optarg", Some(Benign::CopyRelocation));
+        }
+    }
+
+    /// md5.so (a Python module) and k.so (which needs md5.so) lose
+    /// `MD5Init`/`MD5Update` to libmhash; libother loses `MD5Final` to it.
+    fn md5_process() -> P {
+        let mut p = P::new();
+        let e = p.obj("/usr/sbin/httpd", O::new());
+        let w = p.obj(
+            "/usr/lib/libmhash.so.2.0.1",
+            O::new()
+                .soname("libmhash.so.2")
+                .sym(def("MD5Init"))
+                .sym(def("MD5Update"))
+                .sym(def("MD5Final")),
+        );
+        let l2 = p.obj(
+            "/usr/lib/libother.so.1",
+            O::new().soname("libother.so.1").reloc(def("MD5Final"), Plt),
+        );
+        let l = p.obj(
+            "/usr/lib/python2.7/lib-dynload/md5.so",
+            O::new()
+                .reloc(def("MD5Init"), Plt)
+                .reloc_again("MD5Init", Data)
+                .reloc(def("MD5Update"), Plt),
+        );
+        let k = p.obj(
+            "/usr/lib/python2.7/lib-dynload/k.so",
+            O::new().reloc(undef("MD5Init"), Plt),
+        );
+        p.link.global = vec![e, w, l2];
+        let me = p.member(e, vec![Global(1)]);
+        p.m(me).exec = true;
+        p.member(w, vec![Global(1), List(vec![w])]);
+        p.member(l2, vec![Global(2), List(vec![l2])]);
+        p.member(l, vec![Global(3), List(vec![l])]);
+        let mk = p.member(k, vec![Global(3), List(vec![k, l])]);
+        p.m(mk).solo = vec![k, l];
+        p
+    }
+
+    /// `symbol-interposition`: one finding per (loser, winner) pair, every
+    /// symbol listed, references counted once per (object, symbol,
+    /// version); high when the two are different libraries; certain when a
+    /// reference comes from what the configuration loads.
+    #[test]
+    fn interposition_one_finding_per_pair() {
+        let (_, _, f) = run(&md5_process());
+        let f = with_id(&f, "symbol-interposition");
+        assert_eq!(f.len(), 2, "{f:#?}");
+        let md5 = f
+            .iter()
+            .find(|x| {
+                x.objects.first().map(String::as_str)
+                    == Some("/usr/lib/python2.7/lib-dynload/md5.so")
+            })
+            .expect("md5.so loses");
+        assert_eq!(md5.symbols, vec!["MD5Init", "MD5Update"]);
+        assert_eq!(
+            md5.objects,
+            vec![
+                "/usr/lib/python2.7/lib-dynload/md5.so",
+                "/usr/lib/libmhash.so.2.0.1",
+                "/usr/lib/python2.7/lib-dynload/k.so",
+            ]
+        );
+        assert_eq!(md5.bindings.len(), 3);
+        // Counted: 2 symbols, 3 distinct references (the PLT and data
+        // relocation of md5.so's MD5Init count once), 2 referring objects.
+        assert!(md5.title.contains("2 symbols"), "{}", md5.title);
+        assert!(
+            md5.evidence[0].contains("3 references") && md5.evidence[0].contains("2 objects"),
+            "{:?}",
+            md5.evidence
+        );
+        assert_eq!(md5.severity, Severity::High);
+        assert_eq!(md5.certainty, Certainty::Certain);
+        let other = f
+            .iter()
+            .find(|x| x.objects.first().map(String::as_str) == Some("/usr/lib/libother.so.1"))
+            .expect("libother loses");
+        assert_eq!(other.symbols, vec!["MD5Final"]);
+        assert_eq!(other.objects[1], "/usr/lib/libmhash.so.2.0.1");
+        assert_eq!(other.severity, Severity::High);
+    }
+
+    /// Certainty: likely when every reference is from a member loaded only
+    /// if imported; certain as soon as one is not; latent (and at most
+    /// low) when every one is from an installed-only member.
+    #[test]
+    fn interposition_certainty() {
+        let md5 = "/usr/lib/python2.7/lib-dynload/md5.so";
+        let finding = |p: &P| {
+            let (_, _, f) = run(p);
+            with_id(&f, "symbol-interposition")
+                .into_iter()
+                .find(|x| x.objects.first().map(String::as_str) == Some(md5))
+                .cloned()
+                .expect("md5.so loses")
+        };
+        let mut p = md5_process();
+        p.m(3).may_be_imported = true;
+        p.m(4).may_be_imported = true;
+        let f = finding(&p);
+        assert_eq!(f.certainty, Certainty::Likely);
+        assert_eq!(f.severity, Severity::High);
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.contains("Python extension modules"))
+        );
+        p.m(4).may_be_imported = false;
+        assert_eq!(finding(&p).certainty, Certainty::Certain);
+        let mut p = md5_process();
+        p.m(3).installed_only = true;
+        p.m(4).installed_only = true;
+        let f = finding(&p);
+        assert_eq!(f.certainty, Certainty::Latent);
+        assert_eq!(f.severity, Severity::Low);
+    }
+
+    /// A module needing `libfoo.so.1`: loaded on its own it gets
+    /// `wanted`, in the process `have` (loaded earlier, same soname, L1).
+    fn same_soname(wanted: &str, have: &str) -> P {
+        let mut p = P::new();
+        let e = p.obj("/usr/sbin/httpd", O::new());
+        let h = p.obj(have, O::new().soname("libfoo.so.1").sym(def("foo_fn")));
+        let m = p.obj("/mod/mod_m.so", O::new().reloc(undef("foo_fn"), Plt));
+        let w = p.obj(wanted, O::new().soname("libfoo.so.1").sym(def("foo_fn")));
+        p.link.global = vec![e, h, m];
+        let me = p.member(e, vec![Global(1)]);
+        p.m(me).exec = true;
+        p.member(h, vec![Global(1), List(vec![h])]);
+        let mm = p.member(m, vec![Global(2), List(vec![m, h])]);
+        p.m(mm).solo = vec![m, w];
+        p
+    }
+
+    /// Severity of `symbol-interposition` between two copies of one
+    /// soname: medium when the newer file loses to the older, low
+    /// otherwise.
+    #[test]
+    fn interposition_severity_same_soname() {
+        let severity = |wanted: &str, have: &str| {
+            let (_, _, f) = run(&same_soname(wanted, have));
+            let f = with_id(&f, "symbol-interposition");
+            assert_eq!(f.len(), 1, "{f:#?}");
+            assert_eq!(f[0].objects[0], wanted);
+            assert_eq!(f[0].objects[1], have);
+            f[0].severity
+        };
+        assert_eq!(
+            severity("/opt/lib/libfoo.so.1.2.3", "/usr/lib/libfoo.so.1.1.0"),
+            Severity::Medium
+        );
+        assert_eq!(
+            severity("/opt/lib/libfoo.so.1.1.0", "/usr/lib/libfoo.so.1.2.3"),
+            Severity::Low
+        );
+        assert_eq!(
+            severity("/opt/lib/libfoo.so.1", "/usr/lib/libfoo.so.1"),
+            Severity::Low
+        );
+    }
+
+    /// `duplicate-soname-different-file` (L1): a member's stand-alone
+    /// search list has the soname at another path than the process member
+    /// with that soname; not when it is the same file or the same build.
+    #[test]
+    fn duplicate_soname_different_file() {
+        let (_, _, f) = run(&same_soname(
+            "/opt/lib/libfoo.so.1.2.3",
+            "/usr/lib/libfoo.so.1.1.0",
+        ));
+        let d = with_id(&f, "duplicate-soname-different-file");
+        assert_eq!(d.len(), 1, "{f:#?}");
+        assert_eq!(
+            d[0].objects,
+            vec![
+                "/opt/lib/libfoo.so.1.2.3",
+                "/usr/lib/libfoo.so.1.1.0",
+                "/mod/mod_m.so"
+            ]
+        );
+        assert_eq!(d[0].severity, Severity::Medium);
+        assert_eq!(d[0].certainty, Certainty::Certain);
+
+        // The same file: nothing.
+        let mut p = same_soname("/opt/lib/libfoo.so.1.2.3", "/usr/lib/libfoo.so.1.1.0");
+        p.m(2).solo = vec![2, 1];
+        let (_, _, f) = run(&p);
+        assert!(
+            with_id(&f, "duplicate-soname-different-file").is_empty(),
+            "{f:#?}"
+        );
+
+        // Another path, the same build: nothing.
+        let mut p = P::new();
+        let e = p.obj("/usr/sbin/httpd", O::new());
+        let h = p.obj(
+            "/usr/lib/libfoo.so.1",
+            O::new().soname("libfoo.so.1").build_id(b"\x01\x02"),
+        );
+        let m = p.obj("/mod/mod_m.so", O::new());
+        let w = p.obj(
+            "/opt/lib/libfoo.so.1",
+            O::new().soname("libfoo.so.1").build_id(b"\x01\x02"),
+        );
+        p.link.global = vec![e, h, m];
+        p.member(e, vec![Global(1)]);
+        p.member(h, vec![Global(1), List(vec![h])]);
+        let mm = p.member(m, vec![Global(2), List(vec![m, h])]);
+        p.m(mm).solo = vec![m, w];
+        let (_, _, f) = run(&p);
+        assert!(
+            with_id(&f, "duplicate-soname-different-file").is_empty(),
+            "{f:#?}"
+        );
+    }
+
+    /// `missing-symbol-version` (B10): a `Verneed` version the dependency
+    /// does not define; not for `VER_FLG_WEAK`, not when the dependency
+    /// defines no versions at all.
+    #[test]
+    fn missing_symbol_version() {
+        let process = |dep: O| {
+            let mut p = P::new();
+            let e = p.obj("/usr/sbin/httpd", O::new());
+            let d = p.obj("/usr/lib/libd.so.1", dep.soname("libd.so.1"));
+            let m = p.obj(
+                "/mod/mod_m.so",
+                O::new()
+                    .verneed("libd.so.1", "D_1", 2, 0)
+                    .verneed("libd.so.1", "D_3", 3, 0)
+                    .verneed("libd.so.1", "D_W", 4, VER_FLG_WEAK),
+            );
+            p.link.global = vec![e, d, m];
+            p.member(e, vec![Global(1)]);
+            p.member(d, vec![Global(1), List(vec![d])]);
+            let mm = p.member(m, vec![Global(2), List(vec![m, d])]);
+            p.m(mm).solo = vec![m, d];
+            p
+        };
+        let versioned = O::new()
+            .verdef(1, "libd.so.1")
+            .verdef(2, "D_1")
+            .verdef(3, "D_2");
+        let (_, _, f) = run(&process(versioned));
+        let v = with_id(&f, "missing-symbol-version");
+        assert_eq!(v.len(), 1, "{f:#?}");
+        assert_eq!(v[0].objects, vec!["/mod/mod_m.so", "/usr/lib/libd.so.1"]);
+        assert_eq!(v[0].evidence.len(), 1, "only D_3: {:?}", v[0].evidence);
+        assert!(v[0].evidence[0].contains("version `D_3' not found"));
+        assert_eq!(v[0].severity, Severity::High);
+
+        let (_, _, f) = run(&process(O::new()));
+        assert!(with_id(&f, "missing-symbol-version").is_empty(), "{f:#?}");
+    }
 }
