@@ -153,8 +153,10 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         apache_config: None,
         cpu: opts.cpu,
     };
-    let image = crate::image::apache_model(root, &image_opts, &found, opts.installed).ok();
-    let fpm = crate::image::php_fpm(root, &image_opts).ok();
+    let (image, fpm) = rayon::join(
+        || crate::image::apache_model(root, &image_opts, &found, opts.installed).ok(),
+        || crate::image::php_fpm(root, &image_opts).ok(),
+    );
     let images: Vec<&crate::image::ProcessImage> = image.iter().chain(fpm.iter()).collect();
     let loaded = |path: &str| -> Option<bool> {
         image.as_ref()?;
@@ -199,10 +201,14 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         }
     }
     // What the binding model says about each process (rules B1–B16).
-    for i in &images {
-        let bindings = crate::image::bind::bind(i, &crate::image::bind::BindOptions::default());
-        findings.extend(crate::rules::process_findings(i, &bindings));
-    }
+    let per_process: Vec<Vec<Finding>> = images
+        .par_iter()
+        .map(|i| {
+            let bindings = crate::image::bind::bind(i, &crate::image::bind::BindOptions::default());
+            crate::rules::process_findings(i, &bindings)
+        })
+        .collect();
+    findings.extend(per_process.into_iter().flatten());
     let objects = inventory
         .into_iter()
         .filter_map(|(path, e)| object(&path, e))

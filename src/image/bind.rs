@@ -321,29 +321,28 @@ fn lookup<'a>(
     unique: Option<&mut Unique<'a>>,
 ) -> Option<Def> {
     let defs = index.by_name.get(req.name)?;
-    let mut definers: Vec<usize> = defs.iter().map(|d| d.0).collect();
-    definers.dedup();
     let mut weak: Option<Def> = None;
+    // The definers a scope contains, in scope order; one allocation per
+    // lookup, reused across its scopes.
+    let mut here: Vec<(usize, usize)> = Vec::with_capacity(defs.len());
     for scope in scopes {
-        // The definers this scope contains, in scope order.
-        let mut here: Vec<(usize, usize)> = match scope {
+        here.clear();
+        match scope {
             Scope::Global(n) => {
                 let n = global_len.unwrap_or(*n);
-                definers
-                    .iter()
-                    .filter_map(|&o| {
-                        let p = index.global_pos.get(o).copied().unwrap_or(usize::MAX);
-                        (p < n).then_some((p, o))
-                    })
-                    .collect()
+                here.extend(defs.iter().filter_map(|&(o, _)| {
+                    let p = index.global_pos.get(o).copied().unwrap_or(usize::MAX);
+                    (p < n).then_some((p, o))
+                }));
             }
-            Scope::List(list) => definers
-                .iter()
-                .filter_map(|&o| list.iter().position(|&x| x == o).map(|p| (p, o)))
-                .collect(),
-        };
+            Scope::List(list) => here.extend(
+                defs.iter()
+                    .filter_map(|&(o, _)| list.iter().position(|&x| x == o).map(|p| (p, o))),
+            ),
+        }
         here.sort_unstable();
-        for (_, o) in here {
+        here.dedup();
+        for &(_, o) in &here {
             if req.skip == Some(o) {
                 continue;
             }
