@@ -40,9 +40,11 @@ fn run(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("explain --format json is JSON")
 }
 
-/// (defined names, names some dynamic relocation refers to) of one file,
-/// by goblin.
-fn goblin_names(path: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
+/// (defined names, names some dynamic relocation refers to) of one file.
+type Names = (BTreeSet<String>, BTreeSet<String>);
+
+/// [`Names`] of one file, by goblin.
+fn goblin_names(path: &Path) -> Names {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let elf = Elf::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let name = |i: usize| -> Option<String> {
@@ -92,7 +94,7 @@ fn explain_lists_every_definition_and_reference_goblin_sees() {
         .iter()
         .map(|m| m["object"].as_str().expect("object").to_string())
         .collect();
-    let facts: Vec<(String, (BTreeSet<String>, BTreeSet<String>))> = members
+    let facts: Vec<(String, Names)> = members
         .iter()
         .map(|m| (m.clone(), goblin_names(Path::new(m))))
         .collect();
