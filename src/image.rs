@@ -851,6 +851,18 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
         let origin = group
             .and_then(|g| origins.iter().find(|(r, _)| *r == g.root))
             .map(|(_, o)| o);
+        // G2.5: later dlopens whose search list includes this dlopened
+        // object append that list to its scopes.
+        let later: Vec<Scope> = match group {
+            Some(g) if g.root != 0 => ns
+                .groups()
+                .iter()
+                .filter(|h| h.failed.is_none() && h.created.start >= g.created.end)
+                .filter(|h| h.root != j && h.list.contains(&j) && !h.created.contains(&j))
+                .map(|h| Scope::List(as_objs(&h.list)))
+                .collect(),
+            _ => Vec::new(),
+        };
         let may_be_imported = origin.is_some_and(|o| o.may_be_imported);
         let installed_only = origin.is_some_and(|o| o.installed_only);
         if let Some(x) = member_of.get_mut(j) {
@@ -859,6 +871,7 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
         link.members.push(MemberLink {
             object,
             scopes,
+            later,
             lazy,
             exec: j == 0,
             solo,

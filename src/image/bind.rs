@@ -45,6 +45,10 @@ pub(crate) struct MemberLink {
     pub object: usize,
     /// Scope lists in lookup order at relocation time.
     pub scopes: Vec<Scope>,
+    /// Search lists of later `dlopen`s that included this object after it
+    /// had been `dlopen`ed itself: glibc appends them to its scopes
+    /// (`update_scopes`, G2.5); only its lazy slots see them.
+    pub later: Vec<Scope>,
     /// Relocated lazily: its PLT slots bind at the first call (G8).
     pub lazy: bool,
     /// The main program (skipped by `COPY` lookups, B15).
@@ -126,7 +130,9 @@ pub struct Reference {
     /// Bound without a lookup (local or hidden symbol): never interposable
     /// and never printed by `LD_DEBUG`.
     pub direct: bool,
-    /// Kept in its own object because the definition is protected (B13).
+    /// A reference from a protected symbol (B13; `LD_DEBUG` says
+    /// "protected symbol"): it stays in its object unless a non-PIE
+    /// executable's canonical PLT entry answers a pointer to it.
     pub protected: bool,
     /// A lazy PLT slot: bound at the first call, evaluated against the
     /// process as it stands once everything is loaded (G8, P2).
@@ -398,6 +404,9 @@ pub fn bind(image: &super::ProcessImage, opts: &BindOptions) -> Bindings {
         };
         let versioned = facts.has_versym();
         let solo = [Scope::List(ml.solo.clone())];
+        // Lazy slots search the scopes as they stand at the first call,
+        // later groups' search lists appended (G2.5).
+        let lazy_scopes: Vec<Scope> = ml.scopes.iter().chain(&ml.later).cloned().collect();
         for r in &facts.relocations {
             let Some(sym) = facts.symbols.get(r.symbol as usize) else {
                 continue;
@@ -448,18 +457,40 @@ pub fn bind(image: &super::ProcessImage, opts: &BindOptions) -> Bindings {
                 dynamic_weak,
             };
             let lazy = r.class == RelocClass::Plt && ml.lazy && !bind_now;
-            let final_len = lazy.then_some(link.global.len());
-            let mut actual = lookup(link, &index, &ml.scopes, final_len, &req, Some(&mut unique));
+            let (scopes, final_len) = if lazy {
+                (&lazy_scopes, Some(link.global.len()))
+            } else {
+                (&ml.scopes, None)
+            };
+            let mut actual = lookup(link, &index, scopes, final_len, &req, Some(&mut unique));
             if lazy {
                 let at_load = lookup(link, &index, &ml.scopes, None, &req, None);
                 if at_load.map(|d| d.0) != actual.map(|d| d.0) {
                     reference.at_load = Some(at_load.and_then(|d| path(d.0)));
                 }
             }
-            // B13: a protected definition keeps its own references.
-            if sym.visibility == STV_PROTECTED && sym.is_defined() && actual.is_some() {
+            // B13: a reference from a protected symbol stays in its object
+            // when the lookup lands elsewhere: at once for a PLT slot; for
+            // other relocations only if a PLT-style lookup (which skips a
+            // non-PIE executable's canonical PLT entries) lands elsewhere
+            // too, else the first answer stands (`_dl_lookup_symbol_x`).
+            if sym.visibility == STV_PROTECTED {
                 reference.protected = true;
-                actual = Some((ml.object, r.symbol as usize));
+                let own = match actual {
+                    Some((o, _)) if r.class == RelocClass::Plt => o != ml.object,
+                    Some(_) => {
+                        let again = Request {
+                            class: RelocClass::Plt,
+                            ..req
+                        };
+                        lookup(link, &index, scopes, final_len, &again, None)
+                            .is_some_and(|(o, _)| o != ml.object)
+                    }
+                    None => false,
+                };
+                if own {
+                    actual = Some((ml.object, r.symbol as usize));
+                }
             }
             let expected = if reference.protected {
                 actual
@@ -954,6 +985,7 @@ pub(crate) mod tests {
             self.link.members.push(MemberLink {
                 object: o,
                 scopes,
+                later: Vec::new(),
                 lazy: false,
                 exec: false,
                 solo: vec![o],
@@ -1458,6 +1490,89 @@ pub(crate) mod tests {
         p.link.env_dynamic_weak = true;
         let b = p.bind(DEFAULT);
         assert_eq!(to(one(&b, "/lib/libr.so", "foo")), Some("/lib/libg.so"));
+    }
+
+    /// B13 in `_dl_lookup_symbol_x`: a non-PLT reference from a protected
+    /// symbol is forced to its own object only if a PLT-style lookup (which
+    /// skips undefined entries) lands elsewhere; when a non-PIE executable's
+    /// canonical PLT entry answered the first lookup and the repeat finds
+    /// the object itself, the executable's entry stands (glibc warns that
+    /// pointer equality may break). Found by sample-libs' m-canonical-plt.
+    #[test]
+    fn b13_protected_pointer_to_canonical_plt_entry() {
+        let mut p = P::new();
+        let canonical = Symbol {
+            value: 0x401030,
+            ..undef("pfunc")
+        };
+        let e = p.obj("/usr/sbin/httpd", O::new().sym(canonical));
+        let protected = visibility(def("pfunc"), STV_PROTECTED);
+        let l = p.obj(
+            "/lib/libcanonx.so.1",
+            O::new().reloc(protected, Data).reloc_again("pfunc", Plt),
+        );
+        p.link.global = vec![e, l];
+        let me = p.member(e, vec![Global(2)]);
+        p.m(me).exec = true;
+        p.member(l, vec![Global(2)]);
+        let b = p.bind(DEFAULT);
+        let data = one_of(&b, "/lib/libcanonx.so.1", "pfunc", Data);
+        assert!(data.protected);
+        assert_eq!(to(data), Some("/usr/sbin/httpd"));
+        assert!(!data.interposed, "a protected reference is never a clash");
+        // A PLT slot is forced to its own object at once.
+        let plt = one_of(&b, "/lib/libcanonx.so.1", "pfunc", Plt);
+        assert!(plt.protected);
+        assert_eq!(to(plt), Some("/lib/libcanonx.so.1"));
+        // When the repeat lands in another object, the own object wins.
+        let mut p2 = P::new();
+        let g = p2.obj("/lib/libg.so", O::new().sym(def("pfunc")));
+        let l = p2.obj(
+            "/lib/libcanonx.so.1",
+            O::new().reloc(visibility(def("pfunc"), STV_PROTECTED), Data),
+        );
+        p2.link.global = vec![g, l];
+        p2.member(g, vec![Global(2)]);
+        p2.member(l, vec![Global(2)]);
+        let b = p2.bind(DEFAULT);
+        assert_eq!(
+            to(one(&b, "/lib/libcanonx.so.1", "pfunc")),
+            Some("/lib/libcanonx.so.1")
+        );
+    }
+
+    /// G2.5: a later `dlopen` whose search list includes an object that was
+    /// itself `dlopen`ed earlier appends that list to the object's scopes;
+    /// its lazy slots then find what only the later group defines. Found by
+    /// sample-libs' p-scope-update.
+    #[test]
+    fn g2_5_later_search_lists_reach_lazy_slots() {
+        let mut p = P::new();
+        let shared = p.obj(
+            "/lib/libsharedx.so.1",
+            O::new().reloc(weak(undef("py_provided")), Plt),
+        );
+        let provider = p.obj("/py/_provider.so", O::new().sym(def("py_provided")));
+        p.link.global = vec![shared];
+        let m = p.member(shared, vec![List(vec![shared]), Global(0)]);
+        p.m(m).lazy = true;
+        p.member(provider, vec![Global(1), List(vec![provider, shared])]);
+        let b = p.bind(DEFAULT);
+        assert_eq!(to(one(&b, "/lib/libsharedx.so.1", "py_provided")), None);
+        p.m(m).later = vec![List(vec![provider, shared])];
+        let b = p.bind(DEFAULT);
+        let r = one(&b, "/lib/libsharedx.so.1", "py_provided");
+        assert_eq!(to(r), Some("/py/_provider.so"));
+        assert_eq!(r.at_load, Some(None));
+        // Bound at load, the slot never sees it.
+        let now = BindOptions {
+            bind_now: true,
+            ..DEFAULT
+        };
+        assert_eq!(
+            to(one(&p.bind(now), "/lib/libsharedx.so.1", "py_provided")),
+            None
+        );
     }
 
     /// B13: "`STV_PROTECTED` definitions: exported and bindable by others in
