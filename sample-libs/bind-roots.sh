@@ -1,0 +1,698 @@
+#!/bin/bash
+# Build one sample host for the binding model (`soclash::image::bind`): a
+# Debian 12 sysroot whose "Apache" is a small driver program (driver.c)
+# that performs a plan of dlopen()s, with tiny C objects built here that
+# show one symbol-binding rule each (research/loader-model.md §4).
+#
+#   bash bind-roots.sh NAME OUT        NAME: one of the scenarios below
+#
+# writes OUT/bind/NAME/root/ (the sysroot) and OUT/bind/NAME/expected.txt
+# (what the scenario is built to show). The root is built in
+# OUT/.tmp/bind-NAME and moved into place only when complete. Needs gcc
+# and ldconfig. Called by the Makefile, one root per target.
+#
+# The oracle is not here: tests/bind_oracle.rs models each root's Apache
+# process with soclash, writes the model's dlopen()s as a plan into the
+# root, runs /usr/sbin/apache2 (the driver) under chroot with
+# LD_DEBUG=bindings, with and without LD_BIND_NOW=1, and compares glibc's
+# bindings with soclash's. expected.txt only names each scenario's focal
+# references and the definition the scenario is built to make glibc pick
+# (written by hand from the design below, never from soclash); the test
+# checks glibc does pick it, then that the model agrees with glibc.
+#
+# Every root has the same frame: /usr/sbin/apache2 (the driver, PIE unless
+# the scenario says), /etc/apache2/apache2.conf with LoadModule lines (the
+# base modules libphp8.2.so and mod_wsgi.so first, then the scenario's),
+# mod_wsgi needing a libpython3.11.so.1.0 stand-in, /etc/php/8.2/apache2
+# (php.ini with extension_dir /usr/lib/php/20220829, conf.d/20-NAME.ini per
+# extension) and /usr/lib/python3.11/lib-dynload. Every extension and module
+# with calls to make exports `soclash_run`; after the last dlopen the
+# driver calls that of each object it dlopened itself (not a dependency's).
+set -euo pipefail
+
+NAME=$1
+OUT=$(realpath -m -- "$2")
+SRC=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+HOST_LDSO=/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+HOST_LIBC=/lib/x86_64-linux-gnu/libc.so.6
+LDCONFIG=$(command -v ldconfig || echo /sbin/ldconfig)
+
+WORK=$OUT/.tmp/bind-$NAME
+R=$WORK/root            # the sysroot being built
+B=$WORK/build           # sources and version scripts
+DEST=$OUT/bind/$NAME
+SERIAL=0
+DESCRIPTION=
+
+ML=/usr/lib/x86_64-linux-gnu
+MODS=/usr/lib/apache2/modules
+PHPEXT=/usr/lib/php/20220829
+DYN=/usr/lib/python3.11/lib-dynload
+LIBPYTHON=$ML/libpython3.11.so.1.0
+
+CONF=()                 # LoadModule lines, in order
+LINES=()                # expected.txt's lines
+
+die() {
+    echo "bind-roots.sh: $NAME: $*" >&2
+    exit 1
+}
+
+# --- building blocks -------------------------------------------------------
+# Every object is one gcc call (compile and link) from a source given on
+# stdin, run in the background. A library is linked while the next one is;
+# an object that may link libraries waits for those started before it, and
+# ldconfig waits for everything (settle).
+
+PIDS=()
+LIBS_PENDING=0
+
+settle() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" || die "a link failed (see above)"
+    done
+    PIDS=()
+    LIBS_PENDING=0
+}
+
+# build IN-ROOT-PATH gcc-arguments... <SOURCE: gcc -o, in the background,
+# from stdin's C source. Give the source with a here-document or `< <(...)`,
+# never through a pipe: that would run these functions in a subshell,
+# whose links settle never waits for.
+build() {
+    local out=$1
+    shift
+    SERIAL=$((SERIAL + 1))
+    local src=$B/$SERIAL.c
+    cat >"$src"
+    mkdir -p -- "$(dirname -- "$R$out")"
+    gcc -o "$R$out" "$src" -Wl,--no-as-needed "$@" &
+    PIDS+=($!)
+}
+
+# lib IN-ROOT-PATH SONAME [gcc/ld arguments...] <SOURCE: a library.
+lib() {
+    local path=$1 soname=$2
+    shift 2
+    build "$path" -shared -fPIC -Wl,-soname,"$soname" "$@"
+    LIBS_PENDING=1
+}
+
+# so IN-ROOT-PATH [gcc/ld arguments...] <SOURCE: a module, extension or
+# Python extension module (no SONAME), after the libraries.
+so() {
+    local path=$1
+    shift
+    ((LIBS_PENDING == 0)) || settle
+    build "$path" -shared -fPIC "$@"
+}
+
+# module NAME FILE [so arguments...] <SOURCE: $MODS/FILE, loaded by a
+# LoadModule line after those before it.
+module() {
+    local name=$1 file=$2
+    shift 2
+    so "$MODS/$file" "$@"
+    CONF+=("LoadModule ${name}_module $MODS/$file")
+}
+
+# phpext NAME [so arguments...] <SOURCE: $PHPEXT/NAME.so, enabled for the
+# apache2 SAPI by conf.d/20-NAME.ini (conf.d is read in byte order).
+phpext() {
+    local name=$1
+    shift
+    so "$PHPEXT/$name.so" "$@"
+    mkdir -p "$R/etc/php/8.2/apache2/conf.d"
+    printf '; priority=20\nextension=%s.so\n' "$name" >"$R/etc/php/8.2/apache2/conf.d/20-$name.ini"
+}
+
+# pymod NAME [so arguments...] <SOURCE: a Python 3.11 extension module in
+# lib-dynload (imported, local).
+pymod() {
+    local name=$1
+    shift
+    so "$DYN/$name.cpython-311-x86_64-linux-gnu.so" "$@"
+}
+
+# vscript NAME <SCRIPT: a version script; prints the ld option using it.
+vscript() {
+    cat >"$B/$1.map"
+    echo "-Wl,--version-script=$B/$1.map"
+}
+
+# httpd [--source] [gcc arguments...]: the driver as /usr/sbin/apache2;
+# with --source, stdin's C source is linked into it too.
+httpd() {
+    ((LIBS_PENDING == 0)) || settle
+    if [[ ${1:-} == --source ]]; then
+        shift
+        cat >"$B/httpd-extra.c"
+        set -- "$B/httpd-extra.c" "$@"
+    fi
+    build /usr/sbin/apache2 "$@" <"$SRC/driver.c"
+}
+
+# expect MODE REF SYMBOL DEF [protected]: the scenario is built so that
+# glibc binds REF's reference to SYMBOL to DEF (`-`: to nothing), in runs
+# with LD_BIND_NOW=1 (MODE now), without (lazy) or both; `protected`:
+# LD_DEBUG calls it a protected symbol. Paths as the root has them.
+expect() {
+    case $1 in
+    now | lazy | both) ;;
+    *) die "expect: bad mode $1" ;;
+    esac
+    LINES+=("$*")
+}
+
+# Debian 12's merged /usr, as image-roots.sh builds it: the host's ld.so
+# and libc as real files in the multiarch directory,
+# /usr/lib64/ld-linux-x86-64.so.2 an absolute link to it, Debian's
+# ld.so.conf.
+debian_base() {
+    mkdir -p "$R$ML" "$R/usr/lib64" "$R/usr/bin" "$R/usr/sbin" "$R/usr/local/lib" \
+        "$R/etc/ld.so.conf.d" "$R/tmp" "$R$DYN" "$R$PHPEXT"
+    chmod 1777 "$R/tmp"
+    ln -s usr/lib "$R/lib"
+    ln -s usr/lib64 "$R/lib64"
+    ln -s usr/bin "$R/bin"
+    ln -s usr/sbin "$R/sbin"
+    cp -- "$HOST_LDSO" "$R$ML/ld-linux-x86-64.so.2"
+    cp -- "$HOST_LIBC" "$R$ML/libc.so.6"
+    ln -s /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$R/usr/lib64/ld-linux-x86-64.so.2"
+    echo 'include /etc/ld.so.conf.d/*.conf' >"$R/etc/ld.so.conf"
+    printf '# libc default configuration\n/usr/local/lib\n' >"$R/etc/ld.so.conf.d/libc.conf"
+    printf '# Multiarch support\n%s\n%s\n%s\n' /usr/local/lib/x86_64-linux-gnu \
+        /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu \
+        >"$R/etc/ld.so.conf.d/x86_64-linux-gnu.conf"
+    echo "bind-$NAME" >"$R/etc/hostname"
+    printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n' \
+        >"$R/usr/lib/os-release"
+    ln -s ../usr/lib/os-release "$R/etc/os-release"
+}
+
+# The frame every scenario starts with: mod_php and mod_wsgi (with its
+# libpython), so that PHP extensions and Python modules are loaded.
+frame() {
+    debian_base
+    lib $LIBPYTHON libpython3.11.so.1.0 <<'EOF'
+int Py_IsInitialized(void) { return 1; }
+EOF
+    module php libphp8.2.so <<'EOF'
+int php_module_startup(void) { return 0; }
+EOF
+    module wsgi mod_wsgi.so "$R$LIBPYTHON" <<'EOF'
+int Py_IsInitialized(void);
+int wsgi_init(void) { return Py_IsInitialized(); }
+EOF
+}
+
+# --- scenarios (research/loader-model.md §4, §8) ---------------------------
+
+# a: §8.1. A PHP extension (LAZY|GLOBAL|DEEPBIND) brings libmhashx, which
+# defines MD5Init, into the global scope; the md5 module (NOW|LOCAL)
+# defines MD5Init too and calls it through its PLT (B1): the global scope
+# comes first (B4), so it calls libmhashx's.
+scenario_a-self-reference() {
+    DESCRIPTION="MD5Init: md5's call to its own MD5Init goes to libmhashx, global through PHP's mhash extension (B1, B4, §8.1)"
+    frame
+    lib $ML/libmhashx.so.2 libmhashx.so.2 <<'EOF'
+int MD5Init(void *ctx) { (void)ctx; return 2; }
+EOF
+    phpext mhash "$R$ML/libmhashx.so.2" <<'EOF'
+int MD5Init(void *ctx);
+int soclash_run(void) { return MD5Init(0); }
+EOF
+    pymod md5 <<'EOF'
+int MD5Init(void *ctx) { (void)ctx; return 1; }
+int soclash_run(void) { return MD5Init(0); }
+EOF
+    httpd
+    expect both $DYN/md5.cpython-311-x86_64-linux-gnu.so MD5Init $ML/libmhashx.so.2
+    expect both $PHPEXT/mhash.so MD5Init $ML/libmhashx.so.2
+}
+
+# b: §8.2. mod_mem_cache exports cache_init; _sqlite stores the address of
+# its own cache_init in a static type object: an R_X86_64_64 relocation,
+# bound at dlopen, to the module's.
+scenario_b-function-pointer() {
+    DESCRIPTION="cache_init: a function pointer in _sqlite's static data (R_X86_64_64) binds to mod_mem_cache's cache_init (B1, G8, §8.2)"
+    frame
+    module mem_cache mod_mem_cache.so <<'EOF'
+int cache_init(int max_entries, unsigned long max_size)
+{
+    return max_entries > 0 ? 0 : (int)max_size;
+}
+EOF
+    pymod _sqlite <<'EOF'
+int cache_init(void *self, void *args, void *kwds)
+{
+    (void)self; (void)args; (void)kwds;
+    return 0;
+}
+struct type { const char *name; int (*tp_init)(void *, void *, void *); };
+struct type CacheType = { "sqlite.Cache", cache_init };
+int soclash_run(void) { return CacheType.tp_init != 0; }
+EOF
+    httpd
+    expect both $DYN/_sqlite.cpython-311-x86_64-linux-gnu.so cache_init $MODS/mod_mem_cache.so
+}
+
+# c: a module defines shield_fn globally before PHP loads an extension
+# whose own library defines it too: DEEPBIND puts the extension's group
+# first (B5). The same order makes the extension's reference to stderr
+# bind to libc's, not to the copy the (PIE) httpd made with a COPY
+# relocation, where the module's goes (B5, B15).
+scenario_c-deepbind() {
+    DESCRIPTION="DEEPBIND: a PHP extension binds shield_fn to its own libshieldx, not to an earlier global module's, and stderr to libc's, not to httpd's copy (B5, B15)"
+    frame
+    module early mod_early.so <<'EOF'
+#include <stdio.h>
+int shield_fn(void) { return 1; }
+int soclash_run(void) { return stderr != 0; }
+EOF
+    lib $ML/libshieldx.so.1 libshieldx.so.1 <<'EOF'
+int shield_fn(void) { return 2; }
+EOF
+    phpext shielded "$R$ML/libshieldx.so.1" <<'EOF'
+#include <stdio.h>
+int shield_fn(void);
+int soclash_run(void) { return shield_fn() + (stderr != 0); }
+EOF
+    httpd
+    expect both $PHPEXT/shielded.so shield_fn $ML/libshieldx.so.1
+    expect both $PHPEXT/shielded.so stderr $ML/libc.so.6
+    expect both $MODS/mod_early.so stderr /usr/sbin/apache2
+}
+
+# d: the same pair seen from a Python module (NOW|LOCAL): the global scope
+# comes before its own dependency (B4).
+scenario_d-local-global-first() {
+    DESCRIPTION="RTLD_LOCAL: a Python module's call to localdep_fn binds to an earlier global module's, not to its own dependency's (B4)"
+    frame
+    module localdep mod_localdep.so <<'EOF'
+int localdep_fn(void) { return 1; }
+EOF
+    lib $ML/liblocaldepx.so.1 liblocaldepx.so.1 <<'EOF'
+int localdep_fn(void) { return 2; }
+EOF
+    pymod _localdep "$R$ML/liblocaldepx.so.1" <<'EOF'
+int localdep_fn(void);
+int soclash_run(void) { return localdep_fn(); }
+EOF
+    httpd
+    expect both $DYN/_localdep.cpython-311-x86_64-linux-gnu.so localdep_fn $MODS/mod_localdep.so
+}
+
+# e: vfoo@@VERA_1 (global through a module) and vfoo@@VERB_1 (a Python
+# module's dependency): each user asks for its own version (B9), the
+# libraries' calls to their own vfoo too (B8: a reference to one's own
+# symbol asks for the version one defines it with).
+scenario_e-versioned-duplicates() {
+    DESCRIPTION="versions: vfoo@@VERA_1 and vfoo@@VERB_1 in two libraries, each user bound to the version it requires (B8, B9)"
+    frame
+    lib $ML/libverax.so.1 libverax.so.1 "$(vscript vera <<<'VERA_1 { global: vfoo; vfoo_self; local: *; };')" <<'EOF'
+int vfoo(void) { return 1; }
+int vfoo_self(void) { return vfoo(); }
+EOF
+    lib $ML/libverbx.so.1 libverbx.so.1 "$(vscript verb <<<'VERB_1 { global: vfoo; vfoo_self; local: *; };')" <<'EOF'
+int vfoo(void) { return 2; }
+int vfoo_self(void) { return vfoo(); }
+EOF
+    module vera mod_vera.so "$R$ML/libverax.so.1" <<'EOF'
+int vfoo(void);
+int soclash_run(void) { return vfoo(); }
+EOF
+    pymod _verb "$R$ML/libverbx.so.1" <<'EOF'
+int vfoo(void);
+int soclash_run(void) { return vfoo(); }
+EOF
+    httpd
+    expect both $MODS/mod_vera.so vfoo $ML/libverax.so.1
+    expect both $DYN/_verb.cpython-311-x86_64-linux-gnu.so vfoo $ML/libverbx.so.1
+    expect both $ML/libverax.so.1 vfoo $ML/libverax.so.1
+    expect both $ML/libverbx.so.1 vfoo $ML/libverbx.so.1
+}
+
+# f: a Python module requires vbar@VERF_1 of its dependency, but an earlier
+# global module defines vbar without a version: accepted (B9); so is the
+# dependency's call to its own vbar, a reference to vbar@VERF_1 (B8).
+scenario_f-versioned-to-unversioned() {
+    DESCRIPTION="versions: a reference to vbar@VERF_1 binds to an earlier global module's unversioned vbar (B9)"
+    frame
+    module unversioned mod_unversioned.so <<'EOF'
+int vbar(void) { return 1; }
+EOF
+    lib $ML/libverfx.so.1 libverfx.so.1 "$(vscript verf <<<'VERF_1 { global: vbar; vbar_self; local: *; };')" <<'EOF'
+int vbar(void) { return 2; }
+int vbar_self(void) { return vbar(); }
+EOF
+    pymod _verf "$R$ML/libverfx.so.1" <<'EOF'
+int vbar(void);
+int soclash_run(void) { return vbar(); }
+EOF
+    httpd
+    expect both $DYN/_verf.cpython-311-x86_64-linux-gnu.so vbar $MODS/mod_unversioned.so
+    expect both $ML/libverfx.so.1 vbar $MODS/mod_unversioned.so
+}
+
+# g: a weak definition in an earlier module wins over a later module's
+# global one, for that module's own call too (B12, without LD_DYNAMIC_WEAK).
+scenario_g-weak-first() {
+    DESCRIPTION="weak: an earlier module's weak wk_fn wins over a later module's global one, for that module's own call and a Python module's (B12)"
+    frame
+    module weakdef mod_weakdef.so <<'EOF'
+__attribute__((weak)) int wk_fn(void) { return 1; }
+EOF
+    module strongdef mod_strongdef.so <<'EOF'
+int wk_fn(void) { return 2; }
+int soclash_run(void) { return wk_fn(); }
+EOF
+    pymod _weak <<'EOF'
+int wk_fn(void);
+int soclash_run(void) { return wk_fn(); }
+EOF
+    httpd
+    expect both $MODS/mod_strongdef.so wk_fn $MODS/mod_weakdef.so
+    expect both $DYN/_weak.cpython-311-x86_64-linux-gnu.so wk_fn $MODS/mod_weakdef.so
+}
+
+# h: protected definitions whose own object references them through a
+# dynamic relocation, while mod_protearly, global before them, defines the
+# same names: ld.so keeps those references in their object and LD_DEBUG
+# calls them protected (B13); a Python module's references are normal ones
+# and find mod_protearly first. mod_protfn stores the address of its
+# protected prot_fn in data (R_X86_64_64, as GNU ld links it);
+# mod_protdata reads its protected prot_data through its GOT (GLOB_DAT):
+# GCC 12 and GNU ld 2.40 bind protected data locally, so the GOT load is
+# written in asm and the module linked with gold, which keeps the
+# relocation as older toolchains did.
+scenario_h-protected() {
+    DESCRIPTION="protected: mod_protfn's pointer to its protected prot_fn and mod_protdata's GOT load of its protected prot_data stay in their objects although an earlier global module defines both; a Python module's references go to the earlier one (B13)"
+    frame
+    module protearly mod_protearly.so <<'EOF'
+int prot_data = 1;
+int prot_fn(void) { return 1; }
+EOF
+    module protfn mod_protfn.so <<'EOF'
+__attribute__((visibility("protected"))) int prot_fn(void) { return 2; }
+int (*prot_fn_ptr)(void) = prot_fn;
+int soclash_run(void) { return prot_fn_ptr(); }
+EOF
+    module protdata mod_protdata.so -fuse-ld=gold <<'EOF'
+__attribute__((visibility("protected"))) int prot_data = 2;
+int soclash_run(void)
+{
+    int *p;
+    __asm__("movq prot_data@GOTPCREL(%%rip), %0" : "=r"(p));
+    return *p;
+}
+EOF
+    pymod _prot <<'EOF'
+extern int prot_data;
+int prot_fn(void);
+int soclash_run(void) { return prot_data + prot_fn(); }
+EOF
+    httpd
+    expect both $MODS/mod_protfn.so prot_fn $MODS/mod_protfn.so protected
+    expect both $MODS/mod_protdata.so prot_data $MODS/mod_protdata.so protected
+    expect both $DYN/_prot.cpython-311-x86_64-linux-gnu.so prot_data $MODS/mod_protearly.so
+    expect both $DYN/_prot.cpython-311-x86_64-linux-gnu.so prot_fn $MODS/mod_protearly.so
+}
+
+# i: a module loads /usr/lib/.../libdup.so.1; a Python module's RPATH has
+# another libdup.so.1, which is never loaded: the soname is taken (L1).
+scenario_i-soname-reuse() {
+    DESCRIPTION="L1: a Python module whose RPATH copy of libdup.so.1 loses to the copy a module loaded first calls that copy's dup_fn"
+    frame
+    lib $ML/libdup.so.1 libdup.so.1 <<'EOF'
+int dup_fn(void) { return 1; }
+EOF
+    lib /opt/pyi/lib/libdup.so.1 libdup.so.1 <<'EOF'
+int dup_fn(void) { return 2; }
+EOF
+    module dup mod_dup.so "$R$ML/libdup.so.1" <<'EOF'
+int dup_fn(void);
+int soclash_run(void) { return dup_fn(); }
+EOF
+    pymod _dup "$R/opt/pyi/lib/libdup.so.1" -Wl,--disable-new-dtags,-rpath,/opt/pyi/lib <<'EOF'
+int dup_fn(void);
+int soclash_run(void) { return dup_fn(); }
+EOF
+    httpd
+    expect both $MODS/mod_dup.so dup_fn $ML/libdup.so.1
+    expect both $DYN/_dup.cpython-311-x86_64-linux-gnu.so dup_fn $ML/libdup.so.1
+}
+
+# j: a non-PIE httpd reads jdata of its start-up library libjdatax: a COPY
+# relocation (looked up skipping the executable), after which libjdatax's
+# own reference and a module's bind to the executable's copy (B15).
+scenario_j-copy-relocation() {
+    DESCRIPTION="COPY: a non-PIE httpd copies libjdatax's jdata; libjdatax's own reference and a module's bind to the executable's copy (B15)"
+    frame
+    lib $ML/libjdatax.so.1 libjdatax.so.1 <<'EOF'
+int jdata[4] = { 1, 2, 3, 4 };
+int jdata_first(void) { return jdata[0]; }
+EOF
+    module jdata mod_jdata.so <<'EOF'
+extern int jdata[];
+int soclash_run(void) { return jdata[2]; }
+EOF
+    httpd --source -fno-pie -no-pie "$R$ML/libjdatax.so.1" <<'EOF'
+extern int jdata[];
+int driver_copy_peek(void) { return jdata[1]; }
+EOF
+    expect both /usr/sbin/apache2 jdata $ML/libjdatax.so.1
+    expect both $ML/libjdatax.so.1 jdata /usr/sbin/apache2
+    expect both $MODS/mod_jdata.so jdata /usr/sbin/apache2
+}
+
+# k: two Python modules (NOW|LOCAL, in lib-dynload order) define the same
+# STB_GNU_UNIQUE object uniq_v and read it through their GOT: the first
+# registers it, the second gets the first's (B14). The object is written
+# in asm as g++ emits a C++ inline static member (a comdat section, type
+# gnu_unique_object): C cannot ask for it, and g++ is not needed.
+unique_source() {
+    cat <<EOF
+__asm__(".pushsection .data.uniq_v,\"awG\",@progbits,uniq_v,comdat\n"
+        ".globl uniq_v\n"
+        ".type uniq_v, @gnu_unique_object\n"
+        ".size uniq_v, 4\n"
+        ".balign 4\n"
+        "uniq_v: .long $1\n"
+        ".popsection");
+extern int uniq_v;
+int soclash_run(void) { return uniq_v; }
+EOF
+}
+scenario_k-gnu-unique() {
+    DESCRIPTION="STB_GNU_UNIQUE: two local Python modules define uniq_v; the second module's reference binds to the first's (B14)"
+    frame
+    pymod _uniq1 < <(unique_source 1)
+    pymod _uniq2 < <(unique_source 2)
+    httpd
+    expect both $DYN/_uniq1.cpython-311-x86_64-linux-gnu.so uniq_v $DYN/_uniq1.cpython-311-x86_64-linux-gnu.so
+    expect both $DYN/_uniq2.cpython-311-x86_64-linux-gnu.so uniq_v $DYN/_uniq1.cpython-311-x86_64-linux-gnu.so
+}
+
+# l: a lazy PHP extension calls the weak late_fn, which nothing defines
+# when it is loaded and a later extension defines: bound at the first call
+# (after every dlopen) to the later one; with LD_BIND_NOW unresolved (0),
+# and then not called (G8, B16).
+scenario_l-lazy-first-call() {
+    DESCRIPTION="lazy: a PHP extension's PLT slot for late_fn, undefined when it is loaded, binds at the first call to a later extension's (G8); with LD_BIND_NOW it stays unresolved"
+    frame
+    phpext lazyearly <<'EOF'
+#include <stdlib.h>
+__attribute__((weak)) int late_fn(void);
+int soclash_run(void)
+{
+    /* With LD_BIND_NOW the slot is 0: do not call it. */
+    return getenv("LD_BIND_NOW") ? 0 : late_fn();
+}
+EOF
+    phpext lazylate <<'EOF'
+int late_fn(void) { return 7; }
+EOF
+    httpd
+    expect lazy $PHPEXT/lazyearly.so late_fn $PHPEXT/lazylate.so
+    expect now $PHPEXT/lazyearly.so late_fn -
+}
+
+# m: a non-PIE httpd (linked with gold: GNU ld 2.40 refuses it) takes the
+# addresses of libcanonx's cfunc and protected pfunc: it gets canonical PLT
+# entries, undefined symbols with a value. References that are not PLT
+# slots bind to those for pointer equality (B7): libcanonx's and
+# mod_canon's pointers to cfunc, and, although pfunc is protected,
+# libcanonx's own pointer to pfunc (glibc keeps the first lookup's answer
+# when a lookup that skips undefined symbols finds the object itself, and
+# warns). PLT slots skip them: the program's own slots and a Python
+# module's call bind to libcanonx (B7, B13).
+scenario_m-canonical-plt() {
+    DESCRIPTION="canonical PLT: a non-PIE httpd takes the addresses of libcanonx's cfunc and protected pfunc; pointers to them bind to the program's PLT entries (libcanonx's own to protected pfunc too), PLT calls to libcanonx (B7, B13)"
+    frame
+    lib $ML/libcanonx.so.1 libcanonx.so.1 <<'EOF'
+int cfunc(void) { return 1; }
+__attribute__((visibility("protected"))) int pfunc(void) { return 2; }
+int (*canon_cptr)(void) = cfunc;
+int (*canon_pptr)(void) = pfunc;
+EOF
+    # Calling the pointers calls the program's PLT entries, which binds
+    # their slots in the lazy run.
+    module canon mod_canon.so "$R$ML/libcanonx.so.1" <<'EOF'
+int cfunc(void);
+extern int (*canon_cptr)(void), (*canon_pptr)(void);
+int (*mod_cptr)(void) = cfunc;
+int soclash_run(void) { return mod_cptr() + canon_cptr() + canon_pptr(); }
+EOF
+    pymod _canon <<'EOF'
+int cfunc(void);
+int soclash_run(void) { return cfunc(); }
+EOF
+    httpd --source -fno-pie -no-pie -fuse-ld=gold "$R$ML/libcanonx.so.1" <<'EOF'
+int cfunc(void);
+int pfunc(void);
+int (*driver_address(int i))(void) { return i ? cfunc : pfunc; }
+EOF
+    expect both /usr/sbin/apache2 cfunc $ML/libcanonx.so.1
+    expect both /usr/sbin/apache2 pfunc $ML/libcanonx.so.1
+    expect both $ML/libcanonx.so.1 cfunc /usr/sbin/apache2
+    expect both $ML/libcanonx.so.1 pfunc /usr/sbin/apache2 protected
+    expect both $MODS/mod_canon.so cfunc /usr/sbin/apache2
+    expect both $DYN/_canon.cpython-311-x86_64-linux-gnu.so cfunc $ML/libcanonx.so.1
+}
+
+# n: thread-local variables: mod_tlsdef's only TLS variable has st_value 0,
+# a definition all the same (B7); a Python module's reference to its own
+# tls_counter (DTPMOD64/DTPOFF64) binds to mod_tlsdef's, global first (B4).
+scenario_n-tls() {
+    DESCRIPTION="TLS: a Python module's reference to its own tls_counter binds to an earlier global module's, whose st_value is 0 (B4, B7)"
+    frame
+    module tlsdef mod_tlsdef.so <<'EOF'
+__thread int tls_counter = 1;
+int soclash_run(void) { return tls_counter; }
+EOF
+    pymod _tls <<'EOF'
+__thread int tls_counter = 2;
+int soclash_run(void) { return tls_counter; }
+EOF
+    httpd
+    expect both $MODS/mod_tlsdef.so tls_counter $MODS/mod_tlsdef.so
+    expect both $DYN/_tls.cpython-311-x86_64-linux-gnu.so tls_counter $MODS/mod_tlsdef.so
+}
+
+# o: §8.1's Debian 12 analogue: libbsdx, global through a module, defines
+# hmd5 only as the hidden weak hmd5@LIBBSDX_0.0 (version index 2) and
+# hmd6 only as the hidden hmd6@LIBBSDX_0.1 (index 3). A Python module's
+# unversioned calls to its own hmd5 and hmd6: index 2 is accepted even
+# hidden, index 3 hidden never (B8, B12).
+scenario_o-hidden-version() {
+    DESCRIPTION="versions: unversioned references bind to an earlier global weak hidden hmd5@LIBBSDX_0.0 (index 2), not to hidden hmd6@LIBBSDX_0.1 (index 3) (B8, §8.1)"
+    frame
+    lib $ML/libbsdx.so.0 libbsdx.so.0 "$(vscript bsdx <<<'LIBBSDX_0.0 { global: hmd5; local: *; }; LIBBSDX_0.1 { global: hmd6; } LIBBSDX_0.0;')" <<'EOF'
+__attribute__((weak)) int hmd5_impl(void) { return 2; }
+__asm__(".symver hmd5_impl, hmd5@LIBBSDX_0.0");
+int hmd6_impl(void) { return 2; }
+__asm__(".symver hmd6_impl, hmd6@LIBBSDX_0.1");
+EOF
+    module bsd mod_bsd.so "$R$ML/libbsdx.so.0" <<'EOF'
+int bsd_status(void) { return 0; }
+EOF
+    pymod _md <<'EOF'
+int hmd5(void) { return 1; }
+int hmd6(void) { return 1; }
+int soclash_run(void) { return hmd5() + hmd6(); }
+EOF
+    httpd
+    expect both $DYN/_md.cpython-311-x86_64-linux-gnu.so hmd5 $ML/libbsdx.so.0
+    expect both $DYN/_md.cpython-311-x86_64-linux-gnu.so hmd6 $DYN/_md.cpython-311-x86_64-linux-gnu.so
+}
+
+# p: G2.5: libsharedx comes in lazily with a PHP extension; a Python
+# module that needs it too is dlopened later, and its search list is
+# appended to libsharedx's scopes. libsharedx's PLT slot for the weak
+# py_provided, which neither its group nor the global scope defines, binds
+# at the first call (after every dlopen) to the Python module's definition;
+# with LD_BIND_NOW it stays unresolved (and is not called).
+scenario_p-scope-update() {
+    DESCRIPTION="scope update: a lazily loaded library's first call to py_provided binds to a Python module loaded later that needs the same library (G2.5, G8)"
+    frame
+    lib $ML/libsharedx.so.1 libsharedx.so.1 <<'EOF'
+#include <stdlib.h>
+__attribute__((weak)) int py_provided(void);
+int shared_call(void)
+{
+    /* With LD_BIND_NOW the slot is 0: do not call it. */
+    return getenv("LD_BIND_NOW") ? 0 : py_provided();
+}
+EOF
+    phpext sharer "$R$ML/libsharedx.so.1" <<'EOF'
+int shared_call(void);
+int soclash_run(void) { return shared_call(); }
+EOF
+    pymod _provider "$R$ML/libsharedx.so.1" <<'EOF'
+int py_provided(void) { return 3; }
+EOF
+    httpd
+    expect lazy $ML/libsharedx.so.1 py_provided $DYN/_provider.cpython-311-x86_64-linux-gnu.so
+    expect now $ML/libsharedx.so.1 py_provided -
+}
+
+# --- configuration and manifest --------------------------------------------
+
+write_config() {
+    mkdir -p "$R/etc/apache2" "$R/etc/php/8.2/apache2/conf.d" "$R/var/www/html"
+    {
+        echo "# (soclash bind sample root '$NAME': modules in the order httpd loads them)"
+        echo 'ServerRoot "/etc/apache2"'
+        echo 'Listen 80'
+        printf '%s\n' "${CONF[@]}"
+        echo 'DocumentRoot /var/www/html'
+    } >"$R/etc/apache2/apache2.conf"
+    cat >"$R/etc/php/8.2/apache2/php.ini" <<EOF
+[PHP]
+engine = On
+extension_dir = "$PHPEXT"
+EOF
+}
+
+write_manifest() {
+    local line path
+    local -a words
+    for line in "${LINES[@]}"; do
+        read -ra words <<<"$line"
+        for path in "${words[1]}" "${words[3]}"; do
+            [[ $path == - ]] && continue
+            [[ -f $R$path && ! -L $R$path ]] || die "$path is not a regular file in the root"
+            [[ $(realpath -e -- "$R$path") == "$R$path" ]] || die "$path is not canonical"
+        done
+    done
+    {
+        echo "# soclash bind sample root '$NAME', generated by sample-libs/bind-roots.sh; do not edit."
+        echo "# $DESCRIPTION"
+        echo "# Check: tests/bind_oracle.rs (glibc's LD_DEBUG=bindings against soclash::image::bind)."
+        echo "#   MODE REF SYMBOL DEF [protected]: the scenario is built so that glibc binds REF's"
+        echo "#   reference to SYMBOL to DEF ('-': to nothing), with LD_BIND_NOW=1 (now), without"
+        echo "#   (lazy) or both; 'protected': LD_DEBUG says protected symbol. Written by hand."
+        printf '%s\n' "${LINES[@]}"
+    } >"$WORK/expected.txt"
+}
+
+# --- main ------------------------------------------------------------------
+
+if ! declare -F "scenario_$NAME" >/dev/null; then
+    echo "bind-roots.sh: unknown scenario '$NAME'" >&2
+    exit 2
+fi
+rm -rf -- "$WORK"
+mkdir -p -- "$R" "$B"
+"scenario_$NAME"
+settle
+write_config
+"$LDCONFIG" -r "$R"
+rm -rf -- "$B"
+write_manifest
+rm -rf -- "$DEST"
+mkdir -p -- "$OUT/bind"
+mv -- "$WORK" "$DEST"
+rmdir -- "$OUT/.tmp" 2>/dev/null || true
