@@ -26,7 +26,7 @@ const EVIDENCE: usize = 5;
 /// Every built-in binding finding of one modelled process.
 pub fn process_findings(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
     let mut out = interpositions(image, bindings);
-    out.extend(duplicate_sonames(image));
+    out.extend(duplicate_sonames(image, bindings));
     out.extend(missing_versions(image));
     out.extend(unresolved_symbols(image, bindings));
     out.into_iter().map(capped).collect()
@@ -51,11 +51,17 @@ pub enum Benign {
     /// C++ inline functions, template instances, typeinfo and vtables are
     /// weak or unique definitions emitted into every object that uses them;
     /// the One Definition Rule says they are the same, and binding all
-    /// references to the first copy is how C++ works.
+    /// references to the first copy is how C++ works. An `STB_GNU_UNIQUE`
+    /// definition of any name means "one copy per process" (B14).
     VagueLinkage,
     /// The executable's `COPY` relocation moved the data into the
     /// executable; every reference must then use that copy (B15).
     CopyRelocation,
+    /// A non-PIE executable's canonical PLT entry (an undefined symbol
+    /// with an address) answers pointers to a library function so that
+    /// its address is the same everywhere; calls through it reach the
+    /// library's function (B7).
+    CanonicalPltEntry,
 }
 
 /// Symbols the static linker defines in every object.
@@ -138,19 +144,21 @@ pub fn benign(image: &ProcessImage, r: &Reference) -> Option<Benign> {
     if expected.is_some_and(is_glibc) && actual.is_some_and(is_glibc) {
         return Some(Benign::Glibc);
     }
-    if name.starts_with("_Z") {
-        let vague = |f: Option<&ElfFacts>| {
-            f.is_some_and(|f| {
-                f.symbols.iter().any(|s| {
-                    s.name.as_slice() == name.as_bytes()
-                        && s.is_defined()
-                        && matches!(s.bind, 2 | 10)
-                })
+    let defined_as = |f: Option<&ElfFacts>, binds: &[u8]| {
+        f.is_some_and(|f| {
+            f.symbols.iter().any(|s| {
+                s.name.as_slice() == name.as_bytes() && s.is_defined() && binds.contains(&s.bind)
             })
-        };
-        if vague(expected) || vague(actual) {
-            return Some(Benign::VagueLinkage);
-        }
+        })
+    };
+    const WEAK: u8 = 2;
+    const UNIQUE: u8 = 10;
+    if (name.starts_with("_Z")
+        && (defined_as(expected, &[WEAK, UNIQUE]) || defined_as(actual, &[WEAK, UNIQUE])))
+        || defined_as(expected, &[UNIQUE])
+        || defined_as(actual, &[UNIQUE])
+    {
+        return Some(Benign::VagueLinkage);
     }
     let exec = image.members.first().map(|m| m.object.as_str());
     if r.binds_to.as_deref() == exec
@@ -164,6 +172,16 @@ pub fn benign(image: &ProcessImage, r: &Reference) -> Option<Benign> {
         })
     {
         return Some(Benign::CopyRelocation);
+    }
+    let canonical_plt = actual.is_some_and(|f| {
+        let mut of_name = f
+            .symbols
+            .iter()
+            .filter(|s| s.name.as_slice() == name.as_bytes());
+        of_name.clone().any(|s| !s.is_defined() && s.value != 0) && !of_name.any(|s| s.is_defined())
+    });
+    if r.binds_to.as_deref() == exec && canonical_plt {
+        return Some(Benign::CanonicalPltEntry);
     }
     None
 }
@@ -231,12 +249,21 @@ fn soname(f: Option<&ElfFacts>) -> Option<String> {
         .map(|s| String::from_utf8_lossy(s).into_owned())
 }
 
+/// The expected definer is not in the process at all: ld.so handed the
+/// object another file for that soname (L1), which
+/// `duplicate-soname-different-file` reports with these bindings.
+fn substituted(image: &ProcessImage, r: &Reference) -> bool {
+    r.expected
+        .as_ref()
+        .is_some_and(|e| !image.members.iter().any(|m| &m.object == e))
+}
+
 /// `symbol-interposition`: per (losing, winning) object pair.
 fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
     type Key = (String, String);
     let mut groups: BTreeMap<Key, Vec<&Reference>> = BTreeMap::new();
     for r in &bindings.references {
-        if !r.interposed || benign(image, r).is_some() {
+        if !r.interposed || benign(image, r).is_some() || substituted(image, r) {
             continue;
         }
         let (Some(e), Some(a)) = (&r.expected, &r.binds_to) else {
@@ -334,19 +361,7 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
             process: Some(image.name.clone()),
             objects,
             symbols: symbols.iter().map(|s| s.to_string()).collect(),
-            bindings: refs
-                .iter()
-                .take(EVIDENCE)
-                .map(|r| Binding {
-                    symbol: match &r.version {
-                        Some(v) => format!("{}@{v}", r.symbol),
-                        None => r.symbol.clone(),
-                    },
-                    from: r.object.clone(),
-                    expected: r.expected.clone(),
-                    actual: r.binds_to.clone(),
-                })
-                .collect(),
+            bindings: refs.iter().take(EVIDENCE).map(|r| binding(r)).collect(),
             evidence,
             remedy: format!(
                 "Keep {} and {} out of one process (disable the module or extension that brings one of them), or rebuild the referencing objects so they bind their own definitions (-Bsymbolic, hidden visibility, prefixed names).",
@@ -361,6 +376,19 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
     out
 }
 
+/// A reference as report evidence: `symbol@version`, from, expected, actual.
+fn binding(r: &Reference) -> Binding {
+    Binding {
+        symbol: match &r.version {
+            Some(v) => format!("{}@{v}", r.symbol),
+            None => r.symbol.clone(),
+        },
+        from: r.object.clone(),
+        expected: r.expected.clone(),
+        actual: r.binds_to.clone(),
+    }
+}
+
 fn plural(n: usize, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
@@ -371,7 +399,7 @@ fn plural(n: usize, what: &str) -> String {
 
 /// `duplicate-soname-different-file`: an object loaded on its own gets a
 /// soname from one file; in the process, L1 hands it the file loaded first.
-fn duplicate_sonames(image: &ProcessImage) -> Vec<Finding> {
+fn duplicate_sonames(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
     let members: Vec<(&str, Option<&ElfFacts>)> = image.link.members().collect();
     let by_soname: BTreeMap<String, &str> = members
         .iter()
@@ -410,6 +438,27 @@ fn duplicate_sonames(image: &ProcessImage) -> Vec<Finding> {
             let from_list: Vec<&str> = froms.iter().map(|f| file_name(f)).collect();
             let mut objects = vec![wanted.clone(), have.clone()];
             objects.extend(froms.iter().cloned());
+            // The references that bind to the file loaded first where,
+            // loaded on their own, they bind to the expected copy.
+            let mut moved: Vec<&Reference> = Vec::new();
+            for r in bindings.references.iter().filter(|r| {
+                r.expected.as_ref() == Some(&wanted) && r.binds_to.as_ref() == Some(&have)
+            }) {
+                if !moved.iter().any(|x| x.object == r.object && x.symbol == r.symbol) {
+                    moved.push(r);
+                }
+            }
+            let symbols: BTreeSet<String> = moved.iter().map(|r| r.symbol.clone()).collect();
+            let mut evidence = vec![
+                format!("loaded on its own, {} resolves {name} to {wanted}", from_list.join(", ")),
+                format!("in the process {name} is already loaded from {have}; ld.so reuses an object whose soname matches (L1), whatever RPATH says"),
+            ];
+            if !moved.is_empty() {
+                evidence.push(format!(
+                    "{} expected in {wanted} bind to {have}",
+                    plural(moved.len(), "reference")
+                ));
+            }
             Finding {
                 id: "duplicate-soname-different-file".into(),
                 severity: if newer_loses {
@@ -426,12 +475,13 @@ fn duplicate_sonames(image: &ProcessImage) -> Vec<Finding> {
                 ),
                 process: Some(image.name.clone()),
                 objects,
-                symbols: Vec::new(),
-                bindings: Vec::new(),
-                evidence: vec![
-                    format!("loaded on its own, {} resolves {name} to {wanted}", from_list.join(", ")),
-                    format!("in the process {name} is already loaded from {have}; ld.so reuses an object whose soname matches (L1), whatever RPATH says"),
-                ],
+                symbols: symbols.into_iter().collect(),
+                bindings: moved
+                    .iter()
+                    .take(EVIDENCE)
+                    .map(|r| binding(r))
+                    .collect(),
+                evidence,
                 remedy: format!(
                     "Use one {name} for the whole process: update or remove the copy at {wanted} or {have} so that both are the same version."
                 ),
@@ -558,16 +608,7 @@ fn unresolved_symbols(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding>
                 process: Some(image.name.clone()),
                 objects: vec![object.to_string()],
                 symbols: symbols.clone(),
-                bindings: refs
-                    .iter()
-                    .take(EVIDENCE)
-                    .map(|r| Binding {
-                        symbol: r.symbol.clone(),
-                        from: r.object.clone(),
-                        expected: r.expected.clone(),
-                        actual: None,
-                    })
-                    .collect(),
+                bindings: refs.iter().take(EVIDENCE).map(|r| binding(r)).collect(),
                 evidence: vec![if at_load {
                     format!("{object}: undefined symbol: {} (its load fails)", symbols.first().map_or("", String::as_str))
                 } else {
@@ -754,7 +795,12 @@ mod tests {
     /// function, template instance); a strong `_Z` one is a clash.
     #[test]
     fn benign_vague_linkage() {
-        for sym in [weak(def("_ZN3Foo3barEv")), unique(data(def("_ZN1S1xE")))] {
+        for sym in [
+            weak(def("_ZN3Foo3barEv")),
+            unique(data(def("_ZN1S1xE"))),
+            // Unique of any name: one copy per process is what it means.
+            unique(data(def("shared_registry"))),
+        ] {
             let name = String::from_utf8_lossy(&sym.name).into_owned();
             let p = two_modules(
                 sym,
@@ -779,6 +825,32 @@ mod tests {
         let p = copy_relocation_process();
         for from in ["/lib/libc.so.6", "/lib/libk.so"] {
             assert_benign(&p, from, "optarg", Some(Benign::CopyRelocation));
+        }
+    }
+
+    /// Benign::CanonicalPltEntry (B7): a non-PIE executable's undefined
+    /// `pfunc` with an address answers a library's pointer to its own
+    /// function; a definition in the executable would be a clash.
+    #[test]
+    fn benign_canonical_plt_entry() {
+        for (exe_sym, want) in [
+            (
+                Symbol {
+                    value: 0x401030,
+                    ..undef("pfunc")
+                },
+                Some(Benign::CanonicalPltEntry),
+            ),
+            (def("pfunc"), None),
+        ] {
+            let mut p = P::new();
+            let e = p.obj("/usr/sbin/httpd", O::new().sym(exe_sym));
+            let l = p.obj("/lib/libx.so.1", O::new().reloc(def("pfunc"), Data));
+            p.link.global = vec![e, l];
+            let me = p.member(e, vec![Global(2)]);
+            p.m(me).exec = true;
+            p.member(l, vec![Global(2)]);
+            assert_benign(&p, "/lib/libx.so.1", "pfunc", want);
         }
     }
 
@@ -919,12 +991,32 @@ mod tests {
     }
 
     /// Severity of `symbol-interposition` between two copies of one
-    /// soname: medium when the newer file loses to the older, low
-    /// otherwise.
+    /// soname that are both in the process (one loaded by path, say by
+    /// `LoadFile`): medium when the newer file loses to the older, low
+    /// otherwise. When the expected copy is not in the process at all, the
+    /// problem is the substitution, reported once as
+    /// `duplicate-soname-different-file` with the same bindings.
     #[test]
     fn interposition_severity_same_soname() {
+        let (_, _, f) = run(&same_soname(
+            "/opt/lib/libfoo.so.1.2.3",
+            "/usr/lib/libfoo.so.1.1.0",
+        ));
+        assert!(with_id(&f, "symbol-interposition").is_empty(), "{f:#?}");
+        let d = with_id(&f, "duplicate-soname-different-file");
+        assert_eq!(d.len(), 1, "{f:#?}");
+        assert_eq!(d[0].symbols, vec!["foo_fn"]);
+        assert_eq!(d[0].bindings.len(), 1);
         let severity = |wanted: &str, have: &str| {
-            let (_, _, f) = run(&same_soname(wanted, have));
+            let mut p = same_soname(wanted, have);
+            let w = p
+                .link
+                .objects
+                .iter()
+                .position(|o| o.path == wanted)
+                .unwrap();
+            p.member(w, vec![Global(2), List(vec![w])]);
+            let (_, _, f) = run(&p);
             let f = with_id(&f, "symbol-interposition");
             assert_eq!(f.len(), 1, "{f:#?}");
             assert_eq!(f[0].objects[0], wanted);
