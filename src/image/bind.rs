@@ -390,7 +390,13 @@ pub fn bind(image: &super::ProcessImage, opts: &BindOptions) -> Bindings {
     let bind_now = opts.bind_now || link.env_bind_now;
     let dynamic_weak = opts.dynamic_weak || link.env_dynamic_weak;
     let mut unique: Unique<'_> = FxHashMap::default();
-    let mut references = Vec::new();
+    let total: usize = link
+        .members
+        .iter()
+        .filter_map(|m| link.objects.get(m.object)?.facts.as_deref())
+        .map(|f| f.relocations.len())
+        .sum();
+    let mut references = Vec::with_capacity(total);
     let path = |o: usize| link.objects.get(o).map(|x| x.path.clone());
     for &m in &link.relocation_order {
         let Some(ml) = link.members.get(m) else {
