@@ -39,9 +39,15 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    // serde_json's error hides the io::Error it wraps from `source()`.
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            .map(io::Error::kind)
+            .or_else(|| {
+                c.downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            })
+            == Some(io::ErrorKind::BrokenPipe)
     })
 }
 
@@ -204,62 +210,85 @@ impl Progress {
     }
 }
 
-fn image(args: &ImageArgs) -> anyhow::Result<u8> {
+/// The processes the model knows, by the name `--process` takes.
+type Model =
+    fn(&Root, &soclash::image::ImageOptions) -> Result<soclash::image::ProcessImage, String>;
+const PROCESSES: [(&str, Model); 2] = [
+    ("apache", soclash::image::apache),
+    ("php-fpm", soclash::image::php_fpm),
+];
+
+/// The root and the model's options of `image` and `explain`.
+fn model_setup(
+    root: &Path,
+    apache_config: Option<&PathBuf>,
+    cpu_level: Option<u8>,
+    process: Option<&str>,
+) -> anyhow::Result<(Root, soclash::image::ImageOptions)> {
     use anyhow::Context;
-    let root = Root::new(&args.root)
-        .with_context(|| format!("cannot use {} as root", args.root.display()))?;
-    let opts = soclash::image::ImageOptions {
-        apache_config: args.apache_config.clone(),
-        cpu: args.cpu_level.map_or_else(Cpu::detect, Cpu::with_level),
-    };
-    let process = match args.process.as_str() {
-        "apache" => soclash::image::apache(&root, &opts),
-        "php-fpm" => soclash::image::php_fpm(&root, &opts),
-        other => anyhow::bail!("unknown process {other:?}: the model knows apache and php-fpm"),
+    if let Some(p) = process.filter(|p| !PROCESSES.iter().any(|(n, _)| n == p)) {
+        anyhow::bail!("unknown process {p:?}: the model knows apache and php-fpm");
     }
-    .map_err(|e| anyhow::anyhow!(e))?;
-    let doc = serde_json::json!({ "processes": [process] });
+    let root = Root::new(root).with_context(|| format!("cannot use {} as root", root.display()))?;
+    let opts = soclash::image::ImageOptions {
+        apache_config: apache_config.cloned(),
+        cpu: cpu_level.map_or_else(Cpu::detect, Cpu::with_level),
+    };
+    Ok((root, opts))
+}
+
+/// Writes a document as JSON or YAML, or calls `table` for the terminal.
+fn write_doc(
+    format: Format,
+    doc: &serde_json::Value,
+    table: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    match args.format {
+    match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &doc)?;
+            serde_json::to_writer_pretty(&mut out, doc)?;
             writeln!(out)?;
         }
-        Format::Yaml => out.write_all(serde_yaml::to_string(&doc)?.as_bytes())?,
-        Format::Table => soclash::image::write_table(&process, &mut out)?,
+        Format::Yaml => out.write_all(serde_yaml::to_string(doc)?.as_bytes())?,
+        Format::Table => table(&mut out)?,
     }
     out.flush()?;
+    Ok(())
+}
+
+fn image(args: &ImageArgs) -> anyhow::Result<u8> {
+    let (root, opts) = model_setup(
+        &args.root,
+        args.apache_config.as_ref(),
+        args.cpu_level,
+        Some(&args.process),
+    )?;
+    let model = PROCESSES
+        .iter()
+        .find(|(n, _)| *n == args.process)
+        .map(|(_, m)| *m)
+        .ok_or_else(|| anyhow::anyhow!("unknown process {:?}", args.process))?;
+    let process = model(&root, &opts).map_err(|e| anyhow::anyhow!(e))?;
+    let doc = serde_json::json!({ "processes": [&process] });
+    write_doc(args.format, &doc, |out| {
+        soclash::image::write_table(&process, out)
+    })?;
     Ok(0)
 }
 
 fn explain(args: &ExplainArgs) -> anyhow::Result<u8> {
-    use anyhow::Context;
     use soclash::image::bind;
-    let root = Root::new(&args.root)
-        .with_context(|| format!("cannot use {} as root", args.root.display()))?;
-    let opts = soclash::image::ImageOptions {
-        apache_config: args.apache_config.clone(),
-        cpu: args.cpu_level.map_or_else(Cpu::detect, Cpu::with_level),
-    };
-    let wanted = |name: &str| args.process.as_deref().is_none_or(|p| p == name);
-    if let Some(p) = args
-        .process
-        .as_deref()
-        .filter(|p| !["apache", "php-fpm"].contains(p))
-    {
-        anyhow::bail!("unknown process {p:?}: the model knows apache and php-fpm");
-    }
+    let (root, opts) = model_setup(
+        &args.root,
+        args.apache_config.as_ref(),
+        args.cpu_level,
+        args.process.as_deref(),
+    )?;
     let mut images = Vec::new();
     let mut why_not = Vec::new();
-    for (name, model) in [
-        (
-            "apache",
-            soclash::image::apache as fn(&Root, &soclash::image::ImageOptions) -> _,
-        ),
-        ("php-fpm", soclash::image::php_fpm),
-    ] {
-        if !wanted(name) {
+    for (name, model) in PROCESSES {
+        if args.process.as_deref().is_some_and(|p| p != name) {
             continue;
         }
         match model(&root, &opts) {
@@ -277,25 +306,14 @@ fn explain(args: &ExplainArgs) -> anyhow::Result<u8> {
             bind::explain(i, &b, args.symbol.as_bytes())
         })
         .collect();
-    let doc = if args.process.is_some() {
-        serde_json::to_value(&explanations[0])?
-    } else {
-        serde_json::to_value(&explanations)?
+    let doc = match (&args.process, explanations.first()) {
+        (Some(_), Some(one)) => serde_json::to_value(one)?,
+        _ => serde_json::to_value(&explanations)?,
     };
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    match args.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        }
-        Format::Yaml => out.write_all(serde_yaml::to_string(&doc)?.as_bytes())?,
-        Format::Table => {
-            for e in &explanations {
-                bind::write_table(e, &mut out)?;
-            }
-        }
-    }
-    out.flush()?;
+    write_doc(args.format, &doc, |out| {
+        explanations
+            .iter()
+            .try_for_each(|e| bind::write_table(e, out))
+    })?;
     Ok(0)
 }

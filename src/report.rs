@@ -240,7 +240,11 @@ impl Report {
     }
 
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, self).map_err(io::Error::other)?;
+        // Keep an io::Error's kind (a closed pipe is not a failure).
+        serde_json::to_writer_pretty(&mut *out, self).map_err(|e| match e.io_error_kind() {
+            Some(kind) => io::Error::from(kind),
+            None => io::Error::other(e),
+        })?;
         out.write_all(b"\n")
     }
 

@@ -151,3 +151,38 @@ fn l13_one_file_two_paths_one_parse() {
         Path::new("/usr/lib/x86_64-linux-gnu/libabs.so.1.0")
     );
 }
+
+/// A reader that stops early (`| head -1`) closes the pipe: every command
+/// ends quietly with status 0, whatever the format.
+#[test]
+fn closed_stdout_is_not_an_error() {
+    use std::io::Read;
+    use std::process::{Command as Std, Stdio};
+    let bin = assert_cmd::cargo::cargo_bin("soclash");
+    let runs: [&[&str]; 5] = [
+        &["scan", "--format", "json", "--fail-on", "critical"],
+        &["scan", "--format", "yaml", "--fail-on", "critical"],
+        &["image", "--format", "json"],
+        &["explain", "--format", "json", "MD5Init"],
+        &["deps", "/usr/sbin/apache2", "/usr/bin/python3"],
+    ];
+    for args in runs {
+        let mut child = Std::new(&bin)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("soclash starts");
+        let mut stdout = child.stdout.take().expect("piped");
+        let mut first = [0u8; 1];
+        stdout.read_exact(&mut first).expect("some output");
+        drop(stdout);
+        let out = child.wait_with_output().expect("soclash ends");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !stderr.contains("Broken pipe"),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}
