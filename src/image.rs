@@ -859,6 +859,12 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
                 .iter()
                 .filter(|h| h.failed.is_none() && h.created.start >= g.created.end)
                 .filter(|h| h.root != j && h.list.contains(&j) && !h.created.contains(&j))
+                // A what-if changes no other member's bindings.
+                .filter(|h| {
+                    !origins
+                        .iter()
+                        .any(|(r, o)| *r == h.root && o.installed_only)
+                })
                 .map(|h| Scope::List(as_objs(&h.list)))
                 .collect(),
             _ => Vec::new(),
