@@ -46,6 +46,31 @@ pub enum Command {
     /// process has loaded everything; `at_load` says where they would bind
     /// if called earlier.
     Explain(ExplainArgs),
+    /// The catalogue of known clash signatures: list it, or check
+    /// signature files (exit 1 when one has an error).
+    #[command(subcommand)]
+    Signatures(SignaturesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SignaturesCommand {
+    /// A table of id, severity and title of every signature (the embedded
+    /// catalogue, with --signatures directories added).
+    List {
+        /// A directory of signature files that adds to or overrides (same
+        /// id) the embedded catalogue; may be repeated.
+        #[arg(long, value_name = "DIR")]
+        signatures: Vec<PathBuf>,
+        /// Output format; default: table.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Validate signature files: the embedded catalogue, or the *.yaml of
+    /// DIR. Errors are printed as FILE:LINE:COLUMN: what is wrong.
+    Check {
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +153,10 @@ pub struct ScanArgs {
     /// loaded last: their findings are `latent` and never above low.
     #[arg(long)]
     pub installed: bool,
+    /// A directory of signature files that adds to or overrides (same id)
+    /// the embedded catalogue; may be repeated.
+    #[arg(long, value_name = "DIR")]
+    pub signatures: Vec<PathBuf>,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     pub jobs: Option<usize>,

@@ -14,7 +14,9 @@ use soclash::resolve::{Cpu, Loader, Options};
 use soclash::root::Root;
 use soclash::scan::ScanOptions;
 
-use cli::{Cli, Command, DepsArgs, ExplainArgs, FailOn, Format, ImageArgs, ScanArgs};
+use cli::{
+    Cli, Command, DepsArgs, ExplainArgs, FailOn, Format, ImageArgs, ScanArgs, SignaturesCommand,
+};
 
 /// Exit codes of DESIGN.md: 0 clean, 1 findings at or above --fail-on,
 /// 2 usage or I/O errors that prevented (part of) the audit.
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan(&args),
         Command::Image(args) => image(&args),
         Command::Explain(args) => explain(&args),
+        Command::Signatures(cmd) => signatures(&cmd),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -316,4 +319,58 @@ fn explain(args: &ExplainArgs) -> anyhow::Result<u8> {
             .try_for_each(|e| bind::write_table(e, out))
     })?;
     Ok(0)
+}
+
+fn signatures(cmd: &SignaturesCommand) -> anyhow::Result<u8> {
+    use soclash::rules::signature;
+    match cmd {
+        SignaturesCommand::Check { dir } => {
+            let (sigs, errors) = match dir {
+                Some(d) => signature::read_dir(d),
+                None => signature::embedded(),
+            };
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            let stdout = io::stdout();
+            let mut out = stdout.lock();
+            writeln!(
+                out,
+                "{} signatures valid, {} errors",
+                sigs.len(),
+                errors.len()
+            )?;
+            Ok(u8::from(!errors.is_empty()))
+        }
+        SignaturesCommand::List { signatures, format } => {
+            let (sigs, errors) = signature::catalogue(signatures);
+            for e in &errors {
+                eprintln!("soclash: {e}");
+            }
+            let rows: Vec<serde_json::Value> = sigs
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "id": s.id.0,
+                        "severity": s.severity,
+                        "status": s.status,
+                        "era": s.era,
+                        "title": s.title,
+                    })
+                })
+                .collect();
+            write_doc(*format, &serde_json::Value::Array(rows), |out| {
+                use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+                let mut t = Table::new();
+                t.load_style(UTF8_FULL_CONDENSED)
+                    .set_content_arrangement(ContentArrangement::Dynamic)
+                    .set_header(["id", "severity", "title"]);
+                for s in &sigs {
+                    t.add_row([s.id.0.clone(), s.severity.to_string(), s.title.clone()]);
+                }
+                writeln!(out, "{t}")
+            })?;
+            Ok(if errors.is_empty() { 0 } else { EXIT_ERROR })
+        }
+    }
 }

@@ -13,6 +13,8 @@
 //! Interpositions that are the design of the toolchain or of the host, not
 //! clashes, are recognised by [`benign`], each with its reason.
 
+pub mod signature;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::elf::{ElfFacts, RelocClass};

@@ -1,0 +1,524 @@
+//! The signature catalogue: one YAML file per known clash (schema in
+//! signatures/README.md), embedded in the binary at build time and
+//! extended or overridden (same `id`) by `--signatures DIR`.
+//!
+//! Every value is checked while it is read, so a mistake is reported with
+//! the file, line and column serde_norway gives for it: unknown keys
+//! (`deny_unknown_fields`), unknown matcher kinds, regular expressions that
+//! do not compile, ids that are not kebab-case, duplicate ids in one
+//! directory.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+
+use crate::report::Severity;
+
+/// The signatures shipped with soclash (`signatures/*.yaml` at build time).
+const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/signatures.rs"));
+
+/// How well the sources confirm a signature (research/signatures.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Confirmed,
+    PartiallyConfirmed,
+    ApacheUnconfirmed,
+}
+
+/// Whether the clash is of old software or still met today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Era {
+    Legacy,
+    Current,
+}
+
+/// One known clash.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    pub id: Id,
+    pub title: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub era: Era,
+    /// Distributions and versions it applies to, as the sources say.
+    #[serde(default)]
+    pub applies_to: Vec<String>,
+    /// Built-in finding ids (`symbol-interposition`, ...) this signature
+    /// explains: a built-in finding about the same objects is dropped when
+    /// the signature matches, so one problem appears once.
+    #[serde(default)]
+    pub explains: Vec<String>,
+    #[serde(rename = "match")]
+    pub matcher: Matcher,
+    /// What users see (error messages they search for).
+    #[serde(default)]
+    pub symptoms: Vec<String>,
+    pub remedy: String,
+    pub references: Vec<String>,
+}
+
+/// A signature id: lowercase letters, digits and single dashes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Id(pub String);
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Id, D::Error> {
+        let s = String::deserialize(d)?;
+        let ok = !s.is_empty()
+            && s.split('-').all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
+        if ok {
+            Ok(Id(s))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "id {s:?} is not kebab-case (lowercase letters, digits, single dashes)"
+            )))
+        }
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a signature matches in one modelled process; composable. Written
+/// as a map with exactly one key, the matcher's kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "MatcherSpec")]
+pub enum Matcher {
+    /// Every one matches (their evidence is joined).
+    All(Vec<Matcher>),
+    /// At least one matches.
+    Any(Vec<Matcher>),
+    /// The inner matcher does not match (no evidence of its own).
+    Not(Box<Matcher>),
+    SymbolClash(SymbolClash),
+    FamilyMix(FamilyMix),
+    EmbeddedCopy(EmbeddedCopy),
+    Imports(Imports),
+    ElfProperty(ElfProperty),
+    Directive(DirectiveMatch),
+    /// A member matching the pattern is in the process.
+    Present(ObjectPattern),
+}
+
+/// The YAML shape of a [`Matcher`]: serde_norway reads externally tagged
+/// enums only as YAML tags, so the kinds are optional keys of which
+/// exactly one must be given.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatcherSpec {
+    all: Option<Vec<Matcher>>,
+    any: Option<Vec<Matcher>>,
+    not: Option<Box<Matcher>>,
+    symbol_clash: Option<SymbolClash>,
+    family_mix: Option<FamilyMix>,
+    embedded_copy: Option<EmbeddedCopy>,
+    imports: Option<Imports>,
+    elf_property: Option<ElfProperty>,
+    directive: Option<DirectiveMatch>,
+    present: Option<ObjectPattern>,
+}
+
+impl TryFrom<MatcherSpec> for Matcher {
+    type Error = String;
+
+    fn try_from(m: MatcherSpec) -> Result<Matcher, String> {
+        let mut kinds: Vec<Matcher> = Vec::new();
+        kinds.extend(m.all.map(Matcher::All));
+        kinds.extend(m.any.map(Matcher::Any));
+        kinds.extend(m.not.map(Matcher::Not));
+        kinds.extend(m.symbol_clash.map(Matcher::SymbolClash));
+        kinds.extend(m.family_mix.map(Matcher::FamilyMix));
+        kinds.extend(m.embedded_copy.map(Matcher::EmbeddedCopy));
+        kinds.extend(m.imports.map(Matcher::Imports));
+        kinds.extend(m.elf_property.map(Matcher::ElfProperty));
+        kinds.extend(m.directive.map(Matcher::Directive));
+        kinds.extend(m.present.map(Matcher::Present));
+        if kinds.len() != 1 {
+            return Err(format!(
+                "a matcher has exactly one kind (all, any, not, symbol_clash, family_mix, embedded_copy, imports, elf_property, directive, present); this one has {}",
+                kinds.len()
+            ));
+        }
+        match kinds.pop() {
+            Some(Matcher::All(v) | Matcher::Any(v)) if v.is_empty() => {
+                Err("all/any needs at least one matcher".into())
+            }
+            Some(k) => Ok(k),
+            None => Err("empty matcher".into()),
+        }
+    }
+}
+
+/// References to `symbols` that bind to another object than the one they
+/// expect (the binding model's interposition), or, with `exported_twice`,
+/// symbols that two members export.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SymbolClash {
+    pub symbols: Vec<Glob>,
+    /// Only references asking for this version (or definitions of it).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// The rightful owner: where the reference expects the symbol.
+    #[serde(default)]
+    pub owner: Option<ObjectPattern>,
+    /// The object that takes it.
+    #[serde(default)]
+    pub taker: Option<ObjectPattern>,
+    /// Match two members exporting a symbol instead of a binding.
+    #[serde(default)]
+    pub exported_twice: bool,
+    /// At least this many distinct symbols (default 1).
+    #[serde(default = "one")]
+    pub min_symbols: usize,
+}
+
+/// Sonames of one library family loaded from two or more files in one
+/// process (two majors, reentrant and not, two builds).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyMix {
+    pub soname: Regex,
+    #[serde(default = "two")]
+    pub min_files: usize,
+}
+
+/// A member that defines a library's API without being that library and
+/// without depending on it, while the process also has the shared library.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedCopy {
+    pub api: Vec<Glob>,
+    /// How many API symbols it must export (default 1).
+    #[serde(default = "one")]
+    pub min_symbols: usize,
+    /// The library's soname.
+    pub library: Regex,
+    /// A string the embedded copy carries in its data (e.g. "OpenSSL 1.").
+    #[serde(default)]
+    pub version_string: Option<String>,
+    /// Also require a member that is the shared library (default true).
+    #[serde(default = "yes")]
+    pub with_library: bool,
+    /// Which members may be the embedder.
+    #[serde(default)]
+    pub embedder: Option<ObjectPattern>,
+}
+
+/// A member that imports (references without defining) one of `symbols`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Imports {
+    pub symbols: Vec<Glob>,
+    #[serde(default)]
+    pub object: Option<ObjectPattern>,
+}
+
+/// A member with an ELF property.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElfProperty {
+    pub property: Property,
+    #[serde(default)]
+    pub object: Option<ObjectPattern>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Property {
+    /// `DT_TEXTREL` / `DF_TEXTREL`.
+    Textrel,
+    /// `PT_GNU_STACK` executable, or none.
+    ExecStack,
+    /// Defines `Py_Initialize` with no libpython among its needs.
+    StaticLibpython,
+    /// A soname grafted by auditwheel or delocate: `lib*-<8 hex>.so*`.
+    GraftedSoname,
+}
+
+/// An Apache directive of the process's configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectiveMatch {
+    /// The directive name, case-insensitive (`WSGIDaemonProcess`).
+    pub name: String,
+    /// The `option=value` to test (`display-name`); else the argument.
+    #[serde(default)]
+    pub option: Option<String>,
+    /// The value must match; without it the directive (or option) being
+    /// there is enough.
+    #[serde(default)]
+    pub value: Option<Regex>,
+}
+
+/// Which members an object matcher means; every given field must match.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectPattern {
+    #[serde(default)]
+    pub soname: Option<Regex>,
+    /// The canonical path inside the root.
+    #[serde(default)]
+    pub path: Option<Regex>,
+    /// `httpd`, `apache-module`, `php-extension`, `python-extension` or
+    /// `library`: how the member came into the process.
+    #[serde(default)]
+    pub kind: Option<Kind>,
+    /// Exports at least one of these.
+    #[serde(default)]
+    pub exports: Vec<Glob>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Httpd,
+    ApacheModule,
+    PhpExtension,
+    PythonExtension,
+    Library,
+}
+
+/// A compiled regular expression, checked when the file is read.
+#[derive(Debug, Clone)]
+pub struct Regex(pub regex::Regex);
+
+impl<'de> Deserialize<'de> for Regex {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Regex, D::Error> {
+        let s = String::deserialize(d)?;
+        regex::Regex::new(&s).map(Regex).map_err(|e| {
+            // regex's message draws the pattern over several lines;
+            // its last line says what is wrong.
+            let why = e.to_string();
+            let why = why
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string();
+            serde::de::Error::custom(format!("bad regular expression {s:?}: {why}"))
+        })
+    }
+}
+
+/// A symbol name or a shell-style pattern (`SSL_*`, `XML_Parse?`).
+#[derive(Debug, Clone)]
+pub struct Glob {
+    pub text: String,
+    re: regex::Regex,
+}
+
+impl Glob {
+    pub fn new(text: &str) -> Result<Glob, String> {
+        if text.is_empty() {
+            return Err("empty symbol pattern".into());
+        }
+        let mut re = String::from("^");
+        for c in text.chars() {
+            match c {
+                '*' => re.push_str(".*"),
+                '?' => re.push('.'),
+                c => re.push_str(&regex::escape(&c.to_string())),
+            }
+        }
+        re.push('$');
+        regex::Regex::new(&re)
+            .map(|re| Glob {
+                text: text.to_string(),
+                re,
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        self.re.is_match(name)
+    }
+}
+
+impl<'de> Deserialize<'de> for Glob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Glob, D::Error> {
+        let s = String::deserialize(d)?;
+        Glob::new(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+fn one() -> usize {
+    1
+}
+
+fn two() -> usize {
+    2
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A problem with one signature file: where and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Largest signature file read; a signature is a page of YAML.
+const MAX_FILE: u64 = 1 << 20;
+
+/// Parses one signature file's text.
+pub fn parse(file: &Path, text: &str) -> Result<Signature, SchemaError> {
+    let sig: Signature = serde_yaml::from_str(text).map_err(|e| {
+        let at = e.location();
+        // serde_norway appends " at line L column C" to the message.
+        let message = e.to_string();
+        let message = match message.find(" at line ") {
+            Some(i) => message[..i].to_string(),
+            None => message,
+        };
+        SchemaError {
+            file: file.to_path_buf(),
+            line: at.as_ref().map(|l| l.line()),
+            column: at.as_ref().map(|l| l.column()),
+            message,
+        }
+    })?;
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    if stem != sig.id.0 && !stem.is_empty() {
+        return Err(SchemaError {
+            file: file.to_path_buf(),
+            line: Some(1),
+            column: Some(1),
+            message: format!("id {} differs from the file name {stem}.yaml", sig.id),
+        });
+    }
+    Ok(sig)
+}
+
+/// Reads every `*.yaml` of a directory (not below it), in name order:
+/// the signatures, and the errors of the files that are not.
+pub fn read_dir(dir: &Path) -> (Vec<Signature>, Vec<SchemaError>) {
+    let mut sigs = Vec::new();
+    let mut errors = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(SchemaError {
+                file: dir.to_path_buf(),
+                line: None,
+                column: None,
+                message: format!("cannot read the directory: {e}"),
+            });
+            return (sigs, errors);
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for file in files {
+        let text = match read_text(&file) {
+            Ok(t) => t,
+            Err(message) => {
+                errors.push(SchemaError {
+                    file,
+                    line: None,
+                    column: None,
+                    message,
+                });
+                continue;
+            }
+        };
+        match parse(&file, &text) {
+            Ok(sig) => {
+                if let Some(first) = seen.insert(sig.id.0.clone(), file.clone()) {
+                    errors.push(SchemaError {
+                        file,
+                        line: Some(1),
+                        column: Some(1),
+                        message: format!("id {} is also defined by {}", sig.id, first.display()),
+                    });
+                    continue;
+                }
+                sigs.push(sig);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    (sigs, errors)
+}
+
+fn read_text(file: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(file).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_FILE {
+        return Err(format!("larger than {MAX_FILE} bytes"));
+    }
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_FILE).read_to_string(&mut text))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    Ok(text)
+}
+
+/// The embedded catalogue; an embedded file that does not parse is a bug
+/// `signatures check` and the test suite catch, listed here as an error.
+pub fn embedded() -> (Vec<Signature>, Vec<SchemaError>) {
+    let mut sigs = Vec::new();
+    let mut errors = Vec::new();
+    for (name, text) in EMBEDDED {
+        match parse(&Path::new("signatures").join(name), text) {
+            Ok(s) => sigs.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    (sigs, errors)
+}
+
+/// The embedded catalogue with each directory's signatures added, a later
+/// one replacing an earlier one of the same id; sorted by id.
+pub fn catalogue(dirs: &[PathBuf]) -> (Vec<Signature>, Vec<SchemaError>) {
+    let (sigs, mut errors) = embedded();
+    let mut by_id: BTreeMap<String, Signature> =
+        sigs.into_iter().map(|s| (s.id.0.clone(), s)).collect();
+    for dir in dirs {
+        let (more, errs) = read_dir(dir);
+        errors.extend(errs);
+        for s in more {
+            by_id.insert(s.id.0.clone(), s);
+        }
+    }
+    (by_id.into_values().collect(), errors)
+}
