@@ -77,6 +77,10 @@ pub struct ProcessImage {
     /// What the binding model reads ([`bind::bind`]).
     #[serde(skip)]
     pub link: bind::LinkMap,
+    /// The Apache directives the process was modelled from (empty for
+    /// php-fpm), for the signatures' configuration conditions.
+    #[serde(skip)]
+    pub config: Vec<apache::Directive>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -410,7 +414,7 @@ pub fn apache_model(
     }
 
     let env_flags = (env.ld_bind_now(), env.ld_dynamic_weak());
-    Ok(finish(
+    let mut image = finish(
         "apache",
         &ns,
         &origins,
@@ -418,7 +422,9 @@ pub fn apache_model(
         errors,
         notes,
         env_flags,
-    ))
+    );
+    image.config = config.directives;
+    Ok(image)
 }
 
 /// The what-if of `scan --installed`: every installed module or extension
@@ -772,6 +778,7 @@ fn finish(
         errors,
         notes,
         link,
+        config: Vec::new(),
     }
 }
 

@@ -135,6 +135,7 @@ fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
         cpu: args.cpu_level.map_or_else(Cpu::detect, Cpu::with_level),
         scanned_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         installed: args.installed,
+        signatures: args.signatures.clone(),
     };
     let progress = Progress::start();
     let report = soclash::scan::scan(&root, &opts);

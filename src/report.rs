@@ -185,6 +185,9 @@ pub struct Finding {
     pub evidence: Vec<String>,
     pub remedy: String,
     pub references: Vec<String>,
+    /// What users see when it bites (a signature's symptoms).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symptoms: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

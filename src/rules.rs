@@ -13,6 +13,7 @@
 //! Interpositions that are the design of the toolchain or of the host, not
 //! clashes, are recognised by [`benign`], each with its reason.
 
+pub mod matcher;
 pub mod signature;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -373,6 +374,7 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
             references: vec![
                 "research/loader-model.md B1-B5 (scope order: an earlier global definition wins)".into(),
             ],
+            symptoms: Vec::new(),
         });
     }
     out
@@ -488,6 +490,7 @@ fn duplicate_sonames(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> 
                     "Use one {name} for the whole process: update or remove the copy at {wanted} or {have} so that both are the same version."
                 ),
                 references: vec!["research/loader-model.md L1 (already loaded: match by name and soname)".into()],
+                symptoms: Vec::new(),
             }
         })
         .collect()
@@ -547,6 +550,7 @@ fn missing_versions(image: &ProcessImage) -> Vec<Finding> {
                     file_name(path)
                 ),
                 references: vec!["research/loader-model.md B10 (_dl_check_map_versions)".into()],
+                symptoms: Vec::new(),
             });
         }
     }
@@ -623,6 +627,7 @@ fn unresolved_symbols(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding>
                     file_name(object)
                 ),
                 references: vec!["research/loader-model.md B16".into()],
+                symptoms: Vec::new(),
             }
         })
         .collect()

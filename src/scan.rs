@@ -32,7 +32,12 @@ pub struct ScanOptions {
     /// Also model installed modules and extensions the configuration does
     /// not load, as what-ifs (findings `latent`, never above low).
     pub installed: bool,
+    /// Directories of signature files added to the embedded catalogue.
+    pub signatures: Vec<PathBuf>,
 }
+
+/// Largest object read whole to look for a signature's version string.
+const MAX_SIGNATURE_READ: u64 = 256 << 20;
 
 /// One confirmed object of the inventory, keyed by canonical path.
 struct Entry {
@@ -200,12 +205,23 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
             f.process = states.contains(&Some(true)).then(|| "apache".to_string());
         }
     }
-    // What the binding model says about each process (rules B1–B16).
+    // What the binding model says about each process (rules B1–B16), and
+    // which known clashes of the catalogue match it.
+    let (signatures, schema_errors) = crate::rules::signature::catalogue(&opts.signatures);
+    errors.extend(schema_errors.iter().map(|e| ErrorEntry {
+        path: e.file.display().to_string(),
+        reason: format!("signature not used: {e}"),
+    }));
+    let read = |p: &str| root.read(Path::new(p), MAX_SIGNATURE_READ).ok();
     let per_process: Vec<Vec<Finding>> = images
         .par_iter()
         .map(|i| {
             let bindings = crate::image::bind::bind(i, &crate::image::bind::BindOptions::default());
-            crate::rules::process_findings(i, &bindings)
+            let mut builtin = crate::rules::process_findings(i, &bindings);
+            let known =
+                crate::rules::matcher::evaluate(&signatures, i, &bindings, &read, &mut builtin);
+            builtin.extend(known);
+            builtin
         })
         .collect();
     findings.extend(per_process.into_iter().flatten());
@@ -394,6 +410,7 @@ fn unresolved_dependency(path: &Path, role: Role, load: &Load) -> Option<Finding
                  if the object is not used, remove it."
             .into(),
         references: vec!["research/loader-model.md §1 (L3)".into()],
+        symptoms: Vec::new(),
     })
 }
 
@@ -436,6 +453,7 @@ fn wrong_architecture(path: &Path, e: &Entry, target: (Option<Class>, u16)) -> O
                  ld.so refuses to load it (\"wrong ELF class\")."
             .into(),
         references: vec!["research/loader-model.md §1 (L12)".into()],
+        symptoms: Vec::new(),
     })
 }
 
@@ -519,6 +537,7 @@ fn stale_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
                  resolves these names from the stale cache."
             .into(),
         references: vec!["research/loader-model.md §2.3 (C11)".into()],
+        symptoms: Vec::new(),
     })
 }
 

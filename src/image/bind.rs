@@ -1044,6 +1044,7 @@ pub(crate) mod tests {
                 errors: Vec::new(),
                 notes: Vec::new(),
                 link: self.link.clone(),
+                config: Vec::new(),
             }
         }
 

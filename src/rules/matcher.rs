@@ -1,0 +1,612 @@
+//! Evaluating signatures on a modelled process: each matcher kind of
+//! [`super::signature::Matcher`] gathers the objects, symbols and bindings
+//! that make it true, and a signature that matches becomes one finding per
+//! process, carrying that evidence with the signature's title, severity,
+//! symptoms, remedy and references.
+
+use std::collections::BTreeSet;
+
+use crate::elf::ElfFacts;
+use crate::host::apache::{Directive, DirectiveKind};
+use crate::image::bind::{Bindings, Reference};
+use crate::image::{How, ProcessImage};
+use crate::report::{Binding, Certainty, Finding, Severity};
+
+use super::signature::{
+    DirectiveMatch, EmbeddedCopy, FamilyMix, Glob, Imports, Kind, Matcher, ObjectPattern, Property,
+    Signature, SymbolClash,
+};
+
+/// Bindings listed per finding; the rest are counted.
+const EVIDENCE: usize = 5;
+
+/// What made a matcher true.
+#[derive(Debug, Default)]
+struct Evidence {
+    /// Member paths, in the order found, without repeats.
+    objects: Vec<String>,
+    symbols: BTreeSet<String>,
+    bindings: Vec<Binding>,
+    /// How many bindings in all (more than `bindings` may list).
+    binding_count: usize,
+    lines: Vec<String>,
+}
+
+impl Evidence {
+    fn object(&mut self, path: &str) {
+        if !self.objects.iter().any(|o| o == path) {
+            self.objects.push(path.to_string());
+        }
+    }
+
+    fn join(&mut self, other: Evidence) {
+        for o in &other.objects {
+            self.object(o);
+        }
+        self.symbols.extend(other.symbols);
+        self.binding_count += other.binding_count;
+        for b in other.bindings {
+            if self.bindings.len() < EVIDENCE && !self.bindings.contains(&b) {
+                self.bindings.push(b);
+            }
+        }
+        self.lines.extend(other.lines);
+    }
+}
+
+/// One member as the matchers see it.
+struct View<'a> {
+    path: &'a str,
+    facts: Option<&'a ElfFacts>,
+    kind: Kind,
+    certainty: Certainty,
+    /// Sonames of its stand-alone dependency closure (itself excluded).
+    closure: Vec<String>,
+}
+
+/// Reads a member's file for `version_string` (the scan passes a reader
+/// confined to the root; bounded by the caller).
+pub type ReadFile<'a> = &'a (dyn Fn(&str) -> Option<Vec<u8>> + Sync);
+
+struct Context<'a> {
+    image: &'a ProcessImage,
+    bindings: &'a Bindings,
+    members: Vec<View<'a>>,
+    read: ReadFile<'a>,
+}
+
+fn soname(f: Option<&ElfFacts>) -> Option<String> {
+    f?.soname
+        .as_ref()
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+}
+
+fn kind_of(m: &crate::image::Member) -> Kind {
+    let via = m.via.as_str();
+    if m.how == How::Exec {
+        Kind::Httpd
+    } else if via.starts_with("LoadModule") || via.ends_with("(apache-module)") {
+        Kind::ApacheModule
+    } else if via.contains("extension=") || via.ends_with("(php-extension)") {
+        Kind::PhpExtension
+    } else if m.how == How::Dlopen && (m.may_be_imported || via.ends_with("(python-extension)")) {
+        Kind::PythonExtension
+    } else {
+        Kind::Library
+    }
+}
+
+impl<'a> Context<'a> {
+    fn new(image: &'a ProcessImage, bindings: &'a Bindings, read: ReadFile<'a>) -> Context<'a> {
+        let members = image
+            .link
+            .members()
+            .zip(&image.members)
+            .enumerate()
+            .map(|(i, ((path, facts), m))| View {
+                path,
+                facts,
+                kind: kind_of(m),
+                certainty: if m.installed_only {
+                    Certainty::Latent
+                } else if m.may_be_imported {
+                    Certainty::Likely
+                } else {
+                    Certainty::Certain
+                },
+                closure: image
+                    .link
+                    .solo(i)
+                    .into_iter()
+                    .skip(1)
+                    .filter_map(|(_, f)| soname(f))
+                    .collect(),
+            })
+            .collect();
+        Context {
+            image,
+            bindings,
+            members,
+            read,
+        }
+    }
+
+    fn member(&self, path: &str) -> Option<&View<'a>> {
+        self.members.iter().find(|m| m.path == path)
+    }
+
+    fn pattern(&self, p: &ObjectPattern, m: &View<'_>) -> bool {
+        let name = soname(m.facts);
+        p.soname
+            .as_ref()
+            .is_none_or(|re| name.as_deref().is_some_and(|s| re.0.is_match(s)))
+            && p.path.as_ref().is_none_or(|re| re.0.is_match(m.path))
+            && p.kind.is_none_or(|k| k == m.kind)
+            && (p.exports.is_empty() || exported(m.facts, &p.exports).next().is_some())
+    }
+
+    fn pattern_at(&self, p: Option<&ObjectPattern>, path: Option<&str>) -> bool {
+        match (p, path) {
+            (None, _) => true,
+            (Some(p), Some(path)) => self.member(path).is_some_and(|m| self.pattern(p, m)),
+            (Some(_), None) => false,
+        }
+    }
+
+    fn eval(&self, m: &Matcher) -> Option<Evidence> {
+        match m {
+            Matcher::All(list) => {
+                let mut ev = Evidence::default();
+                for m in list {
+                    ev.join(self.eval(m)?);
+                }
+                Some(ev)
+            }
+            Matcher::Any(list) => {
+                let mut found: Option<Evidence> = None;
+                for e in list.iter().filter_map(|m| self.eval(m)) {
+                    found.get_or_insert_with(Evidence::default).join(e);
+                }
+                found
+            }
+            Matcher::Not(m) => self.eval(m).is_none().then(Evidence::default),
+            Matcher::SymbolClash(c) if c.exported_twice => self.exported_twice(c),
+            Matcher::SymbolClash(c) => self.symbol_clash(c),
+            Matcher::FamilyMix(f) => self.family_mix(f),
+            Matcher::EmbeddedCopy(e) => self.embedded_copy(e),
+            Matcher::Imports(i) => self.imports(i),
+            Matcher::ElfProperty(p) => self.elf_property(p.property, p.object.as_ref()),
+            Matcher::Directive(d) => self.directive(d),
+            Matcher::Present(p) => {
+                let mut ev = Evidence::default();
+                for m in self.members.iter().filter(|m| self.pattern(p, m)) {
+                    ev.object(m.path);
+                }
+                (!ev.objects.is_empty()).then_some(ev)
+            }
+        }
+    }
+
+    /// References to the symbols that bind elsewhere than expected.
+    fn symbol_clash(&self, c: &SymbolClash) -> Option<Evidence> {
+        let mut ev = Evidence::default();
+        let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
+        for r in &self.bindings.references {
+            if !r.interposed
+                || !c.symbols.iter().any(|g| g.matches(&r.symbol))
+                || c.version
+                    .as_ref()
+                    .is_some_and(|v| r.version.as_ref() != Some(v))
+                || super::benign(self.image, r).is_some()
+                || !self.pattern_at(c.owner.as_ref(), r.expected.as_deref())
+                || !self.pattern_at(c.taker.as_ref(), r.binds_to.as_deref())
+            {
+                continue;
+            }
+            if !seen.insert((r.object.as_str(), r.symbol.as_str())) {
+                continue;
+            }
+            for o in [&r.expected, &r.binds_to].into_iter().flatten() {
+                if self.member(o).is_some() {
+                    ev.object(o);
+                }
+            }
+            ev.object(&r.object);
+            ev.symbols.insert(r.symbol.clone());
+            ev.binding_count += 1;
+            if ev.bindings.len() < EVIDENCE {
+                ev.bindings.push(binding(r));
+            }
+        }
+        if ev.symbols.len() < c.min_symbols.max(1) {
+            return None;
+        }
+        ev.lines.push(format!(
+            "{} bind elsewhere than their objects expect",
+            plural(ev.binding_count, "reference")
+        ));
+        Some(ev)
+    }
+
+    /// Two members exporting the same symbol.
+    fn exported_twice(&self, c: &SymbolClash) -> Option<Evidence> {
+        let mut ev = Evidence::default();
+        let mut pairs = BTreeSet::new();
+        for (i, a) in self.members.iter().enumerate() {
+            for name in exported(a.facts, &c.symbols) {
+                for b in self.members.iter().skip(i + 1) {
+                    if b.path == a.path || !exports_name(b.facts, name) {
+                        continue;
+                    }
+                    let roles_fit = match (&c.owner, &c.taker) {
+                        (Some(o), Some(t)) => {
+                            (self.pattern(o, a) && self.pattern(t, b))
+                                || (self.pattern(o, b) && self.pattern(t, a))
+                        }
+                        (Some(p), None) | (None, Some(p)) => {
+                            self.pattern(p, a) || self.pattern(p, b)
+                        }
+                        (None, None) => true,
+                    };
+                    if !roles_fit {
+                        continue;
+                    }
+                    ev.object(a.path);
+                    ev.object(b.path);
+                    ev.symbols.insert(name.to_string());
+                    pairs.insert((a.path, b.path));
+                }
+            }
+        }
+        if ev.symbols.len() < c.min_symbols.max(1) {
+            return None;
+        }
+        for (a, b) in pairs {
+            ev.lines.push(format!(
+                "{a} and {b} both export {}",
+                ev.symbols
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        Some(ev)
+    }
+
+    fn family_mix(&self, f: &FamilyMix) -> Option<Evidence> {
+        let mut ev = Evidence::default();
+        for m in &self.members {
+            if let Some(s) = soname(m.facts).filter(|s| f.soname.0.is_match(s)) {
+                ev.object(m.path);
+                ev.lines.push(format!("{s}: {}", m.path));
+            }
+        }
+        (ev.objects.len() >= f.min_files.max(2)).then_some(ev)
+    }
+
+    fn embedded_copy(&self, e: &EmbeddedCopy) -> Option<Evidence> {
+        let libraries: Vec<&View<'_>> = self
+            .members
+            .iter()
+            .filter(|m| soname(m.facts).is_some_and(|s| e.library.0.is_match(&s)))
+            .collect();
+        if e.with_library && libraries.is_empty() {
+            return None;
+        }
+        let mut ev = Evidence::default();
+        for m in &self.members {
+            if soname(m.facts).is_some_and(|s| e.library.0.is_match(&s))
+                || m.closure.iter().any(|s| e.library.0.is_match(s))
+                || e.embedder.as_ref().is_some_and(|p| !self.pattern(p, m))
+            {
+                continue;
+            }
+            let api: BTreeSet<&str> = exported(m.facts, &e.api).collect();
+            if api.len() < e.min_symbols.max(1) {
+                continue;
+            }
+            if let Some(needle) = &e.version_string {
+                let found = (self.read)(m.path).is_some_and(|bytes| {
+                    bytes
+                        .windows(needle.len().max(1))
+                        .any(|w| w == needle.as_bytes())
+                });
+                if !found {
+                    continue;
+                }
+                ev.lines.push(format!("{} carries {needle:?}", m.path));
+            }
+            ev.object(m.path);
+            ev.lines.push(format!(
+                "{} defines {} of the API ({}…) without being or needing it",
+                m.path,
+                plural(api.len(), "symbol"),
+                api.iter().take(3).copied().collect::<Vec<_>>().join(", ")
+            ));
+            ev.symbols
+                .extend(api.iter().take(20).map(|s| s.to_string()));
+        }
+        if ev.objects.is_empty() {
+            return None;
+        }
+        if e.with_library {
+            for l in libraries {
+                ev.object(l.path);
+            }
+        }
+        Some(ev)
+    }
+
+    fn imports(&self, i: &Imports) -> Option<Evidence> {
+        let mut ev = Evidence::default();
+        for m in &self.members {
+            if i.object.as_ref().is_some_and(|p| !self.pattern(p, m)) {
+                continue;
+            }
+            let Some(f) = m.facts else { continue };
+            let names: BTreeSet<String> = f
+                .symbols
+                .iter()
+                .filter(|s| !s.is_defined() && !s.name.is_empty())
+                .map(|s| String::from_utf8_lossy(&s.name).into_owned())
+                .filter(|n| i.symbols.iter().any(|g| g.matches(n)))
+                .collect();
+            if !names.is_empty() {
+                ev.object(m.path);
+                ev.lines.push(format!(
+                    "{} imports {}",
+                    m.path,
+                    names.iter().cloned().collect::<Vec<_>>().join(", ")
+                ));
+                ev.symbols.extend(names);
+            }
+        }
+        (!ev.objects.is_empty()).then_some(ev)
+    }
+
+    fn elf_property(&self, p: Property, object: Option<&ObjectPattern>) -> Option<Evidence> {
+        let mut ev = Evidence::default();
+        for m in &self.members {
+            let Some(f) = m.facts else { continue };
+            if object.is_some_and(|o| !self.pattern(o, m)) {
+                continue;
+            }
+            let why = match p {
+                Property::Textrel if f.textrel => "has text relocations (DT_TEXTREL)".to_string(),
+                Property::ExecStack if f.exec_stack => "asks for an executable stack".to_string(),
+                Property::StaticLibpython
+                    if f.symbols
+                        .iter()
+                        .any(|s| s.is_defined() && s.name.as_slice() == b"Py_Initialize")
+                        && !m.closure.iter().any(|s| s.starts_with("libpython"))
+                        && !soname(m.facts).is_some_and(|s| s.starts_with("libpython")) =>
+                {
+                    "defines Py_Initialize without needing a libpython (static libpython)"
+                        .to_string()
+                }
+                Property::GraftedSoname => match soname(m.facts).filter(|s| grafted(s)) {
+                    Some(s) => format!("has the grafted soname {s}"),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            ev.object(m.path);
+            ev.lines.push(format!("{} {why}", m.path));
+        }
+        (!ev.objects.is_empty()).then_some(ev)
+    }
+
+    fn directive(&self, d: &DirectiveMatch) -> Option<Evidence> {
+        let mut ev = Evidence::default();
+        for dir in &self.image.config {
+            let Some((name, arg, options)) = directive_parts(dir) else {
+                continue;
+            };
+            if !name.eq_ignore_ascii_case(&d.name) {
+                continue;
+            }
+            let value = match &d.option {
+                Some(o) => options
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(o))
+                    .map(|(_, v)| v.clone()),
+                None => Some(arg.clone()),
+            };
+            let Some(value) = value else { continue };
+            if d.value.as_ref().is_some_and(|re| !re.0.is_match(&value)) {
+                continue;
+            }
+            ev.lines.push(format!(
+                "{}:{}: {name} {}",
+                dir.file.display(),
+                dir.line,
+                match &d.option {
+                    Some(o) => format!("{o}={value}"),
+                    None => value,
+                }
+            ));
+        }
+        (!ev.lines.is_empty()).then_some(ev)
+    }
+}
+
+/// A directive as matchers see it: name, argument, `option=value`s.
+type Parts = (&'static str, String, Vec<(String, String)>);
+
+/// A directive as [`Parts`] for matching.
+fn directive_parts(d: &Directive) -> Option<Parts> {
+    let opts = |o: &std::collections::BTreeMap<String, String>| {
+        o.iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    Some(match &d.kind {
+        DirectiveKind::LoadModule { name, path, .. } => (
+            "LoadModule",
+            format!("{name} {}", path.display()),
+            Vec::new(),
+        ),
+        DirectiveKind::LoadFile { path, .. } => {
+            ("LoadFile", path.display().to_string(), Vec::new())
+        }
+        DirectiveKind::PhpIniDir(p) => ("PHPINIDir", p.display().to_string(), Vec::new()),
+        DirectiveKind::WsgiPythonHome(p) => ("WSGIPythonHome", p.display().to_string(), Vec::new()),
+        DirectiveKind::WsgiPythonPath(v) => (
+            "WSGIPythonPath",
+            v.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(":"),
+            Vec::new(),
+        ),
+        DirectiveKind::WsgiDaemonProcess { name, options } => {
+            ("WSGIDaemonProcess", name.clone(), opts(options))
+        }
+        DirectiveKind::WsgiProcessGroup(g) => ("WSGIProcessGroup", g.clone(), Vec::new()),
+        DirectiveKind::WsgiApplicationGroup(g) => ("WSGIApplicationGroup", g.clone(), Vec::new()),
+        DirectiveKind::WsgiLazyInitialization(b) => (
+            "WSGILazyInitialization",
+            if *b { "On" } else { "Off" }.to_string(),
+            Vec::new(),
+        ),
+        DirectiveKind::WsgiScriptAlias {
+            url,
+            path,
+            regex,
+            options,
+        } => (
+            if *regex {
+                "WSGIScriptAliasMatch"
+            } else {
+                "WSGIScriptAlias"
+            },
+            format!("{url} {}", path.display()),
+            opts(options),
+        ),
+        DirectiveKind::WsgiImportScript { path, options } => (
+            "WSGIImportScript",
+            path.display().to_string(),
+            opts(options),
+        ),
+        DirectiveKind::ModPython { .. } => return None,
+    })
+}
+
+/// Symbols a member exports (defined, global/weak/unique, default or
+/// protected) that match one of `globs`.
+fn exported<'f>(facts: Option<&'f ElfFacts>, globs: &'f [Glob]) -> impl Iterator<Item = &'f str> {
+    facts
+        .into_iter()
+        .flat_map(|f| f.symbols.iter())
+        .filter(|s| s.is_defined() && matches!(s.bind, 1 | 2 | 10) && matches!(s.visibility, 0 | 3))
+        .filter_map(|s| std::str::from_utf8(&s.name).ok())
+        .filter(move |n| globs.iter().any(|g| g.matches(n)))
+}
+
+/// The member exports exactly `name` (as [`exported`] counts exports).
+fn exports_name(facts: Option<&ElfFacts>, name: &str) -> bool {
+    facts.is_some_and(|f| {
+        f.symbols.iter().any(|s| {
+            s.is_defined()
+                && matches!(s.bind, 1 | 2 | 10)
+                && matches!(s.visibility, 0 | 3)
+                && s.name.as_slice() == name.as_bytes()
+        })
+    })
+}
+
+/// auditwheel / delocate graft names: `lib<name>-<8 hex>.so...`.
+fn grafted(soname: &str) -> bool {
+    let Some(stem) = soname.split(".so").next() else {
+        return false;
+    };
+    let Some((_, hash)) = stem.rsplit_once('-') else {
+        return false;
+    };
+    soname.starts_with("lib") && hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn binding(r: &Reference) -> Binding {
+    Binding {
+        symbol: match &r.version {
+            Some(v) => format!("{}@{v}", r.symbol),
+            None => r.symbol.clone(),
+        },
+        from: r.object.clone(),
+        expected: r.expected.clone(),
+        actual: r.binds_to.clone(),
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// The findings of every signature that matches the process; built-in
+/// findings a matching signature explains are removed from `builtin`.
+pub fn evaluate(
+    sigs: &[Signature],
+    image: &ProcessImage,
+    bindings: &Bindings,
+    read: ReadFile<'_>,
+    builtin: &mut Vec<Finding>,
+) -> Vec<Finding> {
+    let cx = Context::new(image, bindings, read);
+    let mut out = Vec::new();
+    for sig in sigs {
+        let Some(ev) = cx.eval(&sig.matcher) else {
+            continue;
+        };
+        let certainty = ev
+            .objects
+            .iter()
+            .filter_map(|o| cx.member(o))
+            .map(|m| m.certainty)
+            .max()
+            .unwrap_or(Certainty::Certain);
+        let severity = if certainty == Certainty::Latent {
+            sig.severity.min(Severity::Low)
+        } else {
+            sig.severity
+        };
+        let mut evidence = ev.lines;
+        if ev.binding_count > ev.bindings.len() {
+            evidence.push(format!(
+                "{} bindings in all, the first {} listed",
+                ev.binding_count,
+                ev.bindings.len()
+            ));
+        }
+        let objects: BTreeSet<&str> = ev.objects.iter().map(String::as_str).collect();
+        builtin.retain(|f| {
+            let explained = sig.explains.contains(&f.id)
+                && f.process.as_deref() == Some(image.name.as_str())
+                && f.objects
+                    .iter()
+                    .take(2)
+                    .all(|o| objects.contains(o.as_str()));
+            !explained
+        });
+        out.push(Finding {
+            id: sig.id.0.clone(),
+            severity,
+            certainty,
+            title: sig.title.clone(),
+            process: Some(image.name.clone()),
+            objects: ev.objects,
+            symbols: ev.symbols.into_iter().collect(),
+            bindings: ev.bindings,
+            evidence,
+            remedy: sig.remedy.clone(),
+            references: sig.references.clone(),
+            symptoms: sig.symptoms.clone(),
+        });
+    }
+    out
+}
