@@ -13,8 +13,8 @@ use crate::image::{How, ProcessImage};
 use crate::report::{Binding, Certainty, Finding, Severity};
 
 use super::signature::{
-    DirectiveMatch, EmbeddedCopy, FamilyMix, Glob, Imports, Kind, Matcher, ObjectPattern, Property,
-    Signature, SymbolClash,
+    DirectiveMatch, EmbeddedCopy, FamilyMix, FindingMatch, Glob, Imports, Kind, Matcher,
+    ObjectPattern, Property, Signature, SymbolClash,
 };
 
 /// Bindings listed per finding; the rest are counted.
@@ -73,6 +73,8 @@ struct Context<'a> {
     bindings: &'a Bindings,
     members: Vec<View<'a>>,
     read: ReadFile<'a>,
+    /// The built-in findings of the process, before any is explained away.
+    builtin: Vec<Finding>,
 }
 
 fn soname(f: Option<&ElfFacts>) -> Option<String> {
@@ -97,7 +99,12 @@ fn kind_of(m: &crate::image::Member) -> Kind {
 }
 
 impl<'a> Context<'a> {
-    fn new(image: &'a ProcessImage, bindings: &'a Bindings, read: ReadFile<'a>) -> Context<'a> {
+    fn new(
+        image: &'a ProcessImage,
+        bindings: &'a Bindings,
+        read: ReadFile<'a>,
+        builtin: Vec<Finding>,
+    ) -> Context<'a> {
         let members = image
             .link
             .members()
@@ -128,6 +135,7 @@ impl<'a> Context<'a> {
             bindings,
             members,
             read,
+            builtin,
         }
     }
 
@@ -177,6 +185,7 @@ impl<'a> Context<'a> {
             Matcher::Imports(i) => self.imports(i),
             Matcher::ElfProperty(p) => self.elf_property(p.property, p.object.as_ref()),
             Matcher::Directive(d) => self.directive(d),
+            Matcher::Finding(f) => self.finding(f),
             Matcher::Present(p) => {
                 let mut ev = Evidence::default();
                 for m in self.members.iter().filter(|m| self.pattern(p, m)) {
@@ -398,6 +407,28 @@ impl<'a> Context<'a> {
         (!ev.objects.is_empty()).then_some(ev)
     }
 
+    fn finding(&self, m: &FindingMatch) -> Option<Evidence> {
+        let mut ev = Evidence::default();
+        for f in self.builtin.iter().filter(|f| f.id == m.id) {
+            let about = |o: &String| {
+                self.member(o)
+                    .is_some_and(|v| m.object.as_ref().is_none_or(|p| self.pattern(p, v)))
+            };
+            if !f.objects.iter().any(about) {
+                continue;
+            }
+            for o in &f.objects {
+                if self.member(o).is_some() {
+                    ev.object(o);
+                }
+            }
+            ev.symbols.extend(f.symbols.iter().cloned());
+            ev.lines.push(f.title.clone());
+            ev.lines.extend(f.evidence.iter().cloned());
+        }
+        (!ev.lines.is_empty()).then_some(ev)
+    }
+
     fn directive(&self, d: &DirectiveMatch) -> Option<Evidence> {
         let mut ev = Evidence::default();
         for dir in &self.image.config {
@@ -557,7 +588,7 @@ pub fn evaluate(
     read: ReadFile<'_>,
     builtin: &mut Vec<Finding>,
 ) -> Vec<Finding> {
-    let cx = Context::new(image, bindings, read);
+    let cx = Context::new(image, bindings, read, builtin.clone());
     let mut out = Vec::new();
     for sig in sigs {
         let Some(ev) = cx.eval(&sig.matcher) else {

@@ -111,6 +111,19 @@ pub enum Matcher {
     Directive(DirectiveMatch),
     /// A member matching the pattern is in the process.
     Present(ObjectPattern),
+    /// A built-in finding of the process (`missing-symbol-version`, ...),
+    /// for signatures that name a known cause of it.
+    Finding(FindingMatch),
+}
+
+/// A built-in finding in the same process, by id, optionally about a
+/// member matching `object`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingMatch {
+    pub id: String,
+    #[serde(default)]
+    pub object: Option<ObjectPattern>,
 }
 
 /// The YAML shape of a [`Matcher`]: serde_norway reads externally tagged
@@ -129,6 +142,7 @@ struct MatcherSpec {
     elf_property: Option<ElfProperty>,
     directive: Option<DirectiveMatch>,
     present: Option<ObjectPattern>,
+    finding: Option<FindingMatch>,
 }
 
 impl TryFrom<MatcherSpec> for Matcher {
@@ -146,9 +160,10 @@ impl TryFrom<MatcherSpec> for Matcher {
         kinds.extend(m.elf_property.map(Matcher::ElfProperty));
         kinds.extend(m.directive.map(Matcher::Directive));
         kinds.extend(m.present.map(Matcher::Present));
+        kinds.extend(m.finding.map(Matcher::Finding));
         if kinds.len() != 1 {
             return Err(format!(
-                "a matcher has exactly one kind (all, any, not, symbol_clash, family_mix, embedded_copy, imports, elf_property, directive, present); this one has {}",
+                "a matcher has exactly one kind (all, any, not, symbol_clash, family_mix, embedded_copy, imports, elf_property, directive, present, finding); this one has {}",
                 kinds.len()
             ));
         }
