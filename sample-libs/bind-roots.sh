@@ -197,6 +197,8 @@ frame() {
     debian_base
     lib $LIBPYTHON libpython3.11.so.1.0 <<'EOF'
 int Py_IsInitialized(void) { return 1; }
+int PyGILState_Ensure(void) { return 1; }
+void PyGILState_Release(int state) { (void)state; }
 EOF
     module php libphp8.2.so <<'EOF'
 int php_module_startup(void) { return 0; }
@@ -636,6 +638,532 @@ EOF
     httpd
     expect lazy $ML/libsharedx.so.1 py_provided $DYN/_provider.cpython-311-x86_64-linux-gnu.so
     expect now $ML/libsharedx.so.1 py_provided -
+}
+
+# --- signature scenarios (signatures/*.yaml, tests/signature_roots.rs) -----
+# For each signature, sig-<id>-pos reproduces the clash and sig-<id>-neg is
+# the near-miss that must stay silent. The objects carry the real sonames
+# and symbol names of research/signatures.md.
+
+# conf LINE: one more line of apache2.conf, after the LoadModule lines so far.
+conf() {
+    CONF+=("$1")
+}
+
+# An md5 module exporting and calling the four MD5 names, or, given a
+# prefix, those names with it (Debian's _PyDFSG_ renaming).
+md5_module() {
+    local p=${1:-}
+    pymod md5 <<EOF
+int ${p}MD5Init(void *c) { (void)c; return 1; }
+int ${p}MD5Update(void *c) { (void)c; return 1; }
+int ${p}MD5Final(void *c) { (void)c; return 1; }
+int ${p}MD5Transform(void *c) { (void)c; return 1; }
+int soclash_run(void) { return ${p}MD5Init(0) + ${p}MD5Update(0) + ${p}MD5Final(0) + ${p}MD5Transform(0); }
+EOF
+}
+
+mhash_extension() {
+    lib $ML/libmhash.so.2 libmhash.so.2 <<'EOF'
+int MD5Init(void *c) { (void)c; return 2; }
+int MD5Update(void *c) { (void)c; return 2; }
+int MD5Final(void *c) { (void)c; return 2; }
+int MD5Transform(void *c) { (void)c; return 2; }
+EOF
+    phpext mhash "$R$ML/libmhash.so.2" <<'EOF'
+int MD5Init(void *c);
+int soclash_run(void) { return MD5Init(0); }
+EOF
+}
+
+scenario_sig-python-md5-vs-libmhash-pos() {
+    DESCRIPTION="python-md5-vs-libmhash: md5's own MD5* calls go to libmhash.so.2 (PHP mhash)"
+    frame
+    mhash_extension
+    md5_module
+    httpd
+    expect both $DYN/md5.cpython-311-x86_64-linux-gnu.so MD5Init $ML/libmhash.so.2
+}
+
+scenario_sig-python-md5-vs-libmhash-neg() {
+    DESCRIPTION="python-md5-vs-libmhash near-miss: md5 uses Debian's _PyDFSG_ names"
+    frame
+    mhash_extension
+    md5_module _PyDFSG_
+    httpd
+    expect both $DYN/md5.cpython-311-x86_64-linux-gnu.so _PyDFSG_MD5Init $DYN/md5.cpython-311-x86_64-linux-gnu.so
+}
+
+# pysqlite's type object points at its cache function (a pointer in data).
+sqlite_module() {
+    local name=$1
+    pymod _sqlite <<EOF
+int $name(void *self, void *args, void *kwds) { (void)self; (void)args; (void)kwds; return 0; }
+struct type { const char *name; int (*tp_init)(void *, void *, void *); };
+struct type CacheType = { "sqlite.Cache", $name };
+int soclash_run(void) { return CacheType.tp_init != 0; }
+EOF
+}
+
+mem_cache_module() {
+    module mem_cache mod_mem_cache.so <<'EOF'
+int cache_init(int max_entries, unsigned long max_size) { return max_entries > 0 ? 0 : (int)max_size; }
+EOF
+}
+
+scenario_sig-pysqlite-cache-init-vs-mod-cache-pos() {
+    DESCRIPTION="pysqlite-cache-init-vs-mod-cache: _sqlite's cache_init pointer binds to mod_mem_cache"
+    frame
+    mem_cache_module
+    sqlite_module cache_init
+    httpd
+    expect both $DYN/_sqlite.cpython-311-x86_64-linux-gnu.so cache_init $MODS/mod_mem_cache.so
+}
+
+scenario_sig-pysqlite-cache-init-vs-mod-cache-neg() {
+    DESCRIPTION="pysqlite-cache-init-vs-mod-cache near-miss: pysqlite 2.3.3's pysqlite_cache_init"
+    frame
+    mem_cache_module
+    sqlite_module pysqlite_cache_init
+    httpd
+    expect both $DYN/_sqlite.cpython-311-x86_64-linux-gnu.so pysqlite_cache_init $DYN/_sqlite.cpython-311-x86_64-linux-gnu.so
+}
+
+# httpd needs libexpat.so.1 (as through libaprutil); pyexpat embeds expat.
+expat_httpd() {
+    lib $ML/libexpat.so.1 libexpat.so.1 <<'EOF'
+void *XML_ParserCreate(const char *enc) { (void)enc; return (void *)1; }
+int XML_Parse(void *p, const char *s, int len, int final) { (void)p; (void)s; (void)final; return len; }
+const char *XML_ExpatVersion(void) { return "expat_2.5.0"; }
+EOF
+    httpd "$R$ML/libexpat.so.1"
+}
+
+pyexpat_module() {
+    local p=$1
+    pymod pyexpat <<EOF
+void *${p}XML_ParserCreate(const char *enc) { (void)enc; return (void *)2; }
+int ${p}XML_Parse(void *p, const char *s, int len, int final) { (void)p; (void)s; (void)final; return -len; }
+const char *${p}XML_ExpatVersion(void) { return "expat_1.95.8"; }
+int soclash_run(void) { return ${p}XML_Parse(${p}XML_ParserCreate(0), "", 0, 1) + (${p}XML_ExpatVersion() != 0); }
+EOF
+}
+
+scenario_sig-pyexpat-vs-httpd-libexpat-pos() {
+    DESCRIPTION="pyexpat-vs-httpd-libexpat: pyexpat's unprefixed expat calls go to httpd's libexpat.so.1"
+    frame
+    pyexpat_module ""
+    expat_httpd
+    expect both $DYN/pyexpat.cpython-311-x86_64-linux-gnu.so XML_Parse $ML/libexpat.so.1
+}
+
+scenario_sig-pyexpat-vs-httpd-libexpat-neg() {
+    DESCRIPTION="pyexpat-vs-httpd-libexpat near-miss: CPython's PyExpat_ namespacing"
+    frame
+    pyexpat_module PyExpat_
+    expat_httpd
+    expect both $DYN/pyexpat.cpython-311-x86_64-linux-gnu.so PyExpat_XML_Parse $DYN/pyexpat.cpython-311-x86_64-linux-gnu.so
+}
+
+mysql_lib() {
+    lib "$ML/$1" "$1" <<'EOF'
+int mysql_init(void *m) { (void)m; return 0; }
+EOF
+}
+
+mysql_user() {
+    cat <<'EOF'
+int mysql_init(void *m);
+int soclash_run(void) { return mysql_init(0); }
+EOF
+}
+
+scenario_sig-mysql-client-library-mismatch-pos() {
+    DESCRIPTION="mysql-client-library-mismatch: mod_auth_mysql with libmysqlclient.so.12, _mysql with libmysqlclient_r.so.15"
+    frame
+    mysql_lib libmysqlclient.so.12
+    mysql_lib libmysqlclient_r.so.15
+    module auth_mysql mod_auth_mysql.so "$R$ML/libmysqlclient.so.12" < <(mysql_user)
+    pymod _mysql "$R$ML/libmysqlclient_r.so.15" < <(mysql_user)
+    httpd
+}
+
+scenario_sig-mysql-client-library-mismatch-neg() {
+    DESCRIPTION="mysql-client-library-mismatch near-miss: both use libmysqlclient.so.21"
+    frame
+    mysql_lib libmysqlclient.so.21
+    module auth_mysql mod_auth_mysql.so "$R$ML/libmysqlclient.so.21" < <(mysql_user)
+    pymod _mysql "$R$ML/libmysqlclient.so.21" < <(mysql_user)
+    httpd
+}
+
+# An OpenSSL 3 stand-in: libssl.so.3 with the OPENSSL_3.0.0 node.
+openssl3() {
+    lib $ML/libssl.so.3 libssl.so.3 "$(vscript ossl3 <<<'OPENSSL_3.0.0 { global: *; };')" <<'EOF'
+int SSL_new(void *ctx) { (void)ctx; return 3; }
+int SSL_CTX_new(void *m) { (void)m; return 3; }
+EOF
+}
+
+ssl_user() {
+    cat <<'EOF'
+int SSL_new(void *ctx);
+int soclash_run(void) { return SSL_new(0); }
+EOF
+}
+
+# Ten SSL_/EVP_ definitions and a version string, as a static OpenSSL
+# leaves them in httpd.
+static_openssl_source() {
+    local i
+    for i in 0 1 2 3 4; do
+        echo "int SSL_fn$i(void) { return $i; }"
+        echo "int EVP_fn$i(void) { return $i; }"
+    done
+    echo 'const char openssl_version_text[] = "OpenSSL 1.0.2u  20 Dec 2019";'
+}
+
+scenario_sig-httpd-static-openssl-vs-libssl-pos() {
+    DESCRIPTION="httpd-static-openssl-vs-libssl: httpd exports a static OpenSSL, a Python module needs libssl.so.3"
+    frame
+    openssl3
+    pymod _ssl "$R$ML/libssl.so.3" < <(ssl_user)
+    httpd --source -rdynamic < <(static_openssl_source)
+}
+
+scenario_sig-httpd-static-openssl-vs-libssl-neg() {
+    DESCRIPTION="httpd-static-openssl-vs-libssl near-miss: httpd needs the shared libssl.so.3 itself"
+    frame
+    openssl3
+    pymod _ssl "$R$ML/libssl.so.3" < <(ssl_user)
+    httpd "$R$ML/libssl.so.3"
+}
+
+gilstate_module() {
+    pymod _swigmod <<'EOF'
+int PyGILState_Ensure(void);
+void PyGILState_Release(int state);
+int soclash_run(void) { int s = PyGILState_Ensure(); PyGILState_Release(s); return s; }
+EOF
+}
+
+scenario_sig-python-gilstate-subinterpreter-pos() {
+    DESCRIPTION="python-gilstate-subinterpreter: a PyGILState_* user in an application run in a sub-interpreter"
+    frame
+    gilstate_module
+    conf 'WSGIScriptAlias / /srv/app/app.wsgi'
+    httpd
+}
+
+scenario_sig-python-gilstate-subinterpreter-neg() {
+    DESCRIPTION="python-gilstate-subinterpreter near-miss: WSGIApplicationGroup %{GLOBAL}"
+    frame
+    gilstate_module
+    conf 'WSGIScriptAlias / /srv/app/app.wsgi'
+    conf 'WSGIApplicationGroup %{GLOBAL}'
+    httpd
+}
+
+scenario_sig-textrel-selinux-static-libpython-pos() {
+    DESCRIPTION="textrel-selinux-static-libpython: a module with text relocations (DT_TEXTREL)"
+    frame
+    module textrel mod_textrel.so -Wl,-z,notext <<'EOF'
+int textrel_target = 5;
+__asm__(".text\n.globl textrel_ptr\ntextrel_ptr: .quad textrel_target\n");
+int soclash_run(void) { return textrel_target; }
+EOF
+    httpd
+}
+
+scenario_sig-textrel-selinux-static-libpython-neg() {
+    DESCRIPTION="textrel-selinux-static-libpython near-miss: the same module as position-independent code"
+    frame
+    module textrel mod_textrel.so <<'EOF'
+int textrel_target = 5;
+int *textrel_ptr = &textrel_target;
+int soclash_run(void) { return *textrel_ptr; }
+EOF
+    httpd
+}
+
+oracle_client() {
+    lib $ML/libclntsh.so.19.1 libclntsh.so.19.1 <<'EOF'
+int OCIEnvCreate(void) { return 0; }
+EOF
+    pymod cx_Oracle "$R$ML/libclntsh.so.19.1" <<'EOF'
+int OCIEnvCreate(void);
+int soclash_run(void) { return OCIEnvCreate(); }
+EOF
+}
+
+scenario_sig-cx-oracle-process-name-parens-pos() {
+    DESCRIPTION="cx-oracle-process-name-parens: libclntsh in a daemon with display-name=%{GROUP}"
+    frame
+    oracle_client
+    conf 'WSGIDaemonProcess app display-name=%{GROUP}'
+    conf 'WSGIScriptAlias / /srv/app/app.wsgi process-group=app'
+    httpd
+}
+
+scenario_sig-cx-oracle-process-name-parens-neg() {
+    DESCRIPTION="cx-oracle-process-name-parens near-miss: display-name without parentheses"
+    frame
+    oracle_client
+    conf 'WSGIDaemonProcess app display-name=app-daemon'
+    conf 'WSGIScriptAlias / /srv/app/app.wsgi process-group=app'
+    httpd
+}
+
+scenario_sig-mixed-openssl-in-process-pos() {
+    DESCRIPTION="mixed-openssl-in-process: mod_ssl with libssl.so.3, another module with libssl.so.1.1"
+    frame
+    openssl3
+    lib $ML/libssl.so.1.1 libssl.so.1.1 "$(vscript ossl11 <<<'OPENSSL_1_1_0 { global: *; };')" <<'EOF'
+int SSL_new(void *ctx) { (void)ctx; return 11; }
+EOF
+    module ssl mod_ssl.so "$R$ML/libssl.so.3" < <(ssl_user)
+    module auth_openidc mod_auth_openidc.so "$R$ML/libssl.so.1.1" < <(ssl_user)
+    httpd
+}
+
+scenario_sig-mixed-openssl-in-process-neg() {
+    DESCRIPTION="mixed-openssl-in-process near-miss: both modules use libssl.so.3"
+    frame
+    openssl3
+    module ssl mod_ssl.so "$R$ML/libssl.so.3" < <(ssl_user)
+    module auth_openidc mod_auth_openidc.so "$R$ML/libssl.so.3" < <(ssl_user)
+    httpd
+}
+
+PSYCO=/usr/lib/python3/dist-packages/psycopg2
+WHEELLIBS=/usr/lib/python3/dist-packages/psycopg2_binary.libs
+
+scenario_sig-wheel-vendored-openssl-pos() {
+    DESCRIPTION="wheel-vendored-openssl: psycopg2-binary's libssl-a1b2c3d4.so.3 next to mod_ssl's libssl.so.3"
+    frame
+    openssl3
+    module ssl mod_ssl.so "$R$ML/libssl.so.3" < <(ssl_user)
+    lib $WHEELLIBS/libssl-a1b2c3d4.so.3 libssl-a1b2c3d4.so.3 \
+        "$(vscript wheel <<<'OPENSSL_3.0.0 { global: *; };')" <<'EOF'
+int SSL_new(void *ctx) { (void)ctx; return 4; }
+EOF
+    so "$PSYCO/_psycopg.cpython-311-x86_64-linux-gnu.so" "$R$WHEELLIBS/libssl-a1b2c3d4.so.3" \
+        "-Wl,-rpath,\$ORIGIN/../psycopg2_binary.libs" -Wl,--disable-new-dtags < <(ssl_user)
+    httpd
+    expect both $PSYCO/_psycopg.cpython-311-x86_64-linux-gnu.so SSL_new $ML/libssl.so.3
+}
+
+scenario_sig-wheel-vendored-openssl-neg() {
+    DESCRIPTION="wheel-vendored-openssl near-miss: psycopg2 built from source against libssl.so.3"
+    frame
+    openssl3
+    module ssl mod_ssl.so "$R$ML/libssl.so.3" < <(ssl_user)
+    so "$PSYCO/_psycopg.cpython-311-x86_64-linux-gnu.so" "$R$ML/libssl.so.3" < <(ssl_user)
+    httpd
+    expect both $PSYCO/_psycopg.cpython-311-x86_64-linux-gnu.so SSL_new $ML/libssl.so.3
+}
+
+sqlite_source() {
+    local f
+    for f in sqlite3_open sqlite3_close sqlite3_exec sqlite3_prepare_v2 sqlite3_step sqlite3_libversion; do
+        echo "int $f(void) { return $1; }"
+    done
+}
+
+py_sqlite3() {
+    lib $ML/libsqlite3.so.0 libsqlite3.so.0 < <(sqlite_source 3)
+    pymod _sqlite3 "$R$ML/libsqlite3.so.0" <<'EOF'
+int sqlite3_open(void);
+int soclash_run(void) { return sqlite3_open(); }
+EOF
+}
+
+scenario_sig-duplicate-sqlite3-in-process-pos() {
+    DESCRIPTION="duplicate-sqlite3-in-process: a PHP extension embeds SQLite, Python's _sqlite3 uses libsqlite3.so.0"
+    frame
+    py_sqlite3
+    phpext sqlite3 < <(sqlite_source 1; echo 'int soclash_run(void) { return sqlite3_open(); }')
+    httpd
+    expect both $DYN/_sqlite3.cpython-311-x86_64-linux-gnu.so sqlite3_open $PHPEXT/sqlite3.so
+}
+
+scenario_sig-duplicate-sqlite3-in-process-neg() {
+    DESCRIPTION="duplicate-sqlite3-in-process near-miss: the PHP extension uses libsqlite3.so.0 too"
+    frame
+    py_sqlite3
+    phpext sqlite3 "$R$ML/libsqlite3.so.0" <<'EOF'
+int sqlite3_open(void);
+int soclash_run(void) { return sqlite3_open(); }
+EOF
+    httpd
+    expect both $DYN/_sqlite3.cpython-311-x86_64-linux-gnu.so sqlite3_open $ML/libsqlite3.so.0
+}
+
+LXML=/usr/lib/python3/dist-packages/lxml
+
+xml_source() {
+    local i
+    for i in $(seq 1 120); do
+        echo "int xmlFn$i(void) { return $i; }"
+    done
+    echo 'int xmlNewDoc(void) { return 0; }'
+    echo 'int soclash_run(void) { return xmlNewDoc(); }'
+}
+
+xml2_module() {
+    lib $ML/libxml2.so.2 libxml2.so.2 "$(vscript xml2 <<<'LIBXML2_2.4.30 { global: *; };')" <<'EOF'
+int xmlNewDoc(void) { return 2; }
+EOF
+    module xml2enc mod_xml2enc.so "$R$ML/libxml2.so.2" <<'EOF'
+int xmlNewDoc(void);
+int soclash_run(void) { return xmlNewDoc(); }
+EOF
+}
+
+scenario_sig-lxml-wheel-static-libxml2-pos() {
+    DESCRIPTION="lxml-wheel-static-libxml2: lxml's etree embeds libxml2 while mod_xml2enc loads libxml2.so.2"
+    frame
+    xml2_module
+    so "$LXML/etree.cpython-311-x86_64-linux-gnu.so" < <(xml_source)
+    httpd
+}
+
+scenario_sig-lxml-wheel-static-libxml2-neg() {
+    DESCRIPTION="lxml-wheel-static-libxml2 near-miss: lxml built against libxml2.so.2"
+    frame
+    xml2_module
+    so "$LXML/etree.cpython-311-x86_64-linux-gnu.so" "$R$ML/libxml2.so.2" <<'EOF'
+int xmlNewDoc(void);
+int soclash_run(void) { return xmlNewDoc(); }
+EOF
+    httpd
+}
+
+scenario_sig-two-libphp-in-one-httpd-pos() {
+    DESCRIPTION="two-libphp-in-one-httpd: libphp8.1.so loaded next to libphp8.2.so"
+    frame
+    module php81 libphp8.1.so <<'EOF'
+int php_module_startup(void) { return 81; }
+EOF
+    httpd
+}
+
+scenario_sig-two-libphp-in-one-httpd-neg() {
+    DESCRIPTION="two-libphp-in-one-httpd near-miss: libphp8.1.so installed, not loaded"
+    frame
+    so "$MODS/libphp8.1.so" <<'EOF'
+int php_module_startup(void) { return 81; }
+EOF
+    httpd
+}
+
+python27() {
+    lib $ML/libpython2.7.so.1.0 libpython2.7.so.1.0 <<'EOF'
+int Py_Initialize(void) { return 27; }
+EOF
+}
+
+mod_python_source() {
+    cat <<'EOF'
+int Py_Initialize(void);
+int soclash_run(void) { return Py_Initialize(); }
+EOF
+}
+
+scenario_sig-multiple-libpython-or-mod-python-with-mod-wsgi-pos() {
+    DESCRIPTION="multiple-libpython-or-mod-python-with-mod-wsgi: mod_python (libpython2.7) with mod_wsgi (libpython3.11)"
+    frame
+    python27
+    module python mod_python.so "$R$ML/libpython2.7.so.1.0" < <(mod_python_source)
+    httpd
+}
+
+scenario_sig-multiple-libpython-or-mod-python-with-mod-wsgi-neg() {
+    DESCRIPTION="multiple-libpython-or-mod-python-with-mod-wsgi near-miss: mod_python installed, not loaded"
+    frame
+    python27
+    so "$MODS/mod_python.so" "$R$ML/libpython2.7.so.1.0" < <(mod_python_source)
+    httpd
+}
+
+# libz.so.1 as zlib ships it: a module built against one with ZLIB_1.2.9
+# (in the build directory, not in the root) needs that version; the root's
+# libz.so.1 defines it (neg) or stops at ZLIB_1.2.0 (pos).
+zlib_pair() {
+    local z=$B/zbuild
+    mkdir -p "$z"
+    printf 'ZLIB_1.2.0 { global: zlibVersion; local: *; };\nZLIB_1.2.9 { global: inflateValidate; } ZLIB_1.2.0;\n' >"$z/new.map"
+    printf 'int zlibVersion(void) { return 1; }\nint inflateValidate(void) { return 9; }\n' >"$z/z.c"
+    gcc -shared -fPIC -o "$z/libz.so.1" -Wl,-soname,libz.so.1 -Wl,--version-script="$z/new.map" "$z/z.c" ||
+        die "cannot build the build-time libz"
+    if [[ $1 == new ]]; then
+        lib $ML/libz.so.1 libz.so.1 "-Wl,--version-script=$z/new.map" <"$z/z.c"
+    else
+        lib $ML/libz.so.1 libz.so.1 "$(vscript oldz <<<'ZLIB_1.2.0 { global: *; };')" <<'EOF'
+int zlibVersion(void) { return 1; }
+EOF
+    fi
+    module deflate mod_zdeflate.so "$z/libz.so.1" <<'EOF'
+int inflateValidate(void);
+int soclash_run(void) { return inflateValidate(); }
+EOF
+}
+
+scenario_sig-missing-version-node-pos() {
+    DESCRIPTION="missing-version-node: a module needing ZLIB_1.2.9 meets an older libz.so.1"
+    frame
+    zlib_pair old
+    httpd
+}
+
+scenario_sig-missing-version-node-neg() {
+    DESCRIPTION="missing-version-node near-miss: the root's libz.so.1 defines ZLIB_1.2.9"
+    frame
+    zlib_pair new
+    httpd
+}
+
+readline_source() {
+    echo "int readline(void) { return $1; }"
+    echo "int add_history(void) { return $1; }"
+    echo "int rl_line_buffer = $1;"
+}
+
+readline_pair() {
+    lib $ML/libedit.so.2 libedit.so.2 < <(readline_source 2)
+    lib $ML/libreadline.so.8 libreadline.so.8 < <(readline_source 8)
+    pymod readline "$R$ML/libreadline.so.8" <<'EOF'
+int add_history(void);
+extern int rl_line_buffer;
+int soclash_run(void) { return add_history() + rl_line_buffer; }
+EOF
+}
+
+readline_extension() {
+    cat <<'EOF'
+int add_history(void);
+int soclash_run(void) { return add_history(); }
+EOF
+}
+
+scenario_sig-libedit-vs-libreadline-pos() {
+    DESCRIPTION="libedit-vs-libreadline: PHP's readline extension (libedit) takes the Python readline module's libreadline symbols"
+    frame
+    readline_pair
+    phpext readline "$R$ML/libedit.so.2" < <(readline_extension)
+    httpd
+    expect both $DYN/readline.cpython-311-x86_64-linux-gnu.so add_history $ML/libedit.so.2
+}
+
+scenario_sig-libedit-vs-libreadline-neg() {
+    DESCRIPTION="libedit-vs-libreadline near-miss: the readline extension is enabled for php-fpm only"
+    frame
+    readline_pair
+    so "$PHPEXT/readline.so" "$R$ML/libedit.so.2" < <(readline_extension)
+    mkdir -p "$R/etc/php/8.2/fpm/conf.d"
+    printf '; priority=20\nextension=readline.so\n' >"$R/etc/php/8.2/fpm/conf.d/20-readline.ini"
+    httpd
+    expect both $DYN/readline.cpython-311-x86_64-linux-gnu.so add_history $ML/libreadline.so.8
 }
 
 # --- configuration and manifest --------------------------------------------

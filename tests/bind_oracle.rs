@@ -61,6 +61,37 @@ const SCENARIOS: [&str; 16] = [
     "p-scope-update",
 ];
 
+/// Signature roots whose driver cannot run: glibc refuses the load they are
+/// built to show (`version 'ZLIB_1.2.9' not found`), so there is no binding
+/// to compare; tests/signature_roots.rs checks their findings.
+const NOT_RUNNABLE: [&str; 1] = ["sig-missing-version-node-pos"];
+
+/// The bind scenarios, then each signature's positive and negative root
+/// (sample-libs/bind-roots.sh `sig-<id>-pos|neg`, one pair per file in
+/// signatures/).
+fn scenarios() -> Vec<String> {
+    let mut names: Vec<String> = SCENARIOS.iter().map(|s| s.to_string()).collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
+    let mut ids: Vec<String> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".yaml").map(str::to_string)
+        })
+        .collect();
+    ids.sort();
+    for id in ids {
+        for side in ["pos", "neg"] {
+            let name = format!("sig-{id}-{side}");
+            if !NOT_RUNNABLE.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
 /// The plan and the LD_DEBUG output, inside each root.
 const PLAN: &str = "/tmp/soclash-bind.plan";
 const DEBUG_OUTPUT: &str = "/tmp/soclash-bind-debug";
@@ -678,7 +709,8 @@ fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
 #[test]
 fn bindings_match_glibc_on_every_scenario() {
     let base = bind_roots();
-    let missing: Vec<String> = SCENARIOS
+    let names = scenarios();
+    let missing: Vec<String> = names
         .iter()
         .map(|n| base.join(n))
         .filter(|d| !d.join("expected.txt").is_file() || !d.join("root").is_dir())
@@ -692,7 +724,7 @@ fn bindings_match_glibc_on_every_scenario() {
     );
     let mut report = String::new();
     let mut total = 0;
-    for name in SCENARIOS {
+    for name in &names {
         let (fail, summary) = check_scenario(name, &base.join(name));
         eprintln!("{summary}");
         total += fail.len();

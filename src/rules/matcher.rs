@@ -606,7 +606,8 @@ pub fn evaluate(
         } else {
             sig.severity
         };
-        let mut evidence = ev.lines;
+        let mut ev = ev;
+        let mut evidence = std::mem::take(&mut ev.lines);
         if ev.binding_count > ev.bindings.len() {
             evidence.push(format!(
                 "{} bindings in all, the first {} listed",
@@ -614,16 +615,28 @@ pub fn evaluate(
                 ev.bindings.len()
             ));
         }
-        let objects: BTreeSet<&str> = ev.objects.iter().map(String::as_str).collect();
-        builtin.retain(|f| {
-            let explained = sig.explains.contains(&f.id)
-                && f.process.as_deref() == Some(image.name.as_str())
-                && f.objects
-                    .iter()
-                    .take(2)
-                    .all(|o| objects.contains(o.as_str()));
-            !explained
-        });
+        let objects: BTreeSet<String> = ev.objects.iter().cloned().collect();
+        let (explained, kept): (Vec<Finding>, Vec<Finding>) =
+            std::mem::take(builtin).into_iter().partition(|f| {
+                sig.explains.contains(&f.id)
+                    && f.process.as_deref() == Some(image.name.as_str())
+                    && f.objects.iter().take(2).all(|o| objects.contains(o))
+            });
+        *builtin = kept;
+        // The explained finding's evidence is this problem's evidence.
+        for f in explained {
+            for o in &f.objects {
+                ev.object(o);
+            }
+            ev.symbols.extend(f.symbols);
+            for b in f.bindings {
+                if ev.bindings.len() < EVIDENCE && !ev.bindings.contains(&b) {
+                    ev.bindings.push(b);
+                }
+            }
+            evidence.push(format!("{} ({}): {}", f.id, f.severity, f.title));
+            evidence.extend(f.evidence);
+        }
         out.push(Finding {
             id: sig.id.0.clone(),
             severity,
