@@ -23,7 +23,10 @@ const SCENARIOS: [(&str, Option<&str>); 16] = [
     ("a-self-reference", Some("symbol-interposition")),
     // The cache_init scenario is the catalogued clash: its signature
     // explains (replaces) the built-in interposition finding.
-    ("b-function-pointer", Some("pysqlite-cache-init-vs-mod-cache")),
+    (
+        "b-function-pointer",
+        Some("pysqlite-cache-init-vs-mod-cache"),
+    ),
     ("c-deepbind", None),
     ("d-local-global-first", Some("symbol-interposition")),
     ("e-versioned-duplicates", None),
