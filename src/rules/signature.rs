@@ -68,21 +68,41 @@ pub struct Id(pub String);
 
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Id, D::Error> {
-        let s = String::deserialize(d)?;
-        let ok = !s.is_empty()
-            && s.split('-').all(|part| {
-                !part.is_empty()
-                    && part
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            });
-        if ok {
-            Ok(Id(s))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "id {s:?} is not kebab-case (lowercase letters, digits, single dashes)"
-            )))
-        }
+        // Checked inside the visitor, so that serde_norway gives the error
+        // the value's position rather than the enclosing mapping's.
+        d.deserialize_str(StrWith("a kebab-case id", |s: &str| {
+            let ok = !s.is_empty()
+                && s.split('-').all(|part| {
+                    !part.is_empty()
+                        && part
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                });
+            if ok {
+                Ok(Id(s.to_string()))
+            } else {
+                Err(format!(
+                    "{s:?} is not kebab-case (lowercase letters, digits, single dashes)"
+                ))
+            }
+        }))
+    }
+}
+
+/// A visitor of one string checked by a function: an error it returns is
+/// raised inside `visit_str`, where serde_norway knows the scalar's
+/// position.
+struct StrWith<F>(&'static str, F);
+
+impl<'de, T, F: FnOnce(&str) -> Result<T, String>> serde::de::Visitor<'de> for StrWith<F> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+        (self.1)(s).map_err(E::custom)
     }
 }
 
@@ -94,8 +114,7 @@ impl fmt::Display for Id {
 
 /// What a signature matches in one modelled process; composable. Written
 /// as a map with exactly one key, the matcher's kind.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(try_from = "MatcherSpec")]
+#[derive(Debug, Clone)]
 pub enum Matcher {
     /// Every one matches (their evidence is joined).
     All(Vec<Matcher>),
@@ -124,6 +143,28 @@ pub struct FindingMatch {
     pub id: String,
     #[serde(default)]
     pub object: Option<ObjectPattern>,
+}
+
+impl<'de> Deserialize<'de> for Matcher {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Matcher, D::Error> {
+        // The kinds are checked inside `visit_map`, so that an error has
+        // the matcher's position rather than the enclosing mapping's.
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Matcher;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a matcher: a map with one key, its kind")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Matcher, A::Error> {
+                let spec =
+                    MatcherSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Matcher::try_from(spec).map_err(serde::de::Error::custom)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// The YAML shape of a [`Matcher`]: serde_norway reads externally tagged
@@ -313,19 +354,20 @@ pub struct Regex(pub regex::Regex);
 
 impl<'de> Deserialize<'de> for Regex {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Regex, D::Error> {
-        let s = String::deserialize(d)?;
-        regex::Regex::new(&s).map(Regex).map_err(|e| {
-            // regex's message draws the pattern over several lines;
-            // its last line says what is wrong.
-            let why = e.to_string();
-            let why = why
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .trim_start_matches("error: ")
-                .to_string();
-            serde::de::Error::custom(format!("bad regular expression {s:?}: {why}"))
-        })
+        d.deserialize_str(StrWith("a regular expression", |s: &str| {
+            regex::Regex::new(s).map(Regex).map_err(|e| {
+                // regex's message draws the pattern over several lines;
+                // its last line says what is wrong.
+                let why = e.to_string();
+                let why = why
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .to_string();
+                format!("bad regular expression {s:?}: {why}")
+            })
+        }))
     }
 }
 
@@ -365,8 +407,7 @@ impl Glob {
 
 impl<'de> Deserialize<'de> for Glob {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Glob, D::Error> {
-        let s = String::deserialize(d)?;
-        Glob::new(&s).map_err(serde::de::Error::custom)
+        d.deserialize_str(StrWith("a symbol name or pattern", Glob::new))
     }
 }
 
@@ -426,14 +467,28 @@ pub fn parse(file: &Path, text: &str) -> Result<Signature, SchemaError> {
     })?;
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if stem != sig.id.0 && !stem.is_empty() {
+        let (line, column) = id_position(text);
         return Err(SchemaError {
             file: file.to_path_buf(),
-            line: Some(1),
-            column: Some(1),
+            line: Some(line),
+            column: Some(column),
             message: format!("id {} differs from the file name {stem}.yaml", sig.id),
         });
     }
     Ok(sig)
+}
+
+/// Where the top-level `id` value starts (1-based line and column), for
+/// the errors found after parsing; the file's start if it cannot be found.
+fn id_position(text: &str) -> (usize, usize) {
+    for (i, line) in text.lines().enumerate() {
+        if let Some(rest) = line.strip_prefix("id:") {
+            let value = rest.trim_start();
+            let column = line.len() - value.len();
+            return (i + 1, line[..column].chars().count() + 1);
+        }
+    }
+    (1, 1)
 }
 
 /// Reads every `*.yaml` of a directory (not below it), in name order:
@@ -476,10 +531,11 @@ pub fn read_dir(dir: &Path) -> (Vec<Signature>, Vec<SchemaError>) {
         match parse(&file, &text) {
             Ok(sig) => {
                 if let Some(first) = seen.insert(sig.id.0.clone(), file.clone()) {
+                    let (line, column) = id_position(&text);
                     errors.push(SchemaError {
                         file,
-                        line: Some(1),
-                        column: Some(1),
+                        line: Some(line),
+                        column: Some(column),
                         message: format!("id {} is also defined by {}", sig.id, first.display()),
                     });
                     continue;
