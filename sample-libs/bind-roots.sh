@@ -1166,6 +1166,543 @@ scenario_sig-libedit-vs-libreadline-neg() {
     expect both $DYN/readline.cpython-311-x86_64-linux-gnu.so add_history $ML/libreadline.so.8
 }
 
+# --- signature scenarios for the 14 signatures beyond the required 16 -------
+# (for sample-libs/bind-roots.sh, after the existing sig-* scenarios; they use
+# its building blocks: frame, lib, so, module, phpext, pymod, conf, httpd,
+# expect, vscript)
+
+DIST=/usr/lib/python3/dist-packages
+
+# The frame with a libphp of one's own (stdin: its source), for scenarios
+# about what libphp itself carries or needs; extra gcc arguments for libphp.
+frame_php() {
+    debian_base
+    lib $LIBPYTHON libpython3.11.so.1.0 <<'EOF'
+int Py_IsInitialized(void) { return 1; }
+int PyGILState_Ensure(void) { return 1; }
+void PyGILState_Release(int state) { (void)state; }
+EOF
+    module php libphp8.2.so "$@"
+    module wsgi mod_wsgi.so "$R$LIBPYTHON" <<'EOF'
+int Py_IsInitialized(void);
+int wsgi_init(void) { return Py_IsInitialized(); }
+EOF
+}
+
+# The frame with a libpython of one's own: its in-root path, then its
+# source on stdin.
+frame_python() {
+    local libpython=$1
+    debian_base
+    lib "$libpython" libpython3.11.so.1.0
+    module php libphp8.2.so <<'EOF'
+int php_module_startup(void) { return 0; }
+EOF
+    module wsgi mod_wsgi.so "$R$libpython" "-Wl,-rpath,$(dirname -- "$libpython")" -Wl,--disable-new-dtags <<'EOF'
+int Py_IsInitialized(void);
+int wsgi_init(void) { return Py_IsInitialized(); }
+EOF
+}
+
+# -- php-bundled-pcre-vs-libpcre ---------------------------------------------
+
+pcre_system() {
+    lib $ML/libpcre.so.3 libpcre.so.3 <<'EOF'
+int pcre_jit_exec(void) { return 3; }
+EOF
+}
+
+scenario_sig-php-bundled-pcre-vs-libpcre-pos() {
+    DESCRIPTION="php-bundled-pcre-vs-libpcre: libphp's bundled PCRE leaks pcre_jit_exec, httpd's libpcre.so.3 takes it"
+    pcre_system
+    frame_php <<'EOF'
+int php_module_startup(void) { return 0; }
+int php_pcre_compile2(void) { return 0; }
+int pcre_jit_exec(void) { return 8; }
+int soclash_run(void) { return pcre_jit_exec(); }
+EOF
+    httpd "$R$ML/libpcre.so.3"
+    expect both $MODS/libphp8.2.so pcre_jit_exec $ML/libpcre.so.3
+}
+
+scenario_sig-php-bundled-pcre-vs-libpcre-neg() {
+    DESCRIPTION="php-bundled-pcre-vs-libpcre near-miss: libphp built against the system libpcre.so.3"
+    pcre_system
+    frame_php "$R$ML/libpcre.so.3" <<'EOF'
+int php_module_startup(void) { return 0; }
+int pcre_jit_exec(void);
+int soclash_run(void) { return pcre_jit_exec(); }
+EOF
+    httpd "$R$ML/libpcre.so.3"
+    expect both $MODS/libphp8.2.so pcre_jit_exec $ML/libpcre.so.3
+}
+
+# -- php-recode-mysql-imap-hash-symbols --------------------------------------
+
+recode_mysql_libs() {
+    lib $ML/librecode.so.0 librecode.so.0 <<'EOF'
+int hash_insert(void *table, void *item) { (void)table; (void)item; return 1; }
+int recode_new_outer(void) { return hash_insert(0, 0); }
+EOF
+    lib $ML/libmysqlclient.so.15 libmysqlclient.so.15 <<'EOF'
+int hash_insert(void *hash, const void *record) { (void)hash; (void)record; return 15; }
+int mysql_init(void *m) { (void)m; return hash_insert(0, 0); }
+EOF
+}
+
+scenario_sig-php-recode-mysql-imap-hash-symbols-pos() {
+    DESCRIPTION="php-recode-mysql-imap-hash-symbols: recode and mysql built into libphp; libmysqlclient's hash_insert call goes to librecode"
+    recode_mysql_libs
+    frame_php "$R$ML/librecode.so.0" "$R$ML/libmysqlclient.so.15" <<'EOF'
+int php_module_startup(void) { return 0; }
+int mysql_init(void *m);
+int recode_new_outer(void);
+int soclash_run(void) { return mysql_init(0) + recode_new_outer(); }
+EOF
+    httpd
+    expect both $ML/libmysqlclient.so.15 hash_insert $ML/librecode.so.0
+}
+
+scenario_sig-php-recode-mysql-imap-hash-symbols-neg() {
+    DESCRIPTION="php-recode-mysql-imap-hash-symbols near-miss: recode and mysql as extensions, loaded with RTLD_DEEPBIND"
+    recode_mysql_libs
+    frame
+    phpext recode "$R$ML/librecode.so.0" <<'EOF'
+int recode_new_outer(void);
+int soclash_run(void) { return recode_new_outer(); }
+EOF
+    phpext mysql "$R$ML/libmysqlclient.so.15" <<'EOF'
+int mysql_init(void *m);
+int soclash_run(void) { return mysql_init(0); }
+EOF
+    httpd
+    expect both $ML/libmysqlclient.so.15 hash_insert $ML/libmysqlclient.so.15
+}
+
+# -- apache13-expat-lite-vs-xml-parser ---------------------------------------
+
+expat_lib() {
+    lib $ML/libexpat.so.1 libexpat.so.1 <<'EOF'
+void *XML_ParserCreate(const char *enc) { (void)enc; return (void *)1; }
+int XML_Parse(void *p, const char *s, int len, int final) { (void)p; (void)s; (void)final; return len; }
+EOF
+}
+
+expat_user() {
+    cat <<'EOF'
+void *XML_ParserCreate(const char *enc);
+int XML_Parse(void *p, const char *s, int len, int final);
+int soclash_run(void) { return XML_Parse(XML_ParserCreate(0), "", 0, 1); }
+EOF
+}
+
+scenario_sig-apache13-expat-lite-vs-xml-parser-pos() {
+    DESCRIPTION="apache13-expat-lite-vs-xml-parser: httpd exports a compiled-in expat, a module's libexpat.so.1 calls go to it"
+    frame
+    expat_lib
+    module xmlparser mod_xmlparser.so "$R$ML/libexpat.so.1" < <(expat_user)
+    httpd --source -rdynamic <<'EOF'
+void *XML_ParserCreate(const char *enc) { (void)enc; return (void *)13; }
+int XML_Parse(void *p, const char *s, int len, int final) { (void)p; (void)s; (void)final; return -len; }
+EOF
+    expect both $MODS/mod_xmlparser.so XML_Parse /usr/sbin/apache2
+}
+
+scenario_sig-apache13-expat-lite-vs-xml-parser-neg() {
+    DESCRIPTION="apache13-expat-lite-vs-xml-parser near-miss: httpd links the shared libexpat.so.1 like the module"
+    frame
+    expat_lib
+    module xmlparser mod_xmlparser.so "$R$ML/libexpat.so.1" < <(expat_user)
+    httpd "$R$ML/libexpat.so.1"
+    expect both $MODS/mod_xmlparser.so XML_Parse $ML/libexpat.so.1
+}
+
+# -- berkeley-db-version-mismatch --------------------------------------------
+
+libdb() {
+    lib "$ML/libdb-$1.so" "libdb-$1.so" <<EOF
+int db_create(void **db, void *env, unsigned flags) { (void)db; (void)env; (void)flags; return ${1//./}; }
+EOF
+}
+
+db_user() {
+    cat <<'EOF'
+int db_create(void **db, void *env, unsigned flags);
+int soclash_run(void) { return db_create(0, 0, 0); }
+EOF
+}
+
+scenario_sig-berkeley-db-version-mismatch-pos() {
+    DESCRIPTION="berkeley-db-version-mismatch: mod_authn_dbm with libdb-5.3.so, PHP dba with libdb-4.8.so"
+    frame
+    libdb 5.3
+    libdb 4.8
+    module authn_dbm mod_authn_dbm.so "$R$ML/libdb-5.3.so" < <(db_user)
+    phpext dba "$R$ML/libdb-4.8.so" < <(db_user)
+    httpd
+}
+
+scenario_sig-berkeley-db-version-mismatch-neg() {
+    DESCRIPTION="berkeley-db-version-mismatch near-miss: both use libdb-5.3.so"
+    frame
+    libdb 5.3
+    module authn_dbm mod_authn_dbm.so "$R$ML/libdb-5.3.so" < <(db_user)
+    phpext dba "$R$ML/libdb-5.3.so" < <(db_user)
+    httpd
+}
+
+# -- perl-cryptx-vs-heimdal-asn1 ---------------------------------------------
+
+heimdal() {
+    lib $ML/libasn1.so.8 libasn1.so.8 <<'EOF'
+unsigned long der_length_octet_string(const void *k) { (void)k; return 8; }
+EOF
+    module auth_gssapi mod_auth_gssapi.so "$R$ML/libasn1.so.8" <<'EOF'
+unsigned long der_length_octet_string(const void *k);
+int soclash_run(void) { return (int)der_length_octet_string(0); }
+EOF
+}
+
+tomcrypt() {
+    local p=$1
+    lib $ML/libtomcrypt.so.1 libtomcrypt.so.1 <<EOF
+int ${p}der_length_octet_string(unsigned long noctets, unsigned long *outlen) { (void)noctets; (void)outlen; return 1; }
+int der_encode_octet_string(void) { unsigned long n; return ${p}der_length_octet_string(1, &n); }
+EOF
+    pymod _tomcrypt "$R$ML/libtomcrypt.so.1" <<'EOF'
+int der_encode_octet_string(void);
+int soclash_run(void) { return der_encode_octet_string(); }
+EOF
+}
+
+scenario_sig-perl-cryptx-vs-heimdal-asn1-pos() {
+    DESCRIPTION="perl-cryptx-vs-heimdal-asn1: libtomcrypt's der_length_octet_string call goes to Heimdal's libasn1.so.8"
+    frame
+    heimdal
+    tomcrypt ""
+    httpd
+    expect both $ML/libtomcrypt.so.1 der_length_octet_string $ML/libasn1.so.8
+}
+
+scenario_sig-perl-cryptx-vs-heimdal-asn1-neg() {
+    DESCRIPTION="perl-cryptx-vs-heimdal-asn1 near-miss: CryptX's cryptx_der_* prefix"
+    frame
+    heimdal
+    tomcrypt cryptx_
+    httpd
+    expect both $ML/libtomcrypt.so.1 cryptx_der_length_octet_string $ML/libtomcrypt.so.1
+}
+
+# -- ossp-uuid-vs-libuuid ----------------------------------------------------
+
+uuid_libs() {
+    lib $ML/libossp-uuid.so.16 libossp-uuid.so.16 <<'EOF'
+int uuid_compare(const void *a, const void *b, int *result) { (void)a; (void)b; (void)result; return 16; }
+EOF
+    lib $ML/libuuid.so.1 libuuid.so.1 "$(vscript uuid <<<'UUID_1.0 { global: *; };')" <<'EOF'
+int uuid_compare(const unsigned char *a, const unsigned char *b) { (void)a; (void)b; return 1; }
+EOF
+    pymod _uuid "$R$ML/libuuid.so.1" <<'EOF'
+int uuid_compare(const unsigned char *a, const unsigned char *b);
+int soclash_run(void) { return uuid_compare(0, 0); }
+EOF
+}
+
+ossp_user() {
+    cat <<'EOF'
+int uuid_compare(const void *a, const void *b, int *result);
+int soclash_run(void) { int r; return uuid_compare(0, 0, &r); }
+EOF
+}
+
+scenario_sig-ossp-uuid-vs-libuuid-pos() {
+    DESCRIPTION="ossp-uuid-vs-libuuid: a module brings OSSP's libossp-uuid.so.16, Python's _uuid calls its uuid_compare"
+    frame
+    uuid_libs
+    module ossp mod_ossp.so "$R$ML/libossp-uuid.so.16" < <(ossp_user)
+    httpd
+    expect both $DYN/_uuid.cpython-311-x86_64-linux-gnu.so uuid_compare $ML/libossp-uuid.so.16
+}
+
+scenario_sig-ossp-uuid-vs-libuuid-neg() {
+    DESCRIPTION="ossp-uuid-vs-libuuid near-miss: the OSSP user is installed, not loaded"
+    frame
+    uuid_libs
+    so "$MODS/mod_ossp.so" "$R$ML/libossp-uuid.so.16" < <(ossp_user)
+    httpd
+    expect both $DYN/_uuid.cpython-311-x86_64-linux-gnu.so uuid_compare $ML/libuuid.so.1
+}
+
+# -- php-bundled-gd-vs-libgd -------------------------------------------------
+
+gd_source() {
+    local f
+    for f in gdImageCreate gdImageCreateTrueColor gdImageDestroy gdImageStringFT; do
+        echo "int $f(void) { return $1; }"
+    done
+}
+
+gd_python() {
+    lib $ML/libgd.so.3 libgd.so.3 < <(gd_source 3)
+    pymod _gd "$R$ML/libgd.so.3" <<'EOF'
+int gdImageCreate(void);
+int soclash_run(void) { return gdImageCreate(); }
+EOF
+}
+
+scenario_sig-php-bundled-gd-vs-libgd-pos() {
+    DESCRIPTION="php-bundled-gd-vs-libgd: PHP's gd.so carries GD, a Python module's libgd.so.3 calls go to it"
+    frame
+    gd_python
+    phpext gd < <(gd_source 1; echo 'int soclash_run(void) { return gdImageCreate(); }')
+    httpd
+    expect both $DYN/_gd.cpython-311-x86_64-linux-gnu.so gdImageCreate $PHPEXT/gd.so
+}
+
+scenario_sig-php-bundled-gd-vs-libgd-neg() {
+    DESCRIPTION="php-bundled-gd-vs-libgd near-miss: gd.so linked against libgd.so.3"
+    frame
+    gd_python
+    phpext gd "$R$ML/libgd.so.3" <<'EOF'
+int gdImageCreate(void);
+int soclash_run(void) { return gdImageCreate(); }
+EOF
+    httpd
+    expect both $DYN/_gd.cpython-311-x86_64-linux-gnu.so gdImageCreate $ML/libgd.so.3
+}
+
+# -- php-nts-module-with-threaded-mpm ----------------------------------------
+
+scenario_sig-php-nts-module-with-threaded-mpm-pos() {
+    DESCRIPTION="php-nts-module-with-threaded-mpm: the NTS libphp8.2.so with mod_mpm_event"
+    frame
+    module mpm_event mod_mpm_event.so <<'EOF'
+int mpm_event_run(void) { return 0; }
+EOF
+    httpd
+}
+
+scenario_sig-php-nts-module-with-threaded-mpm-neg() {
+    DESCRIPTION="php-nts-module-with-threaded-mpm near-miss: mod_mpm_prefork"
+    frame
+    module mpm_prefork mod_mpm_prefork.so <<'EOF'
+int mpm_prefork_run(void) { return 0; }
+EOF
+    httpd
+}
+
+# -- php-rtld-deepbind-vs-preloaded-allocator --------------------------------
+# The allocator forwards to glibc's, so that a preloaded run works.
+
+allocator() {
+    lib $ML/libjemalloc.so.2 libjemalloc.so.2 <<'EOF'
+#include <stddef.h>
+void *__libc_malloc(size_t n);
+void __libc_free(void *p);
+void *__libc_calloc(size_t n, size_t s);
+void *__libc_realloc(void *p, size_t n);
+void *malloc(size_t n) { return __libc_malloc(n); }
+void free(void *p) { __libc_free(p); }
+void *calloc(size_t n, size_t s) { return __libc_calloc(n, s); }
+void *realloc(void *p, size_t n) { return __libc_realloc(p, n); }
+EOF
+    phpext zip <<'EOF'
+#include <stdlib.h>
+int soclash_run(void) { void *p = malloc(8); free(p); return p != 0; }
+EOF
+}
+
+scenario_sig-php-rtld-deepbind-vs-preloaded-allocator-pos() {
+    DESCRIPTION="php-rtld-deepbind-vs-preloaded-allocator: LD_PRELOAD=libjemalloc.so.2 in envvars, PHP extensions loaded"
+    frame
+    allocator
+    mkdir -p "$R/etc/apache2"
+    echo "export LD_PRELOAD=$ML/libjemalloc.so.2" >"$R/etc/apache2/envvars"
+    httpd
+}
+
+scenario_sig-php-rtld-deepbind-vs-preloaded-allocator-neg() {
+    DESCRIPTION="php-rtld-deepbind-vs-preloaded-allocator near-miss: libjemalloc.so.2 installed, not preloaded"
+    frame
+    allocator
+    mkdir -p "$R/etc/apache2"
+    echo "export LANG=C" >"$R/etc/apache2/envvars"
+    httpd
+}
+
+# -- openssl-1-0-global-callback-teardown ------------------------------------
+
+openssl10_stack() {
+    lib $ML/libcrypto.so.1.0.0 libcrypto.so.1.0.0 <<'EOF'
+void CRYPTO_set_locking_callback(void (*f)(int, int, const char *, int)) { (void)f; }
+void ENGINE_cleanup(void) { }
+EOF
+    settle # libcurl and libmysqlclient link it
+    lib $ML/libcurl.so.4 libcurl.so.4 "$R$ML/libcrypto.so.1.0.0" <<'EOF'
+void ENGINE_cleanup(void);
+int curl_global_cleanup(void) { ENGINE_cleanup(); return 0; }
+EOF
+    phpext curl "$R$ML/libcurl.so.4" <<'EOF'
+int curl_global_cleanup(void);
+int soclash_run(void) { return curl_global_cleanup(); }
+EOF
+}
+
+scenario_sig-openssl-1-0-global-callback-teardown-pos() {
+    DESCRIPTION="openssl-1-0-global-callback-teardown: libmysqlclient.so.20 sets OpenSSL 1.0 locking callbacks, libcurl cleans up"
+    frame
+    openssl10_stack
+    lib $ML/libmysqlclient.so.20 libmysqlclient.so.20 "$R$ML/libcrypto.so.1.0.0" <<'EOF'
+void CRYPTO_set_locking_callback(void (*f)(int, int, const char *, int));
+int mysql_server_init(void) { CRYPTO_set_locking_callback(0); return 0; }
+EOF
+    phpext pdo_mysql "$R$ML/libmysqlclient.so.20" <<'EOF'
+int mysql_server_init(void);
+int soclash_run(void) { return mysql_server_init(); }
+EOF
+    httpd
+}
+
+scenario_sig-openssl-1-0-global-callback-teardown-neg() {
+    DESCRIPTION="openssl-1-0-global-callback-teardown near-miss: pdo_mysql with mysqlnd (no libmysqlclient)"
+    frame
+    openssl10_stack
+    phpext pdo_mysql <<'EOF'
+int soclash_run(void) { return 0; }
+EOF
+    httpd
+}
+
+# -- pycurl-ssl-backend-mismatch ---------------------------------------------
+
+php_curl_openssl() {
+    lib $ML/libcurl.so.4 libcurl.so.4 "$(vscript curl <<<'CURL_OPENSSL_4 { global: *; };')" <<'EOF'
+void *curl_easy_init(void) { return (void *)4; }
+EOF
+    phpext curl "$R$ML/libcurl.so.4" <<'EOF'
+void *curl_easy_init(void);
+int soclash_run(void) { return curl_easy_init() != 0; }
+EOF
+}
+
+pycurl_source() {
+    cat <<'EOF'
+void *curl_easy_init(void);
+int soclash_run(void) { return curl_easy_init() != 0; }
+EOF
+}
+
+scenario_sig-pycurl-ssl-backend-mismatch-pos() {
+    DESCRIPTION="pycurl-ssl-backend-mismatch: the pycurl wheel's libcurl-330bcbb6.so.4.8.0 loses curl_easy_init to php-curl's libcurl.so.4"
+    frame
+    php_curl_openssl
+    lib $DIST/pycurl.libs/libcurl-330bcbb6.so.4.8.0 libcurl-330bcbb6.so.4.8.0 <<'EOF'
+void *curl_easy_init(void) { return (void *)1; }
+EOF
+    so "$DIST/pycurl.cpython-311-x86_64-linux-gnu.so" "$R$DIST/pycurl.libs/libcurl-330bcbb6.so.4.8.0" \
+        "-Wl,-rpath,\$ORIGIN/pycurl.libs" -Wl,--disable-new-dtags < <(pycurl_source)
+    httpd
+    expect both $DIST/pycurl.cpython-311-x86_64-linux-gnu.so curl_easy_init $ML/libcurl.so.4
+}
+
+scenario_sig-pycurl-ssl-backend-mismatch-neg() {
+    DESCRIPTION="pycurl-ssl-backend-mismatch near-miss: Debian's pycurl on libcurl-gnutls.so.4 (CURL_GNUTLS_3) next to libcurl.so.4 (CURL_OPENSSL_4)"
+    frame
+    php_curl_openssl
+    lib $ML/libcurl-gnutls.so.4 libcurl-gnutls.so.4 "$(vscript curlg <<<'CURL_GNUTLS_3 { global: *; };')" <<'EOF'
+void *curl_easy_init(void) { return (void *)3; }
+EOF
+    so "$DIST/pycurl.cpython-311-x86_64-linux-gnu.so" "$R$ML/libcurl-gnutls.so.4" < <(pycurl_source)
+    httpd
+    expect both $DIST/pycurl.cpython-311-x86_64-linux-gnu.so curl_easy_init $ML/libcurl-gnutls.so.4
+}
+
+# -- python-abi-mismatch -----------------------------------------------------
+
+scenario_sig-python-abi-mismatch-pos() {
+    DESCRIPTION="python-abi-mismatch: a UCS2 extension module under a UCS4 libpython"
+    frame_python $LIBPYTHON <<'EOF'
+int Py_IsInitialized(void) { return 1; }
+int PyUnicodeUCS4_Replace(void) { return 4; }
+EOF
+    pymod _ucs2mod <<'EOF'
+int PyUnicodeUCS2_Replace(void);
+int soclash_run(void) { return PyUnicodeUCS2_Replace(); }
+EOF
+    httpd
+}
+
+scenario_sig-python-abi-mismatch-neg() {
+    DESCRIPTION="python-abi-mismatch near-miss: the extension module is UCS4 like libpython"
+    frame_python $LIBPYTHON <<'EOF'
+int Py_IsInitialized(void) { return 1; }
+int PyUnicodeUCS4_Replace(void) { return 4; }
+EOF
+    pymod _ucs4mod <<'EOF'
+int PyUnicodeUCS4_Replace(void);
+int soclash_run(void) { return PyUnicodeUCS4_Replace(); }
+EOF
+    httpd
+    expect both $DYN/_ucs4mod.cpython-311-x86_64-linux-gnu.so PyUnicodeUCS4_Replace $LIBPYTHON
+}
+
+# -- anaconda-python-in-httpd ------------------------------------------------
+
+CONDA=/opt/conda/lib
+
+ssl_module() {
+    lib $ML/libssl.so.3 libssl.so.3 <<'EOF'
+int SSL_new(void *ctx) { (void)ctx; return 3; }
+EOF
+    module ssl mod_ssl.so "$R$ML/libssl.so.3" <<'EOF'
+int SSL_new(void *ctx);
+int soclash_run(void) { return SSL_new(0); }
+EOF
+}
+
+scenario_sig-anaconda-python-in-httpd-pos() {
+    DESCRIPTION="anaconda-python-in-httpd: mod_wsgi runs /opt/conda's libpython next to mod_ssl and mod_php"
+    frame_python $CONDA/libpython3.11.so.1.0 <<'EOF'
+int Py_IsInitialized(void) { return 1; }
+EOF
+    ssl_module
+    httpd
+}
+
+scenario_sig-anaconda-python-in-httpd-neg() {
+    DESCRIPTION="anaconda-python-in-httpd near-miss: mod_wsgi built against the system Python"
+    frame_python $LIBPYTHON <<'EOF'
+int Py_IsInitialized(void) { return 1; }
+EOF
+    ssl_module
+    httpd
+}
+
+# -- extension-not-subinterpreter-safe ---------------------------------------
+
+psycopg_module() {
+    so "$DIST/psycopg2/_psycopg.cpython-311-x86_64-linux-gnu.so" <<'EOF'
+int soclash_run(void) { return 0; }
+EOF
+}
+
+scenario_sig-extension-not-subinterpreter-safe-pos() {
+    DESCRIPTION="extension-not-subinterpreter-safe: psycopg2 in an application run in a sub-interpreter"
+    frame
+    psycopg_module
+    conf 'WSGIScriptAlias / /srv/app/app.wsgi'
+    httpd
+}
+
+scenario_sig-extension-not-subinterpreter-safe-neg() {
+    DESCRIPTION="extension-not-subinterpreter-safe near-miss: WSGIApplicationGroup %{GLOBAL}"
+    frame
+    psycopg_module
+    conf 'WSGIScriptAlias / /srv/app/app.wsgi'
+    conf 'WSGIApplicationGroup %{GLOBAL}'
+    httpd
+}
+
 # --- configuration and manifest --------------------------------------------
 
 write_config() {
