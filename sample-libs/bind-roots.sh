@@ -640,7 +640,7 @@ EOF
     expect now $ML/libsharedx.so.1 py_provided -
 }
 
-# --- signature scenarios (signatures/*.yaml, tests/signature_roots.rs) -----
+# --- signature scenarios (signatures/*.yaml, tests/findings_roots.rs) -----
 # For each signature, sig-<id>-pos reproduces the clash and sig-<id>-neg is
 # the near-miss that must stay silent. The objects carry the real sonames
 # and symbol names of research/signatures.md.

@@ -62,7 +62,7 @@ const SCENARIOS: [&str; 16] = [
 ];
 
 /// Signature roots the driver cannot run as the model says; their findings
-/// are checked by tests/signature_roots.rs:
+/// are checked by tests/findings_roots.rs:
 /// - glibc refuses the load they are built to show (`version 'ZLIB_1.2.9'
 ///   not found`, an undefined symbol of another Python ABI), so there is no
 ///   binding to compare;

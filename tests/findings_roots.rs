@@ -1,17 +1,28 @@
-//! Every signature of `signatures/` against its two sample roots
-//! (sample-libs/bind-roots.sh, `make sample-libs`):
-//! `target/sample-roots/bind/sig-<id>-pos` reproduces the clash and
-//! `sig-<id>-neg` is the near-miss that must stay silent (namespaced
-//! symbols, distinct versions, the object installed but not loaded, the
-//! extension enabled for php-fpm only, `WSGIApplicationGroup %{GLOBAL}`,
-//! one library file).
+//! Findings of `soclash scan` on the bind roots that `make sample-libs`
+//! builds (sample-libs/bind-roots.sh): one problem, one finding, and
+//! silence where the binding is by design or the near-miss misses.
 //!
-//! A positive root gives exactly one finding at or above low, with the
-//! signature's id and severity, its objects, remedy and references, and
-//! for a symbol clash the focal binding of the root's `expected.txt` as
-//! evidence; `tests/bind_oracle.rs` runs the same roots under glibc and
-//! checks that binding is the one ld.so makes. A negative root gives no
-//! finding at or above low.
+//! - The binding scenarios (sample-libs/README.md, "Bind roots"): which are
+//!   clashes is their design, not soclash's output: an object's own symbol
+//!   taken by another library (a, b, d, f, g, n, o; b is the catalogued
+//!   cache_init clash, whose signature replaces the generic finding), a
+//!   soname substituted by the copy loaded first (i), and by-design
+//!   bindings that must stay silent: DEEPBIND shielding (c), distinct
+//!   symbol versions (e), protected visibility (h), copy relocations (j),
+//!   `STB_GNU_UNIQUE` (k), a weak lazy call bound later (l), a canonical
+//!   PLT entry (m), a scope update (p).
+//! - Every signature of `signatures/` against its two roots:
+//!   `sig-<id>-pos` reproduces the clash and `sig-<id>-neg` is the
+//!   near-miss that must stay silent (namespaced symbols, distinct
+//!   versions, the object installed but not loaded, the extension enabled
+//!   for php-fpm only, `WSGIApplicationGroup %{GLOBAL}`, one library file).
+//!   A positive root gives exactly one finding at or above low, with the
+//!   signature's id and severity, its objects, remedy and references; a
+//!   negative root none.
+//!
+//! Where each focal reference binds is glibc's answer, checked by
+//! `tests/bind_oracle.rs` on the same roots and written in each root's
+//! `expected.txt`; a finding must carry that binding as its evidence.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +42,45 @@ fn soclash(args: &[&str], root: Option<&Path>) -> Value {
             "soclash {args:?}: no JSON ({e}): {}",
             String::from_utf8_lossy(&out.stderr)
         )
+    })
+}
+
+/// (scenario, the finding its design calls for).
+const SCENARIOS: [(&str, Option<&str>); 16] = [
+    ("a-self-reference", Some("symbol-interposition")),
+    // The cache_init scenario is the catalogued clash: its signature
+    // explains (replaces) the built-in interposition finding.
+    (
+        "b-function-pointer",
+        Some("pysqlite-cache-init-vs-mod-cache"),
+    ),
+    ("c-deepbind", None),
+    ("d-local-global-first", Some("symbol-interposition")),
+    ("e-versioned-duplicates", None),
+    ("f-versioned-to-unversioned", Some("symbol-interposition")),
+    ("g-weak-first", Some("symbol-interposition")),
+    ("h-protected", None),
+    ("i-soname-reuse", Some("duplicate-soname-different-file")),
+    ("j-copy-relocation", None),
+    ("k-gnu-unique", None),
+    ("l-lazy-first-call", None),
+    ("m-canonical-plt", None),
+    ("n-tls", Some("symbol-interposition")),
+    ("o-hidden-version", Some("symbol-interposition")),
+    ("p-scope-update", None),
+];
+
+/// Whether a finding's bindings show `from`'s reference to `symbol` (any
+/// version) bound to `def`.
+fn shows_binding(f: &Value, from: &str, symbol: &str, def: &str) -> bool {
+    f["bindings"].as_array().is_some_and(|b| {
+        b.iter().any(|x| {
+            x["from"] == from
+                && x["actual"] == def
+                && x["symbol"]
+                    .as_str()
+                    .is_some_and(|s| s == symbol || s.starts_with(&format!("{symbol}@")))
+        })
     })
 }
 
@@ -123,15 +173,7 @@ fn each_signature_fires_on_its_positive_root_and_not_on_its_near_miss() {
                 // evidence (bind_oracle confirms it with glibc).
                 for (from, symbol, def) in focal(&pos).into_iter().filter(|(f, _, d)| f != d) {
                     focal_checked += 1;
-                    let shown = f["bindings"].as_array().is_some_and(|b| {
-                        b.iter().any(|x| {
-                            x["from"] == from.as_str()
-                                && x["actual"] == def.as_str()
-                                && x["symbol"].as_str().is_some_and(|s| {
-                                    s == symbol || s.starts_with(&format!("{symbol}@"))
-                                })
-                        })
-                    });
+                    let shown = shows_binding(f, &from, &symbol, &def);
                     if !shown {
                         failures.push(format!(
                             "{id}: binding {from} {symbol} -> {def} not in {:#}",
@@ -161,5 +203,41 @@ fn each_signature_fires_on_its_positive_root_and_not_on_its_near_miss() {
         severity.len(),
         2 * severity.len()
     );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The built-in binding findings on the bind scenarios: one problem, one
+/// finding, and silence where the binding is by design.
+#[test]
+fn one_finding_per_designed_clash_and_none_for_the_rest() {
+    let mut failures = Vec::new();
+    for (name, want) in SCENARIOS {
+        let dir = bind_roots().join(name);
+        let focal = focal(&dir);
+        let findings = at_or_above_low(&soclash(
+            &["scan", "--format", "json"],
+            Some(&dir.join("root")),
+        ));
+        match (want, findings.as_slice()) {
+            (None, []) => {}
+            (None, found) => failures.push(format!("{name}: by design, yet {found:#?}")),
+            (Some(id), [f]) if f["id"] == id => {
+                // Its evidence holds a focal binding as glibc makes it.
+                if !focal
+                    .iter()
+                    .any(|(from, symbol, def)| shows_binding(f, from, symbol, def))
+                {
+                    failures.push(format!(
+                        "{name}: no focal binding {focal:?} in {:#}",
+                        f["bindings"]
+                    ));
+                }
+                if f["process"] != "apache" || f["remedy"].as_str().is_none_or(str::is_empty) {
+                    failures.push(format!("{name}: process and remedy: {f:#}"));
+                }
+            }
+            (Some(id), found) => failures.push(format!("{name}: want one {id}, got {found:#?}")),
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
