@@ -654,3 +654,236 @@ pub fn evaluate(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::elf::RelocClass::Plt;
+    use crate::image::bind::tests::{O, P, data, def, undef};
+    use crate::image::bind::{BindOptions, Scope::Global, Scope::List, bind};
+    use crate::rules::signature::parse;
+
+    /// A signature from YAML text (the schema is exercised too).
+    fn sig(id: &str, body: &str) -> Signature {
+        let text = format!(
+            "id: {id}\ntitle: t\nseverity: high\nstatus: confirmed\nera: current\n{body}\nremedy: r\nreferences: [x]\n"
+        );
+        parse(&PathBuf::from(format!("{id}.yaml")), &text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    fn run(p: &P, sigs: &[Signature], read: ReadFile<'_>) -> (Vec<Finding>, Vec<Finding>) {
+        let image = p.image();
+        let b = bind(&image, &BindOptions::default());
+        let mut builtin = crate::rules::process_findings(&image, &b);
+        let found = evaluate(sigs, &image, &b, read, &mut builtin);
+        (found, builtin)
+    }
+
+    fn no_read(_: &str) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// httpd, a global library `libmh.so.2` defining MD5Init and MD5Update,
+    /// then a module that defines both and calls them (interposed).
+    fn md5_process(installed_only: bool) -> P {
+        let mut p = P::new();
+        let e = p.obj("/usr/sbin/httpd", O::new());
+        let l = p.obj(
+            "/lib/libmh.so.2",
+            O::new()
+                .soname("libmh.so.2")
+                .sym(def("MD5Init"))
+                .sym(def("MD5Update")),
+        );
+        let m = p.obj(
+            "/py/md5.so",
+            O::new()
+                .reloc(def("MD5Init"), Plt)
+                .reloc(def("MD5Update"), Plt),
+        );
+        p.link.global = vec![e, l];
+        let me = p.member(e, vec![Global(1)]);
+        p.m(me).exec = true;
+        p.member(l, vec![Global(2), List(vec![l])]);
+        let mm = p.member(m, vec![Global(2), List(vec![m])]);
+        p.m(mm).installed_only = installed_only;
+        p
+    }
+
+    /// symbol_clash: one finding with the interposed bindings; a taker that
+    /// does not match, or min_symbols above what matched, gives none; the
+    /// built-in finding it explains is dropped and its evidence joins it.
+    #[test]
+    fn symbol_clash_and_explains() {
+        let s = sig(
+            "md5",
+            "explains: [symbol-interposition]\nmatch:\n  symbol_clash:\n    symbols: ['MD5*']\n    taker: { soname: '^libmh\\.so' }",
+        );
+        let (found, builtin) = run(&md5_process(false), &[s], &no_read);
+        assert_eq!(found.len(), 1);
+        let f = &found[0];
+        assert_eq!(f.id, "md5");
+        assert_eq!(f.symbols, vec!["MD5Init", "MD5Update"]);
+        assert!(f.bindings.iter().any(|b| b.from == "/py/md5.so"
+            && b.actual.as_deref() == Some("/lib/libmh.so.2")
+            && b.expected.as_deref() == Some("/py/md5.so")));
+        assert!(
+            builtin.iter().all(|b| b.id != "symbol-interposition"),
+            "{builtin:#?}"
+        );
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.starts_with("symbol-interposition"))
+        );
+
+        let other = sig(
+            "other",
+            "match:\n  symbol_clash:\n    symbols: ['MD5*']\n    taker: { soname: '^libother' }",
+        );
+        let (found, builtin) = run(&md5_process(false), &[other], &no_read);
+        assert!(found.is_empty());
+        assert_eq!(
+            builtin
+                .iter()
+                .filter(|b| b.id == "symbol-interposition")
+                .count(),
+            1
+        );
+        let three = sig(
+            "three",
+            "match:\n  symbol_clash:\n    symbols: ['MD5*']\n    min_symbols: 3",
+        );
+        assert!(run(&md5_process(false), &[three], &no_read).0.is_empty());
+    }
+
+    /// A what-if member (`--installed`) makes the finding latent and low.
+    #[test]
+    fn latent_is_capped_at_low() {
+        let s = sig("md5", "match:\n  symbol_clash:\n    symbols: ['MD5*']");
+        let (found, _) = run(&md5_process(true), &[s], &no_read);
+        assert_eq!(found[0].certainty, Certainty::Latent);
+        assert_eq!(found[0].severity, Severity::Low);
+    }
+
+    /// all / any / not: `not` silences; `any` joins the evidence of what
+    /// matched; an `all` with one false part is false.
+    #[test]
+    fn composition() {
+        let p = md5_process(false);
+        let yes = "present: { soname: '^libmh' }";
+        let no = "present: { soname: '^libnone' }";
+        let cases = [
+            (format!("match:\n  not:\n    {yes}"), false),
+            (format!("match:\n  not:\n    {no}"), true),
+            (format!("match:\n  any:\n    - {no}\n    - {yes}"), true),
+            (format!("match:\n  all:\n    - {yes}\n    - {no}"), false),
+            (
+                format!("match:\n  all:\n    - {yes}\n    - present: {{ path: '/md5' }}"),
+                true,
+            ),
+        ];
+        for (body, want) in cases {
+            let (found, _) = run(&p, &[sig("c", &body)], &no_read);
+            assert_eq!(!found.is_empty(), want, "{body}");
+        }
+        let (found, _) = run(
+            &p,
+            &[sig(
+                "c",
+                &format!("match:\n  all:\n    - {yes}\n    - present: {{ path: '/md5' }}"),
+            )],
+            &no_read,
+        );
+        assert_eq!(found[0].objects, vec!["/lib/libmh.so.2", "/py/md5.so"]);
+    }
+
+    /// exported_twice with owner and taker: one exporter must match each.
+    #[test]
+    fn exported_twice_roles() {
+        let p = md5_process(false);
+        let both = sig(
+            "t",
+            "match:\n  symbol_clash:\n    symbols: [MD5Init]\n    exported_twice: true\n    owner: { path: '/py/' }\n    taker: { soname: '^libmh' }",
+        );
+        assert_eq!(run(&p, &[both], &no_read).0.len(), 1);
+        let wrong = sig(
+            "t",
+            "match:\n  symbol_clash:\n    symbols: [MD5Init]\n    exported_twice: true\n    owner: { path: '/py/' }\n    taker: { path: '/py/' }",
+        );
+        assert!(run(&p, &[wrong], &no_read).0.is_empty());
+    }
+
+    /// embedded_copy: the version string is looked for through the reader
+    /// the caller passes; `with_library: false` needs no shared library.
+    #[test]
+    fn embedded_copy_version_string_and_library() {
+        let mut p = P::new();
+        let e = p.obj("/usr/sbin/httpd", O::new());
+        let m = p.obj(
+            "/mods/mod_x.so",
+            O::new().sym(def("sqlite3_open")).sym(def("sqlite3_close")),
+        );
+        p.link.global = vec![e, m];
+        let me = p.member(e, vec![Global(1)]);
+        p.m(me).exec = true;
+        p.member(m, vec![Global(2)]);
+        let with_lib = sig(
+            "s",
+            "match:\n  embedded_copy: { api: ['sqlite3_*'], library: '^libsqlite3' }",
+        );
+        assert!(
+            run(&p, &[with_lib], &no_read).0.is_empty(),
+            "no libsqlite3 in the process"
+        );
+        let alone = "match:\n  embedded_copy: { api: ['sqlite3_*'], min_symbols: 2, library: '^libsqlite3', with_library: false, version_string: '3.40.1' }";
+        let has = |path: &str| (path == "/mods/mod_x.so").then(|| b"..3.40.1..".to_vec());
+        assert_eq!(run(&p, &[sig("s", alone)], &has).0.len(), 1);
+        let lacks = |_: &str| Some(b"3.39".to_vec());
+        assert!(run(&p, &[sig("s", alone)], &lacks).0.is_empty());
+    }
+
+    /// directive with an option, and imports of undefined symbols.
+    #[test]
+    fn directive_option_and_imports() {
+        use crate::host::apache::{Directive, DirectiveKind};
+        let mut p = md5_process(false);
+        let u = p.obj(
+            "/py/_swig.so",
+            O::new()
+                .reloc(undef("PyGILState_Ensure"), Plt)
+                .sym(data(def("x"))),
+        );
+        p.member(u, vec![Global(2), List(vec![u])]);
+        let mut image = p.image();
+        image.config = vec![Directive {
+            file: Path::new("/etc/apache2/apache2.conf").to_path_buf(),
+            line: 7,
+            context: Vec::new(),
+            kind: DirectiveKind::WsgiDaemonProcess {
+                name: "app".into(),
+                options: [("display-name".to_string(), "%{GROUP}".to_string())].into(),
+            },
+        }];
+        let b = bind(&image, &BindOptions::default());
+        let s = sig(
+            "g",
+            "match:\n  all:\n    - imports: { symbols: ['PyGILState_*'] }\n    - directive: { name: wsgidaemonprocess, option: display-name, value: '%\\{GROUP\\}' }",
+        );
+        let found = evaluate(&[s], &image, &b, &no_read, &mut Vec::new());
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0]
+                .evidence
+                .iter()
+                .any(|e| e.contains("apache2.conf:7"))
+        );
+        let other = sig(
+            "g",
+            "match:\n  directive: { name: WSGIDaemonProcess, option: display-name, value: '[()]' }",
+        );
+        assert!(evaluate(&[other], &image, &b, &no_read, &mut Vec::new()).is_empty());
+    }
+}
