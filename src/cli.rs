@@ -46,10 +46,34 @@ pub enum Command {
     /// process has loaded everything; `at_load` says where they would bind
     /// if called earlier.
     Explain(ExplainArgs),
+    /// Compare two reports: findings added, resolved and changed (matched by
+    /// id, process, objects and symbols), objects added, removed and
+    /// changed. Exit 1 when a finding at or above --fail-on was added.
+    ///
+    /// `soclash diff OLD.yaml NEW.yaml`, or `soclash diff --archive DIR
+    /// HOST` for the two newest reports of HOST in an archive written by
+    /// `scan --archive`.
+    Diff(DiffArgs),
     /// The catalogue of known clash signatures: list it, or check
     /// signature files (exit 1 when one has an error).
     #[command(subcommand)]
     Signatures(SignaturesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Take the two newest reports of HOST from this archive.
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
+    /// Output format; default: table.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Exit with status 1 when an added finding is at or above this.
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: FailOn,
+    /// OLD.yaml NEW.yaml, or HOST with --archive.
+    #[arg(required = true, num_args = 1..=2, value_name = "REPORT|HOST")]
+    pub args: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +166,10 @@ pub struct ScanArgs {
     /// Output format; default: table on a terminal, yaml otherwise.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Also keep the report (YAML) as DIR/<hostname>/<UTC
+    /// %Y%m%dT%H%M%SZ>.yaml; an existing report is never overwritten.
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -15,7 +15,8 @@ use soclash::root::Root;
 use soclash::scan::ScanOptions;
 
 use cli::{
-    Cli, Command, DepsArgs, ExplainArgs, FailOn, Format, ImageArgs, ScanArgs, SignaturesCommand,
+    Cli, Command, DepsArgs, DiffArgs, ExplainArgs, FailOn, Format, ImageArgs, ScanArgs,
+    SignaturesCommand,
 };
 
 /// Exit codes of DESIGN.md: 0 clean, 1 findings at or above --fail-on,
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         Command::Image(args) => image(&args),
         Command::Explain(args) => explain(&args),
         Command::Signatures(cmd) => signatures(&cmd),
+        Command::Diff(args) => diff(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -160,13 +162,45 @@ fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
         Format::Table => report.write_table(&mut sink, (!stdout_tty).then_some(120))?,
     }
     sink.flush()?;
-    let threshold = match args.fail_on {
+    if let Some(dir) = &args.archive {
+        let path = soclash::report::diff::archive(dir, &report).map_err(anyhow::Error::msg)?;
+        eprintln!("soclash: wrote {}", path.display());
+    }
+    Ok(u8::from(
+        report.worst().is_some_and(|w| w >= threshold(args.fail_on)),
+    ))
+}
+
+fn threshold(f: FailOn) -> Severity {
+    match f {
         FailOn::Critical => Severity::Critical,
         FailOn::High => Severity::High,
         FailOn::Medium => Severity::Medium,
         FailOn::Low => Severity::Low,
+    }
+}
+
+fn diff(args: &DiffArgs) -> anyhow::Result<u8> {
+    use soclash::report::diff;
+    let (old, new) = match (&args.archive, args.args.as_slice()) {
+        (Some(dir), [host]) => {
+            diff::newest_two(dir, &host.to_string_lossy()).map_err(anyhow::Error::msg)?
+        }
+        (None, [old, new]) => (old.clone(), new.clone()),
+        (Some(_), _) => anyhow::bail!("with --archive, give one HOST"),
+        (None, _) => anyhow::bail!("give OLD.yaml and NEW.yaml, or --archive DIR HOST"),
     };
-    Ok(u8::from(report.worst().is_some_and(|w| w >= threshold)))
+    let a = diff::read_report(&old).map_err(anyhow::Error::msg)?;
+    let b = diff::read_report(&new).map_err(anyhow::Error::msg)?;
+    let names = (old.display().to_string(), new.display().to_string());
+    let d = diff::diff(&a, &b, (&names.0, &names.1));
+    write_doc(args.format, &serde_json::to_value(&d)?, |out| {
+        diff::write_table(&d, out)
+    })?;
+    Ok(u8::from(
+        d.worst_added()
+            .is_some_and(|w| w >= threshold(args.fail_on)),
+    ))
 }
 
 /// A spinner on stderr, only when stderr is a terminal and the scan has

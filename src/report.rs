@@ -24,6 +24,8 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
+pub mod diff;
+
 pub const SCHEMA: u32 = 1;
 
 /// How bad a finding is. Ordered: `Info` < `Low` < … < `Critical`.
@@ -357,7 +359,7 @@ impl Report {
     }
 }
 
-fn certainty_word(c: Certainty) -> &'static str {
+pub(crate) fn certainty_word(c: Certainty) -> &'static str {
     match c {
         Certainty::Certain => "certain",
         Certainty::Likely => "likely",

@@ -1,0 +1,268 @@
+//! Comparing two reports (drift over time, pre-upgrade checks) and the
+//! per-server archive they are kept in.
+//!
+//! Findings are matched by a stable identity, never by position: id,
+//! process, the objects' paths and the symbols, each sorted. Objects are
+//! matched by path; one changed when its build-id, size or package did.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Finding, Object, Report, SCHEMA, Severity};
+
+/// What changed between two reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Diff {
+    pub old: String,
+    pub new: String,
+    pub findings: FindingChanges,
+    pub objects: ObjectChanges,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FindingChanges {
+    pub added: Vec<Finding>,
+    pub resolved: Vec<Finding>,
+    /// Same identity, other severity, certainty or title: (old, new).
+    pub changed: Vec<(Finding, Finding)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ObjectChanges {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// Path and what changed (`build_id a -> b`, `size a -> b`).
+    pub changed: Vec<(String, Vec<String>)>,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.findings.added.is_empty()
+            && self.findings.resolved.is_empty()
+            && self.findings.changed.is_empty()
+            && self.objects.added.is_empty()
+            && self.objects.removed.is_empty()
+            && self.objects.changed.is_empty()
+    }
+
+    /// The worst severity the new report added: new findings, and findings
+    /// whose severity rose.
+    pub fn worst_added(&self) -> Option<Severity> {
+        self.findings
+            .added
+            .iter()
+            .map(|f| f.severity)
+            .chain(
+                self.findings
+                    .changed
+                    .iter()
+                    .filter(|(o, n)| n.severity > o.severity)
+                    .map(|(_, n)| n.severity),
+            )
+            .max()
+    }
+}
+
+/// A finding's identity across reports.
+type Identity = (String, Option<String>, Vec<String>, Vec<String>);
+
+fn identity(f: &Finding) -> Identity {
+    let mut objects = f.objects.clone();
+    objects.sort();
+    let mut symbols = f.symbols.clone();
+    symbols.sort();
+    (f.id.clone(), f.process.clone(), objects, symbols)
+}
+
+/// Compares two reports.
+pub fn diff(old: &Report, new: &Report, names: (&str, &str)) -> Diff {
+    let olds: BTreeMap<Identity, &Finding> =
+        old.findings.iter().map(|f| (identity(f), f)).collect();
+    let news: BTreeMap<Identity, &Finding> =
+        new.findings.iter().map(|f| (identity(f), f)).collect();
+    let mut out = Diff {
+        old: names.0.to_string(),
+        new: names.1.to_string(),
+        ..Diff::default()
+    };
+    for (k, n) in &news {
+        match olds.get(k) {
+            None => out.findings.added.push((*n).clone()),
+            Some(o)
+                if o.severity != n.severity || o.certainty != n.certainty || o.title != n.title =>
+            {
+                out.findings.changed.push(((*o).clone(), (*n).clone()));
+            }
+            Some(_) => {}
+        }
+    }
+    for (k, o) in &olds {
+        if !news.contains_key(k) {
+            out.findings.resolved.push((*o).clone());
+        }
+    }
+    let old_objects: BTreeMap<&str, &Object> =
+        old.objects.iter().map(|o| (o.path.as_str(), o)).collect();
+    let new_objects: BTreeMap<&str, &Object> =
+        new.objects.iter().map(|o| (o.path.as_str(), o)).collect();
+    for (path, n) in &new_objects {
+        let Some(o) = old_objects.get(path) else {
+            out.objects.added.push(path.to_string());
+            continue;
+        };
+        let mut what = Vec::new();
+        if o.build_id != n.build_id {
+            what.push(format!(
+                "build_id {} -> {}",
+                o.build_id.as_deref().unwrap_or("none"),
+                n.build_id.as_deref().unwrap_or("none")
+            ));
+        }
+        if o.size != n.size {
+            what.push(format!("size {} -> {}", o.size, n.size));
+        }
+        if !what.is_empty() {
+            out.objects.changed.push((path.to_string(), what));
+        }
+    }
+    for path in old_objects.keys() {
+        if !new_objects.contains_key(path) {
+            out.objects.removed.push(path.to_string());
+        }
+    }
+    out
+}
+
+/// Reads a report, refusing another schema rather than misreading it.
+pub fn read_report(path: &Path) -> Result<Report, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let value: serde_yaml::Value = serde_yaml::from_str(&text)
+        .map_err(|e| format!("{}: not a report: {e}", path.display()))?;
+    let schema = value.get("schema").and_then(serde_yaml::Value::as_u64);
+    if schema != Some(u64::from(SCHEMA)) {
+        return Err(format!(
+            "{}: report schema {} is not {SCHEMA}, which this soclash reads",
+            path.display(),
+            schema.map_or_else(|| "missing".to_string(), |s| s.to_string())
+        ));
+    }
+    serde_yaml::from_value(value)
+        .map_err(|e| format!("{}: not a schema-{SCHEMA} report: {e}", path.display()))
+}
+
+/// `<archive>/<host>/<UTC %Y%m%dT%H%M%SZ>.yaml` for a report.
+pub fn archive_path(dir: &Path, report: &Report) -> Result<PathBuf, String> {
+    let host = report
+        .host
+        .hostname
+        .as_deref()
+        .filter(|h| !h.is_empty() && !h.contains('/') && *h != "." && *h != "..")
+        .ok_or("the report has no usable hostname")?;
+    // scanned_at is RFC 3339 in UTC, to the second: 2026-11-24T00:32:23Z.
+    let stamp: String = report
+        .host
+        .scanned_at
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'T' || *c == 'Z')
+        .collect();
+    if stamp.len() != 16 {
+        return Err(format!(
+            "scanned_at {:?} is not RFC 3339 UTC",
+            report.host.scanned_at
+        ));
+    }
+    Ok(dir.join(host).join(format!("{stamp}.yaml")))
+}
+
+/// Writes a report into the archive; an existing report is never
+/// overwritten.
+pub fn archive(dir: &Path, report: &Report) -> Result<PathBuf, String> {
+    let path = archive_path(dir, report)?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| {
+            format!(
+                "{}: {e} (archived reports are never overwritten)",
+                path.display()
+            )
+        })?;
+    report
+        .write_yaml(&mut file)
+        .and_then(|()| file.flush())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// The two newest reports of a host in the archive, oldest first.
+pub fn newest_two(dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), String> {
+    let hdir = dir.join(host);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&hdir)
+        .map_err(|e| format!("{}: {e}", hdir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    match files.as_slice() {
+        [.., a, b] => Ok((a.clone(), b.clone())),
+        _ => Err(format!("{}: fewer than two reports", hdir.display())),
+    }
+}
+
+/// The terminal view of a diff.
+pub fn write_table(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "soclash diff {} -> {}", d.old, d.new)?;
+    if d.is_empty() {
+        return writeln!(out, "No change.");
+    }
+    for (what, list) in [
+        ("added", &d.findings.added),
+        ("resolved", &d.findings.resolved),
+    ] {
+        for f in list {
+            writeln!(
+                out,
+                "{what:>9} finding  {} {}: {}",
+                f.severity, f.id, f.title
+            )?;
+        }
+    }
+    for (o, n) in &d.findings.changed {
+        writeln!(
+            out,
+            "  changed finding  {}: {} {} -> {} {}",
+            n.id,
+            o.severity,
+            super::certainty_word(o.certainty),
+            n.severity,
+            super::certainty_word(n.certainty)
+        )?;
+    }
+    for p in &d.objects.added {
+        writeln!(out, "    added object   {p}")?;
+    }
+    for p in &d.objects.removed {
+        writeln!(out, "  removed object   {p}")?;
+    }
+    for (p, what) in &d.objects.changed {
+        writeln!(out, "  changed object   {p}: {}", what.join(", "))?;
+    }
+    writeln!(
+        out,
+        "{} findings added, {} resolved, {} changed; {} objects added, {} removed, {} changed",
+        d.findings.added.len(),
+        d.findings.resolved.len(),
+        d.findings.changed.len(),
+        d.objects.added.len(),
+        d.objects.removed.len(),
+        d.objects.changed.len()
+    )
+}
