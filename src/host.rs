@@ -26,6 +26,7 @@ use crate::report::Role;
 use crate::root::{Kind, Root, file_kind_name};
 
 pub mod apache;
+pub mod packages;
 pub mod php;
 
 /// httpd executable names (RHEL's `httpd`, Debian's `apache2`, SUSE's

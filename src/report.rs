@@ -164,6 +164,10 @@ pub struct Object {
     /// The modelled processes it is a member of (`apache`, `php-fpm`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub processes: Vec<String>,
+    /// The installed package that owns it, from the root's package
+    /// database (dpkg).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<crate::host::packages::Package>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

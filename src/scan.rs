@@ -225,12 +225,14 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         })
         .collect();
     findings.extend(per_process.into_iter().flatten());
+    let mut owners = crate::host::packages::dpkg_owners(root, &inventory.keys().cloned().collect());
     let objects = inventory
         .into_iter()
         .filter_map(|(path, e)| object(&path, e))
         .map(|mut o| {
             o.loaded = loaded(&o.path);
             o.processes = processes_of(&o.path);
+            o.package = owners.remove(Path::new(&o.path));
             o
         })
         .collect();
@@ -351,6 +353,7 @@ fn object(path: &Path, e: Entry) -> Option<Object> {
         machine: machine_name(f.machine),
         names: e.names.into_iter().filter(|n| *n != canonical).collect(),
         processes: Vec::new(),
+        package: None,
         path: canonical,
         role: e.role,
     })
