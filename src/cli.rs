@@ -132,12 +132,22 @@ pub struct ImageArgs {
     /// service's or the distribution's.
     #[arg(long, value_name = "FILE")]
     pub apache_config: Option<PathBuf>,
-    /// Output format; default: table.
+    /// Output format; default: table. `dot` draws the process for
+    /// Graphviz: `soclash image --format dot | dot -Tsvg > apache.svg`.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: ImageFormat,
     /// x86-64 ISA level (1-4) for glibc-hwcaps; default: this machine's.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
     pub cpu_level: Option<u8>,
+}
+
+/// `image` formats: the report formats and a Graphviz graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImageFormat {
+    Table,
+    Yaml,
+    Json,
+    Dot,
 }
 
 /// Report formats.

@@ -946,6 +946,88 @@ pub fn write_table(p: &ProcessImage, out: &mut dyn std::io::Write) -> std::io::R
     Ok(())
 }
 
+/// The process as a Graphviz graph: members in load order (global ones in
+/// the global-scope cluster, imports dashed), `DT_NEEDED` edges grey, and
+/// `edges` (the caller's interposed bindings: from, to, label) red.
+pub fn write_dot(
+    p: &ProcessImage,
+    edges: &[(String, String, String)],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let label = |path: &str| path.rsplit('/').next().unwrap_or(path).to_string();
+    writeln!(out, "digraph {} {{", quote(&p.name))?;
+    writeln!(
+        out,
+        "  rankdir=LR; node [shape=box, fontsize=10]; edge [fontsize=9];"
+    )?;
+    writeln!(
+        out,
+        "  subgraph cluster_global {{ label=\"global scope\"; style=rounded;"
+    )?;
+    for (i, m) in p.members.iter().enumerate().filter(|(_, m)| m.global) {
+        writeln!(
+            out,
+            "    {} [label={}, tooltip={}];",
+            quote(&m.object),
+            quote(&format!("{} {}", i + 1, label(&m.object))),
+            quote(&format!("{} ({})", m.object, m.flags))
+        )?;
+    }
+    writeln!(out, "  }}")?;
+    for (i, m) in p.members.iter().enumerate().filter(|(_, m)| !m.global) {
+        let style = if m.may_be_imported || m.installed_only {
+            "dashed"
+        } else {
+            "solid"
+        };
+        writeln!(
+            out,
+            "  {} [label={}, style={style}, tooltip={}];",
+            quote(&m.object),
+            quote(&format!("{} {}", i + 1, label(&m.object))),
+            quote(&format!("{} ({})", m.object, m.flags))
+        )?;
+    }
+    for o in p
+        .link
+        .objects
+        .iter()
+        .filter(|o| p.members.iter().any(|m| m.object == o.path))
+    {
+        let Some(f) = o.facts.as_deref() else {
+            continue;
+        };
+        for n in &f.needed {
+            let name = n.to_str_lossy();
+            let to = p.members.iter().find(|m| {
+                p.link
+                    .facts(&m.object)
+                    .is_some_and(|g| g.soname.as_ref() == Some(n))
+                    || label(&m.object) == name
+            });
+            if let Some(to) = to {
+                writeln!(
+                    out,
+                    "  {} -> {} [color=grey];",
+                    quote(&o.path),
+                    quote(&to.object)
+                )?;
+            }
+        }
+    }
+    for (from, to, text) in edges {
+        writeln!(
+            out,
+            "  {} -> {} [color=red, fontcolor=red, label={}];",
+            quote(from),
+            quote(to),
+            quote(text)
+        )?;
+    }
+    writeln!(out, "}}")
+}
+
 fn needed_by(objects: &[Loaded], o: &Loaded) -> String {
     match o
         .loader

@@ -15,8 +15,8 @@ use soclash::root::Root;
 use soclash::scan::ScanOptions;
 
 use cli::{
-    Cli, Command, DepsArgs, DiffArgs, ExplainArgs, FailOn, Format, ImageArgs, ScanArgs,
-    SignaturesCommand,
+    Cli, Command, DepsArgs, DiffArgs, ExplainArgs, FailOn, Format, ImageArgs, ImageFormat,
+    ScanArgs, SignaturesCommand,
 };
 
 /// Exit codes of DESIGN.md: 0 clean, 1 findings at or above --fail-on,
@@ -309,7 +309,36 @@ fn image(args: &ImageArgs) -> anyhow::Result<u8> {
         .ok_or_else(|| anyhow::anyhow!("unknown process {:?}", args.process))?;
     let process = model(&root, &opts).map_err(|e| anyhow::anyhow!(e))?;
     let doc = serde_json::json!({ "processes": [&process] });
-    write_doc(args.format, &doc, |out| {
+    let format = match args.format {
+        ImageFormat::Table => Format::Table,
+        ImageFormat::Yaml => Format::Yaml,
+        ImageFormat::Json => Format::Json,
+        ImageFormat::Dot => {
+            // Interposed bindings that are clashes (not by design), per
+            // pair of referencing and defining object.
+            use soclash::image::bind;
+            let b = bind::bind(&process, &bind::BindOptions::default());
+            let mut edges: std::collections::BTreeMap<(String, String), usize> = Default::default();
+            for r in b.references.iter().filter(|r| r.interposed) {
+                if soclash::rules::benign(&process, r).is_some() {
+                    continue;
+                }
+                if let Some(to) = &r.binds_to {
+                    *edges.entry((r.object.clone(), to.clone())).or_default() += 1;
+                }
+            }
+            let edges: Vec<(String, String, String)> = edges
+                .into_iter()
+                .map(|((a, b), n)| (a, b, format!("{n} interposed")))
+                .collect();
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            soclash::image::write_dot(&process, &edges, &mut out)?;
+            out.flush()?;
+            return Ok(0);
+        }
+    };
+    write_doc(format, &doc, |out| {
         soclash::image::write_table(&process, out)
     })?;
     Ok(0)
