@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ROOTS := $(abspath target/sample-roots)
 
-.PHONY: all build test lint sample-libs bench clean
+.PHONY: all build test lint sample-libs bench clean install
 
 all: build
 
@@ -23,6 +23,20 @@ test: lint sample-libs
 
 bench: build
 	bench/bench.sh
+
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the binary, shell
+# completions and man pages generated from the clap definitions.
+PREFIX ?= /usr/local
+GEN := target/generated
+install: build
+	rm -rf $(GEN)
+	target/release/soclash generate $(GEN)
+	install -Dm755 target/release/soclash $(DESTDIR)$(PREFIX)/bin/soclash
+	install -Dm644 $(GEN)/completions/soclash.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/soclash
+	install -Dm644 $(GEN)/completions/_soclash $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_soclash
+	install -Dm644 $(GEN)/completions/soclash.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/soclash.fish
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m644 $(GEN)/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	$(MAKE) -C sample-libs OUT=$(ROOTS) clean

@@ -54,6 +54,13 @@ pub enum Command {
     /// HOST` for the two newest reports of HOST in an archive written by
     /// `scan --archive`.
     Diff(DiffArgs),
+    /// Write shell completions (bash, zsh, fish) and man pages generated
+    /// from these definitions into DIR (`make install` uses it).
+    #[command(hide = true)]
+    Generate {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// The catalogue of known clash signatures: list it, or check
     /// signature files (exit 1 when one has an error).
     #[command(subcommand)]

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain(&args),
         Command::Signatures(cmd) => signatures(&cmd),
         Command::Diff(args) => diff(&args),
+        Command::Generate { dir } => generate(&dir),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -437,4 +438,23 @@ fn signatures(cmd: &SignaturesCommand) -> anyhow::Result<u8> {
             Ok(if errors.is_empty() { 0 } else { EXIT_ERROR })
         }
     }
+}
+
+/// Completions and man pages from the clap definitions, for packaging.
+fn generate(dir: &Path) -> anyhow::Result<u8> {
+    use anyhow::Context;
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let completions = dir.join("completions");
+    let man = dir.join("man");
+    for d in [&completions, &man] {
+        std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+    }
+    let mut cmd = Cli::command();
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+        clap_complete::generate_to(shell, &mut cmd, "soclash", &completions)
+            .with_context(|| format!("cannot write {shell} completions"))?;
+    }
+    clap_mangen::generate_to(cmd, &man).context("cannot write the man pages")?;
+    Ok(0)
 }
