@@ -110,6 +110,10 @@ pub struct Report {
 pub struct Tool {
     pub name: String,
     pub version: String,
+    /// The signature set the findings come from (`30 signatures, fnv1a
+    /// …`), so reports stay comparable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<String>,
 }
 
 impl Default for Tool {
@@ -117,6 +121,7 @@ impl Default for Tool {
         Tool {
             name: "soclash".into(),
             version: env!("CARGO_PKG_VERSION").into(),
+            signatures: None,
         }
     }
 }

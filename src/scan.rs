@@ -238,7 +238,10 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         .collect();
     let mut report = Report {
         schema: crate::report::SCHEMA,
-        tool: Tool::default(),
+        tool: Tool {
+            signatures: Some(crate::rules::signature::set_version(&opts.signatures)),
+            ..Tool::default()
+        },
         host: host_facts(root, &loader, opts),
         processes: images
             .iter()

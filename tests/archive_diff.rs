@@ -160,6 +160,16 @@ fn archived_reports_are_never_overwritten_and_other_schemas_refused() {
         path(&file),
     ]);
     let report = soclash::report::diff::read_report(&file).unwrap_or_else(|e| panic!("{e} {err}"));
+    // The report names its signature set, so later diffs can tell.
+    assert!(
+        report
+            .tool
+            .signatures
+            .as_deref()
+            .is_some_and(|s| s.contains(" signatures, fnv1a ")),
+        "{:?}",
+        report.tool
+    );
     let archive = dir.path().join("archive");
     let first = soclash::report::diff::archive(&archive, &report).expect("first write");
     let before = std::fs::read(&first).expect("written");

@@ -20,6 +20,10 @@ pub struct Diff {
     pub new: String,
     pub findings: FindingChanges,
     pub objects: ObjectChanges,
+    /// The tool or signature set differs between the reports (findings may
+    /// differ because of that, not the host).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -103,6 +107,21 @@ pub fn diff(old: &Report, new: &Report, names: (&str, &str)) -> Diff {
         if !news.contains_key(k) {
             out.findings.resolved.push((*o).clone());
         }
+    }
+    if old.tool != new.tool {
+        let show = |t: &super::Tool| {
+            format!(
+                "{} {} ({})",
+                t.name,
+                t.version,
+                t.signatures.as_deref().unwrap_or("signatures unknown")
+            )
+        };
+        out.notes.push(format!(
+            "made by {} and by {}",
+            show(&old.tool),
+            show(&new.tool)
+        ));
     }
     let old_objects: BTreeMap<&str, &Object> =
         old.objects.iter().map(|o| (o.path.as_str(), o)).collect();
@@ -220,6 +239,9 @@ pub fn newest_two(dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), String> 
 /// The terminal view of a diff.
 pub fn write_table(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "soclash diff {} -> {}", d.old, d.new)?;
+    for n in &d.notes {
+        writeln!(out, "note: {n}")?;
+    }
     if d.is_empty() {
         return writeln!(out, "No change.");
     }

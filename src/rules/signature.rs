@@ -593,3 +593,45 @@ pub fn catalogue(dirs: &[PathBuf]) -> (Vec<Signature>, Vec<SchemaError>) {
     }
     (by_id.into_values().collect(), errors)
 }
+
+/// The version of a signature set, for reports compared later: how many
+/// files and an FNV-1a hash of their names and texts (the embedded ones,
+/// then each directory's in name order), stable across builds and hosts.
+pub fn set_version(dirs: &[PathBuf]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut count = 0;
+    let mut feed = |bytes: &[u8]| {
+        for &b in bytes {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for (name, text) in EMBEDDED {
+        feed(name.as_bytes());
+        feed(text.as_bytes());
+        count += 1;
+    }
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        files.sort();
+        for f in files {
+            if let Ok(text) = read_text(&f) {
+                feed(
+                    f.file_name()
+                        .map(|n| n.as_encoded_bytes())
+                        .unwrap_or_default(),
+                );
+                feed(text.as_bytes());
+                count += 1;
+            }
+        }
+    }
+    format!("{count} signatures, fnv1a {hash:016x}")
+}
