@@ -225,14 +225,29 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         })
         .collect();
     findings.extend(per_process.into_iter().flatten());
-    let mut owners = crate::host::packages::dpkg_owners(root, &inventory.keys().cloned().collect());
+    let owners = crate::host::packages::dpkg_owners(root, &inventory.keys().cloned().collect());
+    // A remedy a sysadmin can act on names packages: which ones ship the
+    // objects of each finding.
+    for f in &mut findings {
+        let mut named: Vec<String> = f
+            .objects
+            .iter()
+            .filter_map(|o| owners.get(Path::new(o)))
+            .map(|p| format!("{} {}", p.name, p.version))
+            .collect();
+        named.sort();
+        named.dedup();
+        if !named.is_empty() {
+            f.evidence.push(format!("packages: {}", named.join(", ")));
+        }
+    }
     let objects = inventory
         .into_iter()
         .filter_map(|(path, e)| object(&path, e))
         .map(|mut o| {
             o.loaded = loaded(&o.path);
             o.processes = processes_of(&o.path);
-            o.package = owners.remove(Path::new(&o.path));
+            o.package = owners.get(Path::new(&o.path)).cloned();
             o
         })
         .collect();

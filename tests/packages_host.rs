@@ -74,6 +74,26 @@ fn every_object_is_attributed_as_dpkg_says() {
             failures.push(format!("{path}: no version"));
         }
     }
+    // Each finding names the packages of its objects, for the remedy.
+    let package_of: BTreeMap<&str, &str> = objects
+        .iter()
+        .filter_map(|o| Some((o["path"].as_str()?, o["package"]["name"].as_str()?)))
+        .collect();
+    for f in report["findings"].as_array().expect("findings") {
+        let line = f["evidence"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .find(|l| l.starts_with("packages: "));
+        for o in f["objects"].as_array().into_iter().flatten() {
+            if let Some(pkg) = o.as_str().and_then(|o| package_of.get(o)) {
+                if !line.is_some_and(|l| l.contains(&format!("{pkg} "))) {
+                    failures.push(format!("finding {}: package {pkg} not named", f["id"]));
+                }
+            }
+        }
+    }
     eprintln!(
         "packages: {agree} objects attributed as dpkg -S does, {unowned} owned by no package, {} differ",
         failures.len()
