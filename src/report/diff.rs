@@ -3,7 +3,8 @@
 //!
 //! Findings are matched by a stable identity, never by position: id,
 //! process, the objects' paths and the symbols, each sorted. Objects are
-//! matched by path; one changed when its build-id, size or package did.
+//! matched by path; one changed when its build-id, size or package (name
+//! or version) did.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -142,6 +143,19 @@ pub fn diff(old: &Report, new: &Report, names: (&str, &str)) -> Diff {
         }
         if o.size != n.size {
             what.push(format!("size {} -> {}", o.size, n.size));
+        }
+        if o.package != n.package {
+            let show = |p: &Option<crate::host::packages::Package>| {
+                p.as_ref().map_or_else(
+                    || "no package".to_string(),
+                    |p| format!("{} {}", p.name, p.version),
+                )
+            };
+            what.push(format!(
+                "package {} -> {}",
+                show(&o.package),
+                show(&n.package)
+            ));
         }
         if !what.is_empty() {
             out.objects.changed.push((path.to_string(), what));
@@ -287,4 +301,62 @@ pub fn write_table(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
         d.objects.removed.len(),
         d.objects.changed.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::packages::Package;
+    use crate::report::{Host, Role, Summary, Tool};
+
+    fn report(version: &str) -> Report {
+        Report {
+            schema: SCHEMA,
+            tool: Tool::default(),
+            host: Host::default(),
+            processes: Vec::new(),
+            objects: vec![Object {
+                path: "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13".into(),
+                role: Role::Library,
+                soname: Some("libz.so.1".into()),
+                needed: Vec::new(),
+                resolved: Default::default(),
+                loaded: Some(true),
+                build_id: Some("ab".into()),
+                size: 1,
+                class: "elf64".into(),
+                machine: "x86_64".into(),
+                names: Vec::new(),
+                processes: Vec::new(),
+                package: Some(Package {
+                    name: "zlib1g".into(),
+                    version: version.into(),
+                }),
+            }],
+            findings: Vec::new(),
+            errors: Vec::new(),
+            summary: Summary::default(),
+        }
+    }
+
+    /// An upgrade that keeps the file's build-id and size still shows as
+    /// a changed package version.
+    #[test]
+    fn package_version_change_is_an_object_change() {
+        let d = diff(
+            &report("1:1.2.13.dfsg-1"),
+            &report("1:1.2.13.dfsg-1+deb12u1"),
+            ("a", "b"),
+        );
+        assert_eq!(
+            d.objects.changed,
+            vec![(
+                "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13".to_string(),
+                vec![
+                    "package zlib1g 1:1.2.13.dfsg-1 -> zlib1g 1:1.2.13.dfsg-1+deb12u1".to_string()
+                ]
+            )]
+        );
+        assert!(diff(&report("1"), &report("1"), ("a", "b")).is_empty());
+    }
 }
