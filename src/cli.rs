@@ -180,6 +180,17 @@ pub struct ScanArgs {
     /// paths in the report are inside it.
     #[arg(long, default_value = "/", value_name = "DIR")]
     pub root: PathBuf,
+    /// Pre-upgrade what-if: lay DIR (a package tree unpacked with `dpkg-deb
+    /// -x` or `rpm2cpio | cpio -id`) over the root as if installed; files
+    /// replace or add to the root's, a later overlay wins. The report says
+    /// which findings the overlays introduce. May be repeated.
+    #[arg(long, value_name = "DIR")]
+    pub overlay: Vec<PathBuf>,
+    /// Like --overlay, for a .deb unpacked by soclash into a temporary
+    /// directory (never by dpkg); laid over the --overlay directories, in
+    /// the order given.
+    #[arg(long, value_name = "FILE")]
+    pub overlay_deb: Vec<PathBuf>,
     /// Output format; default: table on a terminal, yaml otherwise.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -193,6 +204,10 @@ pub struct ScanArgs {
     /// Exit with status 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value = "high")]
     pub fail_on: FailOn,
+    /// In the table: every object, error and evidence line of each
+    /// finding, and its bindings.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Also audit installed Apache modules, PHP extensions and Python
     /// extension modules the configuration does not load, as if each were
     /// loaded last: their findings are `latent` and never above low.

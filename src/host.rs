@@ -23,9 +23,10 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::report::Role;
-use crate::root::{Kind, Root, file_kind_name};
+use crate::root::{Kind, Root};
 
 pub mod apache;
+pub mod maintscripts;
 pub mod packages;
 pub mod php;
 
@@ -197,37 +198,26 @@ pub fn python_packages(root: &Root, dir: &Path) -> Discovery {
 
 fn walk(root: &Root, dir: &Path, place: Place) -> Discovery {
     let mut out = Discovery::default();
-    let host_dir = root.host_dir().join(dir.strip_prefix("/").unwrap_or(dir));
     let depth = match place {
         Place::Packages => MAX_PACKAGE_DEPTH,
         _ => 1,
     };
-    let walker = walkdir::WalkDir::new(&host_dir)
-        .min_depth(1)
-        .max_depth(depth)
-        .follow_links(false)
-        .sort_by_file_name();
-    for entry in walker {
-        let entry = match entry {
-            Ok(e) => e,
+    // Through the root, so overlays' files are seen as installed.
+    for (path, kind) in root.walk_tree(dir, depth) {
+        let kind = match kind {
+            Ok(k) => k,
             Err(e) => {
-                let path = e
-                    .path()
-                    .map_or_else(|| dir.to_path_buf(), |p| inner(&host_dir, dir, p));
-                let reason = e
-                    .io_error()
-                    .map_or_else(|| e.to_string(), std::string::ToString::to_string);
                 out.errors
-                    .push((path, format!("cannot read directory: {reason}")));
+                    .push((path, format!("cannot read directory: {e}")));
                 continue;
             }
         };
-        let name = entry.file_name().as_bytes();
-        let ft = entry.file_type();
-        if ft.is_dir() {
+        if kind == Kind::Directory {
             continue;
         }
-        let path = inner(&host_dir, dir, entry.path());
+        let Some(name) = path.file_name().map(OsStr::as_bytes) else {
+            continue;
+        };
         let role = match place {
             Place::Httpd => {
                 if !HTTPD_NAMES.iter().any(|n| n.as_bytes() == name) {
@@ -241,17 +231,17 @@ fn walk(root: &Root, dir: &Path, place: Place) -> Discovery {
                 }
                 role
             }
-            Place::Packages => match package_role(entry.path(), name) {
+            Place::Packages => match package_role(&path, name) {
                 Some(role) => role,
                 None => continue,
             },
         };
-        if !ft.is_file() && !ft.is_symlink() {
-            out.errors.push((
-                path,
-                format!("not a regular file ({})", file_kind_name(&ft)),
-            ));
-            continue;
+        if let Kind::Other(what) = kind {
+            if what != "symlink" {
+                out.errors
+                    .push((path, format!("not a regular file ({what})")));
+                continue;
+            }
         }
         out.candidates.push(Candidate { path, role });
     }
@@ -260,21 +250,13 @@ fn walk(root: &Root, dir: &Path, place: Place) -> Discovery {
 
 /// In a Python package tree: extension modules are `*.so`; the libraries
 /// wheels bundle (`<pkg>.libs/`, `<pkg>/.libs/`) are `*.so*` there.
-fn package_role(host_path: &Path, name: &[u8]) -> Option<Role> {
-    let parent = host_path.parent()?.file_name()?.as_bytes();
+fn package_role(path: &Path, name: &[u8]) -> Option<Role> {
+    let parent = path.parent()?.file_name()?.as_bytes();
     let in_libs = parent == b".libs" || parent.ends_with(b".libs");
     if in_libs {
         return bstr::ByteSlice::find(name, b".so").map(|_| Role::Library);
     }
     name.ends_with(b".so").then_some(Role::PythonExtension)
-}
-
-/// The inner path of a walked host path.
-fn inner(host_dir: &Path, dir: &Path, host: &Path) -> PathBuf {
-    match host.strip_prefix(host_dir) {
-        Ok(rel) => dir.join(rel),
-        Err(_) => dir.to_path_buf(),
-    }
 }
 
 #[cfg(test)]

@@ -60,6 +60,10 @@ pub struct Member {
     /// what-if, loaded last and locally (`scan --installed`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub installed_only: bool,
+    /// For a library, the module, extension or import whose `dlopen`
+    /// brought it in (what a sysadmin disables to be rid of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brought_by: Option<String>,
 }
 
 /// One modelled process.
@@ -761,6 +765,9 @@ fn finish(
             may_be_imported: origin.is_some_and(|o| o.may_be_imported),
             uncertain: origin.is_some_and(|o| o.uncertain),
             installed_only: origin.is_some_and(|o| o.installed_only),
+            brought_by: group
+                .filter(|g| how == How::Needed && g.root != 0 && g.root != j)
+                .map(|g| canonical(g.root)),
         });
     }
     let mut errors = errors;

@@ -139,9 +139,20 @@ fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
         scanned_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         installed: args.installed,
         signatures: args.signatures.clone(),
+        overlay_packages: Vec::new(),
     };
     let progress = Progress::start();
-    let report = soclash::scan::scan(&root, &opts);
+    let report = if args.overlay.is_empty() && args.overlay_deb.is_empty() {
+        soclash::scan::scan(&root, &opts)
+    } else {
+        let (overlaid, layers, _unpacked) = overlay_root(&root, args)?;
+        let opts = ScanOptions {
+            overlay_packages: layers.iter().map(|l| l.package.clone()).collect(),
+            ..opts
+        };
+        let labels = layers.into_iter().map(|l| l.label).collect();
+        soclash::scan::scan_overlay(&root, &overlaid, labels, &opts)
+    };
     progress.finish();
 
     let stdout_tty = args.output.is_none() && io::stdout().is_terminal();
@@ -160,7 +171,7 @@ fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
     match format {
         Format::Yaml => report.write_yaml(&mut sink)?,
         Format::Json => report.write_json(&mut sink)?,
-        Format::Table => report.write_table(&mut sink, (!stdout_tty).then_some(120))?,
+        Format::Table => report.write_table(&mut sink, &table_style(stdout_tty, args.verbose))?,
     }
     sink.flush()?;
     if let Some(dir) = &args.archive {
@@ -170,6 +181,96 @@ fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
     Ok(u8::from(
         report.worst().is_some_and(|w| w >= threshold(args.fail_on)),
     ))
+}
+
+/// One overlay: how the report names it, and the package it is.
+struct Layer {
+    label: String,
+    package: Option<soclash::host::packages::Package>,
+}
+
+/// The root with `--overlay` directories and `--overlay-deb` packages
+/// (unpacked into a temporary directory, removed when the returned guard
+/// is dropped) laid over it.
+fn overlay_root(
+    base: &Root,
+    args: &ScanArgs,
+) -> anyhow::Result<(Root, Vec<Layer>, tempfile::TempDir)> {
+    use anyhow::Context;
+    let tmp = tempfile::Builder::new()
+        .prefix("soclash-overlay-")
+        .tempdir()
+        .context("cannot make a temporary directory for --overlay-deb")?;
+    let mut dirs = args.overlay.clone();
+    let mut layers: Vec<Layer> = args
+        .overlay
+        .iter()
+        .map(|d| Layer {
+            label: d.display().to_string(),
+            package: None,
+        })
+        .collect();
+    for (i, deb) in args.overlay_deb.iter().enumerate() {
+        let dest = tmp.path().join(i.to_string());
+        std::fs::create_dir(&dest)?;
+        let control = soclash::root::deb::unpack(deb, &dest)
+            .with_context(|| format!("cannot unpack {}", deb.display()))?;
+        // Enabled as `apt install` would leave it (postinst helpers).
+        let notes = soclash::host::maintscripts::enable(
+            base,
+            &dest,
+            control.postinst.as_deref().unwrap_or_default(),
+        )
+        .with_context(|| format!("cannot model what {} enables", deb.display()))?;
+        let mut label = format!(
+            "{} ({} {})",
+            deb.display(),
+            control.package,
+            control.version
+        );
+        for n in notes {
+            label.push_str("; ");
+            label.push_str(&n);
+        }
+        layers.push(Layer {
+            label,
+            package: Some(soclash::host::packages::Package {
+                name: control.package,
+                version: control.version,
+            }),
+        });
+        dirs.push(dest);
+    }
+    let root = Root::with_overlays(&args.root, &dirs)
+        .with_context(|| format!("cannot lay the overlays over {}", args.root.display()))?;
+    Ok((root, layers, tmp))
+}
+
+/// The table's width and colour: the terminal's width (or `COLUMNS`,
+/// else 120 columns off a terminal), colour only on a terminal that is not
+/// `dumb` and without `NO_COLOR` (https://no-color.org).
+fn table_style(stdout_tty: bool, verbose: bool) -> soclash::report::TableStyle {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let columns = env("COLUMNS").and_then(|c| c.parse::<u16>().ok());
+    let width = stdout_tty
+        .then(terminal_width)
+        .flatten()
+        .or(columns)
+        .unwrap_or(120)
+        .max(40);
+    soclash::report::TableStyle {
+        width,
+        colour: stdout_tty && env("NO_COLOR").is_none() && env("TERM").as_deref() != Some("dumb"),
+        verbose,
+    }
+}
+
+fn terminal_width() -> Option<u16> {
+    use std::os::fd::AsRawFd;
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes a winsize into the valid pointer.
+    let rc = unsafe { libc::ioctl(io::stdout().as_raw_fd(), libc::TIOCGWINSZ, &mut size) };
+    (rc == 0 && size.ws_col > 0).then_some(size.ws_col)
 }
 
 fn threshold(f: FailOn) -> Severity {

@@ -104,6 +104,59 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub errors: Vec<ErrorEntry>,
     pub summary: Summary,
+    /// With `scan --overlay`: what the overlays change compared with the
+    /// root alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay: Option<OverlayOutcome>,
+}
+
+/// The pre-upgrade answer: findings the overlays bring in or take away,
+/// and the objects they add or change, from a second scan of the root
+/// alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlayOutcome {
+    /// The overlays, bottom first (a directory, or `FILE.deb (package
+    /// version)`).
+    pub layers: Vec<String>,
+    /// Findings of this report that the root alone does not have (or has
+    /// at a lower severity).
+    pub introduced: Vec<FindingKey>,
+    /// Findings of the root alone that the overlays make go away.
+    pub resolved: Vec<FindingKey>,
+    pub objects: diff::ObjectChanges,
+}
+
+/// A finding's identity (as `diff` matches findings) and severity.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FindingKey {
+    pub id: String,
+    pub severity: Severity,
+    pub process: Option<String>,
+    pub objects: Vec<String>,
+    pub symbols: Vec<String>,
+}
+
+impl FindingKey {
+    pub fn of(f: &Finding) -> FindingKey {
+        let mut objects = f.objects.clone();
+        objects.sort();
+        let mut symbols = f.symbols.clone();
+        symbols.sort();
+        FindingKey {
+            id: f.id.clone(),
+            severity: f.severity,
+            process: f.process.clone(),
+            objects,
+            symbols,
+        }
+    }
+
+    /// True when `f` is the finding this key names (any severity).
+    pub fn names(&self, f: &Finding) -> bool {
+        let k = FindingKey::of(f);
+        (&k.id, &k.process, &k.objects, &k.symbols)
+            == (&self.id, &self.process, &self.objects, &self.symbols)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +193,23 @@ pub struct Host {
     pub cpu_level: u8,
     /// RFC 3339, UTC.
     pub scanned_at: String,
+    /// The web stack found: Apache, PHP and Python, with their versions
+    /// where the package database or the file names tell them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stack: Vec<Software>,
+}
+
+/// A part of the web stack and how it was recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Software {
+    /// `apache`, `php` or `python`.
+    pub name: String,
+    /// From the file name (`libphp8.2.so`, `python3.11/`), when it has one.
+    pub version: Option<String>,
+    /// The object it was recognised by.
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<crate::host::packages::Package>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,37 +332,154 @@ impl Report {
         out.write_all(b"\n")
     }
 
-    /// The terminal view: a line per role, findings by severity with their
-    /// remedy, then errors.
-    pub fn write_table(&self, out: &mut dyn Write, width: Option<u16>) -> io::Result<()> {
-        use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-        let host = self.host.hostname.as_deref().unwrap_or("?");
+    /// The terminal view, read top to bottom: what was audited (host, web
+    /// stack, processes), the findings by severity, each with a one-line
+    /// explanation and the remedy, then the counts.
+    pub fn write_table(&self, out: &mut dyn Write, style: &TableStyle) -> io::Result<()> {
+        use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
+        let host = self.host.hostname.as_deref().unwrap_or("unknown host");
         let os = self
             .host
             .os_release
             .pretty_name
             .as_deref()
             .unwrap_or("unknown OS");
-        writeln!(
-            out,
-            "soclash {} — {host} ({os}), root {}, glibc {}, ld.so.cache {}, x86-64-v{}",
-            self.tool.version,
-            self.host.root,
-            self.host.glibc.as_deref().unwrap_or("?"),
-            self.host.ld_cache,
-            self.host.cpu_level
-        )?;
-        let table = |header: [&str; 4]| {
+        let width = usize::from(style.width);
+        let mut header = vec![
+            vec![
+                style.paint(host, "1"),
+                os.to_string(),
+                format!("soclash {}", self.tool.version),
+            ],
+            vec![
+                format!("root {}", self.host.root),
+                format!("glibc {}", self.host.glibc.as_deref().unwrap_or("?")),
+                format!("ld.so.cache {}", self.host.ld_cache),
+                format!("x86-64-v{}", self.host.cpu_level),
+            ],
+        ];
+        let stack: Vec<String> = self.host.stack.iter().map(software_line).collect();
+        header.push(if stack.is_empty() {
+            vec!["web stack: none found".to_string()]
+        } else {
+            let mut s = stack;
+            s[0] = format!("web stack: {}", s[0]);
+            s
+        });
+        let processes: Vec<String> = self
+            .processes
+            .iter()
+            .filter_map(|p| {
+                let n = p["members"].as_array().map_or(0, Vec::len);
+                Some(format!("{} ({n} objects)", p["name"].as_str()?))
+            })
+            .collect();
+        header.push(vec![if processes.is_empty() {
+            "processes modelled: none (no web server configuration found)".to_string()
+        } else {
+            format!("processes modelled: {}", processes.join(", "))
+        }]);
+        if let Some(o) = &self.overlay {
+            for l in &o.layers {
+                header.push(vec![format!("overlay: {l}")]);
+            }
+            header.push(vec![format!(
+                "the overlays introduce {} finding{}, resolve {}; add {} object{}, change {}",
+                o.introduced.len(),
+                plural(o.introduced.len()),
+                o.resolved.len(),
+                o.objects.added.len(),
+                plural(o.objects.added.len()),
+                o.objects.changed.len()
+            )]);
+        }
+        for parts in header {
+            for line in fit(&parts, width) {
+                writeln!(out, "{line}")?;
+            }
+        }
+        writeln!(out)?;
+
+        let table = || {
             let mut t = Table::new();
-            t.load_style(UTF8_FULL_CONDENSED)
+            t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
                 .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_header(header);
-            if let Some(w) = width {
-                t.set_width(w);
+                .set_width(style.width);
+            if style.colour {
+                t.enforce_styling();
+            } else {
+                t.force_no_tty();
             }
             t
         };
-        let mut roles = table(["role", "objects", "unresolved", "examples"]);
+        if self.findings.is_empty() {
+            writeln!(out, "No findings.")?;
+        } else {
+            let mut t = table();
+            t.set_header(["severity", "finding"]);
+            for f in &self.findings {
+                let introduced = self
+                    .overlay
+                    .as_ref()
+                    .is_some_and(|o| o.introduced.iter().any(|k| k.names(f)));
+                let mut lines = vec![f.title.clone()];
+                let mut tags = vec![
+                    f.id.clone(),
+                    certainty_word(f.certainty).to_string(),
+                    f.process.clone().unwrap_or_else(|| "host".into()),
+                ];
+                if introduced {
+                    tags.push("introduced by the overlay".into());
+                }
+                lines.push(tags.join(" · "));
+                if let Some(why) = f.symptoms.first().or_else(|| f.evidence.first()) {
+                    lines.push(format!("why: {why}"));
+                }
+                lines.push(format!("fix: {}", f.remedy));
+                let shown = if style.verbose { usize::MAX } else { 3 };
+                for o in f.objects.iter().take(shown) {
+                    lines.push(format!("  {o}"));
+                }
+                if f.objects.len() > shown {
+                    lines.push(format!("  … {} more objects", f.objects.len() - shown));
+                }
+                if style.verbose {
+                    for e in f.evidence.iter().skip(usize::from(f.symptoms.is_empty())) {
+                        lines.push(format!("evidence: {e}"));
+                    }
+                    for b in &f.bindings {
+                        lines.push(format!(
+                            "binds: {} from {} → {} (alone: {})",
+                            b.symbol,
+                            b.from,
+                            b.actual.as_deref().unwrap_or("nothing"),
+                            b.expected.as_deref().unwrap_or("nothing")
+                        ));
+                    }
+                }
+                let colour = match f.severity {
+                    Severity::Critical => Color::Magenta,
+                    Severity::High => Color::Red,
+                    Severity::Medium => Color::Yellow,
+                    Severity::Low => Color::Cyan,
+                    Severity::Info => Color::Grey,
+                };
+                t.add_row([
+                    Cell::new(f.severity)
+                        .fg(colour)
+                        .add_attribute(Attribute::Bold),
+                    Cell::new(lines.join("\n")),
+                ]);
+            }
+            writeln!(out, "{t}")?;
+            if !style.verbose {
+                writeln!(out, "(-v adds the evidence and the bindings)")?;
+            }
+        }
+        writeln!(out)?;
+
+        let mut roles = table();
+        roles.set_header(["role", "objects", "unresolved", "examples"]);
         for role in Role::ALL {
             let of_role: Vec<&Object> = self.objects.iter().filter(|o| o.role == role).collect();
             if of_role.is_empty() {
@@ -316,37 +503,23 @@ impl Report {
             ]);
         }
         writeln!(out, "{roles}")?;
-        if self.findings.is_empty() {
-            writeln!(out, "No findings.")?;
-        } else {
-            let mut t = table(["severity", "finding", "evidence", "remedy"]);
-            for f in &self.findings {
-                let mut what = format!("{}\n[{}, {}]", f.title, f.id, certainty_word(f.certainty));
-                for o in f.objects.iter().filter(|o| !f.title.contains(o.as_str())) {
-                    what.push('\n');
-                    what.push_str(o);
-                }
-                let mut evidence: Vec<String> = f.evidence.iter().take(3).cloned().collect();
-                if f.evidence.len() > 3 {
-                    evidence.push(format!("… {} more", f.evidence.len() - 3));
-                }
-                t.add_row([
-                    f.severity.to_string(),
-                    what,
-                    evidence.join("\n"),
-                    f.remedy.clone(),
-                ]);
-            }
-            writeln!(out, "{t}")?;
-        }
         if !self.errors.is_empty() {
             writeln!(
                 out,
-                "Errors ({}): files that could not be audited",
-                self.errors.len()
+                "{} file{} could not be audited:",
+                self.errors.len(),
+                plural(self.errors.len())
             )?;
-            for e in &self.errors {
+            let shown = if style.verbose { usize::MAX } else { 5 };
+            for e in self.errors.iter().take(shown) {
                 writeln!(out, "  {}: {}", e.path, e.reason)?;
+            }
+            if self.errors.len() > shown {
+                writeln!(
+                    out,
+                    "  … {} more (-v or --format yaml lists them all)",
+                    self.errors.len() - shown
+                )?;
             }
         }
         let counts: Vec<String> = self
@@ -358,14 +531,123 @@ impl Report {
             .collect();
         writeln!(
             out,
-            "{} objects, {} findings{}{}, {} errors",
+            "{} objects · {} finding{}{}{} · {} error{}",
             self.summary.objects,
             self.findings.len(),
+            plural(self.findings.len()),
             if counts.is_empty() { "" } else { ": " },
             counts.join(", "),
-            self.summary.errors
+            self.summary.errors,
+            plural(self.summary.errors)
         )
     }
+}
+
+/// How the terminal view is drawn: the caller decides from the terminal
+/// (its width, whether it is one, `NO_COLOR`) so the writer stays pure.
+#[derive(Debug, Clone, Copy)]
+pub struct TableStyle {
+    pub width: u16,
+    /// ANSI colour (only on a terminal, never with `NO_COLOR`).
+    pub colour: bool,
+    /// `-v`: every object, error, evidence line and binding.
+    pub verbose: bool,
+}
+
+impl Default for TableStyle {
+    fn default() -> Self {
+        TableStyle {
+            width: 120,
+            colour: false,
+            verbose: false,
+        }
+    }
+}
+
+impl TableStyle {
+    fn paint(&self, text: &str, sgr: &str) -> String {
+        if self.colour {
+            format!("\x1b[{sgr}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Lines of at most `width` columns: `parts` joined by ` · ` while they
+/// fit, a part too long on its own wrapped at spaces and indented. Widths
+/// count characters, ignoring colour escapes.
+fn fit(parts: &[String], width: usize) -> Vec<String> {
+    let visible = |s: &str| {
+        let mut n = 0;
+        let mut escape = false;
+        for c in s.chars() {
+            match (escape, c) {
+                (false, '\x1b') => escape = true,
+                (true, 'm') => escape = false,
+                (true, _) => {}
+                (false, _) => n += 1,
+            }
+        }
+        n
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for part in parts {
+        let joined = if line.is_empty() {
+            part.clone()
+        } else {
+            format!("{line} · {part}")
+        };
+        if visible(&joined) <= width {
+            line = joined;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        // Too long on its own: wrap at spaces.
+        for word in part.split(' ') {
+            let next = if line.is_empty() {
+                word.to_string()
+            } else {
+                format!("{line} {word}")
+            };
+            if visible(&next) <= width || line.trim().is_empty() {
+                line = next;
+            } else {
+                lines.push(std::mem::take(&mut line));
+                line = format!("  {word}");
+            }
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// `Apache 2.4.62 (apache2-bin 2.4.62-1)`, `PHP 8.2`, `Python 3.11 (…)`.
+fn software_line(s: &Software) -> String {
+    let name = match s.name.as_str() {
+        "apache" => "Apache",
+        "php" => "PHP",
+        "python" => "Python",
+        other => other,
+    };
+    let mut line = name.to_string();
+    if let Some(v) = &s.version {
+        line.push(' ');
+        line.push_str(v);
+    }
+    if let Some(p) = &s.package {
+        line.push_str(&format!(" ({} {})", p.name, p.version));
+    }
+    line
 }
 
 pub(crate) fn certainty_word(c: Certainty) -> &'static str {

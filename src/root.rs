@@ -13,6 +13,13 @@
 //! handed out, so no audited path can make soclash read a device or a file
 //! outside the root.
 //!
+//! Overlays (`scan --overlay DIR`, a package tree unpacked with `dpkg-deb
+//! -x`) are laid over the root the way the package manager would install
+//! them: each file lands where its path resolves in the root, so a `.deb`'s
+//! `/lib/x86_64-linux-gnu/` follows a merged-/usr root's `/lib -> usr/lib`
+//! link as dpkg does; files and symlinks replace the root's, new
+//! directories are added, and a later overlay wins over an earlier one.
+//!
 //! ```no_run
 //! use soclash::root::Root;
 //! let root = Root::new("/mnt/image".as_ref()).unwrap();
@@ -31,6 +38,7 @@ use std::sync::RwLock;
 
 use rustc_hash::FxHashMap;
 
+pub mod deb;
 mod glob;
 
 pub use glob::fnmatch;
@@ -99,7 +107,42 @@ pub struct Root {
     openat2: bool,
     /// Canonical directories by inner path (see [`Root::resolve`]).
     dirs: RwLock<FxHashMap<PathBuf, Result<PathBuf, CachedError>>>,
+    overlay: Overlay,
 }
+
+/// The overlays' entries by the canonical inner path they take, found once
+/// when the root is opened; the root's own tree is never copied.
+#[derive(Debug, Default)]
+struct Overlay {
+    layers: Vec<PathBuf>,
+    entries: FxHashMap<PathBuf, Layered>,
+    /// Which layer (index into `layers`) placed each entry.
+    layer_of: FxHashMap<PathBuf, usize>,
+    /// Names the overlays add to a canonical directory.
+    children: FxHashMap<PathBuf, Vec<(OsString, Kind)>>,
+    errors: Vec<(PathBuf, String)>,
+}
+
+/// An overlay entry: where it is on this machine.
+#[derive(Debug, Clone)]
+enum Layered {
+    File(PathBuf),
+    Symlink(PathBuf),
+    Dir(PathBuf),
+}
+
+impl Layered {
+    fn kind(&self) -> Kind {
+        match self {
+            Layered::File(_) => Kind::Regular,
+            Layered::Symlink(_) => Kind::Other("symlink"),
+            Layered::Dir(_) => Kind::Directory,
+        }
+    }
+}
+
+/// Most entries an overlay may have: a package tree has thousands.
+const MAX_OVERLAY_ENTRIES: usize = 1 << 20;
 
 /// A [`RootError`] that can be kept in a cache.
 #[derive(Debug, Clone, Copy)]
@@ -148,7 +191,138 @@ impl Root {
             dirfd,
             openat2,
             dirs: RwLock::default(),
+            overlay: Overlay::default(),
         })
+    }
+
+    /// Opens `dir` as a root with `overlays` (directories on this machine)
+    /// laid over it in order. Overlay entries that cannot be placed (a
+    /// FIFO, a file under a path the root has as a file) are kept as
+    /// [`Root::overlay_errors`]; an overlay that is not a directory fails.
+    pub fn with_overlays(dir: &Path, overlays: &[PathBuf]) -> io::Result<Root> {
+        let mut root = Root::new(dir)?;
+        for layer in overlays {
+            let layer = fs::canonicalize(layer)?;
+            if !fs::metadata(&layer)?.is_dir() {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotADirectory,
+                    format!("overlay {} is not a directory", layer.display()),
+                ));
+            }
+            root.lay(&layer);
+            root.overlay.layers.push(layer);
+        }
+        Ok(root)
+    }
+
+    /// The overlays' directories on this machine, bottom first.
+    pub fn overlays(&self) -> &[PathBuf] {
+        &self.overlay.layers
+    }
+
+    /// The overlay (index into [`Root::overlays`]) a canonical inner path
+    /// comes from, or `None` for the root's own files.
+    pub fn overlay_of(&self, canonical: &Path) -> Option<usize> {
+        self.overlay.layer_of.get(canonical).copied()
+    }
+
+    /// Overlay entries that were left out, with why (inner path, reason).
+    pub fn overlay_errors(&self) -> &[(PathBuf, String)] {
+        &self.overlay.errors
+    }
+
+    /// Places one overlay's entries, parents before children, each at the
+    /// canonical path its parent resolves to in the tree so far.
+    fn lay(&mut self, layer: &Path) {
+        let mut walker = walkdir::WalkDir::new(layer)
+            .min_depth(1)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter();
+        while let Some(entry) = walker.next() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let at = e
+                        .path()
+                        .map_or_else(|| layer.to_path_buf(), Path::to_path_buf);
+                    self.overlay
+                        .errors
+                        .push((at, format!("cannot read overlay: {e}")));
+                    continue;
+                }
+            };
+            if self.overlay.entries.len() >= MAX_OVERLAY_ENTRIES {
+                self.overlay.errors.push((
+                    layer.to_path_buf(),
+                    format!(
+                        "overlay has more than {MAX_OVERLAY_ENTRIES} entries; the rest is left out"
+                    ),
+                ));
+                return;
+            }
+            let Ok(rel) = entry.path().strip_prefix(layer) else {
+                continue;
+            };
+            let inner = Path::new("/").join(rel);
+            let (Some(parent), Some(name)) = (inner.parent(), inner.file_name()) else {
+                continue;
+            };
+            let ft = entry.file_type();
+            let parent = match self.resolve(parent) {
+                Ok((p, Kind::Directory)) => Ok(p),
+                Ok(_) => Err(RootError::NotADirectory),
+                Err(e) => Err(e),
+            };
+            let parent = match parent {
+                Ok(p) => p,
+                Err(e) => {
+                    self.overlay
+                        .errors
+                        .push((inner, format!("overlay entry left out: {e}")));
+                    if ft.is_dir() {
+                        walker.skip_current_dir();
+                    }
+                    continue;
+                }
+            };
+            let canonical = parent.join(name);
+            let host = entry.path().to_path_buf();
+            let layered = if ft.is_dir() {
+                // A directory the tree already has (perhaps through a
+                // symlink, as dpkg follows /lib -> usr/lib) is merged.
+                if self
+                    .resolve(&canonical)
+                    .is_ok_and(|(_, k)| k == Kind::Directory)
+                {
+                    continue;
+                }
+                Layered::Dir(host)
+            } else if ft.is_symlink() {
+                Layered::Symlink(host)
+            } else if ft.is_file() {
+                Layered::File(host)
+            } else {
+                self.overlay.errors.push((
+                    inner,
+                    format!(
+                        "overlay entry left out: not a regular file ({})",
+                        file_kind_name(&ft)
+                    ),
+                ));
+                continue;
+            };
+            let kids = self.overlay.children.entry(parent).or_default();
+            kids.retain(|(n, _)| n != name);
+            kids.push((name.to_os_string(), layered.kind()));
+            self.overlay
+                .layer_of
+                .insert(canonical.clone(), self.overlay.layers.len());
+            self.overlay.entries.insert(canonical, layered);
+            if let Ok(mut map) = self.dirs.write() {
+                map.clear();
+            }
+        }
     }
 
     /// The root's directory on this machine.
@@ -233,6 +407,24 @@ impl Root {
                 return Err(RootError::NotADirectory);
             }
             let candidate = done.join(&part);
+            if let Some(layered) = self.overlay.entries.get(&candidate) {
+                if let Layered::Symlink(host) = layered {
+                    links += 1;
+                    if links > MAX_SYMLINKS {
+                        return Err(RootError::Loop);
+                    }
+                    let target = fs::read_link(host)?;
+                    if target.is_absolute() {
+                        done = PathBuf::from("/");
+                    }
+                    push_components(&mut pending, &target);
+                    kind = Kind::Directory;
+                    continue;
+                }
+                kind = layered.kind();
+                done = candidate;
+                continue;
+            }
             let meta = match fs::symlink_metadata(self.host_path(&candidate)) {
                 Ok(m) => m,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(RootError::NotFound),
@@ -305,6 +497,14 @@ impl Root {
     /// `openat2` is available.
     fn open_canonical(&self, canonical: &Path) -> io::Result<File> {
         let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+        if let Some(Layered::File(host) | Layered::Dir(host)) = self.overlay.entries.get(canonical)
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            return fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .open(host);
+        }
         let rel = canonical.strip_prefix("/").unwrap_or(canonical);
         let rel = if rel.as_os_str().is_empty() {
             Path::new(".")
@@ -355,15 +555,77 @@ impl Root {
 
     /// Names in a directory (resolved inside the root), sorted byte-wise.
     pub fn read_dir(&self, inner: &Path) -> Result<Vec<OsString>, RootError> {
+        Ok(self.entries(inner)?.into_iter().map(|(n, _)| n).collect())
+    }
+
+    /// Names in a directory with what each is, not following symlinks
+    /// (`Kind::Other("symlink")`), sorted byte-wise; the kinds come from
+    /// the directory itself, so listing costs no `stat` per entry.
+    pub fn entries(&self, inner: &Path) -> Result<Vec<(OsString, Kind)>, RootError> {
         let (canonical, kind) = self.resolve(inner)?;
         if kind != Kind::Directory {
             return Err(RootError::NotADirectory);
         }
-        let mut names: Vec<OsString> = fs::read_dir(self.host_path(&canonical))?
-            .filter_map(|e| e.ok().map(|e| e.file_name()))
-            .collect();
-        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        Ok(names)
+        let added = self.overlay.children.get(&canonical);
+        let mut out: Vec<(OsString, Kind)> = Vec::new();
+        let virtual_dir = matches!(self.overlay.entries.get(&canonical), Some(Layered::Dir(_)));
+        if !virtual_dir {
+            for e in fs::read_dir(self.host_path(&canonical))? {
+                let Ok(e) = e else { continue };
+                let name = e.file_name();
+                if added.is_some_and(|a| a.iter().any(|(n, _)| *n == name)) {
+                    continue;
+                }
+                let kind = match e.file_type() {
+                    Ok(ft) if ft.is_symlink() => Kind::Other("symlink"),
+                    Ok(ft) => kind_of(&ft),
+                    Err(_) => Kind::Other("special file"),
+                };
+                out.push((name, kind));
+            }
+        }
+        out.extend(added.into_iter().flatten().cloned());
+        out.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        Ok(out)
+    }
+
+    /// Every entry below `dir` down to `max_depth` levels, parents before
+    /// children, sorted byte-wise per directory, never entering a symlink;
+    /// a directory that cannot be listed is an `Err` entry and the walk
+    /// goes on.
+    pub fn walk_tree(
+        &self,
+        dir: &Path,
+        max_depth: usize,
+    ) -> Vec<(PathBuf, Result<Kind, RootError>)> {
+        let mut out = Vec::new();
+        self.walk_into(dir, max_depth, &mut out);
+        out
+    }
+
+    fn walk_into(
+        &self,
+        dir: &Path,
+        depth: usize,
+        out: &mut Vec<(PathBuf, Result<Kind, RootError>)>,
+    ) {
+        if depth == 0 {
+            return;
+        }
+        let entries = match self.entries(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                out.push((dir.to_path_buf(), Err(e)));
+                return;
+            }
+        };
+        for (name, kind) in entries {
+            let path = dir.join(name);
+            out.push((path.clone(), Ok(kind)));
+            if kind == Kind::Directory {
+                self.walk_into(&path, depth - 1, out);
+            }
+        }
     }
 
     /// The kind of an inner path's last component without following it.
@@ -374,7 +636,11 @@ impl Root {
         if kind != Kind::Directory {
             return None;
         }
-        let meta = fs::symlink_metadata(self.host_path(&dir.join(name))).ok()?;
+        let at = dir.join(name);
+        if let Some(layered) = self.overlay.entries.get(&at) {
+            return Some(layered.kind());
+        }
+        let meta = fs::symlink_metadata(self.host_path(&at)).ok()?;
         if meta.file_type().is_symlink() {
             Some(Kind::Other("symlink"))
         } else {
@@ -386,7 +652,12 @@ impl Root {
     pub fn read_link(&self, inner: &Path) -> Option<PathBuf> {
         let parent = inner.parent()?;
         let (dir, _) = self.resolve(parent).ok()?;
-        fs::read_link(self.host_path(&dir.join(inner.file_name()?))).ok()
+        let at = dir.join(inner.file_name()?);
+        match self.overlay.entries.get(&at) {
+            Some(Layered::Symlink(host)) => fs::read_link(host).ok(),
+            Some(_) => None,
+            None => fs::read_link(self.host_path(&at)).ok(),
+        }
     }
 
     /// Inner paths matching a shell pattern (`*`, `?`, `[…]` per component),
@@ -402,7 +673,11 @@ impl Root {
         if kind != Kind::Directory {
             return None;
         }
-        let m = fs::metadata(self.host_path(&canonical)).ok()?;
+        let host = match self.overlay.entries.get(&canonical) {
+            Some(Layered::Dir(host)) => host.clone(),
+            _ => self.host_path(&canonical),
+        };
+        let m = fs::metadata(host).ok()?;
         Some(FileId {
             dev: m.dev(),
             ino: m.ino(),
@@ -542,6 +817,91 @@ mod tests {
             r.resolve(Path::new("/usr/lib/libx.so.1.0/x"))
                 .unwrap_err()
                 .is_absent()
+        );
+    }
+
+    /// Overlays land as dpkg would install them: through the root's
+    /// merged-/usr `/lib` link, replacing the root's file, adding new
+    /// directories; a later overlay wins; a FIFO in an overlay is an error.
+    #[test]
+    fn overlays_are_laid_as_installed() {
+        let r = tempfile::tempdir().unwrap();
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        fs::create_dir_all(r.path().join("usr/lib/x86_64-linux-gnu")).unwrap();
+        std::os::unix::fs::symlink("usr/lib", r.path().join("lib")).unwrap();
+        fs::write(r.path().join("usr/lib/x86_64-linux-gnu/libz.so.1"), b"root").unwrap();
+        fs::write(
+            r.path().join("usr/lib/x86_64-linux-gnu/libkeep.so.1"),
+            b"keep",
+        )
+        .unwrap();
+        fs::create_dir_all(a.path().join("lib/x86_64-linux-gnu")).unwrap();
+        fs::write(a.path().join("lib/x86_64-linux-gnu/libz.so.1"), b"a").unwrap();
+        fs::write(a.path().join("lib/x86_64-linux-gnu/libnew.so.1"), b"a").unwrap();
+        fs::create_dir_all(a.path().join("opt/app/lib")).unwrap();
+        fs::write(a.path().join("opt/app/lib/libapp.so"), b"a").unwrap();
+        std::os::unix::fs::symlink("libapp.so", a.path().join("opt/app/lib/libapp.so.1")).unwrap();
+        fs::create_dir_all(b.path().join("usr/lib/x86_64-linux-gnu")).unwrap();
+        fs::write(b.path().join("usr/lib/x86_64-linux-gnu/libnew.so.1"), b"b").unwrap();
+        let fifo = std::ffi::CString::new(b.path().join("fifo").as_os_str().as_bytes()).unwrap();
+        // SAFETY: valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+
+        let root = Root::with_overlays(r.path(), &[a.path().into(), b.path().into()]).unwrap();
+        let read = |p: &str| root.read(Path::new(p), 100).unwrap();
+        assert_eq!(read("/usr/lib/x86_64-linux-gnu/libz.so.1"), b"a");
+        assert_eq!(read("/lib/x86_64-linux-gnu/libnew.so.1"), b"b");
+        assert_eq!(read("/usr/lib/x86_64-linux-gnu/libkeep.so.1"), b"keep");
+        assert_eq!(read("/opt/app/lib/libapp.so.1"), b"a");
+        let (canonical, _) = root
+            .resolve(Path::new("/lib/x86_64-linux-gnu/libnew.so.1"))
+            .unwrap();
+        assert_eq!(
+            canonical,
+            Path::new("/usr/lib/x86_64-linux-gnu/libnew.so.1")
+        );
+        assert_eq!(root.overlay_of(&canonical), Some(1));
+        assert_eq!(
+            root.overlay_of(Path::new("/usr/lib/x86_64-linux-gnu/libkeep.so.1")),
+            None
+        );
+        assert_eq!(
+            root.read_dir(Path::new("/usr/lib/x86_64-linux-gnu"))
+                .unwrap(),
+            ["libkeep.so.1", "libnew.so.1", "libz.so.1"].map(OsString::from)
+        );
+        assert!(root.is_dir(Path::new("/opt/app")));
+        assert_eq!(
+            root.symlink_kind(Path::new("/opt/app/lib/libapp.so.1")),
+            Some(Kind::Other("symlink"))
+        );
+        let tree: Vec<PathBuf> = root
+            .walk_tree(Path::new("/opt"), 5)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(
+            tree,
+            [
+                "/opt/app",
+                "/opt/app/lib",
+                "/opt/app/lib/libapp.so",
+                "/opt/app/lib/libapp.so.1"
+            ]
+            .map(PathBuf::from)
+        );
+        assert_eq!(
+            root.overlay_errors().len(),
+            1,
+            "{:?}",
+            root.overlay_errors()
+        );
+        assert_eq!(root.overlay_errors()[0].0, Path::new("/fifo"));
+        // The root itself is untouched.
+        assert_eq!(
+            fs::read(r.path().join("usr/lib/x86_64-linux-gnu/libz.so.1")).unwrap(),
+            b"root"
         );
     }
 }

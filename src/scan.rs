@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use crate::elf::{Class, ElfFacts};
 use crate::host;
+use crate::host::packages::Package;
 use crate::report::{
     Certainty, ErrorEntry, Finding, Host, Object, OsRelease, Report, Role, Severity, Tool,
     machine_name,
@@ -34,6 +35,9 @@ pub struct ScanOptions {
     pub installed: bool,
     /// Directories of signature files added to the embedded catalogue.
     pub signatures: Vec<PathBuf>,
+    /// The package each of the root's overlays is (by index, as
+    /// [`Root::overlays`]), when it is one (`--overlay-deb`).
+    pub overlay_packages: Vec<Option<Package>>,
 }
 
 /// Largest object read whole to look for a signature's version string.
@@ -62,6 +66,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
     let mut errors: Vec<ErrorEntry> = found
         .errors
         .iter()
+        .chain(root.overlay_errors())
         .map(|(p, r)| error(p, r.clone()))
         .chain(
             loader
@@ -225,21 +230,10 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         })
         .collect();
     findings.extend(per_process.into_iter().flatten());
-    let owners = crate::host::packages::dpkg_owners(root, &inventory.keys().cloned().collect());
-    // A remedy a sysadmin can act on names packages: which ones ship the
-    // objects of each finding.
+    let mut owners = crate::host::packages::dpkg_owners(root, &inventory.keys().cloned().collect());
+    overlay_owners(root, opts, inventory.keys(), &mut owners);
     for f in &mut findings {
-        let mut named: Vec<String> = f
-            .objects
-            .iter()
-            .filter_map(|o| owners.get(Path::new(o)))
-            .map(|p| format!("{} {}", p.name, p.version))
-            .collect();
-        named.sort();
-        named.dedup();
-        if !named.is_empty() {
-            f.evidence.push(format!("packages: {}", named.join(", ")));
-        }
+        name_packages(f, &owners, &images);
     }
     let objects = inventory
         .into_iter()
@@ -266,8 +260,156 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         findings,
         errors,
         summary: Default::default(),
+        overlay: None,
     };
+    report.host.stack = stack(&report.objects);
     report.finish();
+    report
+}
+
+/// Apache, PHP and Python as the inventory shows them: the httpd binary,
+/// the PHP Apache module (or else an extension), and the first Python
+/// runtime library or extension module; versions from the file names
+/// (`libphp8.2.so`, `/usr/lib/python3.11/`), packages from the database.
+fn stack(objects: &[Object]) -> Vec<crate::report::Software> {
+    let file = |o: &Object| o.path.rsplit('/').next().unwrap_or_default().to_string();
+    let version_after = |text: &str, prefix: &str| -> Option<String> {
+        let rest = &text[text.find(prefix)? + prefix.len()..];
+        let v: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let v = v.trim_end_matches('.');
+        (!v.is_empty()).then(|| v.to_string())
+    };
+    let apache = objects.iter().find(|o| o.role == Role::Httpd);
+    let php = objects
+        .iter()
+        .find(|o| o.role == Role::ApacheModule && file(o).starts_with("libphp"))
+        .or_else(|| objects.iter().find(|o| o.role == Role::PhpExtension));
+    let python = objects
+        .iter()
+        .find(|o| file(o).starts_with("libpython"))
+        .or_else(|| objects.iter().find(|o| o.role == Role::PythonExtension));
+    let mut out = Vec::new();
+    for (name, o, version) in [
+        ("apache", apache, None),
+        (
+            "php",
+            php,
+            php.and_then(|o| version_after(&file(o), "libphp")),
+        ),
+        (
+            "python",
+            python,
+            python.and_then(|o| version_after(&o.path, "python")),
+        ),
+    ] {
+        if let Some(o) = o {
+            out.push(crate::report::Software {
+                name: name.into(),
+                version,
+                path: o.path.clone(),
+                package: o.package.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// A remedy a sysadmin can act on names packages: the evidence lists the
+/// packages that ship the finding's objects, and the remedy says for each
+/// library which loaded module or extension brings it, and from which
+/// package, since that is what one disables or removes.
+fn name_packages(
+    f: &mut Finding,
+    owners: &BTreeMap<PathBuf, Package>,
+    images: &[&crate::image::ProcessImage],
+) {
+    let package = |p: &str| {
+        owners
+            .get(Path::new(p))
+            .map(|p| format!("{} {}", p.name, p.version))
+    };
+    let file = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    let mut named: Vec<String> = f.objects.iter().filter_map(|o| package(o)).collect();
+    named.sort();
+    named.dedup();
+    if !named.is_empty() {
+        f.evidence.push(format!("packages: {}", named.join(", ")));
+    }
+    let image = images.iter().find(|i| f.process.as_ref() == Some(&i.name));
+    let mut lines = Vec::new();
+    for o in &f.objects {
+        let brought = image
+            .and_then(|i| i.members.iter().find(|m| m.object == *o))
+            .and_then(|m| m.brought_by.as_deref());
+        match brought {
+            Some(b) => lines.push(match package(b) {
+                Some(p) => format!("{} comes with {} (package {p})", file(o), file(b)),
+                None => format!("{} comes with {}", file(o), file(b)),
+            }),
+            None => lines.extend(package(o).map(|p| format!("{} is in package {p}", file(o)))),
+        }
+    }
+    if !lines.is_empty() {
+        f.remedy = format!("{} Packages: {}.", f.remedy.trim_end(), lines.join("; "));
+    }
+}
+
+/// A file an overlay brings is its package's, or nobody's known one: the
+/// root's package database still names the file it replaces.
+fn overlay_owners<'a>(
+    root: &Root,
+    opts: &ScanOptions,
+    files: impl Iterator<Item = &'a PathBuf>,
+    owners: &mut BTreeMap<PathBuf, Package>,
+) {
+    for f in files {
+        let Some(layer) = root.overlay_of(f) else {
+            continue;
+        };
+        match opts.overlay_packages.get(layer) {
+            Some(Some(p)) => owners.insert(f.clone(), p.clone()),
+            _ => owners.remove(f),
+        };
+    }
+}
+
+/// The pre-upgrade what-if: scans `overlaid` (the root with overlays) and
+/// `base` (the root alone) side by side, and records in the report what
+/// the overlays (named by `layers`) introduce and resolve.
+pub fn scan_overlay(
+    base: &Root,
+    overlaid: &Root,
+    layers: Vec<String>,
+    opts: &ScanOptions,
+) -> Report {
+    let (before, mut report) = rayon::join(|| scan(base, opts), || scan(overlaid, opts));
+    let d = crate::report::diff::diff(&before, &report, ("root", "overlay"));
+    let key = crate::report::FindingKey::of;
+    let mut introduced: Vec<_> = d
+        .findings
+        .added
+        .iter()
+        .map(key)
+        .chain(
+            d.findings
+                .changed
+                .iter()
+                .filter(|(o, n)| n.severity > o.severity)
+                .map(|(_, n)| key(n)),
+        )
+        .collect();
+    introduced.sort();
+    let mut resolved: Vec<_> = d.findings.resolved.iter().map(key).collect();
+    resolved.sort();
+    report.overlay = Some(crate::report::OverlayOutcome {
+        layers,
+        introduced,
+        resolved,
+        objects: d.objects,
+    });
     report
 }
 
@@ -589,6 +731,7 @@ fn host_facts(root: &Root, loader: &Loader<'_>, opts: &ScanOptions) -> Host {
         ld_cache: ld_cache.into(),
         cpu_level: opts.cpu.level,
         scanned_at: opts.scanned_at.clone(),
+        stack: Vec::new(),
     }
 }
 

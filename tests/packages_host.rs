@@ -94,8 +94,46 @@ fn every_object_is_attributed_as_dpkg_says() {
             }
         }
     }
+    // The remedy names, for each library of a finding, the package of the
+    // module or extension that brings it (what a sysadmin disables).
+    let mut remedies = 0;
+    for f in report["findings"].as_array().expect("findings") {
+        let members = report["processes"]
+            .as_array()
+            .expect("processes")
+            .iter()
+            .filter(|p| p["name"] == f["process"])
+            .flat_map(|p| p["members"].as_array().into_iter().flatten());
+        let remedy = f["remedy"].as_str().unwrap_or_default();
+        for m in members {
+            let (Some(object), Some(by)) = (m["object"].as_str(), m["brought_by"].as_str()) else {
+                continue;
+            };
+            if !f["objects"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|o| o == object)
+            {
+                continue;
+            }
+            let Some(pkg) = package_of.get(by) else {
+                continue;
+            };
+            let file = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+            let want = format!("{} comes with {} (package {pkg} ", file(object), file(by));
+            if remedy.contains(&want) {
+                remedies += 1;
+            } else {
+                failures.push(format!(
+                    "finding {}: remedy lacks `{want}`: {remedy}",
+                    f["id"]
+                ));
+            }
+        }
+    }
     eprintln!(
-        "packages: {agree} objects attributed as dpkg -S does, {unowned} owned by no package, {} differ",
+        "packages: {agree} objects attributed as dpkg -S does, {unowned} owned by no package, {remedies} remedies name the bringing package, {} differ",
         failures.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -1036,6 +1036,7 @@ pub(crate) mod tests {
                         may_be_imported: m.may_be_imported,
                         uncertain: false,
                         installed_only: m.installed_only,
+                        brought_by: None,
                     })
                     .collect(),
                 scopes: Scopes {

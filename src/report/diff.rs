@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Finding, Object, Report, SCHEMA, Severity};
 
@@ -35,7 +35,7 @@ pub struct FindingChanges {
     pub changed: Vec<(Finding, Finding)>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectChanges {
     pub added: Vec<String>,
     pub removed: Vec<String>,
@@ -75,11 +75,8 @@ impl Diff {
 type Identity = (String, Option<String>, Vec<String>, Vec<String>);
 
 fn identity(f: &Finding) -> Identity {
-    let mut objects = f.objects.clone();
-    objects.sort();
-    let mut symbols = f.symbols.clone();
-    symbols.sort();
-    (f.id.clone(), f.process.clone(), objects, symbols)
+    let k = super::FindingKey::of(f);
+    (k.id, k.process, k.objects, k.symbols)
 }
 
 /// Compares two reports.
@@ -336,6 +333,7 @@ mod tests {
             findings: Vec::new(),
             errors: Vec::new(),
             summary: Summary::default(),
+            overlay: None,
         }
     }
 
