@@ -21,7 +21,7 @@ sample-libs:
 test: lint sample-libs
 	$(CARGO) test --all-targets
 
-bench: build
+bench: build sample-libs
 	bench/bench.sh
 
 # `make install [PREFIX=/usr/local] [DESTDIR=]`: the binary, shell

@@ -48,3 +48,50 @@ PY
 rm -f "$json"
 # Exit status 1 means findings at or above --fail-on; not a failure here.
 /usr/bin/time -f "scan of this host: peak RSS %M KB" "$bin" scan --format json --fail-on critical >/dev/null
+
+# The fleet view of 10,000 archived reports: real scans of six sample roots
+# (`make sample-libs`) under 10,000 host names, a third of the hosts with a
+# previous report a week older (every seventh of those of another root, so
+# the diff runs).
+roots=target/sample-roots/bind
+[ -d "$roots" ] || { echo "bench: $roots missing (make sample-libs)" >&2; exit 1; }
+archive=$(mktemp -d)
+trap 'rm -f "$list"; rm -rf "$archive"' EXIT
+for r in sig-libedit-vs-libreadline-pos sig-python-md5-vs-libmhash-pos \
+         sig-python-md5-vs-libmhash-neg sig-pysqlite-cache-init-vs-mod-cache-pos \
+         sig-duplicate-sqlite3-in-process-pos sig-libedit-vs-libreadline-neg; do
+  "$bin" scan --root "$roots/$r/root" --format yaml --fail-on critical > "$archive/$r.src" || true
+done
+python3 - "$archive" <<'PY'
+import os, sys, glob
+archive = sys.argv[1]
+srcs = [open(p).read() for p in sorted(glob.glob(os.path.join(archive, "*.src")))]
+def as_host(text, host, stamp, rfc):
+    out = []
+    for l in text.splitlines():
+        if l.startswith("  hostname:"): l = f"  hostname: {host}"
+        elif l.startswith("  scanned_at:"): l = f"  scanned_at: {rfc}"
+        out.append(l)
+    return "\n".join(out) + "\n"
+for i in range(10000):
+    host = f"web{i:05}.example.net"
+    d = os.path.join(archive, host)
+    os.makedirs(d)
+    s = srcs[i % len(srcs)]
+    open(os.path.join(d, "20261120T120000Z.yaml"), "w").write(as_host(s, host, "", "2026-11-20T12:00:00Z"))
+    if i % 3 == 0:
+        p = srcs[(i + 1) % len(srcs)] if i % 7 == 0 else s
+        open(os.path.join(d, "20261113T120000Z.yaml"), "w").write(as_host(p, host, "", "2026-11-13T12:00:00Z"))
+for p in glob.glob(os.path.join(archive, "*.src")): os.remove(p)
+PY
+echo "fleet archive: $(find "$archive" -name '*.yaml' | wc -l) reports, $(du -sh "$archive" | cut -f1)"
+json=$(mktemp)
+hyperfine -N -i --warmup 1 --runs 5 --export-json "$json" \
+  -n 'fleet of 10,000 hosts' "$bin fleet $archive --format json" >/dev/null
+python3 - "$json" <<'PY'
+import json, sys
+for x in json.load(open(sys.argv[1]))["results"]:
+    print(f"{x['command']}: median {x['median']:.3f} s (min {x['min']:.3f}, max {x['max']:.3f})")
+PY
+rm -f "$json"
+/usr/bin/time -f "fleet of 10,000 hosts: peak RSS %M KB" "$bin" fleet "$archive" --format json >/dev/null || true

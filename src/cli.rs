@@ -54,6 +54,12 @@ pub enum Command {
     /// HOST` for the two newest reports of HOST in an archive written by
     /// `scan --archive`.
     Diff(DiffArgs),
+    /// The fleet view of a per-server archive (DIR/<host>/<stamp>.yaml, from
+    /// `scan --archive` or the Ansible role in contrib/ansible): findings by
+    /// id with the hosts they affect, hosts by worst severity, stale hosts,
+    /// and drift since each host's previous report. Exit 1 when a host's
+    /// newest report has a finding at or above --fail-on.
+    Fleet(FleetArgs),
     /// Write shell completions (bash, zsh, fish) and man pages generated
     /// from these definitions into DIR (`make install` uses it).
     #[command(hide = true)]
@@ -81,6 +87,26 @@ pub struct DiffArgs {
     /// OLD.yaml NEW.yaml, or HOST with --archive.
     #[arg(required = true, num_args = 1..=2, value_name = "REPORT|HOST")]
     pub args: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Output format; default: table.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Exit with status 1 when a host has a finding at or above this.
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: FailOn,
+    /// A host whose newest report is older than DAYS is stale.
+    #[arg(long, value_name = "DAYS", default_value_t = 8)]
+    pub stale: u64,
+    /// The fleet as it was at DATE (YYYY-MM-DD, RFC 3339 or a report
+    /// stamp): newer reports are left out.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+    /// The archive directory.
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

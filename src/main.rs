@@ -15,8 +15,8 @@ use soclash::root::Root;
 use soclash::scan::ScanOptions;
 
 use cli::{
-    Cli, Command, DepsArgs, DiffArgs, ExplainArgs, FailOn, Format, ImageArgs, ImageFormat,
-    ScanArgs, SignaturesCommand,
+    Cli, Command, DepsArgs, DiffArgs, ExplainArgs, FailOn, FleetArgs, Format, ImageArgs,
+    ImageFormat, ScanArgs, SignaturesCommand,
 };
 
 /// Exit codes of DESIGN.md: 0 clean, 1 findings at or above --fail-on,
@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain(&args),
         Command::Signatures(cmd) => signatures(&cmd),
         Command::Diff(args) => diff(&args),
+        Command::Fleet(args) => fleet(&args),
         Command::Generate { dir } => generate(&dir),
     };
     match result {
@@ -302,6 +303,35 @@ fn diff(args: &DiffArgs) -> anyhow::Result<u8> {
     Ok(u8::from(
         d.worst_added()
             .is_some_and(|w| w >= threshold(args.fail_on)),
+    ))
+}
+
+fn fleet(args: &FleetArgs) -> anyhow::Result<u8> {
+    use anyhow::Context;
+    use soclash::report::fleet;
+    let at = args
+        .at
+        .as_deref()
+        .map(fleet::parse_at)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let opts = fleet::FleetOptions {
+        at,
+        stale_days: args.stale,
+        now,
+    };
+    let f = fleet::fleet(&args.archive, &opts)
+        .with_context(|| format!("cannot read the archive {}", args.archive.display()))?;
+    use std::io::IsTerminal;
+    let width = table_style(io::stdout().is_terminal(), false).width;
+    write_doc(args.format, &serde_json::to_value(&f)?, |out| {
+        fleet::write_table(&f, out, width)
+    })?;
+    Ok(u8::from(
+        f.worst().is_some_and(|w| w >= threshold(args.fail_on)),
     ))
 }
 

@@ -25,6 +25,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 pub mod diff;
+pub mod fleet;
 
 pub const SCHEMA: u32 = 1;
 
