@@ -6,38 +6,14 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+
+use common::{path, soclash};
+
 fn root(name: &str) -> PathBuf {
-    let base = std::env::var_os("SOCLASH_SAMPLE_ROOTS").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sample-roots"),
-        PathBuf::from,
-    );
-    let r = base.join("bind").join(name).join("root");
-    assert!(
-        r.is_dir(),
-        "{} missing: run `make sample-libs`",
-        r.display()
-    );
-    r
-}
-
-fn soclash(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("soclash")
-        .expect("the soclash binary is built for tests")
-        .args(args)
-        .output()
-        .expect("soclash runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 test paths")
+    common::bind_root(name)
 }
 
 #[test]

@@ -5,37 +5,15 @@
 //! view must say is computed from the source reports themselves.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
+mod common;
+
+use common::{bind_root, soclash};
+
 const HOSTS: usize = 10_000;
-
-fn bind_root(name: &str) -> PathBuf {
-    let base = std::env::var_os("SOCLASH_SAMPLE_ROOTS").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sample-roots"),
-        PathBuf::from,
-    );
-    let r = base.join("bind").join(name).join("root");
-    assert!(
-        r.is_dir(),
-        "{} missing: run `make sample-libs`",
-        r.display()
-    );
-    r
-}
-
-fn soclash(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_soclash"))
-        .args(args)
-        .output()
-        .expect("soclash runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// A real report of each source root, and its finding ids with their
 /// worst severity.

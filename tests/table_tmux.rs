@@ -9,18 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn sample_roots() -> PathBuf {
-    let base = std::env::var_os("SOCLASH_SAMPLE_ROOTS").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sample-roots"),
-        PathBuf::from,
-    );
-    assert!(
-        base.is_dir(),
-        "{} missing: run `make sample-libs`",
-        base.display()
-    );
-    base
-}
+mod common;
+
+use common::sample_roots;
 
 /// Copies `rel` (a root under the sample roots) to a fixed path.
 fn fixed_copy(rel: &str, name: &str) -> PathBuf {

@@ -1,0 +1,49 @@
+//! What several integration tests share: where `make sample-libs` put the
+//! sample roots, and running the soclash binary under test.
+
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::path::{Path, PathBuf};
+
+/// The sample roots (`SOCLASH_SAMPLE_ROOTS`, else target/sample-roots).
+pub fn sample_roots() -> PathBuf {
+    let base = std::env::var_os("SOCLASH_SAMPLE_ROOTS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sample-roots"),
+        PathBuf::from,
+    );
+    assert!(
+        base.is_dir(),
+        "{} missing: run `make sample-libs`",
+        base.display()
+    );
+    base
+}
+
+/// The root directory of one bind scenario or signature pair.
+pub fn bind_root(name: &str) -> PathBuf {
+    let r = sample_roots().join("bind").join(name).join("root");
+    assert!(
+        r.is_dir(),
+        "{} missing: run `make sample-libs`",
+        r.display()
+    );
+    r
+}
+
+/// Runs soclash; (exit code, stdout, stderr).
+pub fn soclash(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_soclash"))
+        .args(args)
+        .output()
+        .expect("soclash runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A test path as an argument.
+pub fn path(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 test paths")
+}
