@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ROOTS := $(abspath target/sample-roots)
 
-.PHONY: all build test lint sample-libs bench clean install
+.PHONY: all build test lint sample-libs bench clean install ansible-venv
 
 all: build
 
@@ -18,7 +18,11 @@ lint:
 sample-libs:
 	$(MAKE) -C sample-libs OUT=$(ROOTS)
 
-test: lint sample-libs
+# ansible-core and ansible-lint from PyPI for tests/ansible_role.rs.
+ansible-venv:
+	bash .ci/ansible-venv.sh
+
+test: lint sample-libs ansible-venv
 	$(CARGO) test --all-targets
 
 bench: build sample-libs
