@@ -198,6 +198,11 @@ pub struct Host {
     /// where the package database or the file names tell them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stack: Vec<Software>,
+    /// The package databases objects were attributed from (`dpkg`, `apk`,
+    /// `rpm`), or why one was not read (`rpm: Berkeley DB …: packages
+    /// unknown`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
 }
 
 /// A part of the web stack and how it was recognised.
@@ -357,6 +362,14 @@ impl Report {
                 format!("glibc {}", self.host.glibc.as_deref().unwrap_or("?")),
                 format!("ld.so.cache {}", self.host.ld_cache),
                 format!("x86-64-v{}", self.host.cpu_level),
+                format!(
+                    "packages: {}",
+                    if self.host.packages.is_empty() {
+                        "no database".to_string()
+                    } else {
+                        self.host.packages.join(", ")
+                    }
+                ),
             ],
         ];
         let stack: Vec<String> = self.host.stack.iter().map(software_line).collect();

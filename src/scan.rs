@@ -230,7 +230,8 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         })
         .collect();
     findings.extend(per_process.into_iter().flatten());
-    let mut owners = crate::host::packages::dpkg_owners(root, &inventory.keys().cloned().collect());
+    let found = crate::host::packages::owners(root, &inventory.keys().cloned().collect());
+    let mut owners = found.by_file;
     overlay_owners(root, opts, inventory.keys(), &mut owners);
     for f in &mut findings {
         name_packages(f, &owners, &images);
@@ -263,6 +264,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         overlay: None,
     };
     report.host.stack = stack(&report.objects);
+    report.host.packages = found.databases;
     report.finish();
     report
 }
@@ -732,6 +734,7 @@ fn host_facts(root: &Root, loader: &Loader<'_>, opts: &ScanOptions) -> Host {
         cpu_level: opts.cpu.level,
         scanned_at: opts.scanned_at.clone(),
         stack: Vec::new(),
+        packages: Vec::new(),
     }
 }
 
