@@ -14,7 +14,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{path, soclash};
+use common::{path, run_in, soclash};
 
 fn bind_roots() -> PathBuf {
     common::sample_roots().join("bind")
@@ -206,20 +206,6 @@ fn an_overlay_adding_a_clash_fails_the_diff() {
     assert!(table.contains("introduced by the overlay"), "{table}");
 }
 
-fn run(cmd: &str, args: &[&str], dir: &Path) -> String {
-    let out = std::process::Command::new(cmd)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// A PHP extension package from Debian's archive, downloaded by the test
 /// and audited as an overlay of this machine: its shared objects are in
 /// the report as added, owned by the package `dpkg-deb -f` names, and
@@ -245,16 +231,16 @@ fn a_debian_package_audits_as_an_overlay_without_being_installed() {
         std::os::unix::fs::PermissionsExt::from_mode(0o777),
     )
     .expect("chmod");
-    run("apt-get", &["download", "-q", PACKAGE], dir.path());
+    run_in(dir.path(), "apt-get", &["download", "-q", PACKAGE]);
     let deb = std::fs::read_dir(dir.path())
         .expect("download dir")
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "deb"))
         .expect("apt-get download wrote a .deb");
-    let name = run("dpkg-deb", &["-f", path(&deb), "Package"], dir.path());
-    let version = run("dpkg-deb", &["-f", path(&deb), "Version"], dir.path());
-    let shipped: BTreeSet<String> = run("dpkg-deb", &["-c", path(&deb)], dir.path())
+    let name = run_in(dir.path(), "dpkg-deb", &["-f", path(&deb), "Package"]);
+    let version = run_in(dir.path(), "dpkg-deb", &["-f", path(&deb), "Version"]);
+    let shipped: BTreeSet<String> = run_in(dir.path(), "dpkg-deb", &["-c", path(&deb)])
         .lines()
         .filter_map(|l| l.split_whitespace().last())
         .filter(|p| p.ends_with(".so"))

@@ -14,16 +14,7 @@ use common::{path, soclash};
 use serde_json::Value;
 
 fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} is needed (.ci/run installs the rpm package): {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::run_in(Path::new("/"), cmd, args)
 }
 
 /// Builds an rpm installing `files` (destination, source on this machine)

@@ -47,3 +47,19 @@ pub fn soclash(args: &[&str]) -> (i32, String, String) {
 pub fn path(p: &Path) -> &str {
     p.to_str().expect("UTF-8 test paths")
 }
+
+/// Runs an oracle or helper tool in `dir`, failing loudly when it is
+/// missing (`.ci/run` installs it) or fails; its stdout.
+pub fn run_in(dir: &Path, cmd: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} is needed (.ci/run installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
