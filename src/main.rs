@@ -146,13 +146,14 @@ fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
     let report = if args.overlay.is_empty() && args.overlay_deb.is_empty() {
         soclash::scan::scan(&root, &opts)
     } else {
-        let (overlaid, layers, _unpacked) = overlay_root(&root, args)?;
+        let o = soclash::scan::overlaid(&root, &args.root, &args.overlay, &args.overlay_deb)
+            .map_err(anyhow::Error::msg)?;
         let opts = ScanOptions {
-            overlay_packages: layers.iter().map(|l| l.package.clone()).collect(),
+            overlay_packages: o.layers.iter().map(|(_, p)| p.clone()).collect(),
             ..opts
         };
-        let labels = layers.into_iter().map(|l| l.label).collect();
-        soclash::scan::scan_overlay(&root, &overlaid, labels, &opts)
+        let labels = o.layers.iter().map(|(l, _)| l.clone()).collect();
+        soclash::scan::scan_overlay(&root, &o.root, labels, &opts)
     };
     progress.finish();
 
@@ -182,69 +183,6 @@ fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
     Ok(u8::from(
         report.worst().is_some_and(|w| w >= threshold(args.fail_on)),
     ))
-}
-
-/// One overlay: how the report names it, and the package it is.
-struct Layer {
-    label: String,
-    package: Option<soclash::host::packages::Package>,
-}
-
-/// The root with `--overlay` directories and `--overlay-deb` packages
-/// (unpacked into a temporary directory, removed when the returned guard
-/// is dropped) laid over it.
-fn overlay_root(
-    base: &Root,
-    args: &ScanArgs,
-) -> anyhow::Result<(Root, Vec<Layer>, tempfile::TempDir)> {
-    use anyhow::Context;
-    let tmp = tempfile::Builder::new()
-        .prefix("soclash-overlay-")
-        .tempdir()
-        .context("cannot make a temporary directory for --overlay-deb")?;
-    let mut dirs = args.overlay.clone();
-    let mut layers: Vec<Layer> = args
-        .overlay
-        .iter()
-        .map(|d| Layer {
-            label: d.display().to_string(),
-            package: None,
-        })
-        .collect();
-    for (i, deb) in args.overlay_deb.iter().enumerate() {
-        let dest = tmp.path().join(i.to_string());
-        std::fs::create_dir(&dest)?;
-        let control = soclash::root::deb::unpack(deb, &dest)
-            .with_context(|| format!("cannot unpack {}", deb.display()))?;
-        // Enabled as `apt install` would leave it (postinst helpers).
-        let notes = soclash::host::maintscripts::enable(
-            base,
-            &dest,
-            control.postinst.as_deref().unwrap_or_default(),
-        )
-        .with_context(|| format!("cannot model what {} enables", deb.display()))?;
-        let mut label = format!(
-            "{} ({} {})",
-            deb.display(),
-            control.package,
-            control.version
-        );
-        for n in notes {
-            label.push_str("; ");
-            label.push_str(&n);
-        }
-        layers.push(Layer {
-            label,
-            package: Some(soclash::host::packages::Package {
-                name: control.package,
-                version: control.version,
-            }),
-        });
-        dirs.push(dest);
-    }
-    let root = Root::with_overlays(&args.root, &dirs)
-        .with_context(|| format!("cannot lay the overlays over {}", args.root.display()))?;
-    Ok((root, layers, tmp))
 }
 
 /// The table's width and colour: the terminal's width (or `COLUMNS`,

@@ -378,6 +378,75 @@ fn overlay_owners<'a>(
     }
 }
 
+/// The root with overlay directories and `.deb` packages laid over it, as
+/// `scan --overlay`/`--overlay-deb` audits it.
+pub struct Overlaid {
+    pub root: Root,
+    /// How the report names each layer, and the package it is (for a
+    /// `.deb`), bottom first.
+    pub layers: Vec<(String, Option<Package>)>,
+    /// Where the packages are unpacked; removed when this is dropped.
+    _unpacked: tempfile::TempDir,
+}
+
+/// Lays `dirs`, then the packages `debs` (unpacked into a temporary
+/// directory, never by dpkg, with the links their postinst's Debian
+/// helpers would make, so each is modelled enabled as `apt install`
+/// leaves it), over the root at `root_dir`.
+pub fn overlaid(
+    base: &Root,
+    root_dir: &Path,
+    dirs: &[PathBuf],
+    debs: &[PathBuf],
+) -> Result<Overlaid, String> {
+    let unpacked = tempfile::Builder::new()
+        .prefix("soclash-overlay-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a temporary directory for --overlay-deb: {e}"))?;
+    let mut layers: Vec<(String, Option<Package>)> = dirs
+        .iter()
+        .map(|d| (d.display().to_string(), None))
+        .collect();
+    let mut all = dirs.to_vec();
+    for (i, deb) in debs.iter().enumerate() {
+        let dest = unpacked.path().join(i.to_string());
+        let cannot = |e: &dyn std::fmt::Display| format!("cannot unpack {}: {e}", deb.display());
+        std::fs::create_dir(&dest).map_err(|e| cannot(&e))?;
+        let control = crate::root::deb::unpack(deb, &dest).map_err(|e| cannot(&e))?;
+        let notes = host::maintscripts::enable(
+            base,
+            &dest,
+            control.postinst.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| format!("cannot model what {} enables: {e}", deb.display()))?;
+        let mut label = format!(
+            "{} ({} {})",
+            deb.display(),
+            control.package,
+            control.version
+        );
+        for n in notes {
+            label.push_str("; ");
+            label.push_str(&n);
+        }
+        layers.push((
+            label,
+            Some(Package {
+                name: control.package,
+                version: control.version,
+            }),
+        ));
+        all.push(dest);
+    }
+    let root = Root::with_overlays(root_dir, &all)
+        .map_err(|e| format!("cannot lay the overlays over {}: {e}", root_dir.display()))?;
+    Ok(Overlaid {
+        root,
+        layers,
+        _unpacked: unpacked,
+    })
+}
+
 /// The pre-upgrade what-if: scans `overlaid` (the root with overlays) and
 /// `base` (the root alone) side by side, and records in the report what
 /// the overlays (named by `layers`) introduce and resolve.
