@@ -1,11 +1,12 @@
 //! Which package owns a file, from the root's package database, never by
 //! running the package manager: Debian/Ubuntu's `/var/lib/dpkg/status` and
 //! `info/*.list`, Alpine's `/lib/apk/db/installed`, and the RPM database of
-//! RHEL, Fedora and SUSE in its SQLite form (`rpmdb.sqlite`, read-only and
-//! immutable, so the audit writes nothing beside it). The Berkeley DB and
-//! ndb formats of older releases are recognised but not read: their
-//! packages are "unknown". Only the files asked about are looked up, so a
-//! database of 100,000 paths costs one read and a few path resolutions.
+//! RHEL, Fedora and SUSE in its SQLite form (`rpmdb.sqlite`, read through
+//! the descriptor the root opened, read-only and immutable, so the audit
+//! writes nothing beside it). The Berkeley DB and ndb formats of older
+//! releases and of SUSE are recognised but not read: their packages are
+//! "unknown". Only the files asked about are looked up, so a database of
+//! 100,000 paths costs one read and a few path resolutions.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use std::os::unix::ffi::OsStringExt;
 use bstr::ByteSlice;
 use serde::{Deserialize, Serialize};
 
-use crate::root::Root;
+use crate::root::{Kind, Root};
 
 /// A package and its installed version.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -47,9 +48,9 @@ pub fn owners(root: &Root, files: &BTreeSet<PathBuf>) -> Owners {
         out.databases.push("dpkg".into());
         out.by_file = dpkg_owners(root, files);
     }
-    if root.kind(Path::new(APK)).is_some() {
+    if let Some(db) = apk_database(root) {
         out.databases.push("apk".into());
-        for (f, p) in apk_owners(root, files) {
+        for (f, p) in apk_owners(root, db, files) {
             out.by_file.entry(f).or_insert(p);
         }
     }
@@ -104,11 +105,9 @@ pub fn dpkg_owners(root: &Root, files: &BTreeSet<PathBuf>) -> BTreeMap<PathBuf, 
             if !wanted.contains(base) {
                 continue;
             }
-            // The list names files as the package ships them (/lib/...
-            // under merged /usr): resolve inside the root.
             let listed =
                 Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(line));
-            let Ok((canonical, _)) = root.resolve(listed) else {
+            let Some(canonical) = installed_at(root, listed) else {
                 continue;
             };
             if files.contains(&canonical) {
@@ -157,13 +156,21 @@ fn dpkg_versions(root: &Root) -> BTreeMap<String, String> {
     out
 }
 
-const APK: &str = "/lib/apk/db/installed";
+/// Alpine's place, then the one Wolfi and Chimera use (`/usr/lib`, also
+/// where `/lib` is no link to it).
+const APK: [&str; 2] = ["/lib/apk/db/installed", "/usr/lib/apk/db/installed"];
+
+fn apk_database(root: &Root) -> Option<&'static Path> {
+    APK.iter()
+        .map(Path::new)
+        .find(|p| root.kind(p) == Some(Kind::Regular))
+}
 
 /// Alpine: blank-line separated records; `P:` name, `V:` version, `F:` a
 /// directory (relative to `/`), `R:` a file in the last `F:`.
-fn apk_owners(root: &Root, files: &BTreeSet<PathBuf>) -> BTreeMap<PathBuf, Package> {
+fn apk_owners(root: &Root, db: &Path, files: &BTreeSet<PathBuf>) -> BTreeMap<PathBuf, Package> {
     let mut out = BTreeMap::new();
-    let Ok(text) = root.read(Path::new(APK), MAX_DB_FILE) else {
+    let Ok(text) = root.read(db, MAX_DB_FILE) else {
         return out;
     };
     let wanted = wanted_names(files);
@@ -216,8 +223,8 @@ fn wanted_names(files: &BTreeSet<PathBuf>) -> BTreeSet<&[u8]> {
         .collect()
 }
 
-/// Records `package` as the owner of each listed path (as the package
-/// names it, resolved inside the root) that is one of `files`.
+/// Records `package` as the owner of each listed path that is one of
+/// `files`.
 fn claim(
     root: &Root,
     files: &BTreeSet<PathBuf>,
@@ -226,11 +233,25 @@ fn claim(
     out: &mut BTreeMap<PathBuf, Package>,
 ) {
     for p in listed {
-        if let Ok((canonical, _)) = root.resolve(&p) {
+        if let Some(canonical) = installed_at(root, &p) {
             if files.contains(&canonical) {
                 out.entry(canonical).or_insert_with(|| package.clone());
             }
         }
+    }
+}
+
+/// Where a path a package lists is in the root: its directory resolved
+/// (a package names `/lib/...` where merged /usr made `/lib` a link), its
+/// last component not. A package that lists a symlink owns the link, not
+/// the file it points to, which may be another package's (`rpm -qf`
+/// compares directories the same way, by fingerprint, and the name as it
+/// is); since `files` are canonical, a listed link never matches one.
+fn installed_at(root: &Root, listed: &Path) -> Option<PathBuf> {
+    let name = listed.file_name()?;
+    match root.resolve(listed.parent()?) {
+        Ok((dir, Kind::Directory)) => Some(dir.join(name)),
+        _ => None,
     }
 }
 
@@ -247,14 +268,20 @@ enum Rpm {
 fn rpm_owners(root: &Root, files: &BTreeSet<PathBuf>) -> Rpm {
     for dir in RPM_DIRS {
         let dir = Path::new(dir);
-        let Ok(file) = root.open(&dir.join("rpmdb.sqlite")) else {
-            if root.kind(&dir.join("Packages")).is_some() {
-                return Rpm::Unread("Berkeley DB (Packages), not read: packages unknown");
+        let file = match root.open(&dir.join("rpmdb.sqlite")) {
+            Ok(file) => file,
+            Err(e) if e.is_absent() => {
+                if root.kind(&dir.join("Packages")).is_some() {
+                    return Rpm::Unread("Berkeley DB (Packages), not read: packages unknown");
+                }
+                if root.kind(&dir.join("Packages.db")).is_some() {
+                    return Rpm::Unread("ndb (Packages.db), not read: packages unknown");
+                }
+                continue;
             }
-            if root.kind(&dir.join("Packages.db")).is_some() {
-                return Rpm::Unread("ndb (Packages.db), not read: packages unknown");
-            }
-            continue;
+            // Unreadable is not absent: the caller must not take the
+            // root for one without RPM packages.
+            Err(_) => return Rpm::Unread("rpmdb.sqlite could not be opened: packages unknown"),
         };
         return match rpm_sqlite(root, files, &file.file) {
             Ok(found) => Rpm::Read(found),
@@ -264,31 +291,29 @@ fn rpm_owners(root: &Root, files: &BTreeSet<PathBuf>) -> Rpm {
     Rpm::None
 }
 
-/// Reads the `Packages` table of an rpmdb.sqlite the root opened (through
-/// its descriptor, so the file read is the one confined to the root),
-/// immutable: SQLite takes no lock and writes no journal beside it.
+/// Reads the `Packages` table of an rpmdb.sqlite the root opened. SQLite
+/// is given the root's descriptor through [`rootfd`], not a path: its own
+/// VFS would reopen the file by the path text it resolves on this machine
+/// (even `/proc/self/fd/N` becomes that text), which a link swapped in
+/// meanwhile could point out of the root. Immutable: no lock taken, no
+/// journal, `-wal` or `-shm` looked at or written.
 fn rpm_sqlite(
     root: &Root,
     files: &BTreeSet<PathBuf>,
     db: &std::fs::File,
 ) -> rusqlite::Result<BTreeMap<PathBuf, Package>> {
-    use rusqlite::{Connection, OpenFlags};
-    use std::os::fd::AsRawFd;
-    let uri = format!("file:/proc/self/fd/{}?immutable=1", db.as_raw_fd());
-    let conn = Connection::open_with_flags(
-        uri,
-        OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let conn = rootfd::open(db)?;
     let wanted = wanted_names(files);
     let mut out = BTreeMap::new();
     let mut stmt = conn.prepare("SELECT blob FROM Packages ORDER BY hnum")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let blob: Vec<u8> = row.get(0)?;
-        // A corrupt header is one package less, not a failed audit.
-        let Some(h) = rpm::Header::parse(&blob) else {
+        // A corrupt header, or a row that holds no blob, is one package
+        // less, not a failed audit.
+        let Some(blob) = row.get_ref(0).ok().and_then(|v| v.as_blob().ok()) else {
+            continue;
+        };
+        let Some(h) = rpm::Header::parse(blob) else {
             continue;
         };
         let Some(package) = h.package() else { continue };
@@ -296,6 +321,326 @@ fn rpm_sqlite(
         claim(root, files, listed, &package, &mut out);
     }
     Ok(out)
+}
+
+/// A read-only SQLite VFS over a descriptor already open, so that what
+/// SQLite reads is the file `Root` opened confined to the root, and
+/// nothing can be created, written, locked or deleted beside it: only the
+/// main database is opened (journals and temporary files are refused),
+/// every other file is reported absent, writes fail, and the device is
+/// declared immutable.
+mod rootfd {
+    use std::ffi::{CStr, c_char, c_int, c_void};
+    use std::fs::File;
+    use std::os::fd::{AsRawFd, BorrowedFd};
+    use std::os::unix::fs::FileExt;
+    use std::sync::OnceLock;
+
+    use rusqlite::ffi;
+    use rusqlite::{Connection, OpenFlags};
+
+    const VFS: &CStr = c"soclash-rootfd";
+    /// Database names are this prefix and the descriptor's number.
+    const PREFIX: &[u8] = b"soclash-rootfd-";
+
+    /// The file SQLite allocates `szOsFile` bytes for: its base first.
+    #[repr(C)]
+    struct FdFile {
+        base: ffi::sqlite3_file,
+        file: File,
+    }
+
+    /// Opens `db` read-only through the VFS; the descriptor is duplicated,
+    /// so the connection does not borrow `db`.
+    pub fn open(db: &File) -> rusqlite::Result<Connection> {
+        if !registered() {
+            return Err(rusqlite::Error::SqliteFailure(
+                ffi::Error::new(ffi::SQLITE_CANTOPEN),
+                Some("the descriptor VFS could not be registered".into()),
+            ));
+        }
+        let name = format!(
+            "file:{}{}?immutable=1",
+            String::from_utf8_lossy(PREFIX),
+            db.as_raw_fd()
+        );
+        let conn = Connection::open_with_flags_and_vfs(
+            name,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            VFS,
+        )?;
+        // A sort or temporary index must not need a file the VFS refuses.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        Ok(conn)
+    }
+
+    fn registered() -> bool {
+        static DONE: OnceLock<bool> = OnceLock::new();
+        *DONE.get_or_init(|| {
+            // SAFETY: sqlite3_vfs_find initialises SQLite and returns its
+            // default VFS (or null), which lives as long as the process.
+            let default = unsafe { ffi::sqlite3_vfs_find(std::ptr::null()) };
+            if default.is_null() {
+                return false;
+            }
+            // Randomness, time, sleep and errors are the default VFS's;
+            // everything that names or opens a file is ours.
+            // SAFETY: non-null pointer to an initialised sqlite3_vfs.
+            let mut vfs = unsafe { *default };
+            vfs.iVersion = 2;
+            vfs.szOsFile = std::mem::size_of::<FdFile>() as c_int;
+            vfs.mxPathname = 512;
+            vfs.pNext = std::ptr::null_mut();
+            vfs.zName = VFS.as_ptr();
+            vfs.pAppData = std::ptr::null_mut();
+            vfs.xOpen = Some(x_open);
+            vfs.xDelete = Some(x_delete);
+            vfs.xAccess = Some(x_access);
+            vfs.xFullPathname = Some(x_full_pathname);
+            vfs.xSetSystemCall = None;
+            vfs.xGetSystemCall = None;
+            vfs.xNextSystemCall = None;
+            // SQLite keeps the pointer for the life of the process.
+            let vfs = Box::leak(Box::new(vfs));
+            // SAFETY: a complete sqlite3_vfs that is never freed.
+            unsafe { ffi::sqlite3_vfs_register(vfs, 0) == ffi::SQLITE_OK }
+        })
+    }
+
+    static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
+        iVersion: 1,
+        xClose: Some(x_close),
+        xRead: Some(x_read),
+        xWrite: Some(x_write),
+        xTruncate: Some(x_truncate),
+        xSync: Some(x_sync),
+        xFileSize: Some(x_file_size),
+        xLock: Some(x_lock),
+        xUnlock: Some(x_lock),
+        xCheckReservedLock: Some(x_check_reserved_lock),
+        xFileControl: Some(x_file_control),
+        xSectorSize: Some(x_sector_size),
+        xDeviceCharacteristics: Some(x_device_characteristics),
+        xShmMap: None,
+        xShmLock: None,
+        xShmBarrier: None,
+        xShmUnmap: None,
+        xFetch: None,
+        xUnfetch: None,
+    };
+
+    /// The descriptor number a database name carries.
+    fn descriptor(name: &[u8]) -> Option<c_int> {
+        let digits = name.strip_prefix(PREFIX)?;
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(digits).ok()?.parse().ok()
+    }
+
+    unsafe extern "C" fn x_open(
+        _vfs: *mut ffi::sqlite3_vfs,
+        name: ffi::sqlite3_filename,
+        file: *mut ffi::sqlite3_file,
+        flags: c_int,
+        out_flags: *mut c_int,
+    ) -> c_int {
+        // SAFETY: SQLite passes szOsFile writable bytes; a null pMethods
+        // tells it there is nothing to close when the open fails.
+        unsafe { (*file).pMethods = std::ptr::null() };
+        let writable = ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_CREATE;
+        if name.is_null() || flags & ffi::SQLITE_OPEN_MAIN_DB == 0 || flags & writable != 0 {
+            return ffi::SQLITE_CANTOPEN;
+        }
+        // SAFETY: a non-null name from SQLite is NUL-terminated.
+        let name = unsafe { CStr::from_ptr(name) }.to_bytes();
+        let Some(fd) = descriptor(name) else {
+            return ffi::SQLITE_CANTOPEN;
+        };
+        // SAFETY: the number is the descriptor `open` was given, which the
+        // caller holds open across the open call; it is only duplicated.
+        let Ok(dup) = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned() else {
+            return ffi::SQLITE_CANTOPEN;
+        };
+        let f = file.cast::<FdFile>();
+        // SAFETY: szOsFile is FdFile's size; `file` is uninitialised, so
+        // written without dropping what is there.
+        unsafe {
+            std::ptr::addr_of_mut!((*f).file).write(File::from(dup));
+            (*f).base.pMethods = &METHODS;
+        }
+        if !out_flags.is_null() {
+            // SAFETY: non-null out pointer from SQLite.
+            unsafe { *out_flags = ffi::SQLITE_OPEN_READONLY | ffi::SQLITE_OPEN_MAIN_DB };
+        }
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn x_delete(
+        _vfs: *mut ffi::sqlite3_vfs,
+        _name: *const c_char,
+        _sync_dir: c_int,
+    ) -> c_int {
+        ffi::SQLITE_IOERR_DELETE
+    }
+
+    /// No journal, `-wal` or `-shm` exists as far as SQLite can tell.
+    unsafe extern "C" fn x_access(
+        _vfs: *mut ffi::sqlite3_vfs,
+        _name: *const c_char,
+        _flags: c_int,
+        out: *mut c_int,
+    ) -> c_int {
+        if !out.is_null() {
+            // SAFETY: non-null out pointer from SQLite.
+            unsafe { *out = 0 };
+        }
+        ffi::SQLITE_OK
+    }
+
+    /// Names are not paths: kept as they are, never resolved.
+    unsafe extern "C" fn x_full_pathname(
+        _vfs: *mut ffi::sqlite3_vfs,
+        name: *const c_char,
+        n_out: c_int,
+        out: *mut c_char,
+    ) -> c_int {
+        if name.is_null() || out.is_null() {
+            return ffi::SQLITE_CANTOPEN;
+        }
+        // SAFETY: a non-null name from SQLite is NUL-terminated.
+        let name = unsafe { CStr::from_ptr(name) }.to_bytes_with_nul();
+        if usize::try_from(n_out).map_or(true, |n| name.len() > n) {
+            return ffi::SQLITE_CANTOPEN;
+        }
+        // SAFETY: `out` has n_out bytes, at least name.len().
+        unsafe { std::ptr::copy_nonoverlapping(name.as_ptr().cast(), out, name.len()) };
+        ffi::SQLITE_OK
+    }
+
+    /// The file behind an open `sqlite3_file` of this VFS.
+    ///
+    /// # Safety
+    /// `file` was opened by `x_open` and not yet closed.
+    unsafe fn inner<'a>(file: *mut ffi::sqlite3_file) -> &'a File {
+        // SAFETY: per the contract, an initialised FdFile.
+        unsafe { &(*file.cast::<FdFile>()).file }
+    }
+
+    unsafe extern "C" fn x_close(file: *mut ffi::sqlite3_file) -> c_int {
+        let f = file.cast::<FdFile>();
+        // SAFETY: opened by x_open (SQLite closes only what opened); the
+        // File is dropped once, and pMethods cleared so it is not again.
+        unsafe {
+            drop(std::ptr::addr_of_mut!((*f).file).read());
+            (*f).base.pMethods = std::ptr::null();
+        }
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn x_read(
+        file: *mut ffi::sqlite3_file,
+        buf: *mut c_void,
+        amount: c_int,
+        offset: ffi::sqlite3_int64,
+    ) -> c_int {
+        let (Ok(len), Ok(mut at)) = (usize::try_from(amount), u64::try_from(offset)) else {
+            return ffi::SQLITE_IOERR_READ;
+        };
+        // SAFETY: SQLite passes `amount` writable bytes.
+        let buf = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
+        // SAFETY: called on a file x_open opened.
+        let f = unsafe { inner(file) };
+        let mut done = 0;
+        while done < len {
+            match f.read_at(&mut buf[done..], at) {
+                Ok(0) => break,
+                Ok(n) => {
+                    done += n;
+                    at += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return ffi::SQLITE_IOERR_READ,
+            }
+        }
+        if done < len {
+            // SQLite requires the unread rest zeroed on a short read.
+            buf[done..].fill(0);
+            return ffi::SQLITE_IOERR_SHORT_READ;
+        }
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn x_write(
+        _file: *mut ffi::sqlite3_file,
+        _buf: *const c_void,
+        _amount: c_int,
+        _offset: ffi::sqlite3_int64,
+    ) -> c_int {
+        ffi::SQLITE_READONLY
+    }
+
+    unsafe extern "C" fn x_truncate(
+        _file: *mut ffi::sqlite3_file,
+        _size: ffi::sqlite3_int64,
+    ) -> c_int {
+        ffi::SQLITE_READONLY
+    }
+
+    unsafe extern "C" fn x_sync(_file: *mut ffi::sqlite3_file, _flags: c_int) -> c_int {
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn x_file_size(
+        file: *mut ffi::sqlite3_file,
+        size: *mut ffi::sqlite3_int64,
+    ) -> c_int {
+        // SAFETY: called on a file x_open opened.
+        let f = unsafe { inner(file) };
+        let Ok(len) = f.metadata().map(|m| m.len()) else {
+            return ffi::SQLITE_IOERR_FSTAT;
+        };
+        let Ok(len) = ffi::sqlite3_int64::try_from(len) else {
+            return ffi::SQLITE_IOERR_FSTAT;
+        };
+        // SAFETY: SQLite passes a valid out pointer.
+        unsafe { *size = len };
+        ffi::SQLITE_OK
+    }
+
+    /// Immutable: there is nothing to lock against.
+    unsafe extern "C" fn x_lock(_file: *mut ffi::sqlite3_file, _level: c_int) -> c_int {
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn x_check_reserved_lock(
+        _file: *mut ffi::sqlite3_file,
+        out: *mut c_int,
+    ) -> c_int {
+        if !out.is_null() {
+            // SAFETY: non-null out pointer from SQLite.
+            unsafe { *out = 0 };
+        }
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn x_file_control(
+        _file: *mut ffi::sqlite3_file,
+        _op: c_int,
+        _arg: *mut c_void,
+    ) -> c_int {
+        ffi::SQLITE_NOTFOUND
+    }
+
+    unsafe extern "C" fn x_sector_size(_file: *mut ffi::sqlite3_file) -> c_int {
+        4096
+    }
+
+    unsafe extern "C" fn x_device_characteristics(_file: *mut ffi::sqlite3_file) -> c_int {
+        ffi::SQLITE_IOCAP_IMMUTABLE
+    }
 }
 
 /// The RPM header format (rpm's `headerImport`): entry count and data
@@ -350,9 +695,15 @@ mod rpm {
             Some(Header { entries, data })
         }
 
+        /// The last entry of `tag`: an installed header keeps the
+        /// package's own entries first and appends those rpm changed at
+        /// install time (relocated `DIRNAMES`, say), which replace them
+        /// (rpm's `hdrblobImport`: "dribble entries replace duplicate
+        /// region entries").
         fn entry(&self, tag: u32) -> Option<(u32, usize, usize)> {
             self.entries
                 .iter()
+                .rev()
                 .find(|e| e.0 == tag)
                 .map(|&(_, kind, offset, count)| (kind, offset, count))
         }
@@ -476,84 +827,269 @@ mod tests {
         );
     }
 
-    /// Alpine's installed database as apk writes it (apk-tools'
-    /// `apk_db_write_fdb`: `P:`/`V:` per package, `F:` directories
-    /// relative to `/`, `R:` files in the last `F:`), with a file reached
-    /// through a merged-/usr link and a package listed without a version.
+    fn write(root: &Path, file: &str, bytes: &[u8]) {
+        let host = root.join(file.trim_start_matches('/'));
+        std::fs::create_dir_all(host.parent().unwrap()).unwrap();
+        std::fs::write(host, bytes).unwrap();
+    }
+
+    fn paths(list: &[&str]) -> BTreeSet<PathBuf> {
+        list.iter().map(PathBuf::from).collect()
+    }
+
+    fn found<'a>(owners: &'a Owners, file: &str) -> Option<(&'a str, &'a str)> {
+        owners
+            .by_file
+            .get(Path::new(file))
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+    }
+
+    /// Alpine's installed database as apk-tools writes it
+    /// (`apk_db_fdb_write`; format in the wiki's Apk_spec: `P:` and `V:`
+    /// per package, `F:` a directory relative to `/`, `R:` a file in the
+    /// last `F:`), on a root where `/lib` is a directory of its own, as on
+    /// Alpine before merged /usr. libcrypto3's record is the real one's
+    /// shape: files in four directories, one of them a link in `usr/lib`
+    /// to the file in `lib`, which does not make the link's name the
+    /// file's. A record without `V:` owns nothing.
     #[test]
     fn owners_from_apk_installed() {
         let dir = tempfile::tempdir().unwrap();
         let r = dir.path();
-        std::fs::create_dir_all(r.join("usr/lib/apache2")).unwrap();
-        std::fs::create_dir_all(r.join("usr/lib/php82/modules")).unwrap();
-        std::os::unix::fs::symlink("usr/lib", r.join("lib")).unwrap();
         for f in [
-            "usr/lib/apache2/mod_php82.so",
-            "usr/lib/php82/modules/readline.so",
-            "usr/lib/libedit.so.0.0.72",
-        ] {
-            std::fs::write(r.join(f), b"x").unwrap();
-        }
-        std::fs::create_dir_all(r.join("lib/apk/db")).unwrap();
-        std::fs::write(
-            r.join("lib/apk/db/installed"),
-            "C:Q1abc=
-P:php82-apache2
-V:8.2.26-r0
-A:x86_64
-F:usr
-F:usr/lib
-F:usr/lib/apache2
-R:mod_php82.so
-a:0:0:755
-Z:Q1x=
-
-             C:Q1def=
-P:php82-readline
-V:8.2.26-r0
-F:usr/lib/php82/modules
-R:readline.so
-
-             C:Q1ghi=
-P:libedit
-V:20240808.3.1-r0
-F:lib
-R:libedit.so.0.0.72
-
-             P:broken
-F:usr/lib
-R:libedit.so.0.0.72
-",
-        )
-        .unwrap();
-        let root = Root::new(r).unwrap();
-        let files: BTreeSet<PathBuf> = [
             "/usr/lib/apache2/mod_php82.so",
-            "/usr/lib/php82/modules/readline.so",
+            "/lib/libcrypto.so.3",
+            "/usr/lib/engines-3/afalg.so",
+            "/usr/lib/ossl-modules/legacy.so",
             "/usr/lib/libedit.so.0.0.72",
+        ] {
+            write(r, f, b"x");
+        }
+        std::os::unix::fs::symlink("../../lib/libcrypto.so.3", r.join("usr/lib/libcrypto.so.3"))
+            .unwrap();
+        let db = [
+            "C:Q1abc=",
+            "P:php82-apache2",
+            "V:8.2.26-r0",
+            "A:x86_64",
+            "F:usr",
+            "F:usr/lib",
+            "F:usr/lib/apache2",
+            "R:mod_php82.so",
+            "a:0:0:755",
+            "Z:Q1x=",
+            "",
+            "C:Q1def=",
+            "P:libcrypto3",
+            "V:3.3.2-r0",
+            "F:lib",
+            "R:libcrypto.so.3",
+            "Z:Q1y=",
+            "F:usr",
+            "F:usr/lib",
+            "R:libcrypto.so.3",
+            "a:0:0:777",
+            "Z:Q1z=",
+            "F:usr/lib/engines-3",
+            "R:afalg.so",
+            "F:usr/lib/ossl-modules",
+            "R:legacy.so",
+            "",
+            "C:Q1ghi=",
+            "P:broken",
+            "F:usr/lib",
+            "R:libedit.so.0.0.72",
+            "",
         ]
-        .into_iter()
-        .map(PathBuf::from)
-        .collect();
-        let found = owners(&root, &files);
-        assert_eq!(found.databases, ["apk"]);
-        let name = |p: &str| {
-            found
-                .by_file
-                .get(Path::new(p))
-                .map(|p| (p.name.as_str(), p.version.as_str()))
-        };
+        .join("\n");
+        write(r, "/lib/apk/db/installed", db.as_bytes());
+        let root = Root::new(r).unwrap();
+        let files = paths(&[
+            "/usr/lib/apache2/mod_php82.so",
+            "/lib/libcrypto.so.3",
+            "/usr/lib/engines-3/afalg.so",
+            "/usr/lib/ossl-modules/legacy.so",
+            "/usr/lib/libedit.so.0.0.72",
+        ]);
+        let found_ = owners(&root, &files);
+        assert_eq!(found_.databases, ["apk"]);
+        let crypto = Some(("libcrypto3", "3.3.2-r0"));
         assert_eq!(
-            name("/usr/lib/apache2/mod_php82.so"),
+            found(&found_, "/usr/lib/apache2/mod_php82.so"),
             Some(("php82-apache2", "8.2.26-r0"))
         );
+        assert_eq!(found(&found_, "/lib/libcrypto.so.3"), crypto);
+        assert_eq!(found(&found_, "/usr/lib/engines-3/afalg.so"), crypto);
+        assert_eq!(found(&found_, "/usr/lib/ossl-modules/legacy.so"), crypto);
+        assert_eq!(found(&found_, "/usr/lib/libedit.so.0.0.72"), None);
+        assert_eq!(found_.by_file.len(), 4);
+    }
+
+    /// Wolfi's and Chimera's place for the database (`/usr/lib/apk/db`),
+    /// where `/lib` is a directory without one. A package that lists a
+    /// directory by a link's name (`usr/lib64`, a link to `lib`) owns the
+    /// file in the directory the link names.
+    #[test]
+    fn owners_from_apk_installed_under_usr_lib() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        write(r, "/usr/lib/libssl.so.3", b"x");
+        write(r, "/lib/ld-musl-x86_64.so.1", b"x");
+        std::os::unix::fs::symlink("lib", r.join("usr/lib64")).unwrap();
+        let db = [
+            "P:libssl3",
+            "V:3.3.2-r0",
+            "F:usr/lib64",
+            "R:libssl.so.3",
+            "",
+            "P:musl",
+            "V:1.2.5-r0",
+            "F:lib",
+            "R:ld-musl-x86_64.so.1",
+            "",
+        ]
+        .join("\n");
+        write(r, "/usr/lib/apk/db/installed", db.as_bytes());
+        let root = Root::new(r).unwrap();
+        let files = paths(&["/usr/lib/libssl.so.3", "/lib/ld-musl-x86_64.so.1"]);
+        let found_ = owners(&root, &files);
+        assert_eq!(found_.databases, ["apk"]);
         assert_eq!(
-            name("/usr/lib/php82/modules/readline.so"),
-            Some(("php82-readline", "8.2.26-r0"))
+            found(&found_, "/usr/lib/libssl.so.3"),
+            Some(("libssl3", "3.3.2-r0"))
         );
         assert_eq!(
-            name("/usr/lib/libedit.so.0.0.72"),
-            Some(("libedit", "20240808.3.1-r0"))
+            found(&found_, "/lib/ld-musl-x86_64.so.1"),
+            Some(("musl", "1.2.5-r0"))
+        );
+    }
+
+    /// Merged /usr (`/lib` a link to `usr/lib`, as Alpine is moving to):
+    /// the database is found through the link, and a package that still
+    /// lists `lib/...` owns the file under `/usr/lib`.
+    #[test]
+    fn owners_from_apk_installed_on_merged_usr() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        write(r, "/usr/lib/libz.so.1.3.1", b"x");
+        std::os::unix::fs::symlink("usr/lib", r.join("lib")).unwrap();
+        let db = ["P:zlib", "V:1.3.1-r2", "F:lib", "R:libz.so.1.3.1", ""].join("\n");
+        write(r, "/lib/apk/db/installed", db.as_bytes());
+        let root = Root::new(r).unwrap();
+        let found_ = owners(&root, &paths(&["/usr/lib/libz.so.1.3.1"]));
+        assert_eq!(found_.databases, ["apk"]);
+        assert_eq!(
+            found(&found_, "/usr/lib/libz.so.1.3.1"),
+            Some(("zlib", "1.3.1-r2"))
+        );
+    }
+
+    /// A package whose list names a link owns the link, not the file it
+    /// points to: dpkg's list of the link's package is read first here,
+    /// and the file is still its own package's.
+    #[test]
+    fn a_listed_link_does_not_own_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        write(r, "/opt/vendor/lib/libq.so.1", b"x");
+        std::fs::create_dir_all(r.join("usr/lib")).unwrap();
+        std::os::unix::fs::symlink("/opt/vendor/lib/libq.so.1", r.join("usr/lib/libq.so.1"))
+            .unwrap();
+        write(
+            r,
+            "/var/lib/dpkg/status",
+            b"Package: a-compat-links\nStatus: install ok installed\nVersion: 1\n\nPackage: vendor-libq\nStatus: install ok installed\nVersion: 2\n",
+        );
+        write(
+            r,
+            "/var/lib/dpkg/info/a-compat-links.list",
+            b"/usr/lib/libq.so.1\n",
+        );
+        write(
+            r,
+            "/var/lib/dpkg/info/vendor-libq.list",
+            b"/opt/vendor/lib/libq.so.1\n",
+        );
+        let root = Root::new(r).unwrap();
+        let found_ = owners(&root, &paths(&["/opt/vendor/lib/libq.so.1"]));
+        assert_eq!(
+            found(&found_, "/opt/vendor/lib/libq.so.1"),
+            Some(("vendor-libq", "2"))
+        );
+    }
+
+    /// An installed header: entries (tag, type, offset, count) and data.
+    fn rpm_header(name: &str, dir: &str, base: &str) -> Vec<u8> {
+        let mut entries: Vec<[u32; 4]> = Vec::new();
+        let mut data = Vec::new();
+        let mut add = |tag: u32, kind: u32, count: u32, bytes: &[u8]| {
+            entries.push([tag, kind, data.len() as u32, count]);
+            data.extend_from_slice(bytes);
+        };
+        add(1000, 6, 1, format!("{name}\0").as_bytes());
+        add(1001, 6, 1, b"1.0\0");
+        add(1002, 6, 1, b"1.el9\0");
+        add(1116, 4, 1, &0u32.to_be_bytes());
+        add(1117, 8, 1, format!("{base}\0").as_bytes());
+        add(1118, 8, 1, format!("{dir}\0").as_bytes());
+        let mut blob = (entries.len() as u32).to_be_bytes().to_vec();
+        blob.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        for e in entries {
+            for v in e {
+                blob.extend_from_slice(&v.to_be_bytes());
+            }
+        }
+        blob.extend_from_slice(&data);
+        blob
+    }
+
+    /// rpm's schema, in WAL mode as rpm keeps it, with one package.
+    fn rpm_db(path: &Path, name: &str) {
+        let c = rusqlite::Connection::open(path).unwrap();
+        c.execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);",
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO Packages (blob) VALUES (?1)",
+            [rpm_header(name, "/usr/lib64/", "libx.so")],
+        )
+        .unwrap();
+    }
+
+    /// SQLite reads the file the root opened, not what its path names by
+    /// then (here another database renamed over it), and leaves nothing
+    /// beside it: no journal, `-wal` or `-shm`.
+    #[test]
+    fn rpm_database_is_read_through_the_roots_descriptor() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        write(r, "/usr/lib64/libx.so", b"x");
+        std::fs::create_dir_all(r.join("var/lib/rpm")).unwrap();
+        let db = r.join("var/lib/rpm/rpmdb.sqlite");
+        rpm_db(&db, "opened");
+        rpm_db(&r.join("other.sqlite"), "renamed-over");
+        let root = Root::new(r).unwrap();
+        let file = root.open(Path::new("/var/lib/rpm/rpmdb.sqlite")).unwrap();
+        std::fs::rename(r.join("other.sqlite"), &db).unwrap();
+        let files = paths(&["/usr/lib64/libx.so"]);
+        let got = rpm_sqlite(&root, &files, &file.file).unwrap();
+        assert_eq!(
+            got.get(Path::new("/usr/lib64/libx.so"))
+                .map(|p| p.name.as_str()),
+            Some("opened")
+        );
+        let names: Vec<_> = std::fs::read_dir(r.join("var/lib/rpm"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["rpmdb.sqlite"]);
+        // And through `owners`, the database now at the path.
+        let found_ = owners(&root, &files);
+        assert_eq!(found_.databases, ["rpm"]);
+        assert_eq!(
+            found(&found_, "/usr/lib64/libx.so"),
+            Some(("renamed-over", "1.0-1.el9"))
         );
     }
 
