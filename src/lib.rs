@@ -2,6 +2,7 @@
 //! processes that matter (Apache httpd with mod_php and mod_wsgi), from ELF
 //! files alone. See docs/ARCHITECTURE.md for the pipeline.
 
+pub mod budget;
 pub mod elf;
 pub mod host;
 pub mod image;

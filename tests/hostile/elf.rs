@@ -1,0 +1,4 @@
+//! Hostile elf input (issue 13).
+
+#[allow(unused_imports)]
+use super::harness;

@@ -1,0 +1,4 @@
+//! Hostile overlay input (issue 13).
+
+#[allow(unused_imports)]
+use super::harness;

@@ -1,0 +1,4 @@
+//! Hostile packages input (issue 13).
+
+#[allow(unused_imports)]
+use super::harness;
