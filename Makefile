@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ROOTS := $(abspath target/sample-roots)
 
-.PHONY: all build test lint sample-libs bench clean install ansible-venv
+.PHONY: all build test lint sample-libs bench clean install ansible-venv fuzz
 
 all: build
 
@@ -27,6 +27,14 @@ test: lint sample-libs ansible-venv
 
 bench: build sample-libs
 	bench/bench.sh
+
+# `make fuzz [FUZZ_SECONDS=60]`: each reader of untrusted bytes fed mutants
+# for that long, from a seed taken from the clock (printed on failure with
+# the input, saved under target/fuzz-crashes/); CI runs a fixed number.
+FUZZ_SECONDS ?= 60
+fuzz: sample-libs
+	SOCLASH_FUZZ_SECONDS=$(FUZZ_SECONDS) SOCLASH_FUZZ_SEED=$$(date +%s) \
+	  $(CARGO) test --release --test hostile fuzz -- --nocapture --test-threads=2
 
 # `make install [PREFIX=/usr/local] [DESTDIR=]`: the binary, shell
 # completions and man pages generated from the clap definitions.

@@ -6,6 +6,8 @@
 
 mod harness;
 
+mod fuzz;
+
 mod apache;
 mod elf;
 mod overlay;
