@@ -107,9 +107,17 @@ pub const SIGNATURE_BYTES: u64 = 1 << 20;
 /// about 10 MiB.
 pub const REPORT_BYTES: u64 = 256 << 20;
 /// Nesting of YAML collections accepted. A signature nests about 6 deep, a
-/// report about 8; the YAML parser is quadratic in deep flow nesting.
+/// report about 8; the YAML parser is quadratic in deep flow nesting, and
+/// serde_norway's own limit (128) applies only after it has parsed all.
 pub const YAML_DEPTH: usize = 64;
 /// YAML aliases (`*name`) accepted in a signature or report. soclash
-/// writes none and a signature needs none; each alias would be expanded
-/// in full, which is how a small file becomes gigabytes.
-pub const YAML_ALIASES: usize = 0;
+/// writes none in a report; the catalogue uses one, to give both
+/// directions of a clash one symbol list. Not 0 for that reason; what the
+/// aliases cost is bounded by [`YAML_ALIAS_BYTES`], since their number alone
+/// bounds nothing (each level of aliases to aliases doubles).
+pub const YAML_ALIASES: usize = 16;
+/// Source bytes the aliases of one document stand for, an alias inside an
+/// aliased node counted each time that node is used: serde_norway expands
+/// every use in full, which is how 718 KB of aliases to aliases became
+/// gigabytes. The catalogue's one alias stands for about 100 bytes.
+pub const YAML_ALIAS_BYTES: u64 = 64 << 10;

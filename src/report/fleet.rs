@@ -20,9 +20,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{ErrorEntry, Finding, Host, Object, OverlayOutcome, Report, SCHEMA, Severity, Tool};
-
-/// Largest report read.
-const MAX_REPORT: u64 = 256 << 20;
+use crate::{budget, yaml_guard};
 
 /// What `soclash fleet` reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -317,16 +315,7 @@ fn unreadable(path: &Path, reason: String) -> ErrorEntry {
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    f.take(MAX_REPORT + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    if text.len() as u64 > MAX_REPORT {
-        return Err(format!("larger than {MAX_REPORT} bytes"));
-    }
-    Ok(text)
+    yaml_guard::read_regular(path, budget::REPORT_BYTES, "REPORT_BYTES")
 }
 
 /// The report text without its `scanned_at` line.
@@ -351,6 +340,7 @@ fn parse(text: &str) -> Result<Report, String> {
         }
         None => return Err("not a soclash report (no top-level schema)".into()),
     }
+    yaml_guard::check(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
     let l: Light =
         serde_yaml::from_str(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
     Ok(Report {

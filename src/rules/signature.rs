@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer};
 
 use crate::report::Severity;
+use crate::{budget, yaml_guard};
 
 /// The signatures shipped with soclash (`signatures/*.yaml` at build time).
 const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/signatures.rs"));
@@ -445,26 +446,29 @@ impl fmt::Display for SchemaError {
     }
 }
 
-/// Largest signature file read; a signature is a page of YAML.
-const MAX_FILE: u64 = 1 << 20;
-
-/// Parses one signature file's text.
+/// Parses one signature file's text, once [`yaml_guard::check`] found its
+/// nesting and aliases within budget.
 pub fn parse(file: &Path, text: &str) -> Result<Signature, SchemaError> {
-    let sig: Signature = serde_yaml::from_str(text).map_err(|e| {
-        let at = e.location();
-        // serde_norway appends " at line L column C" to the message.
-        let message = e.to_string();
-        let message = match message.find(" at line ") {
-            Some(i) => message[..i].to_string(),
-            None => message,
-        };
-        SchemaError {
-            file: file.to_path_buf(),
-            line: at.as_ref().map(|l| l.line()),
-            column: at.as_ref().map(|l| l.column()),
-            message,
+    if let Err(r) = yaml_guard::check(text) {
+        // A syntax error as serde_norway words and places it, as for the
+        // files that pass the check, where it finds it no later.
+        if let Some(Err(e)) = r
+            .checked_prefix(text)
+            .map(serde_yaml::from_str::<serde_yaml::Value>)
+        {
+            let e = schema_error(file, &e);
+            if e.line.zip(e.column) <= Some((r.line, r.column)) {
+                return Err(e);
+            }
         }
-    })?;
+        return Err(SchemaError {
+            file: file.to_path_buf(),
+            line: Some(r.line),
+            column: Some(r.column),
+            message: r.message,
+        });
+    }
+    let sig: Signature = serde_yaml::from_str(text).map_err(|e| schema_error(file, &e))?;
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if stem != sig.id.0 && !stem.is_empty() {
         let (line, column) = id_position(text);
@@ -476,6 +480,22 @@ pub fn parse(file: &Path, text: &str) -> Result<Signature, SchemaError> {
         });
     }
     Ok(sig)
+}
+
+fn schema_error(file: &Path, e: &serde_yaml::Error) -> SchemaError {
+    let at = e.location();
+    // serde_norway appends " at line L column C" to the message.
+    let message = e.to_string();
+    let message = match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    SchemaError {
+        file: file.to_path_buf(),
+        line: at.as_ref().map(|l| l.line()),
+        column: at.as_ref().map(|l| l.column()),
+        message,
+    }
 }
 
 /// Where the top-level `id` value starts (1-based line and column), for
@@ -549,19 +569,7 @@ pub fn read_dir(dir: &Path) -> (Vec<Signature>, Vec<SchemaError>) {
 }
 
 fn read_text(file: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let meta = std::fs::metadata(file).map_err(|e| format!("cannot read: {e}"))?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > MAX_FILE {
-        return Err(format!("larger than {MAX_FILE} bytes"));
-    }
-    let mut text = String::new();
-    std::fs::File::open(file)
-        .and_then(|f| f.take(MAX_FILE).read_to_string(&mut text))
-        .map_err(|e| format!("cannot read: {e}"))?;
-    Ok(text)
+    yaml_guard::read_regular(file, budget::SIGNATURE_BYTES, "SIGNATURE_BYTES")
 }
 
 /// The embedded catalogue; an embedded file that does not parse is a bug
