@@ -78,6 +78,7 @@ pub fn check(text: &str) -> Result<(), Refusal> {
     let mut anchored: BTreeMap<usize, u64> = BTreeMap::new();
     let mut aliases = 0usize;
     let mut alias_bytes = 0u64;
+    let mut nodes = 0usize;
     for item in Parser::new_from_str(text) {
         let (event, span) = item.map_err(|e| {
             let mark = e.marker();
@@ -103,6 +104,21 @@ pub fn check(text: &str) -> Result<(), Refusal> {
             checked_chars: None,
         };
         let length = |from: usize| span.end.index().saturating_sub(from) as u64;
+        if matches!(
+            event,
+            Event::Scalar(..)
+                | Event::SequenceStart(..)
+                | Event::MappingStart(..)
+                | Event::Alias(_)
+        ) {
+            nodes += 1;
+            if nodes > budget::YAML_NODES {
+                return Err(at(format!(
+                    "{}: nodes (scalars, sequences, mappings, aliases)",
+                    budget::exceeded("YAML_NODES", budget::YAML_NODES)
+                )));
+            }
+        }
         match event {
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if open.len() >= budget::YAML_DEPTH {

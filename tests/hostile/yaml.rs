@@ -30,12 +30,7 @@ fn write_signature(dir: &Path, text: &str) -> String {
 fn check_signatures(text: &str, budget: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let sigs = write_signature(tmp.path(), text);
-    let run = harness::run(
-        tmp.path(),
-        &["signatures", "check", &sigs],
-        &[],
-        DEADLINE,
-    );
+    let run = harness::run(tmp.path(), &["signatures", "check", &sigs], &[], DEADLINE);
     run.assert_bounded(DEADLINE);
     assert_eq!(run.code, Some(1), "{run:#?}");
     run.assert_names_budget(budget);
@@ -92,12 +87,7 @@ fn signature_larger_than_the_cap() {
         .open(Path::new(&sigs).join("deep.yaml"))
         .unwrap();
     f.set_len(soclash::budget::SIGNATURE_BYTES + 1).unwrap();
-    let run = harness::run(
-        tmp.path(),
-        &["signatures", "check", &sigs],
-        &[],
-        DEADLINE,
-    );
+    let run = harness::run(tmp.path(), &["signatures", "check", &sigs], &[], DEADLINE);
     run.assert_bounded(DEADLINE);
     run.assert_names_budget("SIGNATURE_BYTES");
 }
@@ -159,6 +149,15 @@ fn nesting_in_a_yaml_or_json_report() {
     diff(&json, &json).assert_names_budget("YAML_DEPTH");
 }
 
+/// One node per 3 bytes, as many as serde_norway would keep events of.
+#[test]
+fn too_many_nodes_in_a_report() {
+    let n = soclash::budget::YAML_NODES + 1;
+    let text = format!("schema: 1\nprocesses: [{}]\n", "[],".repeat(n));
+    assert!(text.len() as u64 <= soclash::budget::REPORT_BYTES);
+    diff(&text, &text).assert_names_budget("YAML_NODES");
+}
+
 #[test]
 fn report_larger_than_the_cap() {
     let tmp = tempfile::tempdir().unwrap();
@@ -196,7 +195,8 @@ fn diff_of_a_fifo_or_dev_zero_ends_at_once() {
         assert_eq!(run.code, Some(2), "{run:#?}");
         assert!(run.secs < 5.0, "{run:#?}");
         assert!(
-            run.stderr.contains(&format!("not a regular file but {what}")),
+            run.stderr
+                .contains(&format!("not a regular file but {what}")),
             "{run:#?}"
         );
     }
