@@ -103,6 +103,10 @@ pub const ERRORS_PER_FILE: usize = 20;
 
 /// Largest signature file read; a signature is a page of YAML.
 pub const SIGNATURE_BYTES: u64 = 1 << 20;
+/// Signature files read from one `--signatures` directory. The catalogue
+/// has 30; a site adds a few of its own. Beyond this the directory is
+/// refused whole, as any part of it would be an arbitrary one.
+pub const SIGNATURE_FILES: usize = 1_000;
 /// Largest archived report read. A report of a host with 40 virtualenvs is
 /// about 10 MiB, and [`YAML_NODES`] stops a real one at about 20 MiB. Not
 /// more: a report is held as text, as parser events and as a value at

@@ -516,24 +516,18 @@ fn id_position(text: &str) -> (usize, usize) {
 pub fn read_dir(dir: &Path) -> (Vec<Signature>, Vec<SchemaError>) {
     let mut sigs = Vec::new();
     let mut errors = Vec::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
+    let files = match yaml_files(dir) {
+        Ok(f) => f,
+        Err(message) => {
             errors.push(SchemaError {
                 file: dir.to_path_buf(),
                 line: None,
                 column: None,
-                message: format!("cannot read the directory: {e}"),
+                message,
             });
             return (sigs, errors);
         }
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
     let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
     for file in files {
         let text = match read_text(&file) {
@@ -566,6 +560,27 @@ pub fn read_dir(dir: &Path) -> (Vec<Signature>, Vec<SchemaError>) {
         }
     }
     (sigs, errors)
+}
+
+/// The `*.yaml` and `*.yml` of a directory (not below it), in name order;
+/// none when there are more than [`budget::SIGNATURE_FILES`], rather than
+/// an arbitrary part of them.
+fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read the directory: {e}"))?;
+    let mut files = Vec::new();
+    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+        if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            if files.len() == budget::SIGNATURE_FILES {
+                return Err(format!(
+                    "{}: more signature files than that",
+                    budget::exceeded("SIGNATURE_FILES", budget::SIGNATURE_FILES)
+                ));
+            }
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 fn read_text(file: &Path) -> Result<String, String> {
@@ -620,15 +635,9 @@ pub fn set_version(dirs: &[PathBuf]) -> String {
         count += 1;
     }
     for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else {
+        let Ok(files) = yaml_files(dir) else {
             continue;
         };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-            .collect();
-        files.sort();
         for f in files {
             if let Ok(text) = read_text(&f) {
                 feed(

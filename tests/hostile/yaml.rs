@@ -92,6 +92,24 @@ fn signature_larger_than_the_cap() {
     run.assert_names_budget("SIGNATURE_BYTES");
 }
 
+#[test]
+fn too_many_signature_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sigs = tmp.path().join("sigs");
+    std::fs::create_dir(&sigs).unwrap();
+    for i in 0..=soclash::budget::SIGNATURE_FILES {
+        std::fs::write(sigs.join(format!("s{i}.yaml")), "").unwrap();
+    }
+    let run = harness::run(tmp.path(), &["signatures", "check", "sigs"], &[], DEADLINE);
+    run.assert_bounded(DEADLINE);
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    run.assert_names_budget("SIGNATURE_FILES");
+    assert!(
+        run.stdout.contains("0 signatures valid, 1 errors"),
+        "{run:#?}"
+    );
+}
+
 /// The attacker's report: each line 40 aliases to the line before, and
 /// then lines of aliases to the last, to about 718 KB.
 fn laughs() -> String {
