@@ -652,3 +652,27 @@ pub fn set_version(dirs: &[PathBuf]) -> String {
     }
     format!("{count} signatures, fnv1a {hash:016x}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A budget refused before parsing is reported like a schema error:
+    /// file, line and column of where it was hit.
+    #[test]
+    fn budget_errors_keep_file_line_and_column() {
+        let text = format!("id: deep\napplies_to: {}\n", "[".repeat(300));
+        let e = parse(Path::new("sigs/deep.yaml"), &text).unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.column.is_some(), "{e}");
+        assert!(
+            e.to_string().starts_with("sigs/deep.yaml:2:")
+                && e.message.contains("budget exceeded: YAML_DEPTH (64)"),
+            "{e}"
+        );
+        // The catalogue's one alias is within budget.
+        let (sigs, errors) = embedded();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(sigs.iter().any(|s| s.id.0 == "libedit-vs-libreadline"));
+    }
+}
