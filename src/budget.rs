@@ -108,7 +108,7 @@ pub const SIGNATURE_BYTES: u64 = 1 << 20;
 /// refused whole, as any part of it would be an arbitrary one.
 pub const SIGNATURE_FILES: usize = 1_000;
 /// Largest archived report read. A report of a host with 40 virtualenvs is
-/// about 10 MiB, and [`YAML_NODES`] stops a real one at about 20 MiB. Not
+/// about 10 MiB, and [`YAML_NODES`] stops a real one near 20 MiB. Not
 /// more: a report is held as text, as parser events and as a value at
 /// once, so one long scalar costs about three times this.
 pub const REPORT_BYTES: u64 = 32 << 20;
@@ -130,10 +130,9 @@ pub const YAML_ALIAS_BYTES: u64 = 64 << 10;
 /// Nodes (scalars, sequences, mappings, aliases) of one YAML document.
 /// serde_norway keeps every event of a document before it deserializes
 /// any, at about 150 bytes each, and a report's `serde_yaml::Value` as
-/// much again: 1.5 million nodes peak at about 420 MB. A real report has a
-/// node per 13 bytes or so (800,000 for the 10 MiB report of 40
-/// virtualenvs); a hostile one packs one into 3 bytes, which at
-/// REPORT_BYTES would be gigabytes of events.
+/// much again: 1.5 million nodes peak at about 420 MB in `diff`. A real
+/// report has a node per 13 to 15 bytes (770,000 in 10 MiB); a hostile one
+/// packs one into 3 bytes, which at REPORT_BYTES would be 11 million.
 pub const YAML_NODES: usize = 1_500_000;
 /// Reports `fleet` parses at once. Each may take a few hundred MB while it
 /// is parsed (see [`YAML_NODES`]), and an archive holds what every host
