@@ -103,13 +103,39 @@ pub const ERRORS_PER_FILE: usize = 20;
 
 /// Largest signature file read; a signature is a page of YAML.
 pub const SIGNATURE_BYTES: u64 = 1 << 20;
+/// Signature files read from one `--signatures` directory. The catalogue
+/// has 30; a site adds a few of its own. Beyond this the directory is
+/// refused whole, as any part of it would be an arbitrary one.
+pub const SIGNATURE_FILES: usize = 1_000;
 /// Largest archived report read. A report of a host with 40 virtualenvs is
-/// about 10 MiB.
-pub const REPORT_BYTES: u64 = 256 << 20;
+/// about 10 MiB, and [`YAML_NODES`] stops a real one near 20 MiB. Not
+/// more: a report is held as text, as parser events and as a value at
+/// once, so one long scalar costs about three times this.
+pub const REPORT_BYTES: u64 = 32 << 20;
 /// Nesting of YAML collections accepted. A signature nests about 6 deep, a
-/// report about 8; the YAML parser is quadratic in deep flow nesting.
+/// report about 8; the YAML parser is quadratic in deep flow nesting, and
+/// serde_norway's own limit (128) applies only after it has parsed all.
 pub const YAML_DEPTH: usize = 64;
 /// YAML aliases (`*name`) accepted in a signature or report. soclash
-/// writes none and a signature needs none; each alias would be expanded
-/// in full, which is how a small file becomes gigabytes.
-pub const YAML_ALIASES: usize = 0;
+/// writes none in a report; the catalogue uses one, to give both
+/// directions of a clash one symbol list. Not 0 for that reason; what the
+/// aliases cost is bounded by [`YAML_ALIAS_BYTES`], since their number alone
+/// bounds nothing (each level of aliases to aliases doubles).
+pub const YAML_ALIASES: usize = 16;
+/// Source bytes the aliases of one document stand for, an alias inside an
+/// aliased node counted each time that node is used: serde_norway expands
+/// every use in full, which is how 718 KB of aliases to aliases became
+/// gigabytes. The catalogue's one alias stands for about 100 bytes.
+pub const YAML_ALIAS_BYTES: u64 = 64 << 10;
+/// Nodes (scalars, sequences, mappings, aliases) of one YAML document.
+/// serde_norway keeps every event of a document before it deserializes
+/// any, at about 150 bytes each, and a report's `serde_yaml::Value` as
+/// much again: 1.5 million nodes peak at about 420 MB in `diff`. A real
+/// report has a node per 13 to 15 bytes (770,000 in 10 MiB); a hostile one
+/// packs one into 3 bytes, which at REPORT_BYTES would be 11 million.
+pub const YAML_NODES: usize = 1_500_000;
+/// Reports `fleet` parses at once. Each may take a few hundred MB while it
+/// is parsed (see [`YAML_NODES`]), and an archive holds what every host
+/// sent, compromised ones included; four keep 10,000 real reports to
+/// about the time all cores of a small server would.
+pub const FLEET_READERS: usize = 4;

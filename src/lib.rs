@@ -11,3 +11,4 @@ pub mod resolve;
 pub mod root;
 pub mod rules;
 pub mod scan;
+pub mod yaml_guard;

@@ -4,9 +4,10 @@
 //! hosts by their worst severity, hosts whose newest report is stale, and
 //! what drifted since each host's previous report (by [`super::diff`]).
 //!
-//! Hosts are read in parallel and each is reduced to a small summary at
-//! once, so memory grows with the number of hosts and findings, never with
-//! the reports' size. Two reports of a host that differ only in
+//! Hosts are read in parallel (by at most [`budget::FLEET_READERS`]
+//! threads) and each is reduced to a small summary at once, so memory
+//! grows with the number of hosts and findings, never with the reports'
+//! size. Two reports of a host that differ only in
 //! `scanned_at` are not parsed twice: drift is then empty by definition.
 //! A report of another schema is refused with its path and why, never
 //! misread; reports of another tool version are read, and the view says
@@ -20,9 +21,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{ErrorEntry, Finding, Host, Object, OverlayOutcome, Report, SCHEMA, Severity, Tool};
-
-/// Largest report read.
-const MAX_REPORT: u64 = 256 << 20;
+use crate::{budget, yaml_guard};
 
 /// What `soclash fleet` reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -121,10 +120,23 @@ pub fn fleet(archive: &Path, opts: &FleetOptions) -> io::Result<Fleet> {
         .map(|e| e.path())
         .collect();
     hosts.sort();
-    let views: Vec<HostView> = hosts
-        .par_iter()
-        .filter_map(|dir| host_view(dir, opts))
-        .collect();
+    let read = || -> Vec<HostView> {
+        hosts
+            .par_iter()
+            .filter_map(|dir| host_view(dir, opts))
+            .collect()
+    };
+    // Each reader may hold one report's parser events at once (up to
+    // YAML_NODES of them), so their number, not the machine's cores,
+    // bounds the memory an archive of hostile reports can take.
+    let readers = rayon::current_num_threads().min(budget::FLEET_READERS);
+    let views = match rayon::ThreadPoolBuilder::new().num_threads(readers).build() {
+        Ok(pool) => pool.install(read),
+        Err(_) => hosts
+            .iter()
+            .filter_map(|dir| host_view(dir, opts))
+            .collect(),
+    };
     let mut out = Fleet {
         archive: archive.display().to_string(),
         at: opts.at.clone(),
@@ -317,16 +329,7 @@ fn unreadable(path: &Path, reason: String) -> ErrorEntry {
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    f.take(MAX_REPORT + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    if text.len() as u64 > MAX_REPORT {
-        return Err(format!("larger than {MAX_REPORT} bytes"));
-    }
-    Ok(text)
+    yaml_guard::read_regular(path, budget::REPORT_BYTES, "REPORT_BYTES")
 }
 
 /// The report text without its `scanned_at` line.
@@ -351,6 +354,7 @@ fn parse(text: &str) -> Result<Report, String> {
         }
         None => return Err("not a soclash report (no top-level schema)".into()),
     }
+    yaml_guard::check(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
     let l: Light =
         serde_yaml::from_str(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
     Ok(Report {

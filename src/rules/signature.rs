@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer};
 
 use crate::report::Severity;
+use crate::{budget, yaml_guard};
 
 /// The signatures shipped with soclash (`signatures/*.yaml` at build time).
 const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/signatures.rs"));
@@ -445,26 +446,29 @@ impl fmt::Display for SchemaError {
     }
 }
 
-/// Largest signature file read; a signature is a page of YAML.
-const MAX_FILE: u64 = 1 << 20;
-
-/// Parses one signature file's text.
+/// Parses one signature file's text, once [`yaml_guard::check`] found its
+/// nesting and aliases within budget.
 pub fn parse(file: &Path, text: &str) -> Result<Signature, SchemaError> {
-    let sig: Signature = serde_yaml::from_str(text).map_err(|e| {
-        let at = e.location();
-        // serde_norway appends " at line L column C" to the message.
-        let message = e.to_string();
-        let message = match message.find(" at line ") {
-            Some(i) => message[..i].to_string(),
-            None => message,
-        };
-        SchemaError {
-            file: file.to_path_buf(),
-            line: at.as_ref().map(|l| l.line()),
-            column: at.as_ref().map(|l| l.column()),
-            message,
+    if let Err(r) = yaml_guard::check(text) {
+        // A syntax error as serde_norway words and places it, as for the
+        // files that pass the check, where it finds it no later.
+        if let Some(Err(e)) = r
+            .checked_prefix(text)
+            .map(serde_yaml::from_str::<serde_yaml::Value>)
+        {
+            let e = schema_error(file, &e);
+            if e.line.zip(e.column) <= Some((r.line, r.column)) {
+                return Err(e);
+            }
         }
-    })?;
+        return Err(SchemaError {
+            file: file.to_path_buf(),
+            line: Some(r.line),
+            column: Some(r.column),
+            message: r.message,
+        });
+    }
+    let sig: Signature = serde_yaml::from_str(text).map_err(|e| schema_error(file, &e))?;
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if stem != sig.id.0 && !stem.is_empty() {
         let (line, column) = id_position(text);
@@ -476,6 +480,22 @@ pub fn parse(file: &Path, text: &str) -> Result<Signature, SchemaError> {
         });
     }
     Ok(sig)
+}
+
+fn schema_error(file: &Path, e: &serde_yaml::Error) -> SchemaError {
+    let at = e.location();
+    // serde_norway appends " at line L column C" to the message.
+    let message = e.to_string();
+    let message = match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    SchemaError {
+        file: file.to_path_buf(),
+        line: at.as_ref().map(|l| l.line()),
+        column: at.as_ref().map(|l| l.column()),
+        message,
+    }
 }
 
 /// Where the top-level `id` value starts (1-based line and column), for
@@ -496,24 +516,18 @@ fn id_position(text: &str) -> (usize, usize) {
 pub fn read_dir(dir: &Path) -> (Vec<Signature>, Vec<SchemaError>) {
     let mut sigs = Vec::new();
     let mut errors = Vec::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
+    let files = match yaml_files(dir) {
+        Ok(f) => f,
+        Err(message) => {
             errors.push(SchemaError {
                 file: dir.to_path_buf(),
                 line: None,
                 column: None,
-                message: format!("cannot read the directory: {e}"),
+                message,
             });
             return (sigs, errors);
         }
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
     let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
     for file in files {
         let text = match read_text(&file) {
@@ -548,20 +562,29 @@ pub fn read_dir(dir: &Path) -> (Vec<Signature>, Vec<SchemaError>) {
     (sigs, errors)
 }
 
+/// The `*.yaml` and `*.yml` of a directory (not below it), in name order;
+/// none when there are more than [`budget::SIGNATURE_FILES`], rather than
+/// an arbitrary part of them.
+fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read the directory: {e}"))?;
+    let mut files = Vec::new();
+    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+        if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            if files.len() == budget::SIGNATURE_FILES {
+                return Err(format!(
+                    "{}: more signature files than that",
+                    budget::exceeded("SIGNATURE_FILES", budget::SIGNATURE_FILES)
+                ));
+            }
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 fn read_text(file: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let meta = std::fs::metadata(file).map_err(|e| format!("cannot read: {e}"))?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > MAX_FILE {
-        return Err(format!("larger than {MAX_FILE} bytes"));
-    }
-    let mut text = String::new();
-    std::fs::File::open(file)
-        .and_then(|f| f.take(MAX_FILE).read_to_string(&mut text))
-        .map_err(|e| format!("cannot read: {e}"))?;
-    Ok(text)
+    yaml_guard::read_regular(file, budget::SIGNATURE_BYTES, "SIGNATURE_BYTES")
 }
 
 /// The embedded catalogue; an embedded file that does not parse is a bug
@@ -612,15 +635,9 @@ pub fn set_version(dirs: &[PathBuf]) -> String {
         count += 1;
     }
     for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else {
+        let Ok(files) = yaml_files(dir) else {
             continue;
         };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-            .collect();
-        files.sort();
         for f in files {
             if let Ok(text) = read_text(&f) {
                 feed(
@@ -634,4 +651,28 @@ pub fn set_version(dirs: &[PathBuf]) -> String {
         }
     }
     format!("{count} signatures, fnv1a {hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A budget refused before parsing is reported like a schema error:
+    /// file, line and column of where it was hit.
+    #[test]
+    fn budget_errors_keep_file_line_and_column() {
+        let text = format!("id: deep\napplies_to: {}\n", "[".repeat(300));
+        let e = parse(Path::new("sigs/deep.yaml"), &text).unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.column.is_some(), "{e}");
+        assert!(
+            e.to_string().starts_with("sigs/deep.yaml:2:")
+                && e.message.contains("budget exceeded: YAML_DEPTH (64)"),
+            "{e}"
+        );
+        // The catalogue's one alias is within budget.
+        let (sigs, errors) = embedded();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(sigs.iter().any(|s| s.id.0 == "libedit-vs-libreadline"));
+    }
 }
