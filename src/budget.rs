@@ -28,15 +28,30 @@ pub fn bytes(n: u64) -> String {
 
 // --- ELF facts -------------------------------------------------------------
 
-/// Bytes read from one ELF file. The dynamic symbol, string, hash, version
+/// Bytes read from one ELF file, and copied out of it into its facts
+/// (symbols, names, versions). The dynamic symbol, string, hash, version
 /// and relocation tables of the largest shared library on a Debian host
 /// (libLLVM, ~120 MB on disk) come to well under this; a file that asks for
 /// more is corrupt or hostile. It also bounds the positional read cache,
 /// which keeps what was read until the file is done.
 pub const ELF_BYTES_PER_FILE: u64 = 256 << 20;
-/// Bytes read from ELF files in one scan. A scan of a Debian LAMP host
-/// reads a few hundred MiB; forty virtualenvs a few GiB.
-pub const ELF_BYTES_PER_SCAN: u64 = 16 << 30;
+/// Bytes read and copied from ELF files by one run of soclash (one
+/// process: a what-if scan reads the root twice, and both count). A scan
+/// of a Debian LAMP host reads a few hundred MiB; forty virtualenvs a few
+/// GiB. Counted per run, not per scan, because the count is one
+/// process-wide counter rather than one threaded through every reader.
+pub const ELF_BYTES_PER_RUN: u64 = 16 << 30;
+/// Bytes of note segments (`PT_NOTE`, `PT_GNU_PROPERTY`) parsed in one ELF
+/// file. Real files have two or three of a few hundred bytes (build-id,
+/// ABI tag, properties, a package note); parsing costs time per byte, so
+/// a file that repeats a large note segment thousands of times would
+/// otherwise cost minutes.
+pub const ELF_NOTE_BYTES: u64 = 1 << 20;
+/// Longest string taken from a dynamic string table (a name, a version,
+/// an RPATH). The longest real ones are C++ symbol names of a few KiB;
+/// a longer one is treated as corrupt (a problem of the file, not an
+/// error), and each is copied into the facts once per reference.
+pub const ELF_STRING: u64 = 64 << 10;
 
 // --- Package databases -----------------------------------------------------
 
