@@ -64,11 +64,16 @@ pub const PACKAGE_LISTS_PER_SCAN: u64 = 256 << 20;
 /// Largest `rpmdb.sqlite` opened. A Fedora workstation's is about 100 MiB.
 pub const RPMDB_BYTES: u64 = 1 << 30;
 /// SQLite virtual-machine steps for reading the rpm database (checked
-/// every 10,000 steps by a progress handler). Reading 5,000 package
-/// headers takes a few million.
-pub const RPMDB_VM_STEPS: u64 = 1 << 30;
+/// every 10,000 steps by a progress handler). Reading a package takes
+/// three, so 5,000 packages about 15,000; this is over a thousand times
+/// that, and more rows than `RPMDB_BYTES` of real headers hold, yet a
+/// statement that never ends (a recursive view) stops within a second
+/// even in a debug build (2^30 steps took a minute there).
+pub const RPMDB_VM_STEPS: u64 = 1 << 24;
 /// Memory SQLite may use for the rpm database, its cache and temporary
-/// tables (which are kept in memory, never in a file).
+/// tables (which are kept in memory, never in a file). It is SQLite's
+/// hard heap limit, which is per process; soclash uses SQLite for this
+/// database only.
 pub const RPMDB_HEAP: u64 = 256 << 20;
 
 // --- Overlays and packages for the what-if ---------------------------------

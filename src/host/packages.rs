@@ -16,6 +16,7 @@ use std::os::unix::ffi::OsStringExt;
 use bstr::ByteSlice;
 use serde::{Deserialize, Serialize};
 
+use crate::budget;
 use crate::root::{Kind, Root};
 
 /// A package and its installed version.
@@ -262,7 +263,7 @@ const RPM_DIRS: [&str; 2] = ["/usr/lib/sysimage/rpm", "/var/lib/rpm"];
 enum Rpm {
     None,
     Read(BTreeMap<PathBuf, Package>),
-    Unread(&'static str),
+    Unread(String),
 }
 
 fn rpm_owners(root: &Root, files: &BTreeSet<PathBuf>) -> Rpm {
@@ -272,20 +273,24 @@ fn rpm_owners(root: &Root, files: &BTreeSet<PathBuf>) -> Rpm {
             Ok(file) => file,
             Err(e) if e.is_absent() => {
                 if root.kind(&dir.join("Packages")).is_some() {
-                    return Rpm::Unread("Berkeley DB (Packages), not read: packages unknown");
+                    return Rpm::Unread(
+                        "Berkeley DB (Packages), not read: packages unknown".into(),
+                    );
                 }
                 if root.kind(&dir.join("Packages.db")).is_some() {
-                    return Rpm::Unread("ndb (Packages.db), not read: packages unknown");
+                    return Rpm::Unread("ndb (Packages.db), not read: packages unknown".into());
                 }
                 continue;
             }
             // Unreadable is not absent: the caller must not take the
             // root for one without RPM packages.
-            Err(_) => return Rpm::Unread("rpmdb.sqlite could not be opened: packages unknown"),
+            Err(_) => {
+                return Rpm::Unread("rpmdb.sqlite could not be opened: packages unknown".into());
+            }
         };
         return match rpm_sqlite(root, files, &file.file) {
             Ok(found) => Rpm::Read(found),
-            Err(_) => Rpm::Unread("rpmdb.sqlite could not be read: packages unknown"),
+            Err(why) => Rpm::Unread(format!("rpmdb.sqlite not read: {why}: packages unknown")),
         };
     }
     Rpm::None
@@ -297,17 +302,34 @@ fn rpm_owners(root: &Root, files: &BTreeSet<PathBuf>) -> Rpm {
 /// (even `/proc/self/fd/N` becomes that text), which a link swapped in
 /// meanwhile could point out of the root. Immutable: no lock taken, no
 /// journal, `-wal` or `-shm` looked at or written.
+///
+/// The database is untrusted, and SQL in a schema runs when it is read:
+/// a `Packages` that is a view (a recursive one never ends) or a table
+/// that computes its columns is refused, schema code is not trusted with
+/// functions that have side effects, and the read is bounded in size,
+/// steps and memory ([`rootfd::open`]). The error is why, for the note.
 fn rpm_sqlite(
     root: &Root,
     files: &BTreeSet<PathBuf>,
     db: &std::fs::File,
-) -> rusqlite::Result<BTreeMap<PathBuf, Package>> {
-    let conn = rootfd::open(db)?;
+) -> Result<BTreeMap<PathBuf, Package>, String> {
+    let size = db.metadata().map_err(|e| e.to_string())?.len();
+    if size > budget::RPMDB_BYTES {
+        return Err(budget::exceeded(
+            "RPMDB_BYTES",
+            budget::bytes(budget::RPMDB_BYTES),
+        ));
+    }
+    let (conn, steps) = rootfd::open(db).map_err(|e| rootfd::why(&e, &steps_unknown()))?;
+    let why = |e: rusqlite::Error| rootfd::why(&e, &steps);
+    packages_is_a_table(&conn).map_err(|e| e.either(why))?;
     let wanted = wanted_names(files);
     let mut out = BTreeMap::new();
-    let mut stmt = conn.prepare("SELECT blob FROM Packages ORDER BY hnum")?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
+    let mut stmt = conn
+        .prepare("SELECT blob FROM main.Packages ORDER BY hnum")
+        .map_err(why)?;
+    let mut rows = stmt.query([]).map_err(why)?;
+    while let Some(row) = rows.next().map_err(why)? {
         // A corrupt header, or a row that holds no blob, is one package
         // less, not a failed audit.
         let Some(blob) = row.get_ref(0).ok().and_then(|v| v.as_blob().ok()) else {
@@ -323,6 +345,70 @@ fn rpm_sqlite(
     Ok(out)
 }
 
+/// No progress handler ran yet.
+fn steps_unknown() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    std::sync::Arc::default()
+}
+
+/// A refusal, or an SQLite error to explain.
+enum Refused {
+    Why(String),
+    Sqlite(rusqlite::Error),
+}
+
+impl Refused {
+    fn either(self, why: impl FnOnce(rusqlite::Error) -> String) -> String {
+        match self {
+            Refused::Why(w) => w,
+            Refused::Sqlite(e) => why(e),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Refused {
+    fn from(e: rusqlite::Error) -> Refused {
+        Refused::Sqlite(e)
+    }
+}
+
+/// rpm's `Packages` is a plain table (`hnum INTEGER PRIMARY KEY
+/// AUTOINCREMENT, blob BLOB NOT NULL`): a view runs the attacker's query
+/// (a recursive one forever), a virtual table a module's code, and a
+/// generated column an expression per row.
+fn packages_is_a_table(conn: &rusqlite::Connection) -> Result<(), Refused> {
+    let found: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT type, coalesce(sql, '') FROM main.sqlite_schema \
+             WHERE name = 'Packages' COLLATE NOCASE",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let [(kind, sql)] = found.as_slice() else {
+        return Err(Refused::Why("no Packages table".into()));
+    };
+    if kind != "table" {
+        return Err(Refused::Why(format!("Packages is a {kind}, not a table")));
+    }
+    let words: Vec<String> = sql
+        .split_whitespace()
+        .take(2)
+        .map(str::to_ascii_uppercase)
+        .collect();
+    if words.get(1).is_some_and(|w| w == "VIRTUAL") {
+        return Err(Refused::Why("Packages is a virtual table".into()));
+    }
+    // `hidden` is 2 or 3 for a generated column (1 for a virtual table's).
+    let computed: i64 = conn.query_row(
+        "SELECT count(*) FROM pragma_table_xinfo('Packages', 'main') WHERE hidden != 0",
+        [],
+        |r| r.get(0),
+    )?;
+    if computed > 0 {
+        return Err(Refused::Why("Packages has generated columns".into()));
+    }
+    Ok(())
+}
+
 /// A read-only SQLite VFS over a descriptor already open, so that what
 /// SQLite reads is the file `Root` opened confined to the root, and
 /// nothing can be created, written, locked or deleted beside it: only the
@@ -334,10 +420,14 @@ mod rootfd {
     use std::fs::File;
     use std::os::fd::{AsRawFd, BorrowedFd};
     use std::os::unix::fs::FileExt;
-    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, OnceLock};
 
+    use rusqlite::config::DbConfig;
     use rusqlite::ffi;
-    use rusqlite::{Connection, OpenFlags};
+    use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+    use crate::budget;
 
     const VFS: &CStr = c"soclash-rootfd";
     /// Database names are this prefix and the descriptor's number.
@@ -351,8 +441,20 @@ mod rootfd {
     }
 
     /// Opens `db` read-only through the VFS; the descriptor is duplicated,
-    /// so the connection does not borrow `db`.
-    pub fn open(db: &File) -> rusqlite::Result<Connection> {
+    /// so the connection does not borrow `db`. Schema code may not call
+    /// functions with side effects (`TRUSTED_SCHEMA` off), the defensive
+    /// mode refuses what could corrupt or write, and a progress handler
+    /// interrupts any statement past [`budget::RPMDB_VM_STEPS`], setting
+    /// the flag returned. SQLite's memory is capped at
+    /// [`budget::RPMDB_HEAP`] for the whole process, which uses SQLite
+    /// for this database only.
+    pub fn open(db: &File) -> rusqlite::Result<(Connection, Arc<AtomicBool>)> {
+        if !heap_limited() {
+            return Err(rusqlite::Error::SqliteFailure(
+                ffi::Error::new(ffi::SQLITE_MISUSE),
+                Some("SQLite's memory could not be limited".into()),
+            ));
+        }
         if !registered() {
             return Err(rusqlite::Error::SqliteFailure(
                 ffi::Error::new(ffi::SQLITE_CANTOPEN),
@@ -373,7 +475,55 @@ mod rootfd {
         )?;
         // A sort or temporary index must not need a file the VFS refuses.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        Ok(conn)
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+        let over = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&over);
+        let mut calls = 0u64;
+        conn.progress_handler(
+            PROGRESS_STEPS as c_int,
+            Some(move || {
+                calls += 1;
+                let stop = calls.saturating_mul(PROGRESS_STEPS) > budget::RPMDB_VM_STEPS;
+                if stop {
+                    flag.store(true, Ordering::Relaxed);
+                }
+                stop
+            }),
+        )?;
+        Ok((conn, over))
+    }
+
+    /// Steps between two calls of the progress handler.
+    const PROGRESS_STEPS: u64 = 10_000;
+
+    /// Why reading failed, for the note: the budget that stopped it, or
+    /// SQLite's words.
+    pub fn why(e: &rusqlite::Error, steps_over: &AtomicBool) -> String {
+        let code = e.sqlite_error_code();
+        if steps_over.load(Ordering::Relaxed) || code == Some(ErrorCode::OperationInterrupted) {
+            budget::exceeded("RPMDB_VM_STEPS", budget::RPMDB_VM_STEPS)
+        } else if code == Some(ErrorCode::OutOfMemory) {
+            budget::exceeded("RPMDB_HEAP", budget::bytes(budget::RPMDB_HEAP))
+        } else {
+            e.to_string()
+        }
+    }
+
+    /// Sets SQLite's hard heap limit once: past it, an allocation fails
+    /// (`SQLITE_NOMEM`) and the statement with it.
+    fn heap_limited() -> bool {
+        static DONE: OnceLock<bool> = OnceLock::new();
+        *DONE.get_or_init(|| {
+            let Ok(limit) = ffi::sqlite3_int64::try_from(budget::RPMDB_HEAP) else {
+                return false;
+            };
+            // SAFETY: initialises SQLite if needed and sets a global
+            // limit; no pointers involved.
+            unsafe { ffi::sqlite3_hard_heap_limit64(limit) };
+            // SAFETY: a negative argument only queries the limit.
+            unsafe { ffi::sqlite3_hard_heap_limit64(-1) == limit }
+        })
     }
 
     fn registered() -> bool {
@@ -1091,6 +1241,96 @@ mod tests {
             found(&found_, "/usr/lib64/libx.so"),
             Some(("renamed-over", "1.0-1.el9"))
         );
+    }
+
+    /// An open rpm database of one package, as `rpm_sqlite` opens it.
+    fn opened_rpm_db() -> (
+        tempfile::TempDir,
+        rusqlite::Connection,
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rpmdb.sqlite");
+        rpm_db(&path, "p");
+        let file = std::fs::File::open(&path).unwrap();
+        let (conn, over) = rootfd::open(&file).unwrap();
+        (dir, conn, over)
+    }
+
+    /// A statement that runs past the step budget is interrupted, and the
+    /// note names the budget.
+    #[test]
+    fn rpm_reads_stop_at_the_step_budget() {
+        let (_dir, conn, over) = opened_rpm_db();
+        let e = conn
+            .query_row(
+                "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) \
+                 SELECT count(*) FROM r",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_err();
+        let why = rootfd::why(&e, &over);
+        assert!(why.contains("budget exceeded: RPMDB_VM_STEPS"), "{why}");
+    }
+
+    /// SQLite's allocations stop at the heap budget, and the note names
+    /// it; the connection stays usable.
+    #[test]
+    fn rpm_reads_stop_at_the_heap_budget() {
+        let (_dir, conn, over) = opened_rpm_db();
+        let e = conn
+            .query_row(
+                "SELECT length(randomblob(?1))",
+                [budget::RPMDB_HEAP as i64 + 1],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_err();
+        let why = rootfd::why(&e, &over);
+        assert!(why.contains("budget exceeded: RPMDB_HEAP"), "{why}");
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM Packages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    /// A `Packages` that is not rpm's plain table is refused before any
+    /// of it is read: a view, a virtual table, generated columns; a
+    /// database with none says so.
+    #[test]
+    fn packages_must_be_a_plain_table() {
+        for (schema, want) in [
+            (
+                "CREATE VIEW Packages AS SELECT 1 AS hnum, x'' AS blob",
+                "Packages is a view, not a table",
+            ),
+            (
+                "CREATE VIRTUAL TABLE Packages USING fts5(hnum, blob)",
+                "Packages is a virtual table",
+            ),
+            (
+                "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob AS (x''))",
+                "Packages has generated columns",
+            ),
+            ("CREATE TABLE Other (x)", "no Packages table"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("rpmdb.sqlite");
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .execute_batch(schema)
+                .unwrap();
+            let file = std::fs::File::open(&path).unwrap();
+            let (conn, _) = rootfd::open(&file).unwrap();
+            let got = match packages_is_a_table(&conn) {
+                Err(Refused::Why(w)) => w,
+                Err(Refused::Sqlite(e)) => panic!("{schema}: {e}"),
+                Ok(()) => panic!("{schema}: accepted"),
+            };
+            assert_eq!(got, want, "{schema}");
+        }
+        let (_dir, conn, _) = opened_rpm_db();
+        assert!(packages_is_a_table(&conn).is_ok());
     }
 
     /// Corrupt RPM headers: counts and offsets past the blob are refused,
