@@ -61,6 +61,10 @@ pub const PACKAGE_DB_FILE: u64 = 64 << 20;
 /// Bytes of dpkg `info/*.list` files read in one scan. All lists of a full
 /// Debian desktop come to about 60 MiB.
 pub const PACKAGE_LISTS_PER_SCAN: u64 = 256 << 20;
+/// Paths listed by packages looked up in the root in one scan (each
+/// listed directory once). Only paths whose name is that of a file the
+/// scan asks about are looked up: on a real host a few thousand.
+pub const PACKAGE_PATH_LOOKUPS: usize = 100_000;
 /// Largest `rpmdb.sqlite` opened. A Fedora workstation's is about 100 MiB.
 pub const RPMDB_BYTES: u64 = 1 << 30;
 /// SQLite virtual-machine steps for reading the rpm database (checked

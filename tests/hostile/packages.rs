@@ -149,3 +149,28 @@ fn dpkg_many_huge_sparse_lists() {
     run.assert_bounded(harness::DEADLINE);
     run.assert_names_budget("PACKAGE_LISTS_PER_SCAN");
 }
+
+/// One list that names the scanned file's name in a million directories,
+/// each looked up in the root (a 60 MB list took 24 s).
+#[test]
+fn dpkg_list_naming_a_file_in_a_million_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = root_with_httpd(dir.path());
+    let info = root.join("var/lib/dpkg/info");
+    std::fs::create_dir_all(&info).unwrap();
+    std::fs::write(
+        root.join("var/lib/dpkg/status"),
+        "Package: p\nStatus: install ok installed\nVersion: 1\n",
+    )
+    .unwrap();
+    let mut list = String::new();
+    for i in 0..1_000_000 {
+        list.push_str(&format!("/d{i}/apache2\n"));
+    }
+    std::fs::write(info.join("p.list"), list).unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let run = scan(dir.path(), &root, &tmp);
+    run.assert_bounded(harness::DEADLINE);
+    run.assert_names_budget("PACKAGE_PATH_LOOKUPS");
+}
