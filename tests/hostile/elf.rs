@@ -86,7 +86,7 @@ fn many_large_note_segments() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("libnotes.so");
     let notes: Vec<Ph> = (0..4000u64)
-        .map(|i| Ph(PT_NOTE, 256 << 10 | i * 16, 1 << 20))
+        .map(|i| Ph(PT_NOTE, (256 << 10) + i * 16, 1 << 20))
         .collect();
     write_elf(&file, 1_400_000, &notes, &[]);
     let run = deps(dir.path(), &file);
