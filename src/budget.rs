@@ -28,15 +28,30 @@ pub fn bytes(n: u64) -> String {
 
 // --- ELF facts -------------------------------------------------------------
 
-/// Bytes read from one ELF file. The dynamic symbol, string, hash, version
+/// Bytes read from one ELF file, and copied out of it into its facts
+/// (symbols, names, versions). The dynamic symbol, string, hash, version
 /// and relocation tables of the largest shared library on a Debian host
 /// (libLLVM, ~120 MB on disk) come to well under this; a file that asks for
 /// more is corrupt or hostile. It also bounds the positional read cache,
 /// which keeps what was read until the file is done.
 pub const ELF_BYTES_PER_FILE: u64 = 256 << 20;
-/// Bytes read from ELF files in one scan. A scan of a Debian LAMP host
-/// reads a few hundred MiB; forty virtualenvs a few GiB.
-pub const ELF_BYTES_PER_SCAN: u64 = 16 << 30;
+/// Bytes read and copied from ELF files by one run of soclash (one
+/// process: a what-if scan reads the root twice, and both count). A scan
+/// of a Debian LAMP host reads a few hundred MiB; forty virtualenvs a few
+/// GiB. Counted per run, not per scan, because the count is one
+/// process-wide counter rather than one threaded through every reader.
+pub const ELF_BYTES_PER_RUN: u64 = 16 << 30;
+/// Bytes of note segments (`PT_NOTE`, `PT_GNU_PROPERTY`) parsed in one ELF
+/// file. Real files have two or three of a few hundred bytes (build-id,
+/// ABI tag, properties, a package note); parsing costs time per byte, so
+/// a file that repeats a large note segment thousands of times would
+/// otherwise cost minutes.
+pub const ELF_NOTE_BYTES: u64 = 1 << 20;
+/// Longest string taken from a dynamic string table (a name, a version,
+/// an RPATH). The longest real ones are C++ symbol names of a few KiB;
+/// a longer one is treated as corrupt (a problem of the file, not an
+/// error), and each is copied into the facts once per reference.
+pub const ELF_STRING: u64 = 64 << 10;
 
 // --- Package databases -----------------------------------------------------
 
@@ -46,14 +61,23 @@ pub const PACKAGE_DB_FILE: u64 = 64 << 20;
 /// Bytes of dpkg `info/*.list` files read in one scan. All lists of a full
 /// Debian desktop come to about 60 MiB.
 pub const PACKAGE_LISTS_PER_SCAN: u64 = 256 << 20;
+/// Paths listed by packages looked up in the root in one scan (each
+/// listed directory once). Only paths whose name is that of a file the
+/// scan asks about are looked up: on a real host a few thousand.
+pub const PACKAGE_PATH_LOOKUPS: usize = 100_000;
 /// Largest `rpmdb.sqlite` opened. A Fedora workstation's is about 100 MiB.
 pub const RPMDB_BYTES: u64 = 1 << 30;
 /// SQLite virtual-machine steps for reading the rpm database (checked
-/// every 10,000 steps by a progress handler). Reading 5,000 package
-/// headers takes a few million.
-pub const RPMDB_VM_STEPS: u64 = 1 << 30;
+/// every 10,000 steps by a progress handler). Reading a package takes
+/// three, so 5,000 packages about 15,000; this is over a thousand times
+/// that, and more rows than `RPMDB_BYTES` of real headers hold, yet a
+/// statement that never ends (a recursive view) stops within a second
+/// even in a debug build (2^30 steps took a minute there).
+pub const RPMDB_VM_STEPS: u64 = 1 << 24;
 /// Memory SQLite may use for the rpm database, its cache and temporary
-/// tables (which are kept in memory, never in a file).
+/// tables (which are kept in memory, never in a file). It is SQLite's
+/// hard heap limit, which is per process; soclash uses SQLite for this
+/// database only.
 pub const RPMDB_HEAP: u64 = 256 << 20;
 
 // --- Overlays and packages for the what-if ---------------------------------

@@ -8,7 +8,11 @@
 //! object's `ReadCache` rather than a mapping of the whole file: a package
 //! upgrade that truncates a file mid-scan then gives a read error instead of
 //! `SIGBUS`. Every count and offset taken from the file is checked against
-//! the file size before anything is allocated.
+//! the file size before anything is allocated, and every byte read or
+//! copied into the facts is charged to a [`Meter`] first: the cache keeps
+//! what it read until the file is done, so a file whose fields point at
+//! the same megabytes many times over would otherwise cost gigabytes
+//! (issue 13). A file over its budget is an [`Error::Budget`].
 //!
 //! This module knows nothing of hosts or other files; the resolver decides
 //! whether a file is acceptable to a given process (rule L12).
@@ -19,16 +23,21 @@
 //! assert!(facts.soname.is_some());
 //! ```
 
+use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bstr::BString;
 use object::elf;
 use object::read::elf::{Dyn as _, FileHeader, ProgramHeader as _, Rel as _, Rela as _, Sym as _};
 use object::read::{ReadCache, ReadCacheOps, ReadRef, StringTable};
 use object::{Endian, Endianness};
+use rustc_hash::FxHashSet;
 use serde::Serialize;
+
+use crate::budget;
 
 /// How much of the file to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +66,10 @@ pub enum Error {
     Invalid(&'static str),
     #[error("read error: {0}")]
     Io(#[from] io::Error),
+    /// The file asked for more than a budget allows (`budget::exceeded`
+    /// text, naming it); nothing of it is used.
+    #[error("{0}")]
+    Budget(String),
 }
 
 /// ELF class (`EI_CLASS`).
@@ -250,8 +263,126 @@ const WHOLE_STRTAB: u64 = 64 * 1024;
 /// Bytes read past the start of the last wanted string.
 const SPAN_TAIL: u64 = 512;
 
-/// The largest string we accept from a string table; longer is corruption.
-const MAX_STRING: u64 = 64 * 1024;
+/// What a cache entry costs beyond its bytes (map slot, allocation), so
+/// that many tiny reads are not free.
+const ENTRY_COST: u64 = 64;
+
+/// ELF bytes read and copied by this process, for
+/// [`budget::ELF_BYTES_PER_RUN`].
+static RUN_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// Which budget a file went over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Over {
+    File,
+    Run,
+    Notes,
+}
+
+impl Over {
+    fn text(self) -> String {
+        match self {
+            Over::File => budget::exceeded(
+                "ELF_BYTES_PER_FILE",
+                budget::bytes(budget::ELF_BYTES_PER_FILE),
+            ),
+            Over::Run => budget::exceeded(
+                "ELF_BYTES_PER_RUN",
+                budget::bytes(budget::ELF_BYTES_PER_RUN),
+            ),
+            Over::Notes => {
+                budget::exceeded("ELF_NOTE_BYTES", budget::bytes(budget::ELF_NOTE_BYTES))
+            }
+        }
+    }
+}
+
+/// The bytes one file has cost (read into the cache, or copied from it
+/// into the facts), charged before they are allocated, against the
+/// file's budget and the run's. Once over, every further charge fails, so
+/// the parse winds down quickly and [`read_sized`] reports the budget.
+#[derive(Debug)]
+struct Meter {
+    used: Cell<u64>,
+    notes: Cell<u64>,
+    /// Cache keys already charged: a repeated read is served by the cache.
+    seen: RefCell<FxHashSet<(u64, u64)>>,
+    over: Cell<Option<Over>>,
+    file_limit: u64,
+    run: &'static AtomicU64,
+    run_limit: u64,
+}
+
+impl Meter {
+    fn new() -> Meter {
+        Meter::with_limits(
+            budget::ELF_BYTES_PER_FILE,
+            &RUN_BYTES,
+            budget::ELF_BYTES_PER_RUN,
+        )
+    }
+
+    fn with_limits(file_limit: u64, run: &'static AtomicU64, run_limit: u64) -> Meter {
+        Meter {
+            used: Cell::new(0),
+            notes: Cell::new(0),
+            seen: RefCell::default(),
+            over: Cell::new(None),
+            file_limit,
+            run,
+            run_limit,
+        }
+    }
+
+    /// Takes `n` bytes from the file's and the run's budgets, or records
+    /// which one they would exceed.
+    fn charge(&self, n: u64) -> bool {
+        if self.over.get().is_some() {
+            return false;
+        }
+        let used = self.used.get().saturating_add(n);
+        if used > self.file_limit {
+            self.over.set(Some(Over::File));
+            return false;
+        }
+        let limit = self.run_limit;
+        let run = self
+            .run
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| {
+                r.checked_add(n).filter(|&t| t <= limit)
+            });
+        if run.is_err() {
+            self.over.set(Some(Over::Run));
+            return false;
+        }
+        self.used.set(used);
+        true
+    }
+
+    /// [`Meter::charge`] for a new cache entry of `size` bytes under
+    /// `key`, free when the cache already holds it.
+    fn charge_entry(&self, key: (u64, u64), size: u64) -> bool {
+        if self.seen.borrow().contains(&key) {
+            return true;
+        }
+        if !self.charge(size.saturating_add(ENTRY_COST)) {
+            return false;
+        }
+        self.seen.borrow_mut().insert(key);
+        true
+    }
+
+    /// Takes `n` bytes of note segment from [`budget::ELF_NOTE_BYTES`].
+    fn charge_notes(&self, n: u64) -> bool {
+        let total = self.notes.get().saturating_add(n);
+        if total > budget::ELF_NOTE_BYTES {
+            self.over.set(self.over.get().or(Some(Over::Notes)));
+            return false;
+        }
+        self.notes.set(total);
+        true
+    }
+}
 
 /// Reads the facts of one open file.
 pub fn read(file: File, detail: Detail) -> Result<ElfFacts, Error> {
@@ -262,15 +393,23 @@ pub fn read(file: File, detail: Detail) -> Result<ElfFacts, Error> {
 /// [`read`] for a file whose size the caller already knows (from the
 /// `fstat` it made when opening it).
 pub fn read_sized(file: File, len: u64, detail: Detail) -> Result<ElfFacts, Error> {
+    read_metered(file, len, detail, &Meter::new())
+}
+
+fn read_metered(file: File, len: u64, detail: Detail, meter: &Meter) -> Result<ElfFacts, Error> {
     let cache = ReadCache::new(PositionalFile {
         file,
         pos: 0,
         len,
         error: None,
     });
-    let result = read_cached(&cache, len, detail);
+    let result = read_cached(&cache, len, detail, meter);
+    let error = cache.into_inner().error;
+    if let Some(over) = meter.over.get() {
+        return Err(Error::Budget(over.text()));
+    }
     // A failed read is an I/O error, not a short or corrupt file.
-    match cache.into_inner().error {
+    match error {
         Some(e) => Err(Error::Io(e)),
         None => result,
     }
@@ -280,11 +419,21 @@ fn read_cached(
     cache: &ReadCache<PositionalFile>,
     len: u64,
     detail: Detail,
+    meter: &Meter,
 ) -> Result<ElfFacts, Error> {
     // The ELF header and, in every linker's layout, the program headers
     // follow each other at the start: one read serves both.
-    let prefix = cache.read_bytes_at(0, len.min(PREFIX)).unwrap_or(&[]);
-    let data = Source { prefix, cache };
+    let first = Source {
+        prefix: &[],
+        cache,
+        meter,
+    };
+    let prefix = first.read_bytes_at(0, len.min(PREFIX)).unwrap_or(&[]);
+    let data = Source {
+        prefix,
+        cache,
+        meter,
+    };
     let ident = match prefix.get(..16) {
         Some(b) => b,
         None => return Err(classify_non_elf(prefix)),
@@ -336,11 +485,13 @@ type Data<'a> = Source<'a>;
 const PREFIX: u64 = 1024;
 
 /// The file as object reads it: ranges inside the first page come from the
-/// prefix already read, the rest through the `ReadCache`.
+/// prefix already read, the rest through the `ReadCache`, each new range
+/// charged to the meter before it is allocated.
 #[derive(Clone, Copy)]
 struct Source<'a> {
     prefix: &'a [u8],
     cache: &'a ReadCache<PositionalFile>,
+    meter: &'a Meter,
 }
 
 impl<'a> ReadRef<'a> for Source<'a> {
@@ -357,6 +508,13 @@ impl<'a> ReadRef<'a> for Source<'a> {
             );
             return self.prefix.get(start..end).ok_or(());
         }
+        // Out of the file is an error before it costs anything.
+        if size == 0 || end > self.cache.len()? {
+            return self.cache.read_bytes_at(offset, size);
+        }
+        if !self.meter.charge_entry((offset, size), size) {
+            return Err(());
+        }
         self.cache.read_bytes_at(offset, size)
     }
 
@@ -365,6 +523,12 @@ impl<'a> ReadRef<'a> for Source<'a> {
         range: std::ops::Range<u64>,
         delimiter: u8,
     ) -> Result<&'a [u8], ()> {
+        // The cache reads up to 4 KiB for this, kept by start and
+        // delimiter; charged as such (keyed apart from plain reads).
+        let key = (range.start, u64::MAX - u64::from(delimiter));
+        if !self.meter.charge_entry(key, 4096) {
+            return Err(());
+        }
         self.cache.read_bytes_at_until(range, delimiter)
     }
 }
@@ -502,6 +666,7 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
             Some(Strings {
                 window,
                 table: (data, off, size),
+                too_long: Cell::new(false),
             })
         }
         _ => None,
@@ -512,12 +677,8 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
             .push("Invalid ELF dynamic string table (DT_STRTAB/DT_STRSZ)".into());
         return Ok(facts);
     };
-    let get = |off: u64| -> Option<BString> {
-        u32::try_from(off)
-            .ok()
-            .and_then(|o| strings.get(o))
-            .map(BString::from)
-    };
+    let get =
+        |off: u64| -> Option<BString> { u32::try_from(off).ok().and_then(|o| strings.copy(o)) };
     let mut bad = false;
     let mut str_of = |off: Option<u64>| -> Option<BString> {
         let s = get(off?);
@@ -547,6 +708,12 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
     if detail == Detail::Symbols {
         read_symbols::<Elf>(&mut facts, &info, &map, &strings, data, endian, len);
     }
+    if strings.too_long.get() {
+        facts.problems.push(format!(
+            "Invalid ELF string (longer than a string can be): {}",
+            budget::exceeded("ELF_STRING", budget::bytes(budget::ELF_STRING))
+        ));
+    }
     Ok(facts)
 }
 
@@ -556,9 +723,20 @@ struct Strings<'a> {
     window: Option<(u64, StringTable<'a, &'a [u8]>)>,
     /// The whole table: (data, file offset, size).
     table: (Data<'a>, u64, u64),
+    /// A string ran past [`budget::ELF_STRING`].
+    too_long: Cell<bool>,
 }
 
 impl Strings<'_> {
+    /// The string at `offset`, copied out for the facts: its bytes are
+    /// charged to the file's meter, since many entries may name the same
+    /// long string.
+    fn copy(&self, offset: u32) -> Option<BString> {
+        let s = self.get(offset)?;
+        let cost = (s.len() + std::mem::size_of::<BString>()) as u64;
+        self.table.0.meter.charge(cost).then(|| BString::from(s))
+    }
+
     fn get(&self, offset: u32) -> Option<&[u8]> {
         let in_window = self.window.as_ref().and_then(|(base, table)| {
             let rel = u64::from(offset).checked_sub(*base)?;
@@ -566,7 +744,7 @@ impl Strings<'_> {
         });
         let s = match in_window {
             Some(s) => s,
-            // Read on in growing blocks up to MAX_STRING: object's
+            // Read on in growing blocks up to ELF_STRING: object's
             // `read_bytes_at_until` gives up after 4 KiB.
             None => {
                 let (data, off, size) = self.table;
@@ -576,19 +754,27 @@ impl Strings<'_> {
                 }
                 let mut want = 1024u64;
                 loop {
-                    let n = want.min(size - rel);
+                    let n = want.min(size - rel).min(budget::ELF_STRING + 1);
                     let block = data.read_bytes_at(off + rel, n).ok()?;
                     if let Some(i) = block.iter().position(|&b| b == 0) {
                         break &block[..i];
                     }
-                    if n == size - rel || n > MAX_STRING {
+                    if n == size - rel {
+                        return None;
+                    }
+                    if n > budget::ELF_STRING {
+                        self.too_long.set(true);
                         return None;
                     }
                     want *= 4;
                 }
             }
         };
-        (s.len() as u64 <= MAX_STRING).then_some(s)
+        if s.len() as u64 > budget::ELF_STRING {
+            self.too_long.set(true);
+            return None;
+        }
+        Some(s)
     }
 }
 
@@ -655,9 +841,9 @@ fn read_notes<Ph: object::read::elf::ProgramHeader<Endian = Endianness>>(
     endian: Endianness,
     data: Data<'_>,
 ) {
-    // A note segment larger than this is not a note segment.
-    if ph.p_filesz(endian).into() > 1 << 20 {
-        facts.problems.push("Invalid ELF note segment size".into());
+    // Real note segments hold a few hundred bytes; parsing them costs
+    // time per byte, so all of a file's together are budgeted.
+    if !data.meter.charge_notes(ph.p_filesz(endian).into()) {
         return;
     }
     // `ProgramHeader::notes` only iterates PT_NOTE; PT_GNU_PROPERTY holds
@@ -750,39 +936,54 @@ fn read_symbols<Elf: FileHeader<Endian = Endianness>>(
         facts.problems.push("Invalid ELF DT_VERSYM table".into());
     }
     read_versions(facts, info, map, strings, data, endian);
-
+    // The symbols are several times the size of the entries they come
+    // from; charged before they are made.
+    let size = std::mem::size_of::<Symbol>() as u64;
+    if !data.meter.charge((syms.len() as u64).saturating_mul(size)) {
+        return;
+    }
+    let versions = Versions::of(facts);
     let mut bad_names = 0usize;
-    facts.symbols = syms
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let name = strings.get(s.st_name(endian)).unwrap_or_else(|| {
+    let mut symbols = Vec::with_capacity(syms.len());
+    for (i, s) in syms.iter().enumerate() {
+        let name = match strings.copy(s.st_name(endian)) {
+            Some(n) => n,
+            None if data.meter.over.get().is_some() => return,
+            None => {
                 bad_names += 1;
-                b""
-            });
-            let version = versyms.and_then(|v| v.get(i)).map(|v| {
-                let raw = v.0.get(endian).0;
-                let index = raw & elf::VERSYM_VERSION;
-                let (name, file) = version_name(facts, index, s.st_shndx(endian).0 != 0);
-                SymbolVersion {
-                    index,
-                    hidden: raw & elf::VERSYM_HIDDEN.0 != 0,
-                    name,
-                    file,
-                }
-            });
-            Symbol {
-                name: name.into(),
-                bind: s.st_bind().0,
-                kind: s.st_type().0,
-                visibility: s.st_visibility().0,
-                shndx: s.st_shndx(endian).0,
-                value: s.st_value(endian).into(),
-                size: s.st_size(endian).into(),
-                version,
+                BString::default()
             }
-        })
-        .collect();
+        };
+        let version = versyms.and_then(|v| v.get(i)).map(|v| {
+            let raw = v.0.get(endian).0;
+            let index = raw & elf::VERSYM_VERSION;
+            let (name, file) = versions.name(index, s.st_shndx(endian).0 != 0);
+            SymbolVersion {
+                index,
+                hidden: raw & elf::VERSYM_HIDDEN.0 != 0,
+                name: name.cloned(),
+                file: file.cloned(),
+            }
+        });
+        // The version's names are copies too.
+        let copied = version.as_ref().map_or(0, |v| {
+            v.name.as_ref().map_or(0, |n| n.len()) + v.file.as_ref().map_or(0, |f| f.len())
+        });
+        if !data.meter.charge(copied as u64) {
+            return;
+        }
+        symbols.push(Symbol {
+            name,
+            bind: s.st_bind().0,
+            kind: s.st_type().0,
+            visibility: s.st_visibility().0,
+            shndx: s.st_shndx(endian).0,
+            value: s.st_value(endian).into(),
+            size: s.st_size(endian).into(),
+            version,
+        });
+    }
+    facts.symbols = symbols;
     if bad_names > 0 {
         facts.problems.push(format!(
             "Invalid ELF symbol name offset ({bad_names} symbols)"
@@ -791,31 +992,44 @@ fn read_symbols<Elf: FileHeader<Endian = Endianness>>(
     read_relocations::<Elf>(facts, info, map, data, endian);
 }
 
-fn version_name(facts: &ElfFacts, index: u16, defined: bool) -> (Option<BString>, Option<BString>) {
-    if index <= 1 {
-        return (None, None);
+/// Version names by index, looked up once per symbol: the first
+/// definition and the first requirement with each index, as a search of
+/// the lists in file order finds them.
+struct Versions<'a> {
+    defined: rustc_hash::FxHashMap<u16, &'a BString>,
+    needed: rustc_hash::FxHashMap<u16, (&'a BString, &'a BString)>,
+}
+
+impl<'a> Versions<'a> {
+    fn of(facts: &'a ElfFacts) -> Versions<'a> {
+        let mut defined = rustc_hash::FxHashMap::default();
+        for d in &facts.version_definitions {
+            defined.entry(d.index).or_insert(&d.name);
+        }
+        let mut needed = rustc_hash::FxHashMap::default();
+        for r in &facts.version_requirements {
+            for v in &r.versions {
+                needed.entry(v.index).or_insert((&v.name, &r.file));
+            }
+        }
+        Versions { defined, needed }
     }
-    let def = || {
-        facts
-            .version_definitions
-            .iter()
-            .find(|d| d.index == index)
-            .map(|d| (Some(d.name.clone()), None))
-    };
-    let need = || {
-        facts.version_requirements.iter().find_map(|r| {
-            r.versions
-                .iter()
-                .find(|v| v.index == index)
-                .map(|v| (Some(v.name.clone()), Some(r.file.clone())))
-        })
-    };
-    let found = if defined {
-        def().or_else(need)
-    } else {
-        need().or_else(def)
-    };
-    found.unwrap_or((None, None))
+
+    /// A defined symbol's version is looked for among the definitions
+    /// first, an undefined one's among the requirements.
+    fn name(&self, index: u16, defined: bool) -> (Option<&'a BString>, Option<&'a BString>) {
+        if index <= 1 {
+            return (None, None);
+        }
+        let def = || self.defined.get(&index).map(|&n| (Some(n), None));
+        let need = || self.needed.get(&index).map(|&(n, f)| (Some(n), Some(f)));
+        let found = if defined {
+            def().or_else(need)
+        } else {
+            need().or_else(def)
+        };
+        found.unwrap_or((None, None))
+    }
 }
 
 /// The number of dynamic symbols: `nchain` of `DT_HASH`, else one past the
@@ -893,7 +1107,7 @@ fn read_versions(
     data: Data<'_>,
     endian: Endianness,
 ) {
-    let name = |o: u32| strings.get(o).map(BString::from);
+    let name = |o: u32| strings.copy(o);
     // Entries never overlap in a well-formed file: no more of them than the
     // file can hold (Verdaux is 8 bytes, Verneed and Vernaux 16).
     let len = data.len().unwrap_or(0);
@@ -1069,20 +1283,27 @@ fn read_relocations<Elf: FileHeader<Endian = Endianness>>(
                 class: reloc_class(machine, r_type, plt),
             });
         };
+        // What is kept of each entry read is charged before it is kept.
+        let kept = |n: usize| {
+            data.meter
+                .charge((n * std::mem::size_of::<Relocation>()) as u64)
+        };
         if rela {
             let n = size / std::mem::size_of::<Elf::Rela>() as u64;
             match data.read_slice_at::<Elf::Rela>(off, n as usize) {
-                Ok(rs) => rs
+                Ok(rs) if kept(rs.len()) => rs
                     .iter()
                     .for_each(|r| push(r.r_sym(endian, false), r.r_type(endian, false).0)),
+                Ok(_) => return,
                 Err(()) => bad = true,
             }
         } else {
             let n = size / std::mem::size_of::<Elf::Rel>() as u64;
             match data.read_slice_at::<Elf::Rel>(off, n as usize) {
-                Ok(rs) => rs
+                Ok(rs) if kept(rs.len()) => rs
                     .iter()
                     .for_each(|r| push(r.r_sym(endian), r.r_type(endian).0)),
+                Ok(_) => return,
                 Err(()) => bad = true,
             }
         }
@@ -1115,5 +1336,66 @@ fn reloc_class(machine: u16, r_type: u32, from_jmprel: bool) -> RelocClass {
         RelocClass::Plt
     } else {
         RelocClass::Data
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The run's budget is shared by every file: once a file has used it
+    /// up, the next file's first read fails and names the run's budget,
+    /// and a charge that would pass a budget leaves the counts as they
+    /// were (nothing is allocated for it).
+    #[test]
+    fn meter_charges_file_and_run() {
+        static RUN: AtomicU64 = AtomicU64::new(0);
+        let first = Meter::with_limits(1000, &RUN, 1500);
+        assert!(first.charge(900));
+        assert!(!first.charge(101));
+        assert_eq!(first.over.get(), Some(Over::File));
+        assert_eq!(first.used.get(), 900);
+        assert!(!first.charge(1), "over stays over");
+        let second = Meter::with_limits(1000, &RUN, 1500);
+        assert!(second.charge(600));
+        assert!(!second.charge(1));
+        assert_eq!(second.over.get(), Some(Over::Run));
+        assert_eq!(RUN.load(Ordering::Relaxed), 1500);
+        assert!(
+            Over::Run
+                .text()
+                .contains("budget exceeded: ELF_BYTES_PER_RUN (16 GiB)")
+        );
+    }
+
+    /// A repeated read is served by the cache and costs nothing more; a
+    /// new range costs its bytes and an entry.
+    #[test]
+    fn repeated_reads_are_charged_once() {
+        static RUN: AtomicU64 = AtomicU64::new(0);
+        let m = Meter::with_limits(10_000, &RUN, u64::MAX);
+        assert!(m.charge_entry((0, 100), 100));
+        assert!(m.charge_entry((0, 100), 100));
+        assert_eq!(m.used.get(), 100 + ENTRY_COST);
+        assert!(m.charge_entry((1, 100), 100));
+        assert_eq!(m.used.get(), 2 * (100 + ENTRY_COST));
+    }
+
+    /// A real file (this test's own executable, a large PIE with a few
+    /// thousand dynamic symbols) reads within a small part of the budget.
+    #[test]
+    fn a_real_library_is_far_within_budget() {
+        let path = std::env::current_exe().unwrap();
+        let file = File::open(&path).unwrap();
+        let len = file.metadata().unwrap().len();
+        let m = Meter::new();
+        let facts = read_metered(file, len, Detail::Symbols, &m).unwrap();
+        assert!(!facts.needed.is_empty(), "{facts:?}");
+        assert!(
+            m.used.get() < budget::ELF_BYTES_PER_FILE / 8,
+            "{}",
+            m.used.get()
+        );
+        assert_eq!(m.over.get(), None);
     }
 }

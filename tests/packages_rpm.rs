@@ -502,7 +502,7 @@ fn unread_rpm_databases_are_reported_unknown() {
         (
             "var/lib/rpm/rpmdb.sqlite",
             b"not a database at all, but long enough to look like one's first page",
-            "rpm: rpmdb.sqlite could not be read: packages unknown",
+            "rpm: rpmdb.sqlite not read: file is not a database: packages unknown",
         ),
     ];
     for (file, bytes, want) in cases {

@@ -8,14 +8,17 @@
 //! "unknown". Only the files asked about are looked up, so a database of
 //! 100,000 paths costs one read and a few path resolutions.
 
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use std::os::unix::ffi::OsStringExt;
 
 use bstr::ByteSlice;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::budget;
 use crate::root::{Kind, Root};
 
 /// A package and its installed version.
@@ -25,9 +28,6 @@ pub struct Package {
     pub version: String,
 }
 
-/// Largest status or list file read.
-const MAX_DB_FILE: u64 = 64 << 20;
-
 const DPKG: &str = "/var/lib/dpkg";
 
 /// The owners found, and which databases they come from.
@@ -35,7 +35,8 @@ const DPKG: &str = "/var/lib/dpkg";
 pub struct Owners {
     pub by_file: BTreeMap<PathBuf, Package>,
     /// The databases read (`dpkg`, `apk`, `rpm`), or why one could not be
-    /// (`rpm: Berkeley DB, not read`); empty when the root has none.
+    /// (`rpm: Berkeley DB, not read`), and what of one was not read
+    /// (`dpkg: budget exceeded: …`); empty when the root has none.
     pub databases: Vec<String>,
 }
 
@@ -44,17 +45,26 @@ pub struct Owners {
 /// databases claim a file, dpkg's answer wins, then apk's.
 pub fn owners(root: &Root, files: &BTreeSet<PathBuf>) -> Owners {
     let mut out = Owners::default();
+    let at = Lookups::new(root);
     if root.kind(&Path::new(DPKG).join("status")).is_some() {
         out.databases.push("dpkg".into());
-        out.by_file = dpkg_owners(root, files);
+        let (found, notes) = dpkg_lookup(&at, files);
+        out.by_file = found;
+        out.databases
+            .extend(notes.into_iter().map(|n| format!("dpkg: {n}")));
     }
     if let Some(db) = apk_database(root) {
         out.databases.push("apk".into());
-        for (f, p) in apk_owners(root, db, files) {
-            out.by_file.entry(f).or_insert(p);
+        match apk_owners(&at, db, files) {
+            Ok(found) => {
+                for (f, p) in found {
+                    out.by_file.entry(f).or_insert(p);
+                }
+            }
+            Err(why) => out.databases.push(format!("apk: {why}")),
         }
     }
-    match rpm_owners(root, files) {
+    match rpm_owners(&at, files) {
         Rpm::None => {}
         Rpm::Read(found) => {
             out.databases.push("rpm".into());
@@ -64,25 +74,47 @@ pub fn owners(root: &Root, files: &BTreeSet<PathBuf>) -> Owners {
         }
         Rpm::Unread(why) => out.databases.push(format!("rpm: {why}")),
     }
+    out.databases.extend(at.note());
     out
 }
 
 /// The owners of `files` (canonical inner paths) by the root's dpkg
-/// database; files no installed package lists are absent.
-pub fn dpkg_owners(root: &Root, files: &BTreeSet<PathBuf>) -> BTreeMap<PathBuf, Package> {
+/// database; files no installed package lists are absent. dpkg keeps no
+/// index from files to packages, so each installed package's list is read
+/// (in name order, the first to list a file owning it) until every file
+/// has its owner or the scan's [`budget::PACKAGE_LISTS_PER_SCAN`] is
+/// spent. Also notes on what was not read, and why.
+pub fn dpkg_owners(
+    root: &Root,
+    files: &BTreeSet<PathBuf>,
+) -> (BTreeMap<PathBuf, Package>, Vec<String>) {
+    let at = Lookups::new(root);
+    let (out, mut notes) = dpkg_lookup(&at, files);
+    notes.extend(at.note());
+    (out, notes)
+}
+
+fn dpkg_lookup(
+    at: &Lookups<'_>,
+    files: &BTreeSet<PathBuf>,
+) -> (BTreeMap<PathBuf, Package>, Vec<String>) {
+    let root = at.root;
     let mut out = BTreeMap::new();
-    let versions = dpkg_versions(root);
-    if versions.is_empty() {
-        return out;
+    let mut notes = Vec::new();
+    let versions = match dpkg_versions(root) {
+        Ok(v) => v,
+        Err(why) => {
+            notes.push(format!("status not read: {why}: packages unknown"));
+            return (out, notes);
+        }
+    };
+    if versions.is_empty() || files.is_empty() {
+        return (out, notes);
     }
-    let wanted: BTreeSet<&[u8]> = files
-        .iter()
-        .filter_map(|f| f.file_name())
-        .map(|n| n.as_encoded_bytes())
-        .collect();
+    let wanted = wanted_names(files);
     let info = Path::new(DPKG).join("info");
     let Ok(names) = root.read_dir(&info) else {
-        return out;
+        return (out, notes);
     };
     let mut names: Vec<String> = names
         .iter()
@@ -91,23 +123,49 @@ pub fn dpkg_owners(root: &Root, files: &BTreeSet<PathBuf>) -> BTreeMap<PathBuf, 
         .map(str::to_string)
         .collect();
     names.sort();
+    let mut left = budget::PACKAGE_LISTS_PER_SCAN;
+    let mut too_large: Vec<String> = Vec::new();
     for pkg in names {
+        // Every file has its owner: no later list can change that. Or
+        // no more paths may be looked up.
+        if out.len() == files.len() || at.over.get() {
+            break;
+        }
         // `libc6:amd64` for Multi-Arch: same packages.
         let name = pkg.split(':').next().unwrap_or(&pkg).to_string();
         let Some(version) = versions.get(&pkg).or_else(|| versions.get(&name)) else {
             continue;
         };
-        let Ok(list) = root.read(&info.join(format!("{pkg}.list")), MAX_DB_FILE) else {
-            continue;
+        let list = match read_db_file(root, &info.join(format!("{pkg}.list")), left) {
+            DbFile::Read(list) => list,
+            DbFile::Unreadable => continue,
+            DbFile::TooLarge => {
+                too_large.push(pkg);
+                continue;
+            }
+            DbFile::OverTotal => {
+                notes.push(format!(
+                    "{}: lists from {pkg}.list on not read: their packages unknown",
+                    budget::exceeded(
+                        "PACKAGE_LISTS_PER_SCAN",
+                        budget::bytes(budget::PACKAGE_LISTS_PER_SCAN)
+                    )
+                ));
+                break;
+            }
         };
+        left -= list.len() as u64;
         for line in list.lines() {
-            let base = line.rsplit(|&b| b == b'/').next().unwrap_or_default();
+            let base = line.rfind_byte(b'/').map_or(line, |i| &line[i + 1..]);
             if !wanted.contains(base) {
                 continue;
             }
             let listed =
                 Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(line));
-            let Some(canonical) = installed_at(root, listed) else {
+            let Some(canonical) = at.installed_at(listed) else {
+                if at.over.get() {
+                    break;
+                }
                 continue;
             };
             if files.contains(&canonical) {
@@ -118,16 +176,66 @@ pub fn dpkg_owners(root: &Root, files: &BTreeSet<PathBuf>) -> BTreeMap<PathBuf, 
             }
         }
     }
-    out
+    if let Some(first) = too_large.first() {
+        notes.push(format!(
+            "{} list(s) not read, the first {first}.list: {}: their packages unknown",
+            too_large.len(),
+            budget::exceeded("PACKAGE_DB_FILE", budget::bytes(budget::PACKAGE_DB_FILE))
+        ));
+    }
+    (out, notes)
+}
+
+/// A package database file, or why it was not read.
+enum DbFile {
+    Read(Vec<u8>),
+    /// Absent, not a regular file, or a read error: as if not there.
+    Unreadable,
+    /// Larger than [`budget::PACKAGE_DB_FILE`].
+    TooLarge,
+    /// Larger than what is left of a total budget.
+    OverTotal,
+}
+
+/// Reads a whole database file within [`budget::PACKAGE_DB_FILE`] and
+/// `left`, judged by its size before anything is read (and no more than
+/// that size read, should it grow meanwhile).
+fn read_db_file(root: &Root, path: &Path, left: u64) -> DbFile {
+    use std::io::Read;
+    let Ok(f) = root.open(path) else {
+        return DbFile::Unreadable;
+    };
+    if f.size > budget::PACKAGE_DB_FILE {
+        return DbFile::TooLarge;
+    }
+    if f.size > left {
+        return DbFile::OverTotal;
+    }
+    let mut buf = Vec::new();
+    match f.file.take(f.size).read_to_end(&mut buf) {
+        Ok(_) => DbFile::Read(buf),
+        Err(_) => DbFile::Unreadable,
+    }
+}
+
+/// Why a single database file was not read, for a note.
+fn unread(file: DbFile) -> Result<Vec<u8>, String> {
+    match file {
+        DbFile::Read(bytes) => Ok(bytes),
+        DbFile::TooLarge | DbFile::OverTotal => Err(budget::exceeded(
+            "PACKAGE_DB_FILE",
+            budget::bytes(budget::PACKAGE_DB_FILE),
+        )),
+        DbFile::Unreadable => Err("unreadable".into()),
+    }
 }
 
 /// Installed packages' versions from `status`, by `name` and
 /// `name:arch`.
-fn dpkg_versions(root: &Root) -> BTreeMap<String, String> {
+fn dpkg_versions(root: &Root) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
-    let Ok(text) = root.read(&Path::new(DPKG).join("status"), MAX_DB_FILE) else {
-        return out;
-    };
+    let path = Path::new(DPKG).join("status");
+    let text = unread(read_db_file(root, &path, u64::MAX))?;
     for para in text.split_str("\n\n") {
         let mut name = None;
         let mut arch = None;
@@ -153,7 +261,7 @@ fn dpkg_versions(root: &Root) -> BTreeMap<String, String> {
             out.insert(n, v);
         }
     }
-    out
+    Ok(out)
 }
 
 /// Alpine's place, then the one Wolfi and Chimera use (`/usr/lib`, also
@@ -168,10 +276,18 @@ fn apk_database(root: &Root) -> Option<&'static Path> {
 
 /// Alpine: blank-line separated records; `P:` name, `V:` version, `F:` a
 /// directory (relative to `/`), `R:` a file in the last `F:`.
-fn apk_owners(root: &Root, db: &Path, files: &BTreeSet<PathBuf>) -> BTreeMap<PathBuf, Package> {
+fn apk_owners(
+    at: &Lookups<'_>,
+    db: &Path,
+    files: &BTreeSet<PathBuf>,
+) -> Result<BTreeMap<PathBuf, Package>, String> {
+    let root = at.root;
     let mut out = BTreeMap::new();
-    let Ok(text) = root.read(db, MAX_DB_FILE) else {
-        return out;
+    let text = match read_db_file(root, db, u64::MAX) {
+        DbFile::Unreadable => return Ok(out),
+        file => {
+            unread(file).map_err(|why| format!("installed not read: {why}: packages unknown"))?
+        }
     };
     let wanted = wanted_names(files);
     for record in text.split_str("\n\n") {
@@ -200,7 +316,7 @@ fn apk_owners(root: &Root, db: &Path, files: &BTreeSet<PathBuf>) -> BTreeMap<Pat
         }
         if let (Some(n), Some(v)) = (name, version) {
             claim(
-                root,
+                at,
                 files,
                 listed,
                 &Package {
@@ -211,7 +327,7 @@ fn apk_owners(root: &Root, db: &Path, files: &BTreeSet<PathBuf>) -> BTreeMap<Pat
             );
         }
     }
-    out
+    Ok(out)
 }
 
 /// The file names of the files asked about, to skip the rest cheaply.
@@ -226,14 +342,14 @@ fn wanted_names(files: &BTreeSet<PathBuf>) -> BTreeSet<&[u8]> {
 /// Records `package` as the owner of each listed path that is one of
 /// `files`.
 fn claim(
-    root: &Root,
+    at: &Lookups<'_>,
     files: &BTreeSet<PathBuf>,
     listed: Vec<PathBuf>,
     package: &Package,
     out: &mut BTreeMap<PathBuf, Package>,
 ) {
     for p in listed {
-        if let Some(canonical) = installed_at(root, &p) {
+        if let Some(canonical) = at.installed_at(&p) {
             if files.contains(&canonical) {
                 out.entry(canonical).or_insert_with(|| package.clone());
             }
@@ -241,17 +357,66 @@ fn claim(
     }
 }
 
-/// Where a path a package lists is in the root: its directory resolved
-/// (a package names `/lib/...` where merged /usr made `/lib` a link), its
-/// last component not. A package that lists a symlink owns the link, not
-/// the file it points to, which may be another package's (`rpm -qf`
-/// compares directories the same way, by fingerprint, and the name as it
-/// is); since `files` are canonical, a listed link never matches one.
-fn installed_at(root: &Root, listed: &Path) -> Option<PathBuf> {
-    let name = listed.file_name()?;
-    match root.resolve(listed.parent()?) {
-        Ok((dir, Kind::Directory)) => Some(dir.join(name)),
-        _ => None,
+/// The directories packages list, resolved in the root once each, for
+/// every database of one scan. Only a listed path whose name is a wanted
+/// file's is looked up, but a list may name one file in millions of
+/// directories: past [`budget::PACKAGE_PATH_LOOKUPS`] none is resolved.
+struct Lookups<'r> {
+    root: &'r Root,
+    resolved: RefCell<FxHashMap<PathBuf, Option<PathBuf>>>,
+    left: Cell<usize>,
+    over: Cell<bool>,
+}
+
+impl<'r> Lookups<'r> {
+    fn new(root: &'r Root) -> Lookups<'r> {
+        Lookups {
+            root,
+            resolved: RefCell::default(),
+            left: Cell::new(budget::PACKAGE_PATH_LOOKUPS),
+            over: Cell::new(false),
+        }
+    }
+
+    /// Where a path a package lists is in the root: its directory resolved
+    /// (a package names `/lib/...` where merged /usr made `/lib` a link),
+    /// its last component not. A package that lists a symlink owns the
+    /// link, not the file it points to, which may be another package's
+    /// (`rpm -qf` compares directories the same way, by fingerprint, and
+    /// the name as it is); since `files` are canonical, a listed link
+    /// never matches one.
+    fn installed_at(&self, listed: &Path) -> Option<PathBuf> {
+        // Longer than PATH_MAX: no file of the root can be there.
+        if listed.as_os_str().len() > libc::PATH_MAX as usize {
+            return None;
+        }
+        let name = listed.file_name()?;
+        let parent = listed.parent()?;
+        if let Some(dir) = self.resolved.borrow().get(parent) {
+            return dir.as_ref().map(|d| d.join(name));
+        }
+        let Some(left) = self.left.get().checked_sub(1) else {
+            self.over.set(true);
+            return None;
+        };
+        self.left.set(left);
+        let dir = match self.root.resolve(parent) {
+            Ok((dir, Kind::Directory)) => Some(dir),
+            _ => None,
+        };
+        let found = dir.as_ref().map(|d| d.join(name));
+        self.resolved.borrow_mut().insert(parent.to_path_buf(), dir);
+        found
+    }
+
+    /// The note for a scan that ran out of lookups.
+    fn note(&self) -> Option<String> {
+        self.over.get().then(|| {
+            format!(
+                "{}: some owners unknown",
+                budget::exceeded("PACKAGE_PATH_LOOKUPS", budget::PACKAGE_PATH_LOOKUPS)
+            )
+        })
     }
 }
 
@@ -262,30 +427,35 @@ const RPM_DIRS: [&str; 2] = ["/usr/lib/sysimage/rpm", "/var/lib/rpm"];
 enum Rpm {
     None,
     Read(BTreeMap<PathBuf, Package>),
-    Unread(&'static str),
+    Unread(String),
 }
 
-fn rpm_owners(root: &Root, files: &BTreeSet<PathBuf>) -> Rpm {
+fn rpm_owners(at: &Lookups<'_>, files: &BTreeSet<PathBuf>) -> Rpm {
+    let root = at.root;
     for dir in RPM_DIRS {
         let dir = Path::new(dir);
         let file = match root.open(&dir.join("rpmdb.sqlite")) {
             Ok(file) => file,
             Err(e) if e.is_absent() => {
                 if root.kind(&dir.join("Packages")).is_some() {
-                    return Rpm::Unread("Berkeley DB (Packages), not read: packages unknown");
+                    return Rpm::Unread(
+                        "Berkeley DB (Packages), not read: packages unknown".into(),
+                    );
                 }
                 if root.kind(&dir.join("Packages.db")).is_some() {
-                    return Rpm::Unread("ndb (Packages.db), not read: packages unknown");
+                    return Rpm::Unread("ndb (Packages.db), not read: packages unknown".into());
                 }
                 continue;
             }
             // Unreadable is not absent: the caller must not take the
             // root for one without RPM packages.
-            Err(_) => return Rpm::Unread("rpmdb.sqlite could not be opened: packages unknown"),
+            Err(_) => {
+                return Rpm::Unread("rpmdb.sqlite could not be opened: packages unknown".into());
+            }
         };
-        return match rpm_sqlite(root, files, &file.file) {
+        return match rpm_sqlite(at, files, &file.file) {
             Ok(found) => Rpm::Read(found),
-            Err(_) => Rpm::Unread("rpmdb.sqlite could not be read: packages unknown"),
+            Err(why) => Rpm::Unread(format!("rpmdb.sqlite not read: {why}: packages unknown")),
         };
     }
     Rpm::None
@@ -297,17 +467,34 @@ fn rpm_owners(root: &Root, files: &BTreeSet<PathBuf>) -> Rpm {
 /// (even `/proc/self/fd/N` becomes that text), which a link swapped in
 /// meanwhile could point out of the root. Immutable: no lock taken, no
 /// journal, `-wal` or `-shm` looked at or written.
+///
+/// The database is untrusted, and SQL in a schema runs when it is read:
+/// a `Packages` that is a view (a recursive one never ends) or a table
+/// that computes its columns is refused, schema code is not trusted with
+/// functions that have side effects, and the read is bounded in size,
+/// steps and memory ([`rootfd::open`]). The error is why, for the note.
 fn rpm_sqlite(
-    root: &Root,
+    at: &Lookups<'_>,
     files: &BTreeSet<PathBuf>,
     db: &std::fs::File,
-) -> rusqlite::Result<BTreeMap<PathBuf, Package>> {
-    let conn = rootfd::open(db)?;
+) -> Result<BTreeMap<PathBuf, Package>, String> {
+    let size = db.metadata().map_err(|e| e.to_string())?.len();
+    if size > budget::RPMDB_BYTES {
+        return Err(budget::exceeded(
+            "RPMDB_BYTES",
+            budget::bytes(budget::RPMDB_BYTES),
+        ));
+    }
+    let (conn, steps) = rootfd::open(db).map_err(|e| rootfd::why(&e, &steps_unknown()))?;
+    let why = |e: rusqlite::Error| rootfd::why(&e, &steps);
+    packages_is_a_table(&conn).map_err(|e| e.either(why))?;
     let wanted = wanted_names(files);
     let mut out = BTreeMap::new();
-    let mut stmt = conn.prepare("SELECT blob FROM Packages ORDER BY hnum")?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
+    let mut stmt = conn
+        .prepare("SELECT blob FROM main.Packages ORDER BY hnum")
+        .map_err(why)?;
+    let mut rows = stmt.query([]).map_err(why)?;
+    while let Some(row) = rows.next().map_err(why)? {
         // A corrupt header, or a row that holds no blob, is one package
         // less, not a failed audit.
         let Some(blob) = row.get_ref(0).ok().and_then(|v| v.as_blob().ok()) else {
@@ -318,9 +505,73 @@ fn rpm_sqlite(
         };
         let Some(package) = h.package() else { continue };
         let listed = h.files(&wanted);
-        claim(root, files, listed, &package, &mut out);
+        claim(at, files, listed, &package, &mut out);
     }
     Ok(out)
+}
+
+/// No progress handler ran yet.
+fn steps_unknown() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    std::sync::Arc::default()
+}
+
+/// A refusal, or an SQLite error to explain.
+enum Refused {
+    Why(String),
+    Sqlite(rusqlite::Error),
+}
+
+impl Refused {
+    fn either(self, why: impl FnOnce(rusqlite::Error) -> String) -> String {
+        match self {
+            Refused::Why(w) => w,
+            Refused::Sqlite(e) => why(e),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Refused {
+    fn from(e: rusqlite::Error) -> Refused {
+        Refused::Sqlite(e)
+    }
+}
+
+/// rpm's `Packages` is a plain table (`hnum INTEGER PRIMARY KEY
+/// AUTOINCREMENT, blob BLOB NOT NULL`): a view runs the attacker's query
+/// (a recursive one forever), a virtual table a module's code, and a
+/// generated column an expression per row.
+fn packages_is_a_table(conn: &rusqlite::Connection) -> Result<(), Refused> {
+    let found: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT type, coalesce(sql, '') FROM main.sqlite_schema \
+             WHERE name = 'Packages' COLLATE NOCASE",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let [(kind, sql)] = found.as_slice() else {
+        return Err(Refused::Why("no Packages table".into()));
+    };
+    if kind != "table" {
+        return Err(Refused::Why(format!("Packages is a {kind}, not a table")));
+    }
+    let words: Vec<String> = sql
+        .split_whitespace()
+        .take(2)
+        .map(str::to_ascii_uppercase)
+        .collect();
+    if words.get(1).is_some_and(|w| w == "VIRTUAL") {
+        return Err(Refused::Why("Packages is a virtual table".into()));
+    }
+    // `hidden` is 2 or 3 for a generated column (1 for a virtual table's).
+    let computed: i64 = conn.query_row(
+        "SELECT count(*) FROM pragma_table_xinfo('Packages', 'main') WHERE hidden != 0",
+        [],
+        |r| r.get(0),
+    )?;
+    if computed > 0 {
+        return Err(Refused::Why("Packages has generated columns".into()));
+    }
+    Ok(())
 }
 
 /// A read-only SQLite VFS over a descriptor already open, so that what
@@ -334,10 +585,14 @@ mod rootfd {
     use std::fs::File;
     use std::os::fd::{AsRawFd, BorrowedFd};
     use std::os::unix::fs::FileExt;
-    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, OnceLock};
 
+    use rusqlite::config::DbConfig;
     use rusqlite::ffi;
-    use rusqlite::{Connection, OpenFlags};
+    use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+    use crate::budget;
 
     const VFS: &CStr = c"soclash-rootfd";
     /// Database names are this prefix and the descriptor's number.
@@ -351,8 +606,20 @@ mod rootfd {
     }
 
     /// Opens `db` read-only through the VFS; the descriptor is duplicated,
-    /// so the connection does not borrow `db`.
-    pub fn open(db: &File) -> rusqlite::Result<Connection> {
+    /// so the connection does not borrow `db`. Schema code may not call
+    /// functions with side effects (`TRUSTED_SCHEMA` off), the defensive
+    /// mode refuses what could corrupt or write, and a progress handler
+    /// interrupts any statement past [`budget::RPMDB_VM_STEPS`], setting
+    /// the flag returned. SQLite's memory is capped at
+    /// [`budget::RPMDB_HEAP`] for the whole process, which uses SQLite
+    /// for this database only.
+    pub fn open(db: &File) -> rusqlite::Result<(Connection, Arc<AtomicBool>)> {
+        if !heap_limited() {
+            return Err(rusqlite::Error::SqliteFailure(
+                ffi::Error::new(ffi::SQLITE_MISUSE),
+                Some("SQLite's memory could not be limited".into()),
+            ));
+        }
         if !registered() {
             return Err(rusqlite::Error::SqliteFailure(
                 ffi::Error::new(ffi::SQLITE_CANTOPEN),
@@ -373,7 +640,55 @@ mod rootfd {
         )?;
         // A sort or temporary index must not need a file the VFS refuses.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        Ok(conn)
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+        let over = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&over);
+        let mut calls = 0u64;
+        conn.progress_handler(
+            PROGRESS_STEPS as c_int,
+            Some(move || {
+                calls += 1;
+                let stop = calls.saturating_mul(PROGRESS_STEPS) > budget::RPMDB_VM_STEPS;
+                if stop {
+                    flag.store(true, Ordering::Relaxed);
+                }
+                stop
+            }),
+        )?;
+        Ok((conn, over))
+    }
+
+    /// Steps between two calls of the progress handler.
+    const PROGRESS_STEPS: u64 = 10_000;
+
+    /// Why reading failed, for the note: the budget that stopped it, or
+    /// SQLite's words.
+    pub fn why(e: &rusqlite::Error, steps_over: &AtomicBool) -> String {
+        let code = e.sqlite_error_code();
+        if steps_over.load(Ordering::Relaxed) || code == Some(ErrorCode::OperationInterrupted) {
+            budget::exceeded("RPMDB_VM_STEPS", budget::RPMDB_VM_STEPS)
+        } else if code == Some(ErrorCode::OutOfMemory) {
+            budget::exceeded("RPMDB_HEAP", budget::bytes(budget::RPMDB_HEAP))
+        } else {
+            e.to_string()
+        }
+    }
+
+    /// Sets SQLite's hard heap limit once: past it, an allocation fails
+    /// (`SQLITE_NOMEM`) and the statement with it.
+    fn heap_limited() -> bool {
+        static DONE: OnceLock<bool> = OnceLock::new();
+        *DONE.get_or_init(|| {
+            let Ok(limit) = ffi::sqlite3_int64::try_from(budget::RPMDB_HEAP) else {
+                return false;
+            };
+            // SAFETY: initialises SQLite if needed and sets a global
+            // limit; no pointers involved.
+            unsafe { ffi::sqlite3_hard_heap_limit64(limit) };
+            // SAFETY: a negative argument only queries the limit.
+            unsafe { ffi::sqlite3_hard_heap_limit64(-1) == limit }
+        })
     }
 
     fn registered() -> bool {
@@ -816,8 +1131,9 @@ mod tests {
         .into_iter()
         .map(PathBuf::from)
         .collect();
-        let owners = dpkg_owners(&root, &files);
+        let (owners, notes) = dpkg_owners(&root, &files);
         assert_eq!(owners.len(), 1, "{owners:?}");
+        assert!(notes.is_empty(), "{notes:?}");
         assert_eq!(
             owners.get(Path::new("/usr/lib/x86_64-linux-gnu/libz.so.1.2.13")),
             Some(&Package {
@@ -1073,7 +1389,7 @@ mod tests {
         let file = root.open(Path::new("/var/lib/rpm/rpmdb.sqlite")).unwrap();
         std::fs::rename(r.join("other.sqlite"), &db).unwrap();
         let files = paths(&["/usr/lib64/libx.so"]);
-        let got = rpm_sqlite(&root, &files, &file.file).unwrap();
+        let got = rpm_sqlite(&Lookups::new(&root), &files, &file.file).unwrap();
         assert_eq!(
             got.get(Path::new("/usr/lib64/libx.so"))
                 .map(|p| p.name.as_str()),
@@ -1091,6 +1407,143 @@ mod tests {
             found(&found_, "/usr/lib64/libx.so"),
             Some(("renamed-over", "1.0-1.el9"))
         );
+    }
+
+    /// A list larger than PACKAGE_DB_FILE is not read and one note names
+    /// the budget; the other lists are read. Once every file has its
+    /// owner, later lists are not even opened (the oversized one here
+    /// would otherwise be noted again).
+    #[test]
+    fn oversized_lists_are_noted_and_later_lists_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        write(r, "/usr/lib/liba.so.1", b"x");
+        write(
+            r,
+            "/var/lib/dpkg/status",
+            b"Package: a\nStatus: install ok installed\nVersion: 1\n\nPackage: big\nStatus: install ok installed\nVersion: 1\n\nPackage: c\nStatus: install ok installed\nVersion: 1\n",
+        );
+        write(r, "/var/lib/dpkg/info/big.list", b"");
+        let big = std::fs::File::options()
+            .write(true)
+            .open(r.join("var/lib/dpkg/info/big.list"))
+            .unwrap();
+        big.set_len(budget::PACKAGE_DB_FILE + 1).unwrap();
+        write(r, "/var/lib/dpkg/info/c.list", b"/usr/lib/liba.so.1\n");
+        let root = Root::new(r).unwrap();
+        let (found, notes) = dpkg_owners(&root, &paths(&["/usr/lib/liba.so.1"]));
+        assert_eq!(
+            found
+                .get(Path::new("/usr/lib/liba.so.1"))
+                .map(|p| p.name.as_str()),
+            Some("c")
+        );
+        assert_eq!(
+            notes,
+            [
+                "1 list(s) not read, the first big.list: budget exceeded: PACKAGE_DB_FILE (64 MiB): their packages unknown"
+            ]
+        );
+        // a.list, read first, owns it now: big.list is never reached.
+        write(r, "/var/lib/dpkg/info/a.list", b"/usr/lib/liba.so.1\n");
+        let (found, notes) = dpkg_owners(&root, &paths(&["/usr/lib/liba.so.1"]));
+        assert_eq!(
+            found
+                .get(Path::new("/usr/lib/liba.so.1"))
+                .map(|p| p.name.as_str()),
+            Some("a")
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    /// An open rpm database of one package, as `rpm_sqlite` opens it.
+    fn opened_rpm_db() -> (
+        tempfile::TempDir,
+        rusqlite::Connection,
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rpmdb.sqlite");
+        rpm_db(&path, "p");
+        let file = std::fs::File::open(&path).unwrap();
+        let (conn, over) = rootfd::open(&file).unwrap();
+        (dir, conn, over)
+    }
+
+    /// A statement that runs past the step budget is interrupted, and the
+    /// note names the budget.
+    #[test]
+    fn rpm_reads_stop_at_the_step_budget() {
+        let (_dir, conn, over) = opened_rpm_db();
+        let e = conn
+            .query_row(
+                "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) \
+                 SELECT count(*) FROM r",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_err();
+        let why = rootfd::why(&e, &over);
+        assert!(why.contains("budget exceeded: RPMDB_VM_STEPS"), "{why}");
+    }
+
+    /// SQLite's allocations stop at the heap budget, and the note names
+    /// it; the connection stays usable.
+    #[test]
+    fn rpm_reads_stop_at_the_heap_budget() {
+        let (_dir, conn, over) = opened_rpm_db();
+        let e = conn
+            .query_row(
+                "SELECT length(randomblob(?1))",
+                [budget::RPMDB_HEAP as i64 + 1],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_err();
+        let why = rootfd::why(&e, &over);
+        assert!(why.contains("budget exceeded: RPMDB_HEAP"), "{why}");
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM Packages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    /// A `Packages` that is not rpm's plain table is refused before any
+    /// of it is read: a view, a virtual table, generated columns; a
+    /// database with none says so.
+    #[test]
+    fn packages_must_be_a_plain_table() {
+        for (schema, want) in [
+            (
+                "CREATE VIEW Packages AS SELECT 1 AS hnum, x'' AS blob",
+                "Packages is a view, not a table",
+            ),
+            (
+                "CREATE VIRTUAL TABLE Packages USING fts5(hnum, blob)",
+                "Packages is a virtual table",
+            ),
+            (
+                "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob AS (x''))",
+                "Packages has generated columns",
+            ),
+            ("CREATE TABLE Other (x)", "no Packages table"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("rpmdb.sqlite");
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .execute_batch(schema)
+                .unwrap();
+            let file = std::fs::File::open(&path).unwrap();
+            let (conn, _) = rootfd::open(&file).unwrap();
+            let got = match packages_is_a_table(&conn) {
+                Err(Refused::Why(w)) => w,
+                Err(Refused::Sqlite(e)) => panic!("{schema}: {e}"),
+                Ok(()) => panic!("{schema}: accepted"),
+            };
+            assert_eq!(got, want, "{schema}");
+        }
+        let (_dir, conn, _) = opened_rpm_db();
+        assert!(packages_is_a_table(&conn).is_ok());
     }
 
     /// Corrupt RPM headers: counts and offsets past the blob are refused,
