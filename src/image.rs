@@ -113,8 +113,21 @@ struct Origin {
     uncertain: bool,
 }
 
+/// Why a process was not modelled. A host without Apache or php-fpm is
+/// normal and reported as nothing; a process that is there but whose model
+/// failed (its binary unreadable, over a budget, not ELF) is an error the
+/// report must carry, never dropped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error("{0}")]
+    Absent(&'static str),
+    /// The process's binary and why its model failed.
+    #[error("{path}: {1}", path = .0.display())]
+    Failed(PathBuf, String),
+}
+
 /// Models the Apache process of `root`, or says why it cannot.
-pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String> {
+pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, ModelError> {
     apache_with(root, opts, &host::discover(root))
 }
 
@@ -123,7 +136,7 @@ pub fn apache_with(
     root: &Root,
     opts: &ImageOptions,
     found: &host::Discovery,
-) -> Result<ProcessImage, String> {
+) -> Result<ProcessImage, ModelError> {
     apache_model(root, opts, found, false)
 }
 
@@ -137,7 +150,7 @@ pub fn apache_model(
     opts: &ImageOptions,
     found: &host::Discovery,
     installed: bool,
-) -> Result<ProcessImage, String> {
+) -> Result<ProcessImage, ModelError> {
     let env = apache::service_env(root);
     let mut cfg_opts = env.config_options();
     if let Some(main) = &opts.apache_config {
@@ -145,7 +158,7 @@ pub fn apache_model(
     }
     let config = apache::read_config(root, &cfg_opts);
     if config.main.is_none() {
-        return Err("no Apache configuration found".into());
+        return Err(ModelError::Absent("no Apache configuration found"));
     }
     let mut errors: Vec<(String, String)> = env
         .errors
@@ -166,7 +179,7 @@ pub fn apache_model(
                 .find(|c| c.role == Role::Httpd)
                 .map(|c| c.path.clone())
         })
-        .ok_or_else(|| "no httpd binary found".to_string())?;
+        .ok_or(ModelError::Absent("no httpd binary found"))?;
     let loader = Loader::with_detail(
         root,
         Options {
@@ -208,7 +221,7 @@ pub fn apache_model(
     let survivors = {
         let mut pass1 = loader
             .start(&httpd, &preload)
-            .map_err(|e| format!("{}: {e}", httpd.display()))?;
+            .map_err(|e| ModelError::Failed(httpd.clone(), e.to_string()))?;
         let startup_len = pass1.objects().len();
         for (_, path, _) in &modules {
             let _ = pass1.dlopen(path_bytes(path), rtld::NOW | rtld::GLOBAL, Some(0));
@@ -240,7 +253,7 @@ pub fn apache_model(
 
     let mut ns = loader
         .start(&httpd, &preload)
-        .map_err(|e| format!("{}: {e}", httpd.display()))?;
+        .map_err(|e| ModelError::Failed(httpd.clone(), e.to_string()))?;
     let mut origins: Vec<(usize, Origin)> = Vec::new();
     for path in &survivors {
         if let Ok(j) = ns.dlopen(path_bytes(path), rtld::NOW | rtld::GLOBAL, Some(0)) {
@@ -599,7 +612,7 @@ fn python_dirs(
 
 /// The php-fpm process (research/loader-model.md H9): its own start-up and
 /// its own ini files, never merged into Apache's.
-pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String> {
+pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, ModelError> {
     let (version, binary) = php::installed_sapis(root)
         .into_iter()
         .filter(|(s, _)| *s == php::Sapi::Fpm)
@@ -616,7 +629,7 @@ pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String>
                 .find(|p| root.kind(p).is_some())
                 .map(|p| (v.clone(), p))
         })
-        .ok_or_else(|| "php-fpm is not installed".to_string())?;
+        .ok_or(ModelError::Absent("php-fpm is not installed"))?;
     let loader = Loader::with_detail(
         root,
         Options {
@@ -627,7 +640,7 @@ pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, String>
     );
     let mut ns = loader
         .start(&binary, &[])
-        .map_err(|e| format!("{}: {e}", binary.display()))?;
+        .map_err(|e| ModelError::Failed(binary.clone(), e.to_string()))?;
     let hints = php::PhpHints {
         version,
         ..php::PhpHints::default()

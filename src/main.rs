@@ -319,8 +319,10 @@ impl Progress {
 }
 
 /// The processes the model knows, by the name `--process` takes.
-type Model =
-    fn(&Root, &soclash::image::ImageOptions) -> Result<soclash::image::ProcessImage, String>;
+type Model = fn(
+    &Root,
+    &soclash::image::ImageOptions,
+) -> Result<soclash::image::ProcessImage, soclash::image::ModelError>;
 const PROCESSES: [(&str, Model); 2] = [
     ("apache", soclash::image::apache),
     ("php-fpm", soclash::image::php_fpm),

@@ -164,9 +164,25 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         cpu: opts.cpu,
     };
     let (image, fpm) = rayon::join(
-        || crate::image::apache_model(root, &image_opts, &found, opts.installed).ok(),
-        || crate::image::php_fpm(root, &image_opts).ok(),
+        || crate::image::apache_model(root, &image_opts, &found, opts.installed),
+        || crate::image::php_fpm(root, &image_opts),
     );
+    // A process that is there but could not be modelled (its binary over
+    // a budget, unreadable, not ELF) is an error of the scan; one that is
+    // not there is nothing to say.
+    let mut modelled = |process: &str, r: Result<_, crate::image::ModelError>| match r {
+        Ok(image) => Some(image),
+        Err(crate::image::ModelError::Absent(_)) => None,
+        Err(crate::image::ModelError::Failed(binary, why)) => {
+            errors.push(ErrorEntry {
+                path: binary.display().to_string(),
+                reason: format!("the {process} process could not be modelled: {why}"),
+            });
+            None
+        }
+    };
+    let image = modelled("apache", image);
+    let fpm = modelled("php-fpm", fpm);
     let images: Vec<&crate::image::ProcessImage> = image.iter().chain(fpm.iter()).collect();
     let loaded = |path: &str| -> Option<bool> {
         image.as_ref()?;

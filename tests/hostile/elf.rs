@@ -120,9 +120,8 @@ fn many_needed_into_unterminated_strings() {
 /// A 1 GiB sparse file (a few KiB on disk) whose `DT_HASH` claims 2^32-1
 /// symbols: the symbol table the file could hold was read whole and a
 /// `Symbol` made of each (5.6 GB, or SIGABRT). Read as a root's httpd by
-/// `soclash image`, since only modelling a process needs the symbol
-/// tables (`scan` models it too, but leaves a model that failed out of
-/// its report).
+/// `soclash image` and by `scan`, since only modelling a process needs
+/// the symbol tables: the scan's report carries the model that failed.
 #[test]
 fn huge_hash_nchain_in_a_sparse_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -170,4 +169,20 @@ fn huge_hash_nchain_in_a_sparse_file() {
     );
     run.assert_bounded(harness::DEADLINE);
     run.assert_names_budget("ELF_BYTES_PER_FILE");
+
+    let run = harness::run(
+        dir.path(),
+        &["scan", "--root", root.to_str().unwrap(), "--format", "json"],
+        &[],
+        harness::DEADLINE,
+    );
+    run.assert_bounded(harness::DEADLINE);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let errors = report["errors"].as_array().unwrap();
+    let modelled = "the apache process could not be modelled: budget exceeded: ELF_BYTES_PER_FILE";
+    assert!(
+        errors.iter().any(|e| e["path"] == "/usr/sbin/apache2"
+            && e["reason"].as_str().unwrap().contains(modelled)),
+        "{errors:#?}"
+    );
 }
