@@ -102,10 +102,11 @@ pub const APACHE_SECTION_DEPTH: usize = 128;
 pub const APACHE_FILE_BYTES: u64 = 16 << 20;
 /// Configuration bytes read, produced by `${VAR}` expansion and kept as
 /// the section context of directives, together, for one httpd
-/// configuration. A host with 5,000 sites reads about 10 MiB; it was
-/// 256 MiB each for reading and for expansion, which let a configuration
-/// hold half a GiB.
-pub const APACHE_TOTAL_BYTES: u64 = 64 << 20;
+/// configuration. A host with 5,000 sites reads about 10 MiB. It was
+/// 256 MiB each for reading and for expansion: a configuration could hold
+/// half a GiB, and 32 MiB of the costliest lines (`<a>`/`</a>`) already
+/// take about 5 s of a debug build's time.
+pub const APACHE_TOTAL_BYTES: u64 = 32 << 20;
 /// Longest logical configuration line, before and after `${VAR}`
 /// expansion (httpd allows 16 MiB; no real line nears 1 MiB).
 pub const APACHE_LINE: usize = 1 << 20;
@@ -115,6 +116,18 @@ pub const SMALL_FILE: u64 = 1 << 20;
 /// file; the rest are counted in one "and N more" entry, so a broken file
 /// cannot flood the report. A real broken file has a handful.
 pub const ERRORS_PER_FILE: usize = 20;
+/// Error entries kept for one httpd configuration, or for one PHP SAPI's
+/// ini files (and, apart, httpd's warnings); the rest are counted in one
+/// entry. [`ERRORS_PER_FILE`] alone would let 10,000 files say 200,000
+/// things.
+pub const CONFIG_ERRORS: usize = 1000;
+/// Longest error text kept: texts quote paths and values from the files,
+/// which may be a MiB long.
+pub const CONFIG_ERROR_TEXT: usize = 4096;
+/// Longest path httpd opens: the kernel's `PATH_MAX`. Longer `Include`
+/// paths fail in httpd (`ENAMETOOLONG`) and here, and so no kept path is
+/// longer.
+pub const APACHE_PATH: usize = 4096;
 /// Largest PHP ini file read (PHP's own php.ini-development is about
 /// 75 KiB).
 pub const PHP_INI_BYTES: u64 = 4 << 20;
@@ -165,50 +178,92 @@ pub fn more_errors(n: usize) -> String {
     )
 }
 
-/// Keeps at most [`ERRORS_PER_FILE`] error entries per file in a list as
-/// they come, and one "and N more" entry ([`more_errors`]) in the place of
-/// the first one past it, so memory and report stay small whatever a file
-/// holds. [`PerFile::finish`] writes the final counts.
+/// Keeps error entries as they come: at most [`ERRORS_PER_FILE`] per file,
+/// with one "and N more" entry ([`more_errors`]) in the place of the first
+/// one past it, at most [`CONFIG_ERRORS`] in all, each text cut at
+/// [`CONFIG_ERROR_TEXT`], so memory and report stay small whatever the
+/// files hold. [`PerFile::finish`] writes the final counts.
 #[derive(Debug, Default)]
 pub struct PerFile {
     /// Per file: entries seen, and where its "and N more" entry is.
     seen: std::collections::BTreeMap<Vec<u8>, (usize, Option<usize>)>,
+    /// Entries past [`CONFIG_ERRORS`].
+    dropped: usize,
 }
 
 impl PerFile {
     /// Adds `entry` for `file` to `list`, or counts it.
     pub fn push<L>(&mut self, list: &mut Vec<(L, String)>, file: &[u8], entry: (L, String)) {
+        if list.len() >= CONFIG_ERRORS {
+            self.dropped += 1;
+            return;
+        }
         let (n, more) = self.seen.entry(file.to_vec()).or_insert((0, None));
         *n += 1;
         if *n <= ERRORS_PER_FILE {
-            list.push(entry);
+            let (at, mut text) = entry;
+            cut_text(&mut text);
+            list.push((at, text));
         } else if more.is_none() {
             *more = Some(list.len());
             list.push((entry.0, String::new()));
         }
     }
 
-    /// Writes each "and N more" entry's count.
-    pub fn finish<L>(&self, list: &mut [(L, String)]) {
+    /// Writes each "and N more" entry's count, and one entry at `at` for
+    /// the entries past [`CONFIG_ERRORS`].
+    pub fn finish<L>(&self, list: &mut Vec<(L, String)>, at: L) {
         for (n, more) in self.seen.values() {
             if let Some(e) = more.and_then(|i| list.get_mut(i)) {
                 e.1 = more_errors(n.saturating_sub(ERRORS_PER_FILE));
             }
         }
+        if self.dropped > 0 {
+            list.push((
+                at,
+                format!(
+                    "{}: and {} more, not listed",
+                    exceeded("CONFIG_ERRORS", CONFIG_ERRORS),
+                    self.dropped
+                ),
+            ));
+        }
     }
 }
 
-/// `list` with at most [`ERRORS_PER_FILE`] entries per file, for a reader
-/// whose entries are few enough to be gathered first; `at` gives an
-/// entry's location (`file:line`).
-pub fn cap_per_file<L>(list: Vec<(L, String)>, at: impl Fn(&L) -> &[u8]) -> Vec<(L, String)> {
+/// Cuts an error text longer than [`CONFIG_ERROR_TEXT`] at a character
+/// boundary, saying how much was cut.
+fn cut_text(text: &mut String) {
+    if text.len() <= CONFIG_ERROR_TEXT {
+        return;
+    }
+    let mut end = CONFIG_ERROR_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = text.len() - end;
+    text.truncate(end);
+    text.push_str(&format!(
+        "… ({}: {cut} bytes cut)",
+        exceeded("CONFIG_ERROR_TEXT", bytes(CONFIG_ERROR_TEXT as u64))
+    ));
+}
+
+/// `list` through a [`PerFile`], for a reader whose entries are few enough
+/// to be gathered first; `at` gives an entry's location (`file:line`),
+/// `end` the location of the entry for those past [`CONFIG_ERRORS`].
+pub fn cap_per_file<L>(
+    list: Vec<(L, String)>,
+    at: impl Fn(&L) -> &[u8],
+    end: L,
+) -> Vec<(L, String)> {
     let mut per_file = PerFile::default();
     let mut out = Vec::new();
     for entry in list {
         let file = file_of(at(&entry.0)).to_vec();
         per_file.push(&mut out, &file, entry);
     }
-    per_file.finish(&mut out);
+    per_file.finish(&mut out, end);
     out
 }
 

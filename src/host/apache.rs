@@ -79,7 +79,7 @@ use crate::root::{Kind, Root, RootError, fnmatch};
 
 use crate::budget::{
     self, APACHE_DIR_DEPTH, APACHE_DIRECTIVES, APACHE_FILE_BYTES, APACHE_FILES,
-    APACHE_INCLUDE_DEPTH, APACHE_INCLUDE_WORK, APACHE_LINE, APACHE_SECTION_DEPTH,
+    APACHE_INCLUDE_DEPTH, APACHE_INCLUDE_WORK, APACHE_LINE, APACHE_PATH, APACHE_SECTION_DEPTH,
     APACHE_TOTAL_BYTES, SMALL_FILE,
 };
 
@@ -318,8 +318,9 @@ pub fn read_config(root: &Root, opts: &ConfigOptions) -> ApacheConfig {
             "no MPM module is loaded (httpd: \"No MPM loaded\") unless one is compiled in",
         );
     }
-    r.errors_per_file.finish(&mut r.errors);
-    r.warnings_per_file.finish(&mut r.warnings);
+    let end = main.clone().unwrap_or_else(|| PathBuf::from("/"));
+    r.errors_per_file.finish(&mut r.errors, end.clone());
+    r.warnings_per_file.finish(&mut r.warnings, end);
     ApacheConfig {
         main,
         server_root: r.server_root,
@@ -978,6 +979,9 @@ impl Reader<'_> {
                     continue;
                 }
             }
+            if unmodelled(&raw) {
+                continue;
+            }
             let Some(line) = self.expand(file, line_no, &raw) else {
                 continue;
             };
@@ -1260,7 +1264,8 @@ impl Reader<'_> {
         if self.directives.len() >= APACHE_DIRECTIVES {
             return self.stop(&at(file, line), "APACHE_DIRECTIVES", APACHE_DIRECTIVES);
         }
-        let kept: usize = ctx.iter().map(String::len).sum();
+        let kept =
+            ctx.iter().map(String::len).sum::<usize>() + file.as_os_str().len() + kind_bytes(&kind);
         self.bytes = self.bytes.saturating_add(kept as u64);
         self.directives.push(Directive {
             file: file.to_path_buf(),
@@ -1273,6 +1278,11 @@ impl Reader<'_> {
     /// One directive after expansion; `cmd` is its name as written.
     fn directive(&mut self, file: &Path, line: usize, cmd: &[u8], rest: &[u8], ctx: &[String]) {
         let lname = cmd.to_ascii_lowercase();
+        if !MODELLED.contains(&lname.as_slice()) && !lname.starts_with(b"python") {
+            // Nothing else changes what is loaded: a line of another
+            // directive costs no more than reading it.
+            return;
+        }
         let here = at(file, line);
         let args = words(rest);
         // TAKE1: exactly one non-empty word (`invoke_cmd`).
@@ -1622,6 +1632,12 @@ impl Reader<'_> {
         here: &Path,
         depth: usize,
     ) {
+        if path.as_os_str().len() > APACHE_PATH {
+            if !optional {
+                self.error(here.to_path_buf(), too_long_path(path));
+            }
+            return;
+        }
         let resolved = match (dir, path.file_name()) {
             (Some(d), Some(name)) => self.root.resolve(&d.join(name)),
             _ => self.root.resolve(path),
@@ -1706,6 +1722,9 @@ impl Reader<'_> {
         let Some((first, rest)) = comps.split_first() else {
             return self.include_path(&base, None, optional, ctx, here, 0);
         };
+        if base.as_os_str().len() > APACHE_PATH {
+            return self.error(here.to_path_buf(), too_long_path(&base));
+        }
         if depth >= APACHE_DIR_DEPTH {
             return self.error(
                 here.to_path_buf(),
@@ -1774,6 +1793,89 @@ impl Reader<'_> {
         }
     }
 }
+
+/// About the bytes a directive keeps from the configuration, toward
+/// [`APACHE_TOTAL_BYTES`].
+fn kind_bytes(kind: &DirectiveKind) -> usize {
+    let path = |p: &Path| p.as_os_str().len();
+    let map =
+        |m: &BTreeMap<String, String>| m.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    match kind {
+        DirectiveKind::LoadModule {
+            name,
+            path: p,
+            fallback,
+        } => name.len() + path(p) + fallback.as_ref().map_or(0, String::len),
+        DirectiveKind::LoadFile { path: p, fallback } => {
+            path(p) + fallback.as_ref().map_or(0, String::len)
+        }
+        DirectiveKind::PhpIniDir(p) | DirectiveKind::WsgiPythonHome(p) => path(p),
+        DirectiveKind::WsgiPythonPath(ps) => ps.iter().map(|p| path(p)).sum(),
+        DirectiveKind::WsgiDaemonProcess { name, options } => name.len() + map(options),
+        DirectiveKind::WsgiProcessGroup(s) | DirectiveKind::WsgiApplicationGroup(s) => s.len(),
+        DirectiveKind::WsgiLazyInitialization(_) => 0,
+        DirectiveKind::WsgiScriptAlias {
+            url,
+            path: p,
+            options,
+            ..
+        } => url.len() + path(p) + map(options),
+        DirectiveKind::WsgiImportScript { path: p, options } => path(p) + map(options),
+        DirectiveKind::ModPython { directive, args } => {
+            directive.len() + args.iter().map(String::len).sum::<usize>()
+        }
+    }
+}
+
+/// What httpd says of a path longer than `PATH_MAX`, the path shown in
+/// part.
+fn too_long_path(path: &Path) -> String {
+    let bytes = path.as_os_str().as_bytes();
+    format!(
+        "{}: {}… ({} bytes): File name too long",
+        budget::exceeded("APACHE_PATH", APACHE_PATH),
+        lossy(bytes.get(..256).unwrap_or(bytes)),
+        bytes.len()
+    )
+}
+
+/// A line of a plain directive that nothing here acts on (no `${VAR}`, not
+/// a section): the common case, which then costs no more than finding it.
+fn unmodelled(raw: &[u8]) -> bool {
+    let end = raw.iter().position(|&c| is_space(c)).unwrap_or(raw.len());
+    let word = raw.get(..end).unwrap_or_default();
+    word.first().is_some_and(u8::is_ascii_alphabetic)
+        && word.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        && !raw.contains(&b'$')
+        && !MODELLED.iter().any(|m| m.eq_ignore_ascii_case(word))
+        && !word
+            .get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"python"))
+}
+
+/// The directives [`Reader::directive`] acts on (lower case), besides
+/// mod_python's `Python*`.
+const MODELLED: &[&[u8]] = &[
+    b"serverroot",
+    b"define",
+    b"undefine",
+    b"include",
+    b"includeoptional",
+    b"loadmodule",
+    b"loadfile",
+    b"phpinidir",
+    b"wsgipythonhome",
+    b"wsgipythonpath",
+    b"wsgidaemonprocess",
+    b"wsgiprocessgroup",
+    b"wsgiapplicationgroup",
+    b"wsgilazyinitialization",
+    b"wsgiscriptalias",
+    b"wsgiscriptaliasmatch",
+    b"wsgiimportscript",
+    b"error",
+    b"use",
+];
 
 /// The raw line is the end of the taken conditional section `name`
 /// (`ap_build_cont_config` compares the whole line, before expansion).
