@@ -4766,6 +4766,61 @@ LoadModule after_module /m.so
     }
 
     #[test]
+    fn errors_kept_per_file() {
+        let t = Tree::new();
+        let mut conf = String::new();
+        for i in 0..100 {
+            conf.push_str(&format!("Include /missing/{i}.conf\n"));
+        }
+        t.file("/e/httpd.conf", &conf)
+            .file("/e/other.conf", "LoadModule\n")
+            .file(
+                "/e/main.conf",
+                "Include /e/httpd.conf\nInclude /e/other.conf\n",
+            );
+        let c = read_config(&t.root(), &opts_main("/e/main.conf"));
+        let mine: Vec<_> = c
+            .errors
+            .iter()
+            .filter(|e| e.0.to_string_lossy().starts_with("/e/httpd.conf:"))
+            .collect();
+        assert_eq!(mine.len(), budget::ERRORS_PER_FILE + 1, "{:?}", c.errors);
+        assert!(mine[0].1.contains("/missing/0.conf"));
+        assert_eq!(mine[20].0, Path::new("/e/httpd.conf:21"));
+        assert_eq!(mine[20].1, budget::more_errors(80));
+        // The next file's errors are its own, and come after.
+        assert!(has(
+            &c.errors,
+            "other.conf:1: LoadModule takes two arguments"
+        ));
+    }
+
+    #[test]
+    fn include_work_is_bounded() {
+        // Two links per level: 2^30 paths, as httpd would follow them.
+        let t = Tree::new();
+        t.file(
+            "/f/httpd.conf",
+            "Include /f/d0\nLoadModule late_module /m.so\n",
+        )
+        .file("/m.so", "x")
+        .file("/f/d0/a.conf", "LoadModule first_module /m.so\n")
+        .mkdir("/f/d30");
+        for i in 0..30 {
+            t.link(&format!("/f/d{}", i + 1), &format!("/f/d{i}/l1"))
+                .link(&format!("/f/d{}", i + 1), &format!("/f/d{i}/l2"));
+        }
+        let c = read_config(&t.root(), &opts_main("/f/httpd.conf"));
+        assert!(
+            has(&c.errors, "budget exceeded: APACHE_INCLUDE_WORK (100000)"),
+            "{:?}",
+            c.errors
+        );
+        // What was read is kept; nothing after the budget is read.
+        assert_eq!(names(&c), ["first_module"]);
+    }
+
+    #[test]
     fn getword_conf_matches_httpd() {
         let w = |s: &str| {
             words(s.as_bytes())
