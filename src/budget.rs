@@ -112,6 +112,16 @@ pub const APACHE_TOTAL_BYTES: u64 = 32 << 20;
 pub const APACHE_LINE: usize = 1 << 20;
 /// Largest envvars, unit, environment or `ld.so.preload` file read.
 pub const SMALL_FILE: u64 = 1 << 20;
+/// Longest value a variable of Debian's `envvars` may get by expansion:
+/// the kernel's `MAX_ARG_STRLEN`, past which httpd could not be started
+/// with it. `A=$A$A` doubles a value at each line.
+pub const ENVVARS_VALUE: usize = 128 << 10;
+/// Bytes produced by expansion while interpreting `envvars` (Debian's
+/// produces under 1 KiB).
+pub const ENVVARS_EXPANDED: usize = 16 << 20;
+/// `if`, `case`, loops and `{ }` open at once in `envvars` (Debian's
+/// nests 1 deep); each command looks at all of them.
+pub const ENVVARS_NESTING: usize = 64;
 /// Errors (and httpd configuration warnings) kept for one configuration
 /// file; the rest are counted in one "and N more" entry, so a broken file
 /// cannot flood the report. A real broken file has a handful.

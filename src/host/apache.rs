@@ -80,7 +80,7 @@ use crate::root::{Kind, Root, RootError, fnmatch};
 use crate::budget::{
     self, APACHE_DIR_DEPTH, APACHE_DIRECTIVES, APACHE_FILE_BYTES, APACHE_FILES,
     APACHE_INCLUDE_DEPTH, APACHE_INCLUDE_WORK, APACHE_LINE, APACHE_PATH, APACHE_SECTION_DEPTH,
-    APACHE_TOTAL_BYTES, SMALL_FILE,
+    APACHE_TOTAL_BYTES, ENVVARS_EXPANDED, ENVVARS_NESTING, ENVVARS_VALUE, SMALL_FILE,
 };
 
 /// A module compiled into the httpd binary (`httpd -l`): its symbol name
@@ -2146,6 +2146,12 @@ pub fn service_env(root: &Root) -> ServiceEnv {
     }
     out.vars = env;
     parse_httpd_args(&mut out);
+    let errors = std::mem::take(&mut out.errors);
+    out.errors = budget::cap_per_file(
+        errors,
+        |at: &PathBuf| at.as_os_str().as_bytes(),
+        PathBuf::from("/etc/apache2/envvars"),
+    );
     out
 }
 
@@ -3028,19 +3034,54 @@ struct Fields {
     cur: Vec<u8>,
     started: bool,
     split: bool,
+    /// Bytes produced so far, and how many may be.
+    size: usize,
+    limit: usize,
+    /// The budget `limit` comes from, as the error names it, once passed.
+    over: Option<&'static str>,
+    budget: &'static str,
 }
 
+/// [`budget::exceeded`] of the shell's budgets, as static error texts.
+const ENVVARS_VALUE_TEXT: &str = "budget exceeded: ENVVARS_VALUE (128 KiB)";
+const ENVVARS_EXPANDED_TEXT: &str = "budget exceeded: ENVVARS_EXPANDED (16 MiB)";
+const ENVVARS_NESTING_TEXT: &str = "budget exceeded: ENVVARS_NESTING (64)";
+
 impl Fields {
-    fn new(split: bool) -> Fields {
+    /// Fields of at most [`ENVVARS_VALUE`] bytes, and at most `left` of the
+    /// file's [`ENVVARS_EXPANDED`].
+    fn new(split: bool, left: usize) -> Fields {
+        let (limit, budget) = if left < ENVVARS_VALUE {
+            (left, ENVVARS_EXPANDED_TEXT)
+        } else {
+            (ENVVARS_VALUE, ENVVARS_VALUE_TEXT)
+        };
         Fields {
             fields: Vec::new(),
             cur: Vec::new(),
             started: false,
             split,
+            size: 0,
+            limit,
+            over: None,
+            budget,
         }
     }
 
+    /// Whether `n` more bytes fit; once they do not, nothing more is added.
+    fn room(&mut self, n: usize) -> bool {
+        if self.over.is_some() || self.size.saturating_add(n) > self.limit {
+            self.over = Some(self.budget);
+            return false;
+        }
+        self.size += n;
+        true
+    }
+
     fn lit(&mut self, b: &[u8]) {
+        if !self.room(b.len()) {
+            return;
+        }
         self.cur.extend_from_slice(b);
         self.started = true;
     }
@@ -3048,6 +3089,9 @@ impl Fields {
     /// The result of an unquoted expansion: split at blanks and newlines
     /// (the default `IFS`) when splitting.
     fn unquoted(&mut self, v: &[u8]) {
+        if !self.room(v.len()) {
+            return;
+        }
         if !self.split {
             self.cur.extend_from_slice(v);
             return;
@@ -3082,6 +3126,8 @@ struct Shell<'a> {
     vars: BTreeMap<String, String>,
     exported: BTreeSet<String>,
     errors: Vec<(PathBuf, String)>,
+    /// Bytes produced by expansion so far ([`ENVVARS_EXPANDED`]).
+    expanded: std::cell::Cell<usize>,
 }
 
 type ShResult<T> = Result<T, &'static str>;
@@ -3094,7 +3140,13 @@ impl<'a> Shell<'a> {
             vars: env.clone(),
             exported: env.keys().cloned().collect(),
             errors: Vec::new(),
+            expanded: std::cell::Cell::new(0),
         }
+    }
+
+    /// Fields for an expansion, within what is left of the budgets.
+    fn fields(&self, split: bool) -> Fields {
+        Fields::new(split, ENVVARS_EXPANDED.saturating_sub(self.expanded.get()))
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -3130,6 +3182,14 @@ impl<'a> Shell<'a> {
         let mut frames: Vec<ShFrame> = Vec::new();
         for cmd in sh_commands(src) {
             let here = at(file, cmd.line);
+            if frames.len() >= ENVVARS_NESTING {
+                // Each command looks at every open construct.
+                self.errors.push((
+                    here,
+                    format!("{ENVVARS_NESTING_TEXT}: the rest of the file is not interpreted"),
+                ));
+                return;
+            }
             let mut words: &[Vec<u8>] = &cmd.words;
             // Reserved words at the front of a command.
             while let Some(first) = words.first() {
@@ -3428,17 +3488,25 @@ impl<'a> Shell<'a> {
     /// `:+`, `+`, `#`, `##`, `%`, `%%`, `${#NAME}`; field splitting of
     /// unquoted expansions when `split`. No pathname expansion, no tilde.
     fn expand(&self, raw: &[u8], split: bool) -> ShResult<Vec<Vec<u8>>> {
-        let mut f = Fields::new(split);
-        self.expand_into(raw, &mut f, 0)?;
+        let mut f = self.fields(split);
+        let r = self.expand_into(raw, &mut f, 0);
+        self.expanded
+            .set(self.expanded.get().saturating_add(f.size));
+        r?;
         Ok(f.finish())
     }
 
+    /// Stops at the first byte past a budget (a value can be made to
+    /// double at each line).
     fn expand_into(&self, raw: &[u8], f: &mut Fields, depth: usize) -> ShResult<()> {
         if depth > 8 {
             return Err("expansions nested too deeply");
         }
         let mut i = 0;
         while let Some(&c) = raw.get(i) {
+            if let Some(over) = f.over {
+                return Err(over);
+            }
             match c {
                 b'\\' => {
                     match raw.get(i + 1) {
@@ -3459,6 +3527,9 @@ impl<'a> Shell<'a> {
                     f.lit(b"");
                     i += 1;
                     while let Some(&d) = raw.get(i) {
+                        if let Some(over) = f.over {
+                            return Err(over);
+                        }
                         match d {
                             b'"' => break,
                             b'\\' => match raw.get(i + 1) {
@@ -3502,7 +3573,10 @@ impl<'a> Shell<'a> {
                 }
             }
         }
-        Ok(())
+        match f.over {
+            Some(over) => Err(over),
+            None => Ok(()),
+        }
     }
 
     /// A parameter expansion at `raw[i] == '$'`: its value (`None` for a
@@ -3566,8 +3640,11 @@ impl<'a> Shell<'a> {
         };
         let word = op_word.get(op.len()..).unwrap_or_default();
         let expand_word = || -> ShResult<Vec<u8>> {
-            let mut f = Fields::new(false);
-            self.expand_into(word, &mut f, depth + 1)?;
+            let mut f = self.fields(false);
+            let r = self.expand_into(word, &mut f, depth + 1);
+            self.expanded
+                .set(self.expanded.get().saturating_add(f.size));
+            r?;
             Ok(f.finish().into_iter().next().unwrap_or_default())
         };
         let set = value.is_some();
@@ -4763,6 +4840,22 @@ LoadModule after_module /m.so
             "httpd.conf:3: Expected </IfModule> before end of configuration"
         ));
         assert!(names(&c).is_empty());
+    }
+
+    #[test]
+    fn envvars_budget_texts() {
+        assert_eq!(
+            ENVVARS_VALUE_TEXT,
+            budget::exceeded("ENVVARS_VALUE", budget::bytes(ENVVARS_VALUE as u64))
+        );
+        assert_eq!(
+            ENVVARS_EXPANDED_TEXT,
+            budget::exceeded("ENVVARS_EXPANDED", budget::bytes(ENVVARS_EXPANDED as u64))
+        );
+        assert_eq!(
+            ENVVARS_NESTING_TEXT,
+            budget::exceeded("ENVVARS_NESTING", ENVVARS_NESTING)
+        );
     }
 
     #[test]

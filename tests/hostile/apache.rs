@@ -194,3 +194,46 @@ fn total_bytes() {
     let run = scan(t.path(), &root);
     assert_contained(&run, "APACHE_TOTAL_BYTES");
 }
+
+/// `envvars`, which the scan interprets for Debian's `apache2ctl`, with
+/// `text`.
+fn envvars_root(dir: &Path, text: &[u8]) -> PathBuf {
+    let root = debian_root(dir, b"ServerName x\n");
+    fs::write(root.join("etc/apache2/envvars"), text).unwrap();
+    root
+}
+
+/// `A=$A$A` forty times: a value of 2^40 bytes.
+#[test]
+fn envvars_doubling() {
+    let t = tempfile::tempdir().unwrap();
+    let mut text = b"A=x\n".to_vec();
+    text.extend_from_slice(&b"A=$A$A\n".repeat(40));
+    let root = envvars_root(t.path(), &text);
+    let run = scan(t.path(), &root);
+    assert_contained(&run, "ENVVARS_VALUE");
+}
+
+/// 200,000 nested `if`s: each command looked at every open one.
+#[test]
+fn envvars_nesting() {
+    let t = tempfile::tempdir().unwrap();
+    let root = envvars_root(t.path(), &b"if :\n".repeat(200_000));
+    let run = scan(t.path(), &root);
+    assert_contained(&run, "ENVVARS_NESTING");
+}
+
+/// 250,000 pipelines, each an error entry (26 MB of report).
+#[test]
+fn envvars_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let root = envvars_root(t.path(), &b"a|b\n".repeat(250_000));
+    let run = scan(t.path(), &root);
+    assert_contained(&run, "ERRORS_PER_FILE");
+    let more = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("budget exceeded: ERRORS_PER_FILE"))
+        .count();
+    assert_eq!(more, 1);
+}
