@@ -112,6 +112,11 @@ pub const APACHE_TOTAL_BYTES: u64 = 32 << 20;
 pub const APACHE_LINE: usize = 1 << 20;
 /// Largest envvars, unit, environment or `ld.so.preload` file read.
 pub const SMALL_FILE: u64 = 1 << 20;
+/// Files read for httpd's service environment (the unit, its drop-ins,
+/// its `EnvironmentFile=`s, the manager's configuration), with the
+/// `EnvironmentFile=` globs looked at. A host reads a handful; each may
+/// be [`SMALL_FILE`] long.
+pub const SERVICE_FILES: usize = 256;
 /// Longest value a variable of Debian's `envvars` may get by expansion:
 /// the kernel's `MAX_ARG_STRLEN`, past which httpd could not be started
 /// with it. `A=$A$A` doubles a value at each line.

@@ -80,7 +80,8 @@ use crate::root::{Kind, Root, RootError, fnmatch};
 use crate::budget::{
     self, APACHE_DIR_DEPTH, APACHE_DIRECTIVES, APACHE_FILE_BYTES, APACHE_FILES,
     APACHE_INCLUDE_DEPTH, APACHE_INCLUDE_WORK, APACHE_LINE, APACHE_PATH, APACHE_SECTION_DEPTH,
-    APACHE_TOTAL_BYTES, ENVVARS_EXPANDED, ENVVARS_NESTING, ENVVARS_VALUE, SMALL_FILE,
+    APACHE_TOTAL_BYTES, ENVVARS_EXPANDED, ENVVARS_NESTING, ENVVARS_VALUE, SERVICE_FILES,
+    SMALL_FILE,
 };
 
 /// A module compiled into the httpd binary (`httpd -l`): its symbol name
@@ -2030,6 +2031,9 @@ pub fn service_env(root: &Root) -> ServiceEnv {
     let mut manager_files: Vec<PathBuf> = MANAGER_CONFS.iter().map(PathBuf::from).collect();
     manager_files.extend(drop_ins(root, MANAGER_CONF_DIRS));
     for f in manager_files {
+        if service_files_spent(&mut out, &f, 0) {
+            break;
+        }
         if root.kind(&f) == Some(Kind::Regular) {
             read_unit_file(root, &f, "manager", &mut manager, &mut out);
         }
@@ -2068,6 +2072,9 @@ pub fn service_env(root: &Root) -> ServiceEnv {
             all.extend(type_dirs.iter().map(String::as_str));
             if !masked {
                 for f in drop_ins(root, &all) {
+                    if service_files_spent(&mut out, &f, 0) {
+                        break;
+                    }
                     read_unit_file(root, &f, "service", &mut settings, &mut out);
                 }
             }
@@ -2076,7 +2083,11 @@ pub fn service_env(root: &Root) -> ServiceEnv {
                 env.insert(k, v);
             }
             // EnvironmentFile= overrides Environment=; later files win.
-            for (pattern, optional, from) in settings.env_files {
+            'files: for (i, (pattern, optional, from)) in settings.env_files.into_iter().enumerate()
+            {
+                if service_files_spent(&mut out, &from, i) {
+                    break;
+                }
                 let files: Vec<PathBuf> = if fnmatch_test(pattern.as_bytes()) {
                     root.glob(pattern.as_bytes())
                         .into_iter()
@@ -2094,6 +2105,9 @@ pub fn service_env(root: &Root) -> ServiceEnv {
                     ));
                 }
                 for f in files {
+                    if service_files_spent(&mut out, &from, i) {
+                        break 'files;
+                    }
                     read_env_file(root, &f, optional, &from, &mut env, &mut out);
                 }
             }
@@ -2153,6 +2167,24 @@ pub fn service_env(root: &Root) -> ServiceEnv {
         PathBuf::from("/etc/apache2/envvars"),
     );
     out
+}
+
+/// Whether [`SERVICE_FILES`] files were read for the service, with
+/// `patterns` `EnvironmentFile=` globs looked at (reported once, at `at`):
+/// the unit's drop-ins and globs could otherwise bring any number of
+/// files.
+fn service_files_spent(out: &mut ServiceEnv, at: &Path, patterns: usize) -> bool {
+    if out.sources.len() + patterns < SERVICE_FILES {
+        return false;
+    }
+    let text = format!(
+        "{}: the rest of the service's files are not read",
+        budget::exceeded("SERVICE_FILES", SERVICE_FILES)
+    );
+    if !out.errors.iter().any(|(_, e)| *e == text) {
+        out.errors.push((at.to_path_buf(), text));
+    }
+    true
 }
 
 /// `/etc/ld.so.preload` as rtld.c reads it: `#` starts a comment anywhere,

@@ -237,3 +237,25 @@ fn envvars_errors() {
         .count();
     assert_eq!(more, 1);
 }
+
+/// 2,000 `EnvironmentFile=` globs in the unit, each matching 100 files of
+/// 100 KB: 20 GB to read.
+#[test]
+fn environment_files() {
+    let t = tempfile::tempdir().unwrap();
+    let root = debian_root(t.path(), b"ServerName x\n");
+    let mut unit = b"[Service]\nExecStart=/usr/sbin/apache2 -k start\n".to_vec();
+    unit.extend_from_slice(&b"EnvironmentFile=/etc/envs/*\n".repeat(2000));
+    fs::create_dir_all(root.join("etc/systemd/system")).unwrap();
+    fs::write(root.join("etc/systemd/system/apache2.service"), unit).unwrap();
+    fs::create_dir(root.join("etc/envs")).unwrap();
+    let mut env = Vec::new();
+    for j in 0..1000 {
+        writeln!(env, "V{j}={}", "x".repeat(90)).unwrap();
+    }
+    for i in 0..100 {
+        fs::write(root.join(format!("etc/envs/e{i:03}")), &env).unwrap();
+    }
+    let run = scan(t.path(), &root);
+    assert_contained(&run, "SERVICE_FILES");
+}
