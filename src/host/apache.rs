@@ -1195,7 +1195,7 @@ impl Reader<'_> {
         depth: usize,
     ) -> bool {
         let mut open: Vec<Vec<u8>> = vec![name.to_vec()];
-        while let Some((line_no, raw)) = lines.next() {
+        for (line_no, raw) in &mut *lines {
             let Some(raw) = raw else {
                 self.too_long(file, line_no);
                 continue;
