@@ -110,6 +110,10 @@ pub const APACHE_TOTAL_BYTES: u64 = 32 << 20;
 /// Longest logical configuration line, before and after `${VAR}`
 /// expansion (httpd allows 16 MiB; no real line nears 1 MiB).
 pub const APACHE_LINE: usize = 1 << 20;
+/// Longest path httpd opens: the kernel's `PATH_MAX`. Longer `Include`
+/// paths fail in httpd (`ENAMETOOLONG`) and here, and so no kept path is
+/// longer.
+pub const APACHE_PATH: usize = 4096;
 /// Largest envvars, unit, environment or `ld.so.preload` file read.
 pub const SMALL_FILE: u64 = 1 << 20;
 /// Files read for httpd's service environment (the unit, its drop-ins,
@@ -139,10 +143,6 @@ pub const CONFIG_ERRORS: usize = 1000;
 /// Longest error text kept: texts quote paths and values from the files,
 /// which may be a MiB long.
 pub const CONFIG_ERROR_TEXT: usize = 4096;
-/// Longest path httpd opens: the kernel's `PATH_MAX`. Longer `Include`
-/// paths fail in httpd (`ENAMETOOLONG`) and here, and so no kept path is
-/// longer.
-pub const APACHE_PATH: usize = 4096;
 /// Largest PHP ini file read (PHP's own php.ini-development is about
 /// 75 KiB).
 pub const PHP_INI_BYTES: u64 = 4 << 20;
