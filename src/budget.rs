@@ -103,25 +103,208 @@ pub const DEB_CONTROL: u64 = 16 << 20;
 pub const APACHE_FILES: usize = 10_000;
 /// Nested `Include`s: httpd's own `AP_MAX_INCLUDE_DEPTH` (server/core.c).
 pub const APACHE_INCLUDE_DEPTH: usize = 128;
-/// Nested included directories: httpd's `AP_MAX_FNMATCH_DIR_DEPTH`.
+/// Nested included directories, and wildcard components of one `Include`
+/// path: httpd's `AP_MAX_FNMATCH_DIR_DEPTH`.
 pub const APACHE_DIR_DEPTH: usize = 128;
 /// Directory entries, glob matches and `Include` lines looked at for one
 /// httpd configuration: the work that symlink fan-out or a flood of
-/// `IncludeOptional` globs would multiply.
+/// `IncludeOptional` globs would multiply. Debian's stock configuration
+/// costs about 300; a host with 5,000 sites about 15,000. httpd itself has
+/// no such bound (only `AP_MAX_FNMATCH_DIR_DEPTH`), so two symlinks per
+/// level of a directory tree double its work per level.
 pub const APACHE_INCLUDE_WORK: usize = 100_000;
+/// Directives kept for one httpd configuration (`LoadModule`, one per file
+/// of `LoadFile`, the mod_wsgi and mod_python ones): each `LoadModule` and
+/// `LoadFile` file is also looked up in the root. Real configurations keep
+/// a few hundred.
+pub const APACHE_DIRECTIVES: usize = 100_000;
+/// Sections (`<VirtualHost>`, `<IfModule>`, ...) open at once, across
+/// `Include`s. Real configurations nest 4 or 5 deep; each open section's
+/// label is part of the context of every directive inside it.
+pub const APACHE_SECTION_DEPTH: usize = 128;
 /// Largest httpd configuration file read; real ones are a few KiB.
 pub const APACHE_FILE_BYTES: u64 = 16 << 20;
-/// Configuration bytes read and produced by `${VAR}` expansion for one
-/// httpd configuration.
-pub const APACHE_TOTAL_BYTES: u64 = 256 << 20;
+/// Configuration bytes read, produced by `${VAR}` expansion and kept as
+/// the section context of directives, together, for one httpd
+/// configuration. A host with 5,000 sites reads about 10 MiB. It was
+/// 256 MiB each for reading and for expansion: a configuration could hold
+/// half a GiB, and 32 MiB of the costliest lines (`<a>`/`</a>`) already
+/// take about 5 s of a debug build's time.
+pub const APACHE_TOTAL_BYTES: u64 = 32 << 20;
 /// Longest logical configuration line, before and after `${VAR}`
 /// expansion (httpd allows 16 MiB; no real line nears 1 MiB).
 pub const APACHE_LINE: usize = 1 << 20;
+/// Longest path httpd opens: the kernel's `PATH_MAX`. Longer `Include`
+/// paths fail in httpd (`ENAMETOOLONG`) and here, and so no kept path is
+/// longer.
+pub const APACHE_PATH: usize = 4096;
 /// Largest envvars, unit, environment or `ld.so.preload` file read.
 pub const SMALL_FILE: u64 = 1 << 20;
-/// Errors kept for one configuration file; the rest are counted in one
-/// "and N more" entry, so a broken file cannot flood the report.
+/// Files read for httpd's service environment (the unit, its drop-ins,
+/// its `EnvironmentFile=`s, the manager's configuration), with the
+/// `EnvironmentFile=` globs looked at. A host reads a handful; each may
+/// be [`SMALL_FILE`] long.
+pub const SERVICE_FILES: usize = 256;
+/// Longest value a variable of Debian's `envvars` may get by expansion:
+/// the kernel's `MAX_ARG_STRLEN`, past which httpd could not be started
+/// with it. `A=$A$A` doubles a value at each line.
+pub const ENVVARS_VALUE: usize = 128 << 10;
+/// Bytes produced by expansion while interpreting `envvars` (Debian's
+/// produces under 1 KiB).
+pub const ENVVARS_EXPANDED: usize = 16 << 20;
+/// `if`, `case`, loops and `{ }` open at once in `envvars` (Debian's
+/// nests 1 deep); each command looks at all of them.
+pub const ENVVARS_NESTING: usize = 64;
+/// Errors (and httpd configuration warnings) kept for one configuration
+/// file; the rest are counted in one "and N more" entry, so a broken file
+/// cannot flood the report. A real broken file has a handful.
 pub const ERRORS_PER_FILE: usize = 20;
+/// Error entries kept for one httpd configuration, or for one PHP SAPI's
+/// ini files (and, apart, httpd's warnings); the rest are counted in one
+/// entry. [`ERRORS_PER_FILE`] alone would let 10,000 files say 200,000
+/// things.
+pub const CONFIG_ERRORS: usize = 1000;
+/// Longest error text kept: texts quote paths and values from the files,
+/// which may be a MiB long.
+pub const CONFIG_ERROR_TEXT: usize = 4096;
+/// Largest PHP ini file read (PHP's own php.ini-development is about
+/// 75 KiB).
+pub const PHP_INI_BYTES: u64 = 4 << 20;
+/// Lines read from one PHP ini file; the rest is reported and not read.
+pub const PHP_INI_LINES: usize = 200_000;
+/// `*.ini` files read from one PHP scan directory (Debian's `conf.d` holds
+/// a few dozen).
+pub const PHP_SCAN_FILES: usize = 4096;
+/// `extension=` plus `zend_extension=` entries kept over all ini files of
+/// one SAPI (a PHP build has about 100 extensions to load).
+pub const PHP_EXTENSIONS: usize = 10_000;
+/// Nesting of `(…)`, `~`, `!` and `${…:-…}` in one PHP ini value: the
+/// parser recurses on it.
+pub const PHP_VALUE_DEPTH: usize = 64;
+/// php-fpm pool files looked at for `php_admin_value[extension]` (a host
+/// has one pool per site).
+pub const PHP_POOL_FILES: usize = 256;
+/// Nested `include`s of `ld.so.conf`. ldconfig recurses until it runs out
+/// of file descriptors; real ones nest 2 deep.
+pub const LDCONFIG_INCLUDE_DEPTH: usize = 32;
+/// `ld.so.conf` files read for one ldconfig emulation (Debian has a
+/// handful in `ld.so.conf.d`).
+pub const LDCONFIG_FILES: usize = 4096;
+/// Largest `ld.so.conf` file read; real ones are a few lines.
+pub const LDCONFIG_FILE_BYTES: u64 = 1 << 20;
+
+/// The file an error entry's location names: `file:line` less `:line`.
+pub fn file_of(at: &[u8]) -> &[u8] {
+    match at.iter().rposition(|&c| c == b':') {
+        Some(p)
+            if p + 1 < at.len()
+                && at
+                    .get(p + 1..)
+                    .is_some_and(|l| l.iter().all(u8::is_ascii_digit)) =>
+        {
+            at.get(..p).unwrap_or(at)
+        }
+        _ => at,
+    }
+}
+
+/// The text of the one entry that stands for a file's errors past
+/// [`ERRORS_PER_FILE`].
+pub fn more_errors(n: usize) -> String {
+    format!(
+        "{}: and {n} more in this file, not listed",
+        exceeded("ERRORS_PER_FILE", ERRORS_PER_FILE)
+    )
+}
+
+/// Keeps error entries as they come: at most [`ERRORS_PER_FILE`] per file,
+/// with one "and N more" entry ([`more_errors`]) in the place of the first
+/// one past it, at most [`CONFIG_ERRORS`] in all, each text cut at
+/// [`CONFIG_ERROR_TEXT`], so memory and report stay small whatever the
+/// files hold. [`PerFile::finish`] writes the final counts.
+#[derive(Debug, Default)]
+pub struct PerFile {
+    /// Per file: entries seen, and where its "and N more" entry is.
+    seen: std::collections::BTreeMap<Vec<u8>, (usize, Option<usize>)>,
+    /// Entries past [`CONFIG_ERRORS`].
+    dropped: usize,
+}
+
+impl PerFile {
+    /// Adds `entry` for `file` to `list`, or counts it.
+    pub fn push<L>(&mut self, list: &mut Vec<(L, String)>, file: &[u8], entry: (L, String)) {
+        if list.len() >= CONFIG_ERRORS {
+            self.dropped += 1;
+            return;
+        }
+        let (n, more) = self.seen.entry(file.to_vec()).or_insert((0, None));
+        *n += 1;
+        if *n <= ERRORS_PER_FILE {
+            let (at, mut text) = entry;
+            cut_text(&mut text);
+            list.push((at, text));
+        } else if more.is_none() {
+            *more = Some(list.len());
+            list.push((entry.0, String::new()));
+        }
+    }
+
+    /// Writes each "and N more" entry's count, and one entry at `at` for
+    /// the entries past [`CONFIG_ERRORS`].
+    pub fn finish<L>(&self, list: &mut Vec<(L, String)>, at: L) {
+        for (n, more) in self.seen.values() {
+            if let Some(e) = more.and_then(|i| list.get_mut(i)) {
+                e.1 = more_errors(n.saturating_sub(ERRORS_PER_FILE));
+            }
+        }
+        if self.dropped > 0 {
+            list.push((
+                at,
+                format!(
+                    "{}: and {} more, not listed",
+                    exceeded("CONFIG_ERRORS", CONFIG_ERRORS),
+                    self.dropped
+                ),
+            ));
+        }
+    }
+}
+
+/// Cuts an error text longer than [`CONFIG_ERROR_TEXT`] at a character
+/// boundary, saying how much was cut.
+fn cut_text(text: &mut String) {
+    if text.len() <= CONFIG_ERROR_TEXT {
+        return;
+    }
+    let mut end = CONFIG_ERROR_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = text.len() - end;
+    text.truncate(end);
+    text.push_str(&format!(
+        "… ({}: {cut} bytes cut)",
+        exceeded("CONFIG_ERROR_TEXT", bytes(CONFIG_ERROR_TEXT as u64))
+    ));
+}
+
+/// `list` through a [`PerFile`], for a reader whose entries are few enough
+/// to be gathered first; `at` gives an entry's location (`file:line`),
+/// `end` the location of the entry for those past [`CONFIG_ERRORS`].
+pub fn cap_per_file<L>(
+    list: Vec<(L, String)>,
+    at: impl Fn(&L) -> &[u8],
+    end: L,
+) -> Vec<(L, String)> {
+    let mut per_file = PerFile::default();
+    let mut out = Vec::new();
+    for entry in list {
+        let file = file_of(at(&entry.0)).to_vec();
+        per_file.push(&mut out, &file, entry);
+    }
+    per_file.finish(&mut out, end);
+    out
+}
 
 // --- YAML: signatures and archived reports ---------------------------------
 

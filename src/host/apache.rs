@@ -77,23 +77,12 @@ use std::path::{Path, PathBuf};
 
 use crate::root::{Kind, Root, RootError, fnmatch};
 
-/// `AP_MAX_INCLUDE_DEPTH` (server/core.c): nested `Include`s.
-const MAX_INCLUDE_DEPTH: usize = 128;
-/// `AP_MAX_FNMATCH_DIR_DEPTH` (server/util.c): nested included directories.
-const MAX_DIR_DEPTH: usize = 128;
-/// Largest configuration file read. httpd has no such limit; a real one is
-/// a few kilobytes.
-const MAX_CONFIG_BYTES: u64 = 16 << 20;
-/// Longest logical line, before and after `${VAR}` expansion. httpd allows
-/// 16 MiB (`VARBUF_MAX_LEN`); no real configuration line comes near 1 MiB.
-const MAX_LINE: usize = 1 << 20;
-/// Work bounds for one configuration: files read, bytes read, bytes
-/// produced by `${VAR}` expansion.
-const MAX_FILES: usize = 10_000;
-const MAX_TOTAL_BYTES: u64 = 256 << 20;
-const MAX_EXPANDED_BYTES: usize = 256 << 20;
-/// Largest envvars file, unit file, environment file or ld.so.preload read.
-const MAX_SMALL_FILE: u64 = 1 << 20;
+use crate::budget::{
+    self, APACHE_DIR_DEPTH, APACHE_DIRECTIVES, APACHE_FILE_BYTES, APACHE_FILES,
+    APACHE_INCLUDE_DEPTH, APACHE_INCLUDE_WORK, APACHE_LINE, APACHE_PATH, APACHE_SECTION_DEPTH,
+    APACHE_TOTAL_BYTES, ENVVARS_EXPANDED, ENVVARS_NESTING, ENVVARS_VALUE, SERVICE_FILES,
+    SMALL_FILE,
+};
 
 /// A module compiled into the httpd binary (`httpd -l`): its symbol name
 /// (`so_module`) and its module name, the source file (`mod_so.c`).
@@ -300,10 +289,12 @@ pub fn read_config(root: &Root, opts: &ConfigOptions) -> ApacheConfig {
         files: Vec::new(),
         stack: Vec::new(),
         dir_stack: Vec::new(),
-        bytes_read: 0,
-        expanded: 0,
+        bytes: 0,
+        work: 0,
         exhausted: false,
         php_ini_dir: false,
+        errors_per_file: budget::PerFile::default(),
+        warnings_per_file: budget::PerFile::default(),
     };
     r.command_line(Path::new("<-C>"), &opts.pre_directives);
     // `ap_read_config` makes the file name absolute after the -C
@@ -312,7 +303,7 @@ pub fn read_config(root: &Root, opts: &ConfigOptions) -> ApacheConfig {
         MainConfig::Named(p) => Some(r.server_root_relative(p.as_os_str().as_bytes())),
         MainConfig::Absolute(p) => Some(p),
         MainConfig::None(why) => {
-            r.errors.push((PathBuf::from("/"), why));
+            r.error(PathBuf::from("/"), why);
             None
         }
     };
@@ -323,11 +314,14 @@ pub fn read_config(root: &Root, opts: &ConfigOptions) -> ApacheConfig {
     if !r.files.is_empty() && !r.mpm_loaded() {
         // `ap_check_mpm`: httpd refuses to start without one. Only a
         // warning here: an MPM compiled in is not in the builtin list.
-        r.warnings.push((
+        r.warn(
             main.clone().unwrap_or_default(),
-            "no MPM module is loaded (httpd: \"No MPM loaded\") unless one is compiled in".into(),
-        ));
+            "no MPM module is loaded (httpd: \"No MPM loaded\") unless one is compiled in",
+        );
     }
+    let end = main.clone().unwrap_or_else(|| PathBuf::from("/"));
+    r.errors_per_file.finish(&mut r.errors, end.clone());
+    r.warnings_per_file.finish(&mut r.warnings, end);
     ApacheConfig {
         main,
         server_root: r.server_root,
@@ -588,68 +582,89 @@ fn fnmatch_test(pattern: &[u8]) -> bool {
 
 /// Physical lines joined as `ap_cfg_getline` joins them (a backslash right
 /// before a newline, or before CR LF, continues the line) and trimmed, each
-/// numbered with its last physical line as httpd numbers it. Lines longer
-/// than [`MAX_LINE`] come back empty and numbered in the second list.
-fn logical_lines(bytes: &[u8]) -> (Vec<(usize, Vec<u8>)>, Vec<usize>) {
-    let mut out = Vec::new();
-    let mut too_long = Vec::new();
-    let mut buf: Vec<u8> = Vec::new();
-    let mut overflow = false;
-    let mut line_no = 0usize;
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        line_no += 1;
-        let (phys, terminated, next) = match rest.iter().position(|&c| c == b'\n') {
-            Some(p) => (
-                rest.get(..p).unwrap_or_default(),
-                true,
-                rest.get(p + 1..).unwrap_or_default(),
-            ),
-            None => (rest, false, &b""[..]),
-        };
-        rest = next;
-        let mut content = phys;
-        let mut continued = false;
-        if terminated {
-            if let [head @ .., b'\r'] = content {
-                content = head;
-            }
-            if let [head @ .., b'\\'] = content {
-                content = head;
-                continued = true;
-            } else {
-                content = phys;
-            }
+/// numbered with its last physical line as httpd numbers it; `None` for a
+/// line longer than [`APACHE_LINE`]. Lines are made one at a time, borrowed
+/// from the file where not continued, so a file of millions of short lines
+/// costs no more memory than the file.
+struct Lines<'a> {
+    rest: &'a [u8],
+    line_no: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(bytes: &'a [u8]) -> Lines<'a> {
+        Lines {
+            rest: bytes,
+            line_no: 0,
         }
-        if !overflow {
-            if buf.len() + content.len() > MAX_LINE {
-                overflow = true;
-                buf.clear();
-            } else {
-                buf.extend_from_slice(content);
-            }
-        }
-        if continued {
-            continue;
-        }
-        if overflow {
-            too_long.push(line_no);
-            out.push((line_no, Vec::new()));
-        } else {
-            out.push((line_no, trim(&buf).to_vec()));
-        }
-        buf.clear();
-        overflow = false;
     }
-    if !buf.is_empty() || overflow {
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (usize, Option<Cow<'a, [u8]>>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut acc: Option<Cow<'a, [u8]>> = None;
+        let mut overflow = false;
+        while !self.rest.is_empty() {
+            self.line_no += 1;
+            let (phys, terminated, next) = match self.rest.iter().position(|&c| c == b'\n') {
+                Some(p) => (
+                    self.rest.get(..p).unwrap_or_default(),
+                    true,
+                    self.rest.get(p + 1..).unwrap_or_default(),
+                ),
+                None => (self.rest, false, &b""[..]),
+            };
+            self.rest = next;
+            let mut content = phys;
+            let mut continued = false;
+            if terminated {
+                if let [head @ .., b'\r'] = content {
+                    content = head;
+                }
+                if let [head @ .., b'\\'] = content {
+                    content = head;
+                    continued = true;
+                } else {
+                    content = phys;
+                }
+            }
+            if !overflow {
+                let len = acc.as_ref().map_or(0, |a| a.len());
+                if len + content.len() > APACHE_LINE {
+                    overflow = true;
+                    acc = None;
+                } else {
+                    acc = Some(match acc.take() {
+                        None => Cow::Borrowed(content),
+                        Some(mut a) => {
+                            a.to_mut().extend_from_slice(content);
+                            a
+                        }
+                    });
+                }
+            }
+            if continued {
+                continue;
+            }
+            return Some((self.line_no, (!overflow).then(|| trim_cow(acc))));
+        }
         // A continuation on the last line: what was read counts.
         if overflow {
-            too_long.push(line_no);
-        } else {
-            out.push((line_no, trim(&buf).to_vec()));
+            return Some((self.line_no, None));
         }
+        acc.filter(|a| !a.is_empty())
+            .map(|a| (self.line_no, Some(trim_cow(Some(a)))))
     }
-    (out, too_long)
+}
+
+fn trim_cow(line: Option<Cow<'_, [u8]>>) -> Cow<'_, [u8]> {
+    match line {
+        None => Cow::Borrowed(&b""[..]),
+        Some(Cow::Borrowed(b)) => Cow::Borrowed(trim(b)),
+        Some(Cow::Owned(v)) => Cow::Owned(trim(&v).to_vec()),
+    }
 }
 
 /// The module name (`module->name`, the source file) that `<IfModule>`
@@ -674,8 +689,8 @@ enum Frame {
     /// A conditional section that was taken: its end is looked for as
     /// `ap_build_cont_config` does, it adds no context.
     Cond(Vec<u8>),
-    /// Any other container, kept as context.
-    Container { name: Vec<u8>, label: String },
+    /// Any other container: its label is part of the context.
+    Container { name: Vec<u8> },
 }
 
 struct Reader<'a> {
@@ -695,19 +710,60 @@ struct Reader<'a> {
     stack: Vec<(PathBuf, PathBuf)>,
     /// Directories being included (canonical).
     dir_stack: Vec<PathBuf>,
-    bytes_read: u64,
-    expanded: usize,
+    /// Bytes read and produced by `${VAR}` expansion ([`APACHE_TOTAL_BYTES`]).
+    bytes: u64,
+    /// Directory entries, glob matches and `Include` lines looked at
+    /// ([`APACHE_INCLUDE_WORK`]).
+    work: usize,
+    /// A budget was reached: nothing more is read.
     exhausted: bool,
     php_ini_dir: bool,
+    errors_per_file: budget::PerFile,
+    warnings_per_file: budget::PerFile,
 }
 
 impl Reader<'_> {
+    /// An error entry, at most [`budget::ERRORS_PER_FILE`] per file.
     fn error(&mut self, at: PathBuf, msg: impl Into<String>) {
-        self.errors.push((at, msg.into()));
+        let file = budget::file_of(at.as_os_str().as_bytes()).to_vec();
+        self.errors_per_file
+            .push(&mut self.errors, &file, (at, msg.into()));
     }
 
+    /// A warning, at most [`budget::ERRORS_PER_FILE`] per file.
     fn warn(&mut self, at: PathBuf, msg: impl Into<String>) {
-        self.warnings.push((at, msg.into()));
+        let file = budget::file_of(at.as_os_str().as_bytes()).to_vec();
+        self.warnings_per_file
+            .push(&mut self.warnings, &file, (at, msg.into()));
+    }
+
+    /// A budget that stops the reading was reached: reported once, never
+    /// folded into a file's "and N more".
+    fn stop(&mut self, at: &Path, budget: &str, value: impl std::fmt::Display) {
+        if !self.exhausted {
+            self.exhausted = true;
+            self.errors.push((
+                at.to_path_buf(),
+                format!(
+                    "{}: the rest of the configuration is not read",
+                    budget::exceeded(budget, value)
+                ),
+            ));
+        }
+    }
+
+    /// Counts `n` units of include work; false (and reading stops) past
+    /// [`APACHE_INCLUDE_WORK`].
+    fn charge(&mut self, n: usize, at: &Path) -> bool {
+        if self.exhausted {
+            return false;
+        }
+        self.work = self.work.saturating_add(n);
+        if self.work > APACHE_INCLUDE_WORK {
+            self.stop(at, "APACHE_INCLUDE_WORK", APACHE_INCLUDE_WORK);
+            return false;
+        }
+        true
     }
 
     fn server_root_relative(&self, name: &[u8]) -> PathBuf {
@@ -716,24 +772,12 @@ impl Reader<'_> {
 
     /// Whether a work bound has been reached (reported once).
     fn over_budget(&mut self, at: &Path) -> bool {
-        if self.exhausted {
-            return true;
+        if self.files.len() >= APACHE_FILES {
+            self.stop(at, "APACHE_FILES", APACHE_FILES);
+        } else if self.bytes >= APACHE_TOTAL_BYTES {
+            self.stop(at, "APACHE_TOTAL_BYTES", budget::bytes(APACHE_TOTAL_BYTES));
         }
-        if self.files.len() >= MAX_FILES
-            || self.bytes_read >= MAX_TOTAL_BYTES
-            || self.expanded >= MAX_EXPANDED_BYTES
-        {
-            self.exhausted = true;
-            self.error(
-                at.to_path_buf(),
-                format!(
-                    "configuration too large (over {MAX_FILES} files, {MAX_TOTAL_BYTES} bytes read \
-                     or {MAX_EXPANDED_BYTES} bytes expanded): the rest is not read"
-                ),
-            );
-            return true;
-        }
-        false
+        self.exhausted
     }
 
     /// `-C`/`-c` directives: one line each (`process_command_config`).
@@ -741,12 +785,11 @@ impl Reader<'_> {
         if lines.is_empty() {
             return;
         }
-        let lines: Vec<(usize, Vec<u8>)> = lines
+        let mut lines = lines
             .iter()
             .enumerate()
-            .map(|(i, l)| (i + 1, trim(l.as_bytes()).to_vec()))
-            .collect();
-        self.process_lines(name, &lines, &[]);
+            .map(|(i, l)| (i + 1, Some(Cow::Borrowed(trim(l.as_bytes())))));
+        self.process_lines(name, &mut lines, &[]);
     }
 
     /// Reads one configuration file (`ap_process_resource_config`).
@@ -805,14 +848,25 @@ impl Reader<'_> {
             self.error(
                 here,
                 format!(
-                    "Include cycle: {} (httpd gives up at include depth {MAX_INCLUDE_DEPTH}); not read again",
+                    "Include cycle: {} (httpd gives up at include depth {APACHE_INCLUDE_DEPTH}); not read again",
                     chain.join(" -> ")
                 ),
             );
             return;
         }
-        let bytes = match self.root.read(&canonical, MAX_CONFIG_BYTES) {
+        let bytes = match self.root.read(&canonical, APACHE_FILE_BYTES) {
             Ok(b) => b,
+            Err(RootError::Io(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+                self.error(
+                    here,
+                    format!(
+                        "{}: configuration file {} not read",
+                        budget::exceeded("APACHE_FILE_BYTES", budget::bytes(APACHE_FILE_BYTES)),
+                        named.display()
+                    ),
+                );
+                return;
+            }
             Err(e) => {
                 self.error(
                     here,
@@ -821,7 +875,9 @@ impl Reader<'_> {
                 return;
             }
         };
-        self.bytes_read = self.bytes_read.saturating_add(bytes.len() as u64);
+        // The file's bytes, and the context its lines start in.
+        let ctx_bytes: usize = ctx.iter().map(String::len).sum();
+        self.bytes = self.bytes.saturating_add((bytes.len() + ctx_bytes) as u64);
         if bytes.contains(&0) {
             self.error(
                 here,
@@ -833,15 +889,8 @@ impl Reader<'_> {
             return;
         }
         self.files.push(named.to_path_buf());
-        let (lines, too_long) = logical_lines(&bytes);
-        for n in too_long {
-            self.error(
-                at(named, n),
-                format!("line longer than {MAX_LINE} bytes: ignored"),
-            );
-        }
         self.stack.push((canonical, named.to_path_buf()));
-        self.process_lines(named, &lines, ctx);
+        self.process_lines(named, &mut Lines::new(&bytes), ctx);
         self.stack.pop();
     }
 
@@ -878,11 +927,12 @@ impl Reader<'_> {
                             out.extend_from_slice(raw.get(i..=close).unwrap_or_default());
                         }
                     }
-                    if out.len() > MAX_LINE {
+                    if out.len() > APACHE_LINE {
                         self.error(
                             at(file, line),
                             format!(
-                                "line longer than {MAX_LINE} bytes after ${{}} expansion: ignored"
+                                "{}: line after ${{}} expansion ignored",
+                                budget::exceeded("APACHE_LINE", budget::bytes(APACHE_LINE as u64))
                             ),
                         );
                         return None;
@@ -894,36 +944,66 @@ impl Reader<'_> {
             out.push(c);
             i += 1;
         }
-        self.expanded = self.expanded.saturating_add(out.len());
+        self.bytes = self.bytes.saturating_add(out.len() as u64);
         Some(Cow::Owned(out))
     }
 
     /// `ap_build_config` over the lines of one file (or of `-C`/`-c`).
-    fn process_lines(&mut self, file: &Path, lines: &[(usize, Vec<u8>)], ctx: &[String]) {
+    fn process_lines<'l>(
+        &mut self,
+        file: &Path,
+        lines: &mut dyn Iterator<Item = (usize, Option<Cow<'l, [u8]>>)>,
+        ctx: &[String],
+    ) {
         let mut frames: Vec<Frame> = Vec::new();
-        let mut i = 0;
-        while let Some((line_no, raw)) = lines.get(i) {
-            i += 1;
-            let line_no = *line_no;
+        // `ctx` and the labels of the open containers, kept in step with
+        // `frames` so that a line costs no copy of its context.
+        let mut full: Vec<String> = ctx.to_vec();
+        while let Some((line_no, raw)) = lines.next() {
+            let Some(raw) = raw else {
+                self.too_long(file, line_no);
+                continue;
+            };
             if raw.is_empty() || raw.first() == Some(&b'#') {
                 continue;
             }
             if self.exhausted {
                 return;
             }
+            if self.bytes >= APACHE_TOTAL_BYTES {
+                let total = budget::bytes(APACHE_TOTAL_BYTES);
+                return self.stop(&at(file, line_no), "APACHE_TOTAL_BYTES", total);
+            }
             if let Some(Frame::Cond(name)) = frames.last() {
-                if is_end_of(raw, name) {
+                if is_end_of(&raw, name) {
                     frames.pop();
                     continue;
                 }
             }
-            let Some(line) = self.expand(file, line_no, raw) else {
+            if unmodelled(&raw) {
+                continue;
+            }
+            let Some(line) = self.expand(file, line_no, &raw) else {
                 continue;
             };
             let (cmd, rest) = getword_conf(&line);
             if cmd.starts_with(b"</") {
                 self.close_section(file, line_no, &cmd, &mut frames);
+                let open = frames
+                    .iter()
+                    .filter(|f| matches!(f, Frame::Container { .. }))
+                    .count();
+                full.truncate(ctx.len() + open);
                 continue;
+            }
+            if cmd.starts_with(b"<") && ctx.len() + frames.len() >= APACHE_SECTION_DEPTH {
+                return self.error(
+                    at(file, line_no),
+                    format!(
+                        "{}: the rest of this file is not read",
+                        budget::exceeded("APACHE_SECTION_DEPTH", APACHE_SECTION_DEPTH)
+                    ),
+                );
             }
             if let Some(name) = cmd.strip_prefix(b"<") {
                 let ends = name.last() == Some(&b'>');
@@ -938,13 +1018,20 @@ impl Reader<'_> {
                     b"ifmodule" | b"ifdefine" | b"iffile" | b"ifdirective" | b"ifsection" => {
                         match self.condition(file, line_no, name, &lname, args) {
                             Some(true) => frames.push(Frame::Cond(name.to_vec())),
-                            _ => i = self.soak(file, lines, i, line_no, name),
+                            _ => {
+                                if !self.soak(file, lines, line_no, name, ctx.len() + frames.len())
+                                {
+                                    return;
+                                }
+                            }
                         }
                     }
                     b"macro" => {
                         // mod_macro keeps the body for `Use`; nothing in it
                         // runs where it is written.
-                        i = self.soak(file, lines, i, line_no, name);
+                        if !self.soak(file, lines, line_no, name, ctx.len() + frames.len()) {
+                            return;
+                        }
                     }
                     _ => {
                         let inner = match args.iter().rposition(|&c| c == b'>') {
@@ -962,19 +1049,15 @@ impl Reader<'_> {
                         } else {
                             format!("<{} {}>", lossy(name), lossy(inner))
                         };
+                        self.bytes = self.bytes.saturating_add(label.len() as u64);
+                        full.push(label);
                         frames.push(Frame::Container {
                             name: name.to_vec(),
-                            label,
                         });
                     }
                 }
                 continue;
             }
-            let mut full: Vec<String> = ctx.to_vec();
-            full.extend(frames.iter().filter_map(|f| match f {
-                Frame::Container { label, .. } => Some(label.clone()),
-                Frame::Cond(_) => None,
-            }));
             self.directive(file, line_no, &cmd, rest, &full);
         }
         // httpd accepts a taken conditional section left open at the end of
@@ -1100,20 +1183,24 @@ impl Reader<'_> {
     }
 
     /// `ap_soak_end_container`: skips to the end of a section that is not
-    /// taken, counting nested sections, without expanding anything.
-    /// Returns the index of the line after it.
-    fn soak(
+    /// taken, counting nested sections, without expanding anything. False
+    /// when the rest of the file is not to be read: sections nest deeper
+    /// than [`APACHE_SECTION_DEPTH`] (with the `depth` already open).
+    fn soak<'l>(
         &mut self,
         file: &Path,
-        lines: &[(usize, Vec<u8>)],
-        mut i: usize,
+        lines: &mut dyn Iterator<Item = (usize, Option<Cow<'l, [u8]>>)>,
         start: usize,
         name: &[u8],
-    ) -> usize {
+        depth: usize,
+    ) -> bool {
         let mut open: Vec<Vec<u8>> = vec![name.to_vec()];
-        while let Some((line_no, raw)) = lines.get(i) {
-            i += 1;
-            let (w, rest) = getword_conf(raw);
+        for (line_no, raw) in &mut *lines {
+            let Some(raw) = raw else {
+                self.too_long(file, line_no);
+                continue;
+            };
+            let (w, rest) = getword_conf(&raw);
             if w.first() != Some(&b'<') {
                 continue;
             }
@@ -1122,18 +1209,28 @@ impl Reader<'_> {
                 let n = w
                     .get(2..w.len().saturating_sub(1).max(2))
                     .unwrap_or_default();
-                let Some(top) = open.pop() else { return i };
+                let Some(top) = open.pop() else { return true };
                 if !n.eq_ignore_ascii_case(&top) {
                     self.error(
-                        at(file, *line_no),
+                        at(file, line_no),
                         format!("Expected </{}> but saw </{}>", lossy(&top), lossy(n)),
                     );
-                    return i;
+                    return true;
                 }
                 if open.is_empty() {
-                    return i;
+                    return true;
                 }
             } else {
+                if depth + open.len() >= APACHE_SECTION_DEPTH {
+                    self.error(
+                        at(file, line_no),
+                        format!(
+                            "{}: the rest of this file is not read",
+                            budget::exceeded("APACHE_SECTION_DEPTH", APACHE_SECTION_DEPTH)
+                        ),
+                    );
+                    return false;
+                }
                 let mut n = w.get(1..).unwrap_or_default();
                 if rest.is_empty() {
                     n = n.strip_suffix(b">").unwrap_or(n);
@@ -1145,10 +1242,32 @@ impl Reader<'_> {
             at(file, start),
             format!("Expected </{}> before end of configuration", lossy(name)),
         );
-        i
+        true
     }
 
+    /// A line longer than [`APACHE_LINE`], which is not read.
+    fn too_long(&mut self, file: &Path, line: usize) {
+        self.error(
+            at(file, line),
+            format!(
+                "{}: line ignored",
+                budget::exceeded("APACHE_LINE", budget::bytes(APACHE_LINE as u64))
+            ),
+        );
+    }
+
+    /// Keeps a directive: at most [`APACHE_DIRECTIVES`], their contexts
+    /// counted toward [`APACHE_TOTAL_BYTES`].
     fn push(&mut self, file: &Path, line: usize, ctx: &[String], kind: DirectiveKind) {
+        if self.exhausted {
+            return;
+        }
+        if self.directives.len() >= APACHE_DIRECTIVES {
+            return self.stop(&at(file, line), "APACHE_DIRECTIVES", APACHE_DIRECTIVES);
+        }
+        let kept =
+            ctx.iter().map(String::len).sum::<usize>() + file.as_os_str().len() + kind_bytes(&kind);
+        self.bytes = self.bytes.saturating_add(kept as u64);
         self.directives.push(Directive {
             file: file.to_path_buf(),
             line,
@@ -1160,6 +1279,11 @@ impl Reader<'_> {
     /// One directive after expansion; `cmd` is its name as written.
     fn directive(&mut self, file: &Path, line: usize, cmd: &[u8], rest: &[u8], ctx: &[String]) {
         let lname = cmd.to_ascii_lowercase();
+        if !MODELLED.contains(&lname.as_slice()) && !lname.starts_with(b"python") {
+            // Nothing else changes what is loaded: a line of another
+            // directive costs no more than reading it.
+            return;
+        }
         let here = at(file, line);
         let args = words(rest);
         // TAKE1: exactly one non-empty word (`invoke_cmd`).
@@ -1211,7 +1335,9 @@ impl Reader<'_> {
                 let Some(w) = take1(&args) else {
                     return self.error(here, format!("{} takes one argument", lossy(cmd)));
                 };
-                self.include(&here, &w, optional, ctx);
+                if self.charge(1, &here) {
+                    self.include(&here, &w, optional, ctx);
+                }
             }
             b"loadmodule" => self.load_module(file, line, &args, ctx),
             b"loadfile" => {
@@ -1220,6 +1346,9 @@ impl Reader<'_> {
                     return self.error(here, "LoadFile takes one or more arguments");
                 }
                 for w in args.iter().take_while(|w| !w.is_empty()) {
+                    if self.exhausted {
+                        break;
+                    }
                     let (path, fallback) = self.dso_path(w);
                     self.check_dso(&here, "LoadFile", w, &path, fallback.is_some());
                     self.push(file, line, ctx, DirectiveKind::LoadFile { path, fallback });
@@ -1464,43 +1593,64 @@ impl Reader<'_> {
 
     /// `include_config` → `ap_process_fnmatch_configs` (H3).
     fn include(&mut self, here: &Path, arg: &[u8], optional: bool, ctx: &[String]) {
-        if self.stack.len() > MAX_INCLUDE_DEPTH {
+        if self.stack.len() > APACHE_INCLUDE_DEPTH {
             return self.error(
                 here.to_path_buf(),
-                format!("Exceeded maximum include depth of {MAX_INCLUDE_DEPTH}, There appears to be a recursion."),
+                format!(
+                    "{}: Exceeded maximum include depth of {APACHE_INCLUDE_DEPTH}, There appears to be a recursion.",
+                    budget::exceeded("APACHE_INCLUDE_DEPTH", APACHE_INCLUDE_DEPTH)
+                ),
             );
         }
         let path = self.server_root_relative(arg);
         let bytes = path.as_os_str().as_bytes().to_vec();
         if !fnmatch_test(&bytes) {
-            self.include_path(&path, optional, ctx, here, 0);
+            self.include_path(&path, None, optional, ctx, here, 0);
         } else {
             let comps: Vec<&[u8]> = bytes
                 .split(|&c| c == b'/')
                 .filter(|c| !c.is_empty())
                 .collect();
-            self.include_glob(Path::new("/"), &comps, optional, ctx, here);
+            self.include_glob(Path::new("/"), &comps, optional, ctx, here, 0);
         }
     }
 
     /// `ap_dir_nofnmatch` with `AP_DIR_FLAG_RECURSIVE`: a directory brings
     /// every entry in it (hidden ones too) in byte-wise order, recursively;
-    /// `IncludeOptional` tolerates a path that cannot be `stat`ed.
+    /// `IncludeOptional` tolerates a path that cannot be `stat`ed. Every
+    /// entry looked at counts toward [`APACHE_INCLUDE_WORK`]: httpd follows
+    /// symlinks to directories with no check but the nesting level, so
+    /// two links per level double the work per level. `dir` is where
+    /// `path`'s directory resolved to, when known: an entry is resolved
+    /// from there, as the same lookup from `/` would end, without walking
+    /// every link of `path` again.
     fn include_path(
         &mut self,
         path: &Path,
+        dir: Option<&Path>,
         optional: bool,
         ctx: &[String],
         here: &Path,
         depth: usize,
     ) {
-        match self.root.resolve(path) {
+        if path.as_os_str().len() > APACHE_PATH {
+            if !optional {
+                self.error(here.to_path_buf(), too_long_path(path));
+            }
+            return;
+        }
+        let resolved = match (dir, path.file_name()) {
+            (Some(d), Some(name)) => self.root.resolve(&d.join(name)),
+            _ => self.root.resolve(path),
+        };
+        match resolved {
             Ok((canonical, Kind::Directory)) => {
-                if depth >= MAX_DIR_DEPTH {
+                if depth >= APACHE_DIR_DEPTH {
                     return self.error(
                         here.to_path_buf(),
                         format!(
-                            "Directory '{}' exceeds the maximum include directory nesting level of {MAX_DIR_DEPTH}",
+                            "{}: Directory '{}' exceeds the maximum include directory nesting level of {APACHE_DIR_DEPTH}",
+                            budget::exceeded("APACHE_DIR_DEPTH", APACHE_DIR_DEPTH),
                             path.display()
                         ),
                     );
@@ -1514,7 +1664,7 @@ impl Reader<'_> {
                         ),
                     );
                 }
-                let names = match self.root.read_dir(path) {
+                let names = match self.root.read_dir(&canonical) {
                     Ok(n) => n,
                     Err(e) => {
                         return self.error(
@@ -1523,12 +1673,19 @@ impl Reader<'_> {
                         );
                     }
                 };
-                self.dir_stack.push(canonical);
+                self.dir_stack.push(canonical.clone());
                 for n in names {
-                    if self.exhausted {
+                    if !self.charge(1, here) {
                         break;
                     }
-                    self.include_path(&path.join(n), optional, ctx, here, depth + 1);
+                    self.include_path(
+                        &path.join(n),
+                        Some(&canonical),
+                        optional,
+                        ctx,
+                        here,
+                        depth + 1,
+                    );
                 }
                 self.dir_stack.pop();
             }
@@ -1541,7 +1698,9 @@ impl Reader<'_> {
     /// component matches names in byte-wise order (`fname_alphasort`), a
     /// leading `.` only literally (`APR_FNM_PERIOD`); inside the path only
     /// entries that are directories themselves (not symlinks to one: the
-    /// type comes from `readdir`) are followed.
+    /// type comes from `readdir`) are followed. Every name looked at counts
+    /// toward [`APACHE_INCLUDE_WORK`]; wildcard components nest at most
+    /// [`APACHE_DIR_DEPTH`] deep (`depth` of them so far).
     fn include_glob(
         &mut self,
         base: &Path,
@@ -1549,19 +1708,35 @@ impl Reader<'_> {
         optional: bool,
         ctx: &[String],
         here: &Path,
+        depth: usize,
     ) {
-        let Some((first, rest)) = comps.split_first() else {
-            return self.include_path(base, optional, ctx, here, 0);
-        };
-        if !fnmatch_test(first) {
-            let next = base.join(OsStr::from_bytes(first));
-            return if rest.is_empty() {
-                self.include_path(&next, optional, ctx, here, 0)
-            } else {
-                self.include_glob(&next, rest, optional, ctx, here)
-            };
+        // Literal components are joined without recursing.
+        let mut base = base.to_path_buf();
+        let mut comps = comps;
+        while let Some((first, rest)) = comps.split_first() {
+            if fnmatch_test(first) {
+                break;
+            }
+            base.push(OsStr::from_bytes(first));
+            comps = rest;
         }
-        let names = match self.root.read_dir(base) {
+        let Some((first, rest)) = comps.split_first() else {
+            return self.include_path(&base, None, optional, ctx, here, 0);
+        };
+        if base.as_os_str().len() > APACHE_PATH {
+            return self.error(here.to_path_buf(), too_long_path(&base));
+        }
+        if depth >= APACHE_DIR_DEPTH {
+            return self.error(
+                here.to_path_buf(),
+                format!(
+                    "{}: wildcards nested deeper than {APACHE_DIR_DEPTH} directories in {}: not followed",
+                    budget::exceeded("APACHE_DIR_DEPTH", APACHE_DIR_DEPTH),
+                    base.display()
+                ),
+            );
+        }
+        let names = match self.root.entries(&base) {
             Ok(n) => n,
             Err(e) => {
                 let enoent = match &e {
@@ -1582,15 +1757,17 @@ impl Reader<'_> {
             }
         };
         let mut matched = Vec::new();
-        for n in names {
+        for (n, kind) in names {
+            if !self.charge(1, here) {
+                return;
+            }
             if !fnmatch(first, n.as_bytes()) {
                 continue;
             }
-            let p = base.join(&n);
-            if !rest.is_empty() && self.root.symlink_kind(&p) != Some(Kind::Directory) {
+            if !rest.is_empty() && kind != Kind::Directory {
                 continue;
             }
-            matched.push(p);
+            matched.push(base.join(&n));
         }
         if matched.is_empty() {
             if !optional {
@@ -1610,13 +1787,96 @@ impl Reader<'_> {
                 break;
             }
             if rest.is_empty() {
-                self.include_path(&p, optional, ctx, here, 0);
+                self.include_path(&p, None, optional, ctx, here, 0);
             } else {
-                self.include_glob(&p, rest, optional, ctx, here);
+                self.include_glob(&p, rest, optional, ctx, here, depth + 1);
             }
         }
     }
 }
+
+/// About the bytes a directive keeps from the configuration, toward
+/// [`APACHE_TOTAL_BYTES`].
+fn kind_bytes(kind: &DirectiveKind) -> usize {
+    let path = |p: &Path| p.as_os_str().len();
+    let map =
+        |m: &BTreeMap<String, String>| m.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    match kind {
+        DirectiveKind::LoadModule {
+            name,
+            path: p,
+            fallback,
+        } => name.len() + path(p) + fallback.as_ref().map_or(0, String::len),
+        DirectiveKind::LoadFile { path: p, fallback } => {
+            path(p) + fallback.as_ref().map_or(0, String::len)
+        }
+        DirectiveKind::PhpIniDir(p) | DirectiveKind::WsgiPythonHome(p) => path(p),
+        DirectiveKind::WsgiPythonPath(ps) => ps.iter().map(|p| path(p)).sum(),
+        DirectiveKind::WsgiDaemonProcess { name, options } => name.len() + map(options),
+        DirectiveKind::WsgiProcessGroup(s) | DirectiveKind::WsgiApplicationGroup(s) => s.len(),
+        DirectiveKind::WsgiLazyInitialization(_) => 0,
+        DirectiveKind::WsgiScriptAlias {
+            url,
+            path: p,
+            options,
+            ..
+        } => url.len() + path(p) + map(options),
+        DirectiveKind::WsgiImportScript { path: p, options } => path(p) + map(options),
+        DirectiveKind::ModPython { directive, args } => {
+            directive.len() + args.iter().map(String::len).sum::<usize>()
+        }
+    }
+}
+
+/// What httpd says of a path longer than `PATH_MAX`, the path shown in
+/// part.
+fn too_long_path(path: &Path) -> String {
+    let bytes = path.as_os_str().as_bytes();
+    format!(
+        "{}: {}… ({} bytes): File name too long",
+        budget::exceeded("APACHE_PATH", APACHE_PATH),
+        lossy(bytes.get(..256).unwrap_or(bytes)),
+        bytes.len()
+    )
+}
+
+/// A line of a plain directive that nothing here acts on (no `${VAR}`, not
+/// a section): the common case, which then costs no more than finding it.
+fn unmodelled(raw: &[u8]) -> bool {
+    let end = raw.iter().position(|&c| is_space(c)).unwrap_or(raw.len());
+    let word = raw.get(..end).unwrap_or_default();
+    word.first().is_some_and(u8::is_ascii_alphabetic)
+        && word.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        && !raw.contains(&b'$')
+        && !MODELLED.iter().any(|m| m.eq_ignore_ascii_case(word))
+        && !word
+            .get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"python"))
+}
+
+/// The directives [`Reader::directive`] acts on (lower case), besides
+/// mod_python's `Python*`.
+const MODELLED: &[&[u8]] = &[
+    b"serverroot",
+    b"define",
+    b"undefine",
+    b"include",
+    b"includeoptional",
+    b"loadmodule",
+    b"loadfile",
+    b"phpinidir",
+    b"wsgipythonhome",
+    b"wsgipythonpath",
+    b"wsgidaemonprocess",
+    b"wsgiprocessgroup",
+    b"wsgiapplicationgroup",
+    b"wsgilazyinitialization",
+    b"wsgiscriptalias",
+    b"wsgiscriptaliasmatch",
+    b"wsgiimportscript",
+    b"error",
+    b"use",
+];
 
 /// The raw line is the end of the taken conditional section `name`
 /// (`ap_build_cont_config` compares the whole line, before expansion).
@@ -1771,6 +2031,9 @@ pub fn service_env(root: &Root) -> ServiceEnv {
     let mut manager_files: Vec<PathBuf> = MANAGER_CONFS.iter().map(PathBuf::from).collect();
     manager_files.extend(drop_ins(root, MANAGER_CONF_DIRS));
     for f in manager_files {
+        if service_files_spent(&mut out, &f, 0) {
+            break;
+        }
         if root.kind(&f) == Some(Kind::Regular) {
             read_unit_file(root, &f, "manager", &mut manager, &mut out);
         }
@@ -1809,6 +2072,9 @@ pub fn service_env(root: &Root) -> ServiceEnv {
             all.extend(type_dirs.iter().map(String::as_str));
             if !masked {
                 for f in drop_ins(root, &all) {
+                    if service_files_spent(&mut out, &f, 0) {
+                        break;
+                    }
                     read_unit_file(root, &f, "service", &mut settings, &mut out);
                 }
             }
@@ -1817,7 +2083,11 @@ pub fn service_env(root: &Root) -> ServiceEnv {
                 env.insert(k, v);
             }
             // EnvironmentFile= overrides Environment=; later files win.
-            for (pattern, optional, from) in settings.env_files {
+            'files: for (i, (pattern, optional, from)) in settings.env_files.into_iter().enumerate()
+            {
+                if service_files_spent(&mut out, &from, i) {
+                    break;
+                }
                 let files: Vec<PathBuf> = if fnmatch_test(pattern.as_bytes()) {
                     root.glob(pattern.as_bytes())
                         .into_iter()
@@ -1835,6 +2105,9 @@ pub fn service_env(root: &Root) -> ServiceEnv {
                     ));
                 }
                 for f in files {
+                    if service_files_spent(&mut out, &from, i) {
+                        break 'files;
+                    }
                     read_env_file(root, &f, optional, &from, &mut env, &mut out);
                 }
             }
@@ -1887,7 +2160,31 @@ pub fn service_env(root: &Root) -> ServiceEnv {
     }
     out.vars = env;
     parse_httpd_args(&mut out);
+    let errors = std::mem::take(&mut out.errors);
+    out.errors = budget::cap_per_file(
+        errors,
+        |at: &PathBuf| at.as_os_str().as_bytes(),
+        PathBuf::from("/etc/apache2/envvars"),
+    );
     out
+}
+
+/// Whether [`SERVICE_FILES`] files were read for the service, with
+/// `patterns` `EnvironmentFile=` globs looked at (reported once, at `at`):
+/// the unit's drop-ins and globs could otherwise bring any number of
+/// files.
+fn service_files_spent(out: &mut ServiceEnv, at: &Path, patterns: usize) -> bool {
+    if out.sources.len() + patterns < SERVICE_FILES {
+        return false;
+    }
+    let text = format!(
+        "{}: the rest of the service's files are not read",
+        budget::exceeded("SERVICE_FILES", SERVICE_FILES)
+    );
+    if !out.errors.iter().any(|(_, e)| *e == text) {
+        out.errors.push((at.to_path_buf(), text));
+    }
+    true
 }
 
 /// `/etc/ld.so.preload` as rtld.c reads it: `#` starts a comment anywhere,
@@ -1897,7 +2194,7 @@ fn read_ld_so_preload(root: &Root, out: &mut ServiceEnv) {
     if root.symlink_kind(path).is_none() {
         return;
     }
-    let bytes = match root.read(path, MAX_SMALL_FILE) {
+    let bytes = match root.read(path, SMALL_FILE) {
         Ok(b) => b,
         Err(e) => {
             out.errors
@@ -1970,7 +2267,7 @@ fn read_unit_file(
     s: &mut UnitSettings,
     out: &mut ServiceEnv,
 ) {
-    let bytes = match root.read(path, MAX_SMALL_FILE) {
+    let bytes = match root.read(path, SMALL_FILE) {
         Ok(b) => b,
         Err(e) => {
             out.errors
@@ -2201,7 +2498,7 @@ fn read_env_file(
     env: &mut BTreeMap<String, String>,
     out: &mut ServiceEnv,
 ) {
-    let bytes = match root.read(path, MAX_SMALL_FILE) {
+    let bytes = match root.read(path, SMALL_FILE) {
         Ok(b) => b,
         Err(e) => {
             if !(optional && e.is_absent()) {
@@ -2435,7 +2732,7 @@ fn apache2ctl(
     };
     let envvars = PathBuf::from(envvars);
     if root.kind(&envvars) == Some(Kind::Regular) {
-        match root.read(&envvars, MAX_SMALL_FILE) {
+        match root.read(&envvars, SMALL_FILE) {
             Ok(bytes) => {
                 out.sources.push(envvars.clone());
                 sh.run(&envvars, &bytes);
@@ -2769,19 +3066,54 @@ struct Fields {
     cur: Vec<u8>,
     started: bool,
     split: bool,
+    /// Bytes produced so far, and how many may be.
+    size: usize,
+    limit: usize,
+    /// The budget `limit` comes from, as the error names it, once passed.
+    over: Option<&'static str>,
+    budget: &'static str,
 }
 
+/// [`budget::exceeded`] of the shell's budgets, as static error texts.
+const ENVVARS_VALUE_TEXT: &str = "budget exceeded: ENVVARS_VALUE (128 KiB)";
+const ENVVARS_EXPANDED_TEXT: &str = "budget exceeded: ENVVARS_EXPANDED (16 MiB)";
+const ENVVARS_NESTING_TEXT: &str = "budget exceeded: ENVVARS_NESTING (64)";
+
 impl Fields {
-    fn new(split: bool) -> Fields {
+    /// Fields of at most [`ENVVARS_VALUE`] bytes, and at most `left` of the
+    /// file's [`ENVVARS_EXPANDED`].
+    fn new(split: bool, left: usize) -> Fields {
+        let (limit, budget) = if left < ENVVARS_VALUE {
+            (left, ENVVARS_EXPANDED_TEXT)
+        } else {
+            (ENVVARS_VALUE, ENVVARS_VALUE_TEXT)
+        };
         Fields {
             fields: Vec::new(),
             cur: Vec::new(),
             started: false,
             split,
+            size: 0,
+            limit,
+            over: None,
+            budget,
         }
     }
 
+    /// Whether `n` more bytes fit; once they do not, nothing more is added.
+    fn room(&mut self, n: usize) -> bool {
+        if self.over.is_some() || self.size.saturating_add(n) > self.limit {
+            self.over = Some(self.budget);
+            return false;
+        }
+        self.size += n;
+        true
+    }
+
     fn lit(&mut self, b: &[u8]) {
+        if !self.room(b.len()) {
+            return;
+        }
         self.cur.extend_from_slice(b);
         self.started = true;
     }
@@ -2789,6 +3121,9 @@ impl Fields {
     /// The result of an unquoted expansion: split at blanks and newlines
     /// (the default `IFS`) when splitting.
     fn unquoted(&mut self, v: &[u8]) {
+        if !self.room(v.len()) {
+            return;
+        }
         if !self.split {
             self.cur.extend_from_slice(v);
             return;
@@ -2823,6 +3158,8 @@ struct Shell<'a> {
     vars: BTreeMap<String, String>,
     exported: BTreeSet<String>,
     errors: Vec<(PathBuf, String)>,
+    /// Bytes produced by expansion so far ([`ENVVARS_EXPANDED`]).
+    expanded: std::cell::Cell<usize>,
 }
 
 type ShResult<T> = Result<T, &'static str>;
@@ -2835,7 +3172,13 @@ impl<'a> Shell<'a> {
             vars: env.clone(),
             exported: env.keys().cloned().collect(),
             errors: Vec::new(),
+            expanded: std::cell::Cell::new(0),
         }
+    }
+
+    /// Fields for an expansion, within what is left of the budgets.
+    fn fields(&self, split: bool) -> Fields {
+        Fields::new(split, ENVVARS_EXPANDED.saturating_sub(self.expanded.get()))
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -2871,6 +3214,14 @@ impl<'a> Shell<'a> {
         let mut frames: Vec<ShFrame> = Vec::new();
         for cmd in sh_commands(src) {
             let here = at(file, cmd.line);
+            if frames.len() >= ENVVARS_NESTING {
+                // Each command looks at every open construct.
+                self.errors.push((
+                    here,
+                    format!("{ENVVARS_NESTING_TEXT}: the rest of the file is not interpreted"),
+                ));
+                return;
+            }
             let mut words: &[Vec<u8>] = &cmd.words;
             // Reserved words at the front of a command.
             while let Some(first) = words.first() {
@@ -3169,17 +3520,25 @@ impl<'a> Shell<'a> {
     /// `:+`, `+`, `#`, `##`, `%`, `%%`, `${#NAME}`; field splitting of
     /// unquoted expansions when `split`. No pathname expansion, no tilde.
     fn expand(&self, raw: &[u8], split: bool) -> ShResult<Vec<Vec<u8>>> {
-        let mut f = Fields::new(split);
-        self.expand_into(raw, &mut f, 0)?;
+        let mut f = self.fields(split);
+        let r = self.expand_into(raw, &mut f, 0);
+        self.expanded
+            .set(self.expanded.get().saturating_add(f.size));
+        r?;
         Ok(f.finish())
     }
 
+    /// Stops at the first byte past a budget (a value can be made to
+    /// double at each line).
     fn expand_into(&self, raw: &[u8], f: &mut Fields, depth: usize) -> ShResult<()> {
         if depth > 8 {
             return Err("expansions nested too deeply");
         }
         let mut i = 0;
         while let Some(&c) = raw.get(i) {
+            if let Some(over) = f.over {
+                return Err(over);
+            }
             match c {
                 b'\\' => {
                     match raw.get(i + 1) {
@@ -3200,6 +3559,9 @@ impl<'a> Shell<'a> {
                     f.lit(b"");
                     i += 1;
                     while let Some(&d) = raw.get(i) {
+                        if let Some(over) = f.over {
+                            return Err(over);
+                        }
                         match d {
                             b'"' => break,
                             b'\\' => match raw.get(i + 1) {
@@ -3243,7 +3605,10 @@ impl<'a> Shell<'a> {
                 }
             }
         }
-        Ok(())
+        match f.over {
+            Some(over) => Err(over),
+            None => Ok(()),
+        }
     }
 
     /// A parameter expansion at `raw[i] == '$'`: its value (`None` for a
@@ -3307,8 +3672,11 @@ impl<'a> Shell<'a> {
         };
         let word = op_word.get(op.len()..).unwrap_or_default();
         let expand_word = || -> ShResult<Vec<u8>> {
-            let mut f = Fields::new(false);
-            self.expand_into(word, &mut f, depth + 1)?;
+            let mut f = self.fields(false);
+            let r = self.expand_into(word, &mut f, depth + 1);
+            self.expanded
+                .set(self.expanded.get().saturating_add(f.size));
+            r?;
             Ok(f.finish().into_iter().next().unwrap_or_default())
         };
         let set = value.is_some();
@@ -4497,13 +4865,84 @@ LoadModule after_module /m.so
         let c = read_config(&t.root(), &opts_main("/big/httpd.conf"));
         assert!(has(
             &c.errors,
-            "httpd.conf:2: line longer than 1048576 bytes after ${} expansion"
+            "httpd.conf:2: budget exceeded: APACHE_LINE (1 MiB): line after ${} expansion ignored"
         ));
         assert!(has(
             &c.errors,
             "httpd.conf:3: Expected </IfModule> before end of configuration"
         ));
         assert!(names(&c).is_empty());
+    }
+
+    #[test]
+    fn envvars_budget_texts() {
+        assert_eq!(
+            ENVVARS_VALUE_TEXT,
+            budget::exceeded("ENVVARS_VALUE", budget::bytes(ENVVARS_VALUE as u64))
+        );
+        assert_eq!(
+            ENVVARS_EXPANDED_TEXT,
+            budget::exceeded("ENVVARS_EXPANDED", budget::bytes(ENVVARS_EXPANDED as u64))
+        );
+        assert_eq!(
+            ENVVARS_NESTING_TEXT,
+            budget::exceeded("ENVVARS_NESTING", ENVVARS_NESTING)
+        );
+    }
+
+    #[test]
+    fn errors_kept_per_file() {
+        let t = Tree::new();
+        let mut conf = String::new();
+        for i in 0..100 {
+            conf.push_str(&format!("Include /missing/{i}.conf\n"));
+        }
+        t.file("/e/httpd.conf", &conf)
+            .file("/e/other.conf", "LoadModule\n")
+            .file(
+                "/e/main.conf",
+                "Include /e/httpd.conf\nInclude /e/other.conf\n",
+            );
+        let c = read_config(&t.root(), &opts_main("/e/main.conf"));
+        let mine: Vec<_> = c
+            .errors
+            .iter()
+            .filter(|e| e.0.to_string_lossy().starts_with("/e/httpd.conf:"))
+            .collect();
+        assert_eq!(mine.len(), budget::ERRORS_PER_FILE + 1, "{:?}", c.errors);
+        assert!(mine[0].1.contains("/missing/0.conf"));
+        assert_eq!(mine[20].0, Path::new("/e/httpd.conf:21"));
+        assert_eq!(mine[20].1, budget::more_errors(80));
+        // The next file's errors are its own, and come after.
+        assert!(has(
+            &c.errors,
+            "other.conf:1: LoadModule takes two arguments"
+        ));
+    }
+
+    #[test]
+    fn include_work_is_bounded() {
+        // Two links per level: 2^30 paths, as httpd would follow them.
+        let t = Tree::new();
+        t.file(
+            "/f/httpd.conf",
+            "Include /f/d0\nLoadModule late_module /m.so\n",
+        )
+        .file("/m.so", "x")
+        .file("/f/d0/a.conf", "LoadModule first_module /m.so\n")
+        .mkdir("/f/d30");
+        for i in 0..30 {
+            t.link(&format!("/f/d{}", i + 1), &format!("/f/d{i}/l1"))
+                .link(&format!("/f/d{}", i + 1), &format!("/f/d{i}/l2"));
+        }
+        let c = read_config(&t.root(), &opts_main("/f/httpd.conf"));
+        assert!(
+            has(&c.errors, "budget exceeded: APACHE_INCLUDE_WORK (100000)"),
+            "{:?}",
+            c.errors
+        );
+        // What was read is kept; nothing after the budget is read.
+        assert_eq!(names(&c), ["first_module"]);
     }
 
     #[test]
@@ -4530,6 +4969,22 @@ LoadModule after_module /m.so
         assert_eq!(w(r#""" x"#), ["", "x"]);
     }
 
+    /// The lines of a file, and the numbers of those too long.
+    fn logical_lines(bytes: &[u8]) -> (Vec<(usize, Vec<u8>)>, Vec<usize>) {
+        let mut out = Vec::new();
+        let mut too_long = Vec::new();
+        for (n, l) in Lines::new(bytes) {
+            match l {
+                Some(l) => out.push((n, l.into_owned())),
+                None => {
+                    too_long.push(n);
+                    out.push((n, Vec::new()));
+                }
+            }
+        }
+        (out, too_long)
+    }
+
     #[test]
     fn logical_lines_join_and_trim() {
         let (l, long) = logical_lines(b"  a \\\n b\\\r\nc\r\n\n\\\nd\ne\\");
@@ -4544,7 +4999,7 @@ LoadModule after_module /m.so
             ]
         );
         assert!(long.is_empty());
-        let big = vec![b'a'; MAX_LINE + 1];
+        let big = vec![b'a'; APACHE_LINE + 1];
         let (l, long) = logical_lines(&[&big[..], b"\nok\n"].concat());
         assert_eq!(long, [1]);
         assert_eq!(l[1], (2, b"ok".to_vec()));
@@ -4917,7 +5372,7 @@ export H I J
                     .file("/etc/apache2/envvars", &format!("{conf}\n{other}"))
                     .file("/m.so", "x");
                 let c = read_config(&t.root(), &opts_main("/c/httpd.conf"));
-                prop_assert!(c.files.len() <= MAX_FILES);
+                prop_assert!(c.files.len() <= APACHE_FILES);
                 let _ = service_env(&t.root());
             }
         }

@@ -58,7 +58,7 @@
 //! but is not loadable ELF counts as found (PHP would go on to the `.so`
 //! candidate); `${X:-…}` with a one-character name reads as a syntax
 //! error in php-src's scanner as written and works here; files larger than
-//! [`MAX_INI_BYTES`] are not read (an error entry).
+//! [`PHP_INI_BYTES`] are not read (an error entry).
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -69,20 +69,10 @@ use bstr::{BString, ByteSlice};
 
 use crate::root::{Kind, Root};
 
-/// Largest ini file read (PHP's own php.ini-development is about 75 kB).
-pub const MAX_INI_BYTES: u64 = 4 << 20;
-/// Lines read from one ini file; the rest is reported and not read.
-pub const MAX_INI_LINES: usize = 200_000;
-/// `*.ini` files read from one scan directory.
-pub const MAX_SCAN_FILES: usize = 4096;
-/// `extension=` plus `zend_extension=` entries kept over all files.
-pub const MAX_ENTRIES: usize = 10_000;
-/// Errors reported for the part of one file PHP does not read.
-const MAX_ERRORS_PER_FILE: usize = 100;
-/// Nesting of `(…)`, `~`, `!` and `${…:-…}` in one value.
-const MAX_DEPTH: usize = 64;
-/// FPM pool files looked at for `php_admin_value[extension]`.
-const MAX_POOL_FILES: usize = 256;
+use crate::budget::{
+    self, ERRORS_PER_FILE, PHP_EXTENSIONS, PHP_INI_BYTES, PHP_INI_LINES, PHP_POOL_FILES,
+    PHP_SCAN_FILES, PHP_VALUE_DEPTH,
+};
 
 /// A PHP server API: which binary PHP runs in, and so which ini it reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -306,6 +296,12 @@ pub fn php_extensions(root: &Root, sapi: Sapi, hints: &PhpHints) -> PhpConfig {
     } else {
         at_cwd(&ext_dir)
     };
+    // At most ERRORS_PER_FILE per file, CONFIG_ERRORS in all; the summary
+    // of the latter is put at the ini file PHP reads first.
+    let end = ini_files
+        .first()
+        .map_or_else(|| "php".to_string(), |f| f.display().to_string());
+    let errors = budget::cap_per_file(errors, |at: &String| at.as_bytes(), end);
     PhpConfig {
         sapi,
         version: version.map(|v| v.to_string()),
@@ -894,10 +890,13 @@ fn scan_files(
                 continue;
             }
             count += 1;
-            if count > MAX_SCAN_FILES {
+            if count > PHP_SCAN_FILES {
                 errors.push((
                     dir_path.display().to_string(),
-                    format!("more than {MAX_SCAN_FILES} ini files: the rest are not read"),
+                    format!(
+                        "{}: the rest of the ini files are not read",
+                        budget::exceeded("PHP_SCAN_FILES", PHP_SCAN_FILES)
+                    ),
                 ));
                 break;
             }
@@ -908,7 +907,7 @@ fn scan_files(
 }
 
 fn read_ini(root: &Root, path: &Path, st: &mut IniState<'_>, fallback_syntax: bool) {
-    match root.read(path, MAX_INI_BYTES) {
+    match root.read(path, PHP_INI_BYTES) {
         Ok(text) => st.parse_file(path, &text, fallback_syntax),
         Err(e) => st
             .errors
@@ -1053,14 +1052,14 @@ fn pool_notes(root: &Root, build: &Build, notes: &mut Vec<(String, String)>) {
     for pattern in &build.pool_globs {
         for path in root.glob(pattern.as_bytes()) {
             files += 1;
-            if files > MAX_POOL_FILES {
+            if files > PHP_POOL_FILES {
                 return;
             }
             let path = bytes_path(&path);
-            let Ok(text) = root.read(&path, MAX_INI_BYTES) else {
+            let Ok(text) = root.read(&path, PHP_INI_BYTES) else {
                 continue;
             };
-            for (i, line) in text.lines().enumerate().take(MAX_INI_LINES) {
+            for (i, line) in text.lines().enumerate().take(PHP_INI_LINES) {
                 let line = line.trim_start();
                 let Some(eq) = line.find_byte(b'=') else {
                     continue;
@@ -1140,7 +1139,7 @@ struct IniState<'h> {
     /// The winning `extension_dir` value and its `path:line`.
     extension_dir: Option<(Vec<u8>, String)>,
     errors: Vec<(String, String)>,
-    /// [`MAX_ENTRIES`] reached and reported.
+    /// [`PHP_EXTENSIONS`] reached and reported.
     full: bool,
 }
 
@@ -1186,11 +1185,14 @@ impl IniState<'_> {
         self.special = false; // RESET_ACTIVE_INI_HASH
         let lines = Lines::new(text);
         let mut text = text;
-        if let Some(cut) = lines.start_of(MAX_INI_LINES + 1) {
+        if let Some(cut) = lines.start_of(PHP_INI_LINES + 1) {
             if cut < text.len() {
                 self.errors.push((
                     file.display().to_string(),
-                    format!("more than {MAX_INI_LINES} lines: the rest is not read"),
+                    format!(
+                        "{}: the rest is not read",
+                        budget::exceeded("PHP_INI_LINES", PHP_INI_LINES)
+                    ),
                 ));
                 text = text.get(..cut).unwrap_or_default();
             }
@@ -1216,7 +1218,8 @@ impl IniState<'_> {
         // What follows is not read by PHP: scan it for what that loses.
         self.shadow_special = self.special;
         let mut line = stop_line;
-        for _ in 0..MAX_ERRORS_PER_FILE {
+        // One more than is kept, so that "and N more" says there are more.
+        for _ in 0..ERRORS_PER_FILE {
             let Some(start) = lines.start_of(line + 1).filter(|s| *s < text.len()) else {
                 return;
             };
@@ -2018,10 +2021,13 @@ impl Parser<'_, '_, '_> {
 
     fn enter(&mut self, at: usize) -> Parsed<()> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > PHP_VALUE_DEPTH {
             return Err(SyntaxError {
                 at,
-                msg: format!("value nested more than {MAX_DEPTH} deep (not modelled)"),
+                msg: format!(
+                    "{}: value not modelled",
+                    budget::exceeded("PHP_VALUE_DEPTH", PHP_VALUE_DEPTH)
+                ),
             });
         }
         Ok(())
@@ -2244,12 +2250,15 @@ impl Parser<'_, '_, '_> {
             self.st.config.insert(key, value);
             return;
         };
-        if self.st.zend.len() + self.st.ext.len() >= MAX_ENTRIES {
+        if self.st.zend.len() + self.st.ext.len() >= PHP_EXTENSIONS {
             if !self.st.full {
                 self.st.full = true;
                 self.st.errors.push((
                     here,
-                    format!("more than {MAX_ENTRIES} extension entries: the rest are not modelled"),
+                    format!(
+                        "{}: the rest of the extension entries are not modelled",
+                        budget::exceeded("PHP_EXTENSIONS", PHP_EXTENSIONS)
+                    ),
                 ));
             }
             return;
@@ -2684,6 +2693,39 @@ mod tests {
         assert_eq!(
             s.ini_files[0],
             Path::new("/srv/phpini/php-apache2handler.ini")
+        );
+    }
+
+    #[test]
+    fn errors_kept_per_file() {
+        let mut ini = String::new();
+        for i in 0..100 {
+            ini.push_str(&format!("extension=missing{i}\n"));
+        }
+        let (_t, root) = tree(
+            &[
+                ("/etc/php/8.2/cli/php.ini", ini.as_bytes()),
+                ("/etc/php/8.2/cli/conf.d/x.ini", b"extension=gone\n"),
+            ],
+            &[],
+        );
+        let c = php_extensions(&root, Sapi::Cli, &hints("8.2"));
+        let in_ini: Vec<_> = c
+            .errors
+            .iter()
+            .filter(|e| e.0.contains("cli/php.ini:"))
+            .collect();
+        assert_eq!(in_ini.len(), budget::ERRORS_PER_FILE + 1, "{:?}", c.errors);
+        assert!(in_ini[0].1.contains("missing0"));
+        assert_eq!(
+            in_ini[budget::ERRORS_PER_FILE].1,
+            budget::more_errors(100 - budget::ERRORS_PER_FILE)
+        );
+        // Another file's errors are its own.
+        assert!(
+            c.errors
+                .iter()
+                .any(|e| e.0.ends_with("x.ini:1") && e.1.contains("gone"))
         );
     }
 
@@ -3171,7 +3213,7 @@ mod tests {
 
     #[test]
     fn oversized_file_is_an_error() {
-        let big = vec![b'a'; (MAX_INI_BYTES + 1) as usize];
+        let big = vec![b'a'; (PHP_INI_BYTES + 1) as usize];
         let (_t, root) = tree(&[("/etc/php.ini", &big)], &[]);
         let c = php_extensions(&root, Sapi::Cli, &PhpHints::default());
         assert_eq!(c.errors.len(), 1, "{:?}", c.errors);

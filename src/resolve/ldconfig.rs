@@ -22,7 +22,7 @@
 //!   order legacy hwcap subdirectories are appended to [`Emulated::dirs`];
 //! * a.out (libc4) libraries are not entered: their flags are never
 //!   acceptable to an x86-64 loader;
-//! * includes nest at most [`MAX_INCLUDE_DEPTH`] deep and a file that
+//! * includes nest at most [`LDCONFIG_INCLUDE_DEPTH`] deep and a file that
 //!   includes itself is read once (ldconfig recurses until it runs out of
 //!   file descriptors; re-reading only adds directories already present).
 //!
@@ -45,6 +45,7 @@ use std::path::{Path, PathBuf};
 use bstr::{BString, ByteSlice};
 
 use super::cache::{DL_CACHE_HWCAP_EXTENSION, LdCache, OwnedEntry, libcmp};
+use crate::budget::{self, LDCONFIG_FILE_BYTES, LDCONFIG_FILES, LDCONFIG_INCLUDE_DEPTH};
 use crate::elf::{self, Class, Detail, ElfFacts};
 use crate::root::{FileId, Kind, Root, RootError};
 
@@ -52,12 +53,6 @@ use crate::root::{FileId, Kind, Root, RootError};
 pub const LD_SO_CONF: &str = "/etc/ld.so.conf";
 /// `GLIBC_HWCAPS_SUBDIRECTORY`.
 const GLIBC_HWCAPS_SUBDIRECTORY: &[u8] = b"glibc-hwcaps";
-/// How deep `include` may nest before the rest is ignored.
-pub const MAX_INCLUDE_DEPTH: usize = 32;
-/// How many configuration files one emulation reads at most.
-const MAX_CONF_FILES: usize = 4096;
-/// Larger configuration files are refused.
-const MAX_CONF_SIZE: u64 = 1 << 20;
 /// Bytes ldconfig searches for `GROUP` / `GNU ld script` (`process_file`).
 const SCRIPT_PROBE: usize = 512;
 /// `max (sizeof (struct exec), sizeof (Elf64_Ehdr))`: smaller files are
@@ -324,11 +319,21 @@ impl<F: Fn(&ElfFacts) -> bool> Emulator<'_, F> {
     /// `hwcap` lines, and one directory per other line.
     fn parse_conf(&mut self, filename: &[u8], stack: &mut Vec<PathBuf>) {
         let path = inner(filename);
-        let text = match self.root.read(&path, MAX_CONF_SIZE) {
+        let text = match self.root.read(&path, LDCONFIG_FILE_BYTES) {
             Ok(t) => t,
             // ENOENT is silent; a directory opens but reads nothing.
             Err(e) if e.is_absent() => return,
             Err(RootError::NotRegular("directory")) => return,
+            Err(RootError::Io(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+                self.problem(
+                    filename,
+                    format!(
+                        "{}: configuration file ignored",
+                        budget::exceeded("LDCONFIG_FILE_BYTES", budget::bytes(LDCONFIG_FILE_BYTES))
+                    ),
+                );
+                return;
+            }
             Err(e) => {
                 self.problem(
                     filename,
@@ -338,8 +343,14 @@ impl<F: Fn(&ElfFacts) -> bool> Emulator<'_, F> {
             }
         };
         self.conf_files += 1;
-        if self.conf_files > MAX_CONF_FILES {
-            self.problem(filename, "too many configuration files; ignored");
+        if self.conf_files > LDCONFIG_FILES {
+            self.problem(
+                filename,
+                format!(
+                    "{}: configuration file ignored",
+                    budget::exceeded("LDCONFIG_FILES", LDCONFIG_FILES)
+                ),
+            );
             return;
         }
         let canonical = self.root.resolve(&path).map(|(c, _)| c).unwrap_or(path);
@@ -347,10 +358,13 @@ impl<F: Fn(&ElfFacts) -> bool> Emulator<'_, F> {
             self.problem(filename, "configuration file includes itself; ignored");
             return;
         }
-        if stack.len() >= MAX_INCLUDE_DEPTH {
+        if stack.len() >= LDCONFIG_INCLUDE_DEPTH {
             self.problem(
                 filename,
-                "configuration includes nested too deeply; ignored",
+                format!(
+                    "{}: configuration file ignored",
+                    budget::exceeded("LDCONFIG_INCLUDE_DEPTH", LDCONFIG_INCLUDE_DEPTH)
+                ),
             );
             return;
         }
