@@ -48,6 +48,7 @@ use crate::budget::{self, WHATIF_ENTRIES};
 
 pub mod deb;
 mod glob;
+pub mod scratch;
 
 pub use glob::fnmatch;
 

@@ -386,7 +386,7 @@ pub struct Overlaid {
     /// `.deb`), bottom first.
     pub layers: Vec<(String, Option<Package>)>,
     /// Where the packages are unpacked; removed when this is dropped.
-    _unpacked: tempfile::TempDir,
+    _unpacked: Option<crate::root::scratch::Scratch>,
 }
 
 /// Lays `dirs`, then the packages `debs` (unpacked into a temporary
@@ -399,20 +399,29 @@ pub fn overlaid(
     dirs: &[PathBuf],
     debs: &[PathBuf],
 ) -> Result<Overlaid, String> {
-    let unpacked = tempfile::Builder::new()
-        .prefix("soclash-overlay-")
-        .tempdir()
-        .map_err(|e| format!("cannot make a temporary directory for --overlay-deb: {e}"))?;
+    let unpacked = if debs.is_empty() {
+        None
+    } else {
+        Some(
+            crate::root::scratch::Scratch::new()
+                .map_err(|e| format!("cannot make a temporary directory for --overlay-deb: {e}"))?,
+        )
+    };
+    let mut totals = crate::root::deb::Unpacked::default();
     let mut layers: Vec<(String, Option<Package>)> = dirs
         .iter()
         .map(|d| (d.display().to_string(), None))
         .collect();
     let mut all = dirs.to_vec();
     for (i, deb) in debs.iter().enumerate() {
-        let dest = unpacked.path().join(i.to_string());
+        let Some(scratch) = &unpacked else { break };
+        let dest = scratch.path().join(i.to_string());
         let cannot = |e: &dyn std::fmt::Display| format!("cannot unpack {}: {e}", deb.display());
-        std::fs::create_dir(&dest).map_err(|e| cannot(&e))?;
-        let control = crate::root::deb::unpack(deb, &dest).map_err(|e| cannot(&e))?;
+        {
+            let _w = crate::root::scratch::writing().map_err(|e| cannot(&e))?;
+            std::fs::create_dir(&dest).map_err(|e| cannot(&e))?;
+        }
+        let control = crate::root::deb::unpack(deb, &dest, &mut totals).map_err(|e| cannot(&e))?;
         let notes = host::maintscripts::enable(
             base,
             &dest,
