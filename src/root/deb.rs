@@ -378,7 +378,7 @@ fn unpack_data(
             .unwrap_or_else(|| entry.header().path_bytes().into_owned());
         let shown = String::from_utf8_lossy(&path).into_owned();
         let result = match kind {
-            EntryType::Directory => parents.place(dest, &path, |dir, name| make_dir(dir, name)),
+            EntryType::Directory => parents.place(dest, &path, make_dir),
             EntryType::Symlink => {
                 let target = this
                     .link
@@ -489,7 +489,7 @@ impl Parents {
             return Ok(());
         };
         let key = dirs.join(&b'/');
-        if !self.last.as_ref().is_some_and(|(k, _)| *k == key) {
+        if self.last.as_ref().is_none_or(|(k, _)| *k != key) {
             self.last = None;
             let mut fd: Option<OwnedFd> = None;
             for d in dirs {
