@@ -118,6 +118,9 @@ fn deb(package: &str, postinst: &str, data: &[u8]) -> Vec<u8> {
 /// tree beside it, and the `TMPDIR` soclash is given.
 struct Case {
     dir: tempfile::TempDir,
+    /// soclash's `TMPDIR`.
+    tmp: PathBuf,
+    _tmpfs: Option<tempfile::TempDir>,
 }
 
 impl Case {
@@ -139,7 +142,24 @@ impl Case {
         std::fs::write(p.join("canary/file"), "canary\n").unwrap();
         std::fs::write(p.join("canary/dir/sub/inner"), "inner\n").unwrap();
         std::fs::write(p.join("canary/dir/secret.load"), "# Depends: evil\n").unwrap();
-        Case { dir }
+        let tmp = p.join("tmp");
+        Case {
+            dir,
+            tmp,
+            _tmpfs: None,
+        }
+    }
+
+    /// A case whose `TMPDIR` is on tmpfs (`/dev/shm`) where there is one:
+    /// creating 160,000 files costs a loaded CI disk more than the
+    /// deadline, and what is tested is soclash's own work.
+    fn on_tmpfs() -> Case {
+        let mut case = Case::new();
+        if let Ok(shm) = tempfile::tempdir_in("/dev/shm") {
+            case.tmp = shm.path().to_path_buf();
+            case._tmpfs = Some(shm);
+        }
+        case
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -173,7 +193,7 @@ impl Case {
     }
 
     fn tmp_listing(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.path("tmp"))
+        let mut names: Vec<String> = std::fs::read_dir(&self.tmp)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
@@ -194,7 +214,7 @@ impl Case {
     fn run(&self, debs: &[PathBuf], deadline: Duration) -> Run {
         let root = self.path("root").display().to_string();
         let debs: Vec<String> = debs.iter().map(|d| d.display().to_string()).collect();
-        let tmp = self.path("tmp").display().to_string();
+        let tmp = self.tmp.display().to_string();
         harness::run(
             self.dir.path(),
             &self.args(&root, &debs),
@@ -379,7 +399,7 @@ fn three_data_members_unpack_nothing() {
 /// 160,000 files in one directory: unpacked and laid in linear time.
 #[test]
 fn many_files_in_one_directory_are_laid_in_time() {
-    let case = Case::new();
+    let case = Case::on_tmpfs();
     let mut t = Tar::new();
     t.dir("./usr/").dir("./usr/share/").dir("./usr/share/many/");
     for i in 0..160_000 {
@@ -445,7 +465,7 @@ fn start_and_wait_for_temp(case: &Case, deb: &Path) -> std::process::Child {
         .arg(&root)
         .arg("--overlay-deb")
         .arg(deb)
-        .env("TMPDIR", case.path("tmp"))
+        .env("TMPDIR", &case.tmp)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -522,7 +542,7 @@ fn a_killed_runs_directory_is_swept_by_the_next() {
         c.wait().unwrap();
         c.id()
     };
-    let tmp = case.path("tmp");
+    let tmp = case.tmp.clone();
     let mk = |name: &str, mode: u32| {
         let p = tmp.join(name);
         std::fs::create_dir(&p).unwrap();
@@ -591,7 +611,7 @@ fn strace_sees_no_write_outside_the_temporary_directory() {
         ),
     );
     let log = case.path("strace.log");
-    let tmp = case.path("tmp");
+    let tmp = case.tmp.clone();
     let status = Command::new("strace")
         .args(["-f", "-y", "-qq", "-s", "4096", "-e", "trace=%file", "-o"])
         .arg(&log)
