@@ -36,6 +36,13 @@ fn main() -> ExitCode {
         Command::Fleet(args) => fleet(&args),
         Command::Generate { dir } => generate(&dir),
     };
+    if soclash::root::scratch::stopping() {
+        // The signal thread is ending the process; an error this thread
+        // met because of it is not the outcome.
+        loop {
+            std::thread::park();
+        }
+    }
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

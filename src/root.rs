@@ -755,14 +755,19 @@ impl Root {
         if kind != Kind::Directory {
             return Err(RootError::NotADirectory);
         }
-        let added = self.overlay.children.get(&canonical);
+        self.list(&canonical)
+    }
+
+    /// The names in a canonical directory, the overlays' merged in.
+    fn list(&self, canonical: &Path) -> Result<Vec<(OsString, Kind)>, RootError> {
+        let added = self.overlay.children.get(canonical);
         let mut out: Vec<(OsString, Kind)> = Vec::new();
-        let virtual_dir = matches!(self.overlay.entries.get(&canonical), Some(Layered::Dir(_)));
+        let virtual_dir = matches!(self.overlay.entries.get(canonical), Some(Layered::Dir(_)));
         if !virtual_dir {
             // Listed from a descriptor opened inside the root, never by
             // path: a directory swapped for a symlink is not followed.
             let fd = self.open_in_root(
-                &canonical,
+                canonical,
                 OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             )?;
             let mut dir = rustix::fs::Dir::read_from(&fd).map_err(io::Error::from)?;
@@ -1023,6 +1028,32 @@ mod tests {
             r.open(Path::new("/fifo")),
             Err(RootError::NotRegular("FIFO"))
         ));
+    }
+
+    /// A directory swapped for a symlink to a directory outside between
+    /// its lookup and its listing (the race of issue 13) is not listed.
+    #[test]
+    fn a_directory_swapped_for_a_symlink_is_not_listed() {
+        let (t, r) = tree();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("outside.so"), b"x").unwrap();
+        fs::create_dir(t.path().join("mods")).unwrap();
+        fs::write(t.path().join("mods/mod.so"), b"x").unwrap();
+        let (canonical, kind) = r.resolve(Path::new("/mods")).unwrap();
+        assert_eq!(kind, Kind::Directory);
+        assert_eq!(
+            r.list(&canonical).unwrap(),
+            [(OsString::from("mod.so"), Kind::Regular)]
+        );
+        fs::rename(t.path().join("mods"), t.path().join("mods.old")).unwrap();
+        symlink(outside.path(), t.path().join("mods")).unwrap();
+        assert!(r.list(&canonical).is_err());
+        // Through a swapped parent the listing stays inside the root.
+        fs::create_dir_all(t.path().join("a/mods")).unwrap();
+        let (canonical, _) = r.resolve(Path::new("/a/mods")).unwrap();
+        fs::rename(t.path().join("a"), t.path().join("a.old")).unwrap();
+        symlink(outside.path(), t.path().join("a")).unwrap();
+        assert!(r.list(&canonical).is_err());
     }
 
     #[test]

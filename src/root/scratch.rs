@@ -73,6 +73,11 @@ pub fn writing() -> io::Result<MutexGuard<'static, Vec<PathBuf>>> {
     Ok(guard)
 }
 
+/// Whether a signal is ending soclash (and [`stop`] has run or is running).
+pub fn stopping() -> bool {
+    STOPPING.load(Ordering::SeqCst)
+}
+
 fn stopped() -> io::Error {
     io::Error::other("stopped by a signal")
 }
