@@ -62,9 +62,9 @@ pub const RPMDB_HEAP: u64 = 256 << 20;
 /// not unpacked, such as devices). Debian's packages with the most files
 /// (documentation and header packages) have under 100,000.
 pub const DEB_ENTRIES: usize = 200_000;
-/// Bytes one `.deb` unpacks to, over all its members (a package has one
-/// data member: a second is refused, as dpkg-deb does). Debian's largest
-/// packages install under 2 GiB.
+/// Bytes one `.deb` unpacks to, over all its members (only one data
+/// member is accepted, and the control member is read within
+/// [`DEB_CONTROL`]). Debian's largest packages install under 2 GiB.
 pub const DEB_UNPACKED: u64 = 2 << 30;
 /// `ar` members looked at in one `.deb`. dpkg-deb writes three
 /// (`debian-binary`, `control.tar`, `data.tar`); signing tools add a few

@@ -2,11 +2,15 @@
 //! running dpkg: the `ar` archive's `control.tar.*` gives the package's
 //! name and version, its `data.tar.*` (gzip, xz, zstd or plain) the files.
 //!
-//! A package is input like any other. Its `ar` layout is checked as
-//! strictly as dpkg-deb reads it (deb(5): `debian-binary` first, then one
-//! `control.tar`, then one `data.tar`; `_`-named members allowed) before
-//! anything is unpacked, by a reader of our own: the `ar` crate would
-//! allocate a GNU name table of any size a header claims. Only
+//! A package is input like any other. Its `ar` layout is checked before
+//! anything is unpacked, as deb(5) gives it: `debian-binary` (version 2.x)
+//! first, then `control.tar`, then `data.tar`, `_`-named members allowed
+//! between them, later members ignored. A second `control.tar` is refused
+//! as dpkg-deb refuses it; so is a second `data.tar`, which dpkg-deb
+//! 1.21 silently skips: a package that could mean two things is not
+//! audited as one of them. The members are read by a reader of our own:
+//! the `ar` crate would allocate a GNU name table of any size a header
+//! claims. Only
 //! directories, regular files and symlinks are unpacked; every change is
 //! made relative to a descriptor of the destination, one path component
 //! at a time with `O_NOFOLLOW`, so no entry (nor a symlink an earlier entry

@@ -334,8 +334,9 @@ fn a_symlinked_mods_enabled_gains_nothing() {
     case.run_contained(&[d], DEADLINE);
 }
 
-/// dpkg-deb refuses a second `data.tar` member (and a second
-/// `control.tar`): so does soclash, before unpacking anything.
+/// A second `control.tar` (dpkg-deb refuses it), a second `data.tar`
+/// (dpkg-deb skips it) and a `data.tar` before the `control.tar` are
+/// refused before anything is unpacked.
 #[test]
 fn a_second_data_member_is_refused() {
     let case = Case::new();
