@@ -77,6 +77,7 @@ fn calls(script: &str, pattern: &str, most: usize) -> Vec<Vec<String>> {
     let Ok(call) = Regex::new(pattern) else {
         return Vec::new();
     };
+    let loops = loops(script);
     let mut out = Vec::new();
     for c in call.captures_iter(script) {
         let mut args: Vec<String> = c
@@ -85,7 +86,7 @@ fn calls(script: &str, pattern: &str, most: usize) -> Vec<Vec<String>> {
             .map(|m| m.map_or("", |m| m.as_str()).to_string())
             .collect();
         let Some(name) = args.pop() else { continue };
-        for name in expand(script, &name) {
+        for name in expand(&loops, &name) {
             if out.len() >= most {
                 return out;
             }
@@ -97,8 +98,24 @@ fn calls(script: &str, pattern: &str, most: usize) -> Vec<Vec<String>> {
     out
 }
 
+/// The words of each `for VAR in WORDS` loop by VAR (the first loop of
+/// a name), found in one pass: a script of many calls must not be
+/// searched once per call.
+fn loops(script: &str) -> std::collections::HashMap<&str, &str> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(re) = Regex::new(r"for\s+(\S+)\s+in\s+([^;\n]*)") else {
+        return out;
+    };
+    for c in re.captures_iter(script) {
+        if let (Some(var), Some(words)) = (c.get(1), c.get(2)) {
+            out.entry(var.as_str()).or_insert(words.as_str());
+        }
+    }
+    out
+}
+
 /// `$dsoname` / `${dsoname}` → the words of `for dsoname in WORDS; do`.
-fn expand(script: &str, word: &str) -> Vec<String> {
+fn expand(loops: &std::collections::HashMap<&str, &str>, word: &str) -> Vec<String> {
     let var = word
         .trim_matches('"')
         .trim_start_matches('$')
@@ -107,13 +124,10 @@ fn expand(script: &str, word: &str) -> Vec<String> {
     if !word.trim_matches('"').starts_with('$') {
         return vec![word.trim_matches('"').to_string()];
     }
-    let Ok(re) = Regex::new(&format!(r"for\s+{}\s+in\s+([^;\n]*)", regex::escape(var))) else {
-        return Vec::new();
-    };
-    re.captures(script)
-        .and_then(|c| c.get(1))
-        .map(|m| {
-            m.as_str()
+    loops
+        .get(var)
+        .map(|words| {
+            words
                 .split_whitespace()
                 .filter(|w| !w.starts_with('$'))
                 .take(MAINTSCRIPT_CALLS + 1)
@@ -244,10 +258,16 @@ fn a2enmod(root: &mut Root, layer: usize, name: &str) -> Option<String> {
     let mut pending = vec![name.to_string()];
     let mut seen = BTreeSet::new();
     let mut enabled = Vec::new();
+    let mut over = false;
     while let Some(m) = pending.pop() {
-        if !safe_name(&m) || !seen.insert(m.clone()) || seen.len() > A2ENMOD_DEPENDS {
+        if !safe_name(&m) || seen.contains(&m) {
             continue;
         }
+        if seen.len() >= A2ENMOD_DEPENDS {
+            over = true;
+            break;
+        }
+        seen.insert(m.clone());
         let available = PathBuf::from(format!("/etc/apache2/mods-available/{m}.load"));
         let Some(load) = read(root, &available) else {
             continue;
@@ -262,7 +282,14 @@ fn a2enmod(root: &mut Root, layer: usize, name: &str) -> Option<String> {
         }
         for l in String::from_utf8_lossy(&load).lines() {
             if let Some(deps) = l.trim().strip_prefix("# Depends:") {
-                pending.extend(deps.split_whitespace().map(str::to_string));
+                for d in deps.split_whitespace() {
+                    // Never more pending than could be enabled.
+                    if pending.len() >= A2ENMOD_DEPENDS {
+                        over = true;
+                        break;
+                    }
+                    pending.push(d.to_string());
+                }
             }
         }
         let enabled_load = PathBuf::from(format!("/etc/apache2/mods-enabled/{m}.load"));
@@ -288,11 +315,19 @@ fn a2enmod(root: &mut Root, layer: usize, name: &str) -> Option<String> {
         }
         enabled.push(m);
     }
+    let over = if over {
+        format!(
+            " ({}; the rest is not modelled)",
+            budget::exceeded("A2ENMOD_DEPENDS", A2ENMOD_DEPENDS)
+        )
+    } else {
+        String::new()
+    };
     if enabled.is_empty() {
-        return None;
+        return (!over.is_empty()).then(|| format!("postinst `apache2_invoke enmod`:{over}"));
     }
     Some(format!(
-        "postinst `apache2_invoke enmod`: Apache module{} {} enabled",
+        "postinst `apache2_invoke enmod`: Apache module{} {} enabled{over}",
         if enabled.len() > 1 { "s" } else { "" },
         enabled.join(", ")
     ))
@@ -401,6 +436,41 @@ mod tests {
             !r.path()
                 .join("etc/php/8.2/apache2/conf.d/30-mbstring.ini")
                 .exists()
+        );
+    }
+
+    /// Helper calls and `# Depends:` chains beyond their budgets are
+    /// named in the notes, and what is modelled stays bounded.
+    #[test]
+    fn budgets_are_named() {
+        let r = tempfile::tempdir().unwrap();
+        let l = tempfile::tempdir().unwrap();
+        let avail = l.path().join("etc/apache2/mods-available");
+        std::fs::create_dir_all(&avail).unwrap();
+        std::fs::create_dir_all(r.path().join("etc/apache2/mods-enabled")).unwrap();
+        let names: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
+        std::fs::write(
+            avail.join("m.load"),
+            format!("# Depends: {}\n", names.join(" ")),
+        )
+        .unwrap();
+        for n in &names {
+            std::fs::write(avail.join(format!("{n}.load")), "").unwrap();
+        }
+        let mut root = Root::with_overlays(r.path(), &[l.path().to_path_buf()]).unwrap();
+        let notes = enable(&mut root, 0, "apache2_invoke enmod m\n");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains("budget exceeded: A2ENMOD_DEPENDS (64)"),
+            "{notes:?}"
+        );
+        let script: String = (0..300)
+            .map(|i| format!("apache2_invoke enmod x{i}\n"))
+            .collect();
+        let notes = enable(&mut root, 0, &script);
+        assert_eq!(
+            notes.last().map(String::as_str),
+            Some("postinst: budget exceeded: MAINTSCRIPT_CALLS (256); the rest is not modelled")
         );
     }
 

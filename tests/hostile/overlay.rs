@@ -444,6 +444,22 @@ fn bytes_over_budget_are_refused() {
     run.assert_names_budget("DEB_UNPACKED");
 }
 
+/// A 6 MiB postinst of 100,000 helper calls, each on a loop variable of
+/// its own: modelled within `MAINTSCRIPT_CALLS`, the budget named in the
+/// layer's label.
+#[test]
+fn a_huge_postinst_is_bounded() {
+    let case = Case::new();
+    let script: String = (0..100_000)
+        .map(|i| format!("for v{i} in m{i}; do\n php_invoke enmod 8.2 ALL $v{i}\ndone\n"))
+        .collect();
+    let data = Tar::new().dir("./usr/").finish();
+    let d = case.write_deb("postinst.deb", &deb("postinst", &script, &data));
+    let run = case.run_contained(&[d], DEADLINE);
+    assert!(matches!(run.code, Some(0 | 1)), "{run:#?}");
+    run.assert_names_budget("MAINTSCRIPT_CALLS");
+}
+
 /// A package slow to unpack (100,000 files), for the signal cases.
 fn slow_deb(case: &Case) -> PathBuf {
     let mut t = Tar::new();
