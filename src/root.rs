@@ -44,7 +44,7 @@ use std::sync::RwLock;
 use rustc_hash::FxHashMap;
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 
-use crate::budget::{self, WHATIF_ENTRIES};
+use crate::budget::{self, WHATIF_ENTRIES, WHATIF_PATH_BYTES};
 
 pub mod deb;
 mod glob;
@@ -130,12 +130,13 @@ struct Overlay {
     /// A descriptor of each layer's directory, every open inside it
     /// relative to it.
     layer_fds: Vec<OwnedFd>,
-    entries: FxHashMap<PathBuf, Layered>,
-    /// Which layer (index into `layers`) placed each entry.
-    layer_of: FxHashMap<PathBuf, usize>,
+    /// Each entry with the layer (index into `layers`) that placed it.
+    entries: FxHashMap<PathBuf, (usize, Layered)>,
     /// Names the overlays add to a canonical directory, sorted byte-wise.
     children: FxHashMap<PathBuf, BTreeMap<OsString, Kind>>,
     errors: Vec<(PathBuf, String)>,
+    /// Bytes of the entries' paths, against `WHATIF_PATH_BYTES`.
+    path_bytes: u64,
 }
 
 /// An overlay entry: in a layer's directory on this machine (layer index,
@@ -261,7 +262,7 @@ impl Root {
     /// The overlay (index into [`Root::overlays`]) a canonical inner path
     /// comes from, or `None` for the root's own files.
     pub fn overlay_of(&self, canonical: &Path) -> Option<usize> {
-        self.overlay.layer_of.get(canonical).copied()
+        self.overlay.entries.get(canonical).map(|(layer, _)| *layer)
     }
 
     /// Overlay entries that were left out, with why (inner path, reason).
@@ -307,6 +308,20 @@ impl Root {
             let Ok(rel) = entry.path().strip_prefix(layer) else {
                 continue;
             };
+            self.overlay.path_bytes = self
+                .overlay
+                .path_bytes
+                .saturating_add(rel.as_os_str().len() as u64);
+            if self.overlay.path_bytes > WHATIF_PATH_BYTES {
+                self.overlay.errors.push((
+                    layer.to_path_buf(),
+                    format!(
+                        "{}; the rest of the overlay is left out",
+                        budget::exceeded("WHATIF_PATH_BYTES", budget::bytes(WHATIF_PATH_BYTES))
+                    ),
+                ));
+                return;
+            }
             let inner = Path::new("/").join(rel);
             let (Some(parent), Some(name)) = (inner.parent(), inner.file_name()) else {
                 continue;
@@ -363,7 +378,7 @@ impl Root {
         let canonical = parent.join(name);
         // A cached directory lookup can only have passed through a
         // directory or a symlink: replacing a file invalidates nothing.
-        let replaced = match self.overlay.entries.get(&canonical) {
+        let replaced = match self.layered(&canonical) {
             Some(e) => Some(e.kind()),
             None => fs::symlink_metadata(self.host_path(&canonical))
                 .ok()
@@ -379,8 +394,7 @@ impl Root {
             .entry(parent)
             .or_default()
             .insert(name.to_os_string(), layered.kind());
-        self.overlay.layer_of.insert(canonical.clone(), index);
-        self.overlay.entries.insert(canonical, layered);
+        self.overlay.entries.insert(canonical, (index, layered));
     }
 
     /// Lays what a maintainer script of layer `index` would add at the
@@ -420,7 +434,7 @@ impl Root {
                 if kind != Kind::Regular {
                     return Err(RootError::NotRegular("not a regular file"));
                 }
-                let source = match self.overlay.entries.get(&source) {
+                let source = match self.layered(&source) {
                     Some(Layered::Copy(s)) => s.clone(),
                     _ => source,
                 };
@@ -462,6 +476,11 @@ impl Root {
     /// entry a package's unpacking left out).
     pub fn add_overlay_error(&mut self, at: PathBuf, reason: String) {
         self.overlay.errors.push((at, reason));
+    }
+
+    /// The overlay entry at a canonical inner path.
+    fn layered(&self, canonical: &Path) -> Option<&Layered> {
+        self.overlay.entries.get(canonical).map(|(_, l)| l)
     }
 
     /// The root's directory on this machine.
@@ -548,7 +567,7 @@ impl Root {
                 return Err(RootError::NotADirectory);
             }
             let candidate = done.join(&part);
-            if let Some(layered) = self.overlay.entries.get(&candidate) {
+            if let Some(layered) = self.layered(&candidate) {
                 if let Layered::Symlink(..) | Layered::Link(_) = layered {
                     links += 1;
                     if links > MAX_SYMLINKS {
@@ -641,7 +660,7 @@ impl Root {
         let mut at = canonical;
         // A copy names a file that is not a copy; the bound is for safety.
         for _ in 0..MAX_SYMLINKS {
-            return match self.overlay.entries.get(at) {
+            return match self.layered(at) {
                 Some(Layered::Copy(source)) => {
                     at = source;
                     continue;
@@ -762,7 +781,7 @@ impl Root {
     fn list(&self, canonical: &Path) -> Result<Vec<(OsString, Kind)>, RootError> {
         let added = self.overlay.children.get(canonical);
         let mut out: Vec<(OsString, Kind)> = Vec::new();
-        let virtual_dir = matches!(self.overlay.entries.get(canonical), Some(Layered::Dir(_)));
+        let virtual_dir = matches!(self.layered(canonical), Some(Layered::Dir(_)));
         if !virtual_dir {
             // Listed from a descriptor opened inside the root, never by
             // path: a directory swapped for a symlink is not followed.
@@ -843,7 +862,7 @@ impl Root {
             return None;
         }
         let at = dir.join(name);
-        if let Some(layered) = self.overlay.entries.get(&at) {
+        if let Some(layered) = self.layered(&at) {
             return Some(layered.kind());
         }
         let meta = fs::symlink_metadata(self.host_path(&at)).ok()?;
@@ -859,7 +878,7 @@ impl Root {
         let parent = inner.parent()?;
         let (dir, _) = self.resolve(parent).ok()?;
         let at = dir.join(inner.file_name()?);
-        match self.overlay.entries.get(&at) {
+        match self.layered(&at) {
             Some(l @ (Layered::Symlink(..) | Layered::Link(_))) => self.layered_link(l).ok(),
             Some(_) => None,
             None => fs::read_link(self.host_path(&at)).ok(),
@@ -880,7 +899,7 @@ impl Root {
             return None;
         }
         let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let fd = match self.overlay.entries.get(&canonical) {
+        let fd = match self.layered(&canonical) {
             Some(Layered::Dir(Some((layer, rel)))) => self.open_in_layer(*layer, rel, flags),
             // Only the model has it: no file, no identity.
             Some(_) => return None,

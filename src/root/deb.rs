@@ -59,6 +59,7 @@ pub enum DebError {
 pub struct Unpacked {
     entries: usize,
     bytes: u64,
+    path_bytes: u64,
 }
 
 /// The budgets unpacking counts against (smaller in tests).
@@ -68,6 +69,7 @@ struct Limits {
     deb_bytes: u64,
     whatif_entries: usize,
     whatif_bytes: u64,
+    whatif_path_bytes: u64,
 }
 
 const LIMITS: Limits = Limits {
@@ -75,7 +77,12 @@ const LIMITS: Limits = Limits {
     deb_bytes: budget::DEB_UNPACKED,
     whatif_entries: budget::WHATIF_ENTRIES,
     whatif_bytes: budget::WHATIF_UNPACKED,
+    whatif_path_bytes: budget::WHATIF_PATH_BYTES,
 };
+
+/// Linux's `PATH_MAX`: dpkg cannot install a longer path, and the overlay
+/// keeps every path in memory.
+const PATH_MAX: usize = libc::PATH_MAX as usize;
 
 /// Left-out entries remembered per package; the rest are counted.
 const LEFT_OUT_KEPT: usize = budget::ERRORS_PER_FILE;
@@ -286,6 +293,19 @@ struct Tally<'a> {
 }
 
 impl Tally<'_> {
+    /// An entry's path and link target, which the overlay keeps in memory.
+    fn names(&mut self, bytes: usize) -> Result<(), DebError> {
+        let l = self.limits.whatif_path_bytes;
+        self.whatif.path_bytes = self.whatif.path_bytes.saturating_add(bytes as u64);
+        if self.whatif.path_bytes > l {
+            return Err(DebError::Budget(budget::exceeded(
+                "WHATIF_PATH_BYTES",
+                budget::bytes(l),
+            )));
+        }
+        Ok(())
+    }
+
     fn count(&mut self, bytes: u64) -> Result<(), DebError> {
         let l = self.limits;
         self.entries += 1;
@@ -381,13 +401,18 @@ fn unpack_data(
             .path
             .unwrap_or_else(|| entry.header().path_bytes().into_owned());
         let shown = String::from_utf8_lossy(&path).into_owned();
+        if matches!(kind, EntryType::Directory | EntryType::Symlink) || regular {
+            tally.names(path.len())?;
+        }
         let result = match kind {
+            _ if path.len() > PATH_MAX => Err(Refused::Entry("path longer than PATH_MAX".into())),
             EntryType::Directory => parents.place(dest, &path, make_dir),
             EntryType::Symlink => {
                 let target = this
                     .link
                     .or_else(|| entry.header().link_name_bytes().map(|l| l.into_owned()))
                     .unwrap_or_default();
+                tally.names(target.len())?;
                 parents.place(dest, &path, |dir, name| {
                     replace(dir, name)?;
                     let _w = scratch::writing()?;
@@ -738,6 +763,7 @@ mod tests {
             deb_bytes: 200,
             whatif_entries: 5,
             whatif_bytes: 1000,
+            whatif_path_bytes: 1000,
         };
         let run = |whatif: &mut Unpacked, limits: Limits| {
             let dest = tempfile::tempdir_in(dir.path()).unwrap();
@@ -766,12 +792,20 @@ mod tests {
             &mut Unpacked {
                 entries: 0,
                 bytes: 900,
+                path_bytes: 0,
             },
             limits,
         )
         .unwrap_err()
         .to_string();
         assert_eq!(e, "budget exceeded: WHATIF_UNPACKED (1000 bytes)");
+        assert_eq!(
+            tight(Limits {
+                whatif_path_bytes: 1,
+                ..limits
+            }),
+            "budget exceeded: WHATIF_PATH_BYTES (1 bytes)"
+        );
     }
 
     /// An entry below a symlink an earlier entry placed is left out, never

@@ -427,6 +427,26 @@ fn entries_over_budget_are_refused() {
     run.assert_names_budget("DEB_ENTRIES");
 }
 
+/// Three packages each within `DEB_ENTRIES` but together over
+/// `WHATIF_ENTRIES`: the what-if is refused, naming the budget.
+#[test]
+fn whatif_entries_over_budget_are_refused() {
+    let case = Case::new();
+    let mut t = Tar::new();
+    t.dir("./usr/");
+    for i in 1..soclash::budget::DEB_ENTRIES {
+        t.fifo(&format!("./usr/p{i}"));
+    }
+    let bytes = deb("entries", "", &t.finish());
+    let n = soclash::budget::WHATIF_ENTRIES / soclash::budget::DEB_ENTRIES + 1;
+    let debs: Vec<PathBuf> = (0..n)
+        .map(|i| case.write_deb(&format!("e{i}.deb"), &bytes))
+        .collect();
+    let run = case.run_contained(&debs, DEB_DEADLINE);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    run.assert_names_budget("WHATIF_ENTRIES");
+}
+
 /// A small package whose second file claims more than `DEB_UNPACKED`
 /// bytes: refused by its header, before anything more is written.
 #[test]
