@@ -82,18 +82,46 @@ pub const RPMDB_HEAP: u64 = 256 << 20;
 
 // --- Overlays and packages for the what-if ---------------------------------
 
-/// Entries in one `.deb`'s data. Debian's packages with the most files
+/// Entries in one `.deb`'s data, every tar header counted (also the ones
+/// not unpacked, such as devices). Debian's packages with the most files
 /// (documentation and header packages) have under 100,000.
 pub const DEB_ENTRIES: usize = 200_000;
-/// Bytes one `.deb` unpacks to, over all its members. Debian's largest
-/// packages install under 2 GiB.
+/// Bytes one `.deb` unpacks to, over all its members (only one data
+/// member is accepted, and the control member is read within
+/// [`DEB_CONTROL`]). Debian's largest packages install under 2 GiB.
 pub const DEB_UNPACKED: u64 = 2 << 30;
-/// Entries over all overlays and packages of one what-if.
-pub const WHATIF_ENTRIES: usize = 1 << 20;
+/// `ar` members looked at in one `.deb`. dpkg-deb writes three
+/// (`debian-binary`, `control.tar`, `data.tar`); signing tools add a few
+/// `_`-named ones.
+pub const DEB_MEMBERS: usize = 16;
+/// Bytes of one tar entry's GNU long name, long link or pax header. Linux's
+/// `PATH_MAX` is 4 KiB; the tar crate would otherwise hold a long name of
+/// any size in memory.
+pub const DEB_NAME_BYTES: u64 = 64 << 10;
+/// Entries over all overlays and packages of one what-if, the links and
+/// copies their maintainer scripts would make included. Every laid entry
+/// is kept in memory: 500,000 entries of 100-byte paths measured 320 MiB
+/// peak for the whole scan (1 Mi, the first value, would pass 512 MiB). A
+/// what-if of a dozen large packages has under 300,000.
+pub const WHATIF_ENTRIES: usize = 500_000;
+/// Bytes of the paths (and link targets) of all entries of one what-if,
+/// which the overlay keeps in memory about three times over. Debian's
+/// paths average under 100 bytes: 300,000 entries come to 30 MiB.
+pub const WHATIF_PATH_BYTES: u64 = 64 << 20;
 /// Bytes unpacked over all packages of one what-if.
 pub const WHATIF_UNPACKED: u64 = 4 << 30;
 /// Largest `control.tar` member read (it holds a few text files).
 pub const DEB_CONTROL: u64 = 16 << 20;
+/// Helper calls (`php_invoke enmod`, `apache2_invoke enmod`, after `for`
+/// loops are expanded) modelled for one package's `postinst`. Debian's
+/// PHP and Apache module packages make one to a dozen.
+pub const MAINTSCRIPT_CALLS: usize = 256;
+/// Modules one `a2enmod` may enable through `# Depends:` lines. Apache's
+/// deepest chain is a handful.
+pub const A2ENMOD_DEPENDS: usize = 64;
+/// Largest PHP `.ini` or Apache `.load`/`.conf` snippet the maintainer
+/// script model reads; real ones are under 1 KiB.
+pub const MAINTSCRIPT_FILE: u64 = 1 << 20;
 
 // --- Configuration ---------------------------------------------------------
 

@@ -24,6 +24,7 @@ use cli::{
 const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
+    on_signals_clean_up();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Deps(args) => deps(&args),
@@ -35,6 +36,13 @@ fn main() -> ExitCode {
         Command::Fleet(args) => fleet(&args),
         Command::Generate { dir } => generate(&dir),
     };
+    if soclash::root::scratch::stopping() {
+        // The signal thread is ending the process; an error this thread
+        // met because of it is not the outcome.
+        loop {
+            std::thread::park();
+        }
+    }
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
@@ -43,6 +51,23 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// SIGINT and SIGTERM remove soclash's temporary directory (what
+/// `--overlay-deb` unpacked), then end the process by the signal's default
+/// action, so a shell or service manager sees it was interrupted.
+fn on_signals_clean_up() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            soclash::root::scratch::stop();
+            let _ = signal_hook::low_level::emulate_default_handler(signal);
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -19,6 +19,10 @@
 //! `/lib/x86_64-linux-gnu/` follows a merged-/usr root's `/lib -> usr/lib`
 //! link as dpkg does; files and symlinks replace the root's, new
 //! directories are added, and a later overlay wins over an earlier one.
+//! An overlay's files are opened through a descriptor of its directory
+//! (`openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`), and what a package's
+//! maintainer scripts would add (links, a copied configuration file) is
+//! laid as data ([`Root::lay_virtual`]), never written anywhere.
 //!
 //! ```no_run
 //! use soclash::root::Root;
@@ -27,19 +31,24 @@
 //! println!("{} is {} bytes", file.canonical.display(), file.size);
 //! ```
 
-use std::ffi::OsString;
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::RwLock;
 
 use rustc_hash::FxHashMap;
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+
+use crate::budget::{self, WHATIF_ENTRIES, WHATIF_PATH_BYTES};
 
 pub mod deb;
 mod glob;
+pub mod scratch;
 
 pub use glob::fnmatch;
 
@@ -107,6 +116,9 @@ pub struct Root {
     openat2: bool,
     /// Canonical directories by inner path (see [`Root::resolve`]).
     dirs: RwLock<FxHashMap<PathBuf, Result<PathBuf, CachedError>>>,
+    /// Whether failed lookups are cached: not while overlays are laid,
+    /// when a later entry may create what was missing.
+    cache_errors: bool,
     overlay: Overlay,
 }
 
@@ -115,34 +127,52 @@ pub struct Root {
 #[derive(Debug, Default)]
 struct Overlay {
     layers: Vec<PathBuf>,
-    entries: FxHashMap<PathBuf, Layered>,
-    /// Which layer (index into `layers`) placed each entry.
-    layer_of: FxHashMap<PathBuf, usize>,
-    /// Names the overlays add to a canonical directory.
-    children: FxHashMap<PathBuf, Vec<(OsString, Kind)>>,
+    /// A descriptor of each layer's directory, every open inside it
+    /// relative to it.
+    layer_fds: Vec<OwnedFd>,
+    /// Each entry with the layer (index into `layers`) that placed it.
+    entries: FxHashMap<PathBuf, (usize, Layered)>,
+    /// Names the overlays add to a canonical directory, sorted byte-wise.
+    children: FxHashMap<PathBuf, BTreeMap<OsString, Kind>>,
     errors: Vec<(PathBuf, String)>,
+    /// Bytes of the entries' paths, against `WHATIF_PATH_BYTES`.
+    path_bytes: u64,
 }
 
-/// An overlay entry: where it is on this machine.
+/// An overlay entry: in a layer's directory on this machine (layer index,
+/// path relative to it), or data only.
 #[derive(Debug, Clone)]
 enum Layered {
-    File(PathBuf),
-    Symlink(PathBuf),
-    Dir(PathBuf),
+    File(usize, PathBuf),
+    Symlink(usize, PathBuf),
+    /// A directory of a layer, or one only the model adds (`None`).
+    Dir(Option<(usize, PathBuf)>),
+    /// A symlink only the model adds, with its target.
+    Link(PathBuf),
+    /// A regular file only the model adds, with the content of the file at
+    /// a canonical inner path (never itself a `Copy`).
+    Copy(PathBuf),
 }
 
 impl Layered {
     fn kind(&self) -> Kind {
         match self {
-            Layered::File(_) => Kind::Regular,
-            Layered::Symlink(_) => Kind::Other("symlink"),
+            Layered::File(..) | Layered::Copy(_) => Kind::Regular,
+            Layered::Symlink(..) | Layered::Link(_) => Kind::Other("symlink"),
             Layered::Dir(_) => Kind::Directory,
         }
     }
 }
 
-/// Most entries an overlay may have: a package tree has thousands.
-const MAX_OVERLAY_ENTRIES: usize = 1 << 20;
+/// What a maintainer script model adds to the overlaid tree
+/// ([`Root::lay_virtual`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Virtual {
+    /// A symlink with this target.
+    Link(PathBuf),
+    /// A copy of the file at this inner path.
+    Copy(PathBuf),
+}
 
 /// A [`RootError`] that can be kept in a cache.
 #[derive(Debug, Clone, Copy)]
@@ -191,6 +221,7 @@ impl Root {
             dirfd,
             openat2,
             dirs: RwLock::default(),
+            cache_errors: true,
             overlay: Overlay::default(),
         })
     }
@@ -201,6 +232,7 @@ impl Root {
     /// [`Root::overlay_errors`]; an overlay that is not a directory fails.
     pub fn with_overlays(dir: &Path, overlays: &[PathBuf]) -> io::Result<Root> {
         let mut root = Root::new(dir)?;
+        root.cache_errors = false;
         for layer in overlays {
             let layer = fs::canonicalize(layer)?;
             if !fs::metadata(&layer)?.is_dir() {
@@ -209,9 +241,16 @@ impl Root {
                     format!("overlay {} is not a directory", layer.display()),
                 ));
             }
+            let fd = rustix::fs::open(
+                &layer,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?;
+            root.overlay.layer_fds.push(fd);
             root.lay(&layer);
             root.overlay.layers.push(layer);
         }
+        root.cache_errors = true;
         Ok(root)
     }
 
@@ -223,7 +262,7 @@ impl Root {
     /// The overlay (index into [`Root::overlays`]) a canonical inner path
     /// comes from, or `None` for the root's own files.
     pub fn overlay_of(&self, canonical: &Path) -> Option<usize> {
-        self.overlay.layer_of.get(canonical).copied()
+        self.overlay.entries.get(canonical).map(|(layer, _)| *layer)
     }
 
     /// Overlay entries that were left out, with why (inner path, reason).
@@ -232,8 +271,12 @@ impl Root {
     }
 
     /// Places one overlay's entries, parents before children, each at the
-    /// canonical path its parent resolves to in the tree so far.
+    /// canonical path its parent resolves to in the tree so far. Linear in
+    /// the entries: a directory's names are a sorted map, and the lookup
+    /// cache is only cleared when an entry replaces what a cached lookup
+    /// may have passed through.
     fn lay(&mut self, layer: &Path) {
+        let index = self.overlay.layers.len();
         let mut walker = walkdir::WalkDir::new(layer)
             .min_depth(1)
             .follow_links(false)
@@ -252,11 +295,12 @@ impl Root {
                     continue;
                 }
             };
-            if self.overlay.entries.len() >= MAX_OVERLAY_ENTRIES {
+            if self.overlay.entries.len() >= WHATIF_ENTRIES {
                 self.overlay.errors.push((
                     layer.to_path_buf(),
                     format!(
-                        "overlay has more than {MAX_OVERLAY_ENTRIES} entries; the rest is left out"
+                        "{}; the rest of the overlay is left out",
+                        budget::exceeded("WHATIF_ENTRIES", WHATIF_ENTRIES)
                     ),
                 ));
                 return;
@@ -264,6 +308,20 @@ impl Root {
             let Ok(rel) = entry.path().strip_prefix(layer) else {
                 continue;
             };
+            self.overlay.path_bytes = self
+                .overlay
+                .path_bytes
+                .saturating_add(rel.as_os_str().len() as u64);
+            if self.overlay.path_bytes > WHATIF_PATH_BYTES {
+                self.overlay.errors.push((
+                    layer.to_path_buf(),
+                    format!(
+                        "{}; the rest of the overlay is left out",
+                        budget::exceeded("WHATIF_PATH_BYTES", budget::bytes(WHATIF_PATH_BYTES))
+                    ),
+                ));
+                return;
+            }
             let inner = Path::new("/").join(rel);
             let (Some(parent), Some(name)) = (inner.parent(), inner.file_name()) else {
                 continue;
@@ -286,22 +344,21 @@ impl Root {
                     continue;
                 }
             };
-            let canonical = parent.join(name);
-            let host = entry.path().to_path_buf();
+            let rel = rel.to_path_buf();
             let layered = if ft.is_dir() {
                 // A directory the tree already has (perhaps through a
                 // symlink, as dpkg follows /lib -> usr/lib) is merged.
                 if self
-                    .resolve(&canonical)
+                    .resolve(&parent.join(name))
                     .is_ok_and(|(_, k)| k == Kind::Directory)
                 {
                     continue;
                 }
-                Layered::Dir(host)
+                Layered::Dir(Some((index, rel)))
             } else if ft.is_symlink() {
-                Layered::Symlink(host)
+                Layered::Symlink(index, rel)
             } else if ft.is_file() {
-                Layered::File(host)
+                Layered::File(index, rel)
             } else {
                 self.overlay.errors.push((
                     inner,
@@ -312,17 +369,118 @@ impl Root {
                 ));
                 continue;
             };
-            let kids = self.overlay.children.entry(parent).or_default();
-            kids.retain(|(n, _)| n != name);
-            kids.push((name.to_os_string(), layered.kind()));
-            self.overlay
-                .layer_of
-                .insert(canonical.clone(), self.overlay.layers.len());
-            self.overlay.entries.insert(canonical, layered);
+            self.place(parent, name, layered, index);
+        }
+    }
+
+    /// Puts `layered` at `parent/name` (parent canonical) for layer `index`.
+    fn place(&mut self, parent: PathBuf, name: &OsStr, layered: Layered, index: usize) {
+        let canonical = parent.join(name);
+        // A cached directory lookup can only have passed through a
+        // directory or a symlink: replacing a file invalidates nothing.
+        let replaced = match self.layered(&canonical) {
+            Some(e) => Some(e.kind()),
+            None => fs::symlink_metadata(self.host_path(&canonical))
+                .ok()
+                .map(|m| kind_or_symlink(&m.file_type())),
+        };
+        if matches!(replaced, Some(Kind::Directory | Kind::Other("symlink"))) {
             if let Ok(mut map) = self.dirs.write() {
                 map.clear();
             }
         }
+        self.overlay
+            .children
+            .entry(parent)
+            .or_default()
+            .insert(name.to_os_string(), layered.kind());
+        self.overlay.entries.insert(canonical, (index, layered));
+    }
+
+    /// Lays what a maintainer script of layer `index` would add at the
+    /// inner path `at`: its parent resolved in the tree as it is (missing
+    /// directories are added, as `mkdir -p` would), never anywhere on this
+    /// machine. What cannot be placed is kept as an overlay error and
+    /// returned.
+    pub fn lay_virtual(&mut self, index: usize, at: &Path, what: Virtual) -> Result<(), RootError> {
+        let result = self.lay_virtual_at(index, at, what);
+        if let Ok(mut map) = self.dirs.write() {
+            map.clear();
+        }
+        if let Err(e) = &result {
+            self.overlay.errors.push((
+                at.to_path_buf(),
+                format!("maintainer script effect left out: {e}"),
+            ));
+        }
+        result
+    }
+
+    fn lay_virtual_at(&mut self, index: usize, at: &Path, what: Virtual) -> Result<(), RootError> {
+        if self.overlay.entries.len() >= WHATIF_ENTRIES {
+            return Err(RootError::Io(io::Error::other(budget::exceeded(
+                "WHATIF_ENTRIES",
+                WHATIF_ENTRIES,
+            ))));
+        }
+        let (Some(parent), Some(name)) = (at.parent(), at.file_name()) else {
+            return Err(RootError::NotAbsolute);
+        };
+        let parent = self.make_dirs(index, parent, 0)?;
+        let layered = match what {
+            Virtual::Link(target) => Layered::Link(target),
+            Virtual::Copy(source) => {
+                let (source, kind) = self.resolve(&source)?;
+                if kind != Kind::Regular {
+                    return Err(RootError::NotRegular("not a regular file"));
+                }
+                let source = match self.layered(&source) {
+                    Some(Layered::Copy(s)) => s.clone(),
+                    _ => source,
+                };
+                if source == parent.join(name) {
+                    return Ok(());
+                }
+                Layered::Copy(source)
+            }
+        };
+        self.place(parent, name, layered, index);
+        Ok(())
+    }
+
+    /// The canonical directory `dir` resolves to, adding the missing ones
+    /// as directories of layer `index`; a name that is there but not a
+    /// directory (a dangling symlink too) fails, as `mkdir -p` would.
+    fn make_dirs(&mut self, index: usize, dir: &Path, depth: usize) -> Result<PathBuf, RootError> {
+        match self.resolve(dir) {
+            Ok((c, Kind::Directory)) => return Ok(c),
+            Ok(_) => return Err(RootError::NotADirectory),
+            Err(RootError::NotFound) if self.symlink_kind(dir).is_none() => {}
+            Err(e) => return Err(e),
+        }
+        let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+            return Err(RootError::NotFound);
+        };
+        if depth > MAX_SYMLINKS {
+            return Err(RootError::Loop);
+        }
+        let parent = self.make_dirs(index, parent, depth + 1)?;
+        self.place(parent.clone(), name, Layered::Dir(None), index);
+        if let Ok(mut map) = self.dirs.write() {
+            map.clear();
+        }
+        Ok(parent.join(name))
+    }
+
+    /// Records a problem with an overlay entry found outside the root (an
+    /// entry a package's unpacking left out).
+    pub fn add_overlay_error(&mut self, at: PathBuf, reason: String) {
+        self.overlay.errors.push((at, reason));
+    }
+
+    /// The overlay entry at a canonical inner path.
+    fn layered(&self, canonical: &Path) -> Option<&Layered> {
+        self.overlay.entries.get(canonical).map(|(_, l)| l)
     }
 
     /// The root's directory on this machine.
@@ -378,8 +536,10 @@ impl Root {
             Ok(_) => Err(CachedError::NotADirectory),
             Err(e) => Err(CachedError::from_error(&e)),
         };
-        if let Ok(mut map) = self.dirs.write() {
-            map.insert(dir.to_path_buf(), result.clone());
+        if result.is_ok() || self.cache_errors {
+            if let Ok(mut map) = self.dirs.write() {
+                map.insert(dir.to_path_buf(), result.clone());
+            }
         }
         result.map_err(CachedError::into_error)
     }
@@ -407,13 +567,13 @@ impl Root {
                 return Err(RootError::NotADirectory);
             }
             let candidate = done.join(&part);
-            if let Some(layered) = self.overlay.entries.get(&candidate) {
-                if let Layered::Symlink(host) = layered {
+            if let Some(layered) = self.layered(&candidate) {
+                if let Layered::Symlink(..) | Layered::Link(_) = layered {
                     links += 1;
                     if links > MAX_SYMLINKS {
                         return Err(RootError::Loop);
                     }
-                    let target = fs::read_link(host)?;
+                    let target = self.layered_link(layered)?;
                     if target.is_absolute() {
                         done = PathBuf::from("/");
                     }
@@ -494,48 +654,96 @@ impl Root {
 
     /// Opens an already canonical inner path without following a final
     /// symlink and without blocking, confined to the root by the kernel when
-    /// `openat2` is available.
+    /// `openat2` is available (an overlay's file to its layer's directory).
     fn open_canonical(&self, canonical: &Path) -> io::Result<File> {
-        let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
-        if let Some(Layered::File(host) | Layered::Dir(host)) = self.overlay.entries.get(canonical)
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            return fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-                .open(host);
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let mut at = canonical;
+        // A copy names a file that is not a copy; the bound is for safety.
+        for _ in 0..MAX_SYMLINKS {
+            return match self.layered(at) {
+                Some(Layered::Copy(source)) => {
+                    at = source;
+                    continue;
+                }
+                Some(Layered::File(layer, rel) | Layered::Dir(Some((layer, rel)))) => {
+                    self.open_in_layer(*layer, rel, flags).map(File::from)
+                }
+                _ => self.open_in_root(at, flags).map(File::from),
+            };
         }
+        Err(io::Error::other("copies of copies"))
+    }
+
+    /// Opens a canonical inner path of the root's own tree with `flags`,
+    /// `openat2(RESOLVE_IN_ROOT)` on the root's descriptor.
+    fn open_in_root(&self, canonical: &Path, flags: OFlags) -> io::Result<OwnedFd> {
         let rel = canonical.strip_prefix("/").unwrap_or(canonical);
         let rel = if rel.as_os_str().is_empty() {
             Path::new(".")
         } else {
             rel
         };
-        let c = std::ffi::CString::new(rel.as_os_str().as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in path"))?;
         let fd = if self.openat2 {
-            let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-            how.flags = flags as u64;
-            how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
-            // SAFETY: valid dirfd, NUL-terminated path, `how` lives across the call.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_openat2,
-                    self.dirfd.as_raw_fd(),
-                    c.as_ptr(),
-                    &how as *const libc::open_how,
-                    std::mem::size_of::<libc::open_how>(),
-                ) as libc::c_int
-            }
+            rustix::fs::openat2(
+                &self.dirfd,
+                rel,
+                flags,
+                Mode::empty(),
+                ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+            )
         } else {
-            // SAFETY: valid dirfd and NUL-terminated path.
-            unsafe { libc::openat(self.dirfd.as_raw_fd(), c.as_ptr(), flags) }
+            rustix::fs::openat(&self.dirfd, rel, flags, Mode::empty())
         };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
+        Ok(fd?)
+    }
+
+    /// Opens `rel` in layer `layer`'s directory with `flags`, following no
+    /// symlink and never leaving the directory.
+    fn open_in_layer(&self, layer: usize, rel: &Path, flags: OFlags) -> io::Result<OwnedFd> {
+        let rel = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        let Some(dir) = self.overlay.layer_fds.get(layer) else {
+            return Err(io::ErrorKind::NotFound.into());
+        };
+        if self.openat2 {
+            Ok(rustix::fs::openat2(
+                dir,
+                rel,
+                flags,
+                Mode::empty(),
+                ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+            )?)
+        } else {
+            Ok(rustix::fs::openat(
+                dir,
+                rel,
+                flags | OFlags::NOFOLLOW,
+                Mode::empty(),
+            )?)
         }
-        // SAFETY: fd is a fresh descriptor we own.
-        Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// The target of an overlay's symlink.
+    fn layered_link(&self, layered: &Layered) -> io::Result<PathBuf> {
+        match layered {
+            Layered::Link(target) => Ok(target.clone()),
+            Layered::Symlink(layer, rel) => {
+                let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+                    return Err(io::ErrorKind::NotFound.into());
+                };
+                let dir = self.open_in_layer(
+                    *layer,
+                    parent,
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                )?;
+                let target = rustix::fs::readlinkat(&dir, name, Vec::new())?;
+                Ok(PathBuf::from(OsString::from_vec(target.into_bytes())))
+            }
+            _ => Err(io::Error::from_raw_os_error(libc::EINVAL)),
+        }
     }
 
     /// Reads a whole regular file, refusing files larger than `limit` bytes.
@@ -566,25 +774,42 @@ impl Root {
         if kind != Kind::Directory {
             return Err(RootError::NotADirectory);
         }
-        let added = self.overlay.children.get(&canonical);
+        self.list(&canonical)
+    }
+
+    /// The names in a canonical directory, the overlays' merged in.
+    fn list(&self, canonical: &Path) -> Result<Vec<(OsString, Kind)>, RootError> {
+        let added = self.overlay.children.get(canonical);
         let mut out: Vec<(OsString, Kind)> = Vec::new();
-        let virtual_dir = matches!(self.overlay.entries.get(&canonical), Some(Layered::Dir(_)));
+        let virtual_dir = matches!(self.layered(canonical), Some(Layered::Dir(_)));
         if !virtual_dir {
-            for e in fs::read_dir(self.host_path(&canonical))? {
-                let Ok(e) = e else { continue };
-                let name = e.file_name();
-                if added.is_some_and(|a| a.iter().any(|(n, _)| *n == name)) {
+            // Listed from a descriptor opened inside the root, never by
+            // path: a directory swapped for a symlink is not followed.
+            let fd = self.open_in_root(
+                canonical,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            )?;
+            let mut dir = rustix::fs::Dir::read_from(&fd).map_err(io::Error::from)?;
+            while let Some(e) = dir.read() {
+                // A failing directory read is the end of the listing.
+                let Ok(e) = e else { break };
+                let name = OsStr::from_bytes(e.file_name().to_bytes());
+                if name == "." || name == ".." || added.is_some_and(|a| a.contains_key(name)) {
                     continue;
                 }
-                let kind = match e.file_type() {
-                    Ok(ft) if ft.is_symlink() => Kind::Other("symlink"),
-                    Ok(ft) => kind_of(&ft),
-                    Err(_) => Kind::Other("special file"),
+                let ft = match e.file_type() {
+                    rustix::fs::FileType::Unknown => {
+                        match rustix::fs::statat(&fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW) {
+                            Ok(st) => rustix::fs::FileType::from_raw_mode(st.st_mode),
+                            Err(_) => rustix::fs::FileType::Unknown,
+                        }
+                    }
+                    ft => ft,
                 };
-                out.push((name, kind));
+                out.push((name.to_os_string(), kind_of_raw(ft)));
             }
         }
-        out.extend(added.into_iter().flatten().cloned());
+        out.extend(added.into_iter().flatten().map(|(n, k)| (n.clone(), *k)));
         out.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         Ok(out)
     }
@@ -637,7 +862,7 @@ impl Root {
             return None;
         }
         let at = dir.join(name);
-        if let Some(layered) = self.overlay.entries.get(&at) {
+        if let Some(layered) = self.layered(&at) {
             return Some(layered.kind());
         }
         let meta = fs::symlink_metadata(self.host_path(&at)).ok()?;
@@ -653,8 +878,8 @@ impl Root {
         let parent = inner.parent()?;
         let (dir, _) = self.resolve(parent).ok()?;
         let at = dir.join(inner.file_name()?);
-        match self.overlay.entries.get(&at) {
-            Some(Layered::Symlink(host)) => fs::read_link(host).ok(),
+        match self.layered(&at) {
+            Some(l @ (Layered::Symlink(..) | Layered::Link(_))) => self.layered_link(l).ok(),
             Some(_) => None,
             None => fs::read_link(self.host_path(&at)).ok(),
         }
@@ -673,14 +898,17 @@ impl Root {
         if kind != Kind::Directory {
             return None;
         }
-        let host = match self.overlay.entries.get(&canonical) {
-            Some(Layered::Dir(host)) => host.clone(),
-            _ => self.host_path(&canonical),
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = match self.layered(&canonical) {
+            Some(Layered::Dir(Some((layer, rel)))) => self.open_in_layer(*layer, rel, flags),
+            // Only the model has it: no file, no identity.
+            Some(_) => return None,
+            None => self.open_in_root(&canonical, flags),
         };
-        let m = fs::metadata(host).ok()?;
+        let st = rustix::fs::fstat(fd.ok()?.as_fd()).ok()?;
         Some(FileId {
-            dev: m.dev(),
-            ino: m.ino(),
+            dev: st.st_dev,
+            ino: st.st_ino,
         })
     }
 }
@@ -696,6 +924,29 @@ fn push_components(stack: &mut Vec<OsString>, path: &Path) {
         }
     }
     stack[start..].reverse();
+}
+
+/// The kind a directory entry's type gives, a symlink not followed.
+fn kind_of_raw(ft: rustix::fs::FileType) -> Kind {
+    use rustix::fs::FileType as T;
+    match ft {
+        T::RegularFile => Kind::Regular,
+        T::Directory => Kind::Directory,
+        T::Symlink => Kind::Other("symlink"),
+        T::Fifo => Kind::Other("FIFO"),
+        T::Socket => Kind::Other("socket"),
+        T::BlockDevice => Kind::Other("block device"),
+        T::CharacterDevice => Kind::Other("character device"),
+        _ => Kind::Other("special file"),
+    }
+}
+
+fn kind_or_symlink(ft: &fs::FileType) -> Kind {
+    if ft.is_symlink() {
+        Kind::Other("symlink")
+    } else {
+        kind_of(ft)
+    }
 }
 
 fn kind_of(ft: &fs::FileType) -> Kind {
@@ -730,26 +981,14 @@ pub fn file_kind_name(ft: &fs::FileType) -> &'static str {
 
 /// Whether the kernel (and any seccomp filter) lets us use `openat2`.
 fn probe_openat2(dirfd: &OwnedFd) -> bool {
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT;
-    // SAFETY: valid dirfd, static NUL-terminated path, `how` outlives the call.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dirfd.as_raw_fd(),
-            c".".as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    if fd >= 0 {
-        // SAFETY: fd was just returned to us.
-        drop(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) });
-        true
-    } else {
-        false
-    }
+    rustix::fs::openat2(
+        dirfd,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT,
+    )
+    .is_ok()
 }
 
 #[cfg(test)]
@@ -808,6 +1047,32 @@ mod tests {
             r.open(Path::new("/fifo")),
             Err(RootError::NotRegular("FIFO"))
         ));
+    }
+
+    /// A directory swapped for a symlink to a directory outside between
+    /// its lookup and its listing (the race of issue 13) is not listed.
+    #[test]
+    fn a_directory_swapped_for_a_symlink_is_not_listed() {
+        let (t, r) = tree();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("outside.so"), b"x").unwrap();
+        fs::create_dir(t.path().join("mods")).unwrap();
+        fs::write(t.path().join("mods/mod.so"), b"x").unwrap();
+        let (canonical, kind) = r.resolve(Path::new("/mods")).unwrap();
+        assert_eq!(kind, Kind::Directory);
+        assert_eq!(
+            r.list(&canonical).unwrap(),
+            [(OsString::from("mod.so"), Kind::Regular)]
+        );
+        fs::rename(t.path().join("mods"), t.path().join("mods.old")).unwrap();
+        symlink(outside.path(), t.path().join("mods")).unwrap();
+        assert!(r.list(&canonical).is_err());
+        // Through a swapped parent the listing stays inside the root.
+        fs::create_dir_all(t.path().join("a/mods")).unwrap();
+        let (canonical, _) = r.resolve(Path::new("/a/mods")).unwrap();
+        fs::rename(t.path().join("a"), t.path().join("a.old")).unwrap();
+        symlink(outside.path(), t.path().join("a")).unwrap();
+        assert!(r.list(&canonical).is_err());
     }
 
     #[test]

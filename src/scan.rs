@@ -402,39 +402,66 @@ pub struct Overlaid {
     /// `.deb`), bottom first.
     pub layers: Vec<(String, Option<Package>)>,
     /// Where the packages are unpacked; removed when this is dropped.
-    _unpacked: tempfile::TempDir,
+    _unpacked: Option<crate::root::scratch::Scratch>,
 }
 
-/// Lays `dirs`, then the packages `debs` (unpacked into a temporary
-/// directory, never by dpkg, with the links their postinst's Debian
-/// helpers would make, so each is modelled enabled as `apt install`
-/// leaves it), over the root at `root_dir`.
+/// Lays `dirs`, then the packages `debs` (unpacked into soclash's private
+/// temporary directory, never by dpkg), over the root at `root_dir`; then,
+/// as apt configures packages after unpacking them all, models what each
+/// package's postinst Debian helpers would enable on that overlaid root
+/// (as data laid with the package's layer), so each is audited as `apt
+/// install` leaves it. `_base` (the root alone) is not needed: the model
+/// reads the overlaid root.
 pub fn overlaid(
-    base: &Root,
+    _base: &Root,
     root_dir: &Path,
     dirs: &[PathBuf],
     debs: &[PathBuf],
 ) -> Result<Overlaid, String> {
-    let unpacked = tempfile::Builder::new()
-        .prefix("soclash-overlay-")
-        .tempdir()
-        .map_err(|e| format!("cannot make a temporary directory for --overlay-deb: {e}"))?;
+    use crate::root::deb;
+    let unpacked = if debs.is_empty() {
+        None
+    } else {
+        Some(
+            crate::root::scratch::Scratch::new()
+                .map_err(|e| format!("cannot make a temporary directory for --overlay-deb: {e}"))?,
+        )
+    };
+    let mut all = dirs.to_vec();
+    let mut controls = Vec::new();
+    let mut totals = deb::Unpacked::default();
+    if let Some(scratch) = &unpacked {
+        for (i, deb) in debs.iter().enumerate() {
+            let dest = scratch.path().join(i.to_string());
+            let cannot =
+                |e: &dyn std::fmt::Display| format!("cannot unpack {}: {e}", deb.display());
+            {
+                let _w = crate::root::scratch::writing().map_err(|e| cannot(&e))?;
+                std::fs::create_dir(&dest).map_err(|e| cannot(&e))?;
+            }
+            let control = deb::unpack(deb, &dest, &mut totals).map_err(|e| cannot(&e))?;
+            controls.push(control);
+            all.push(dest);
+        }
+    }
+    let mut root = Root::with_overlays(root_dir, &all)
+        .map_err(|e| format!("cannot lay the overlays over {}: {e}", root_dir.display()))?;
     let mut layers: Vec<(String, Option<Package>)> = dirs
         .iter()
         .map(|d| (d.display().to_string(), None))
         .collect();
-    let mut all = dirs.to_vec();
-    for (i, deb) in debs.iter().enumerate() {
-        let dest = unpacked.path().join(i.to_string());
-        let cannot = |e: &dyn std::fmt::Display| format!("cannot unpack {}: {e}", deb.display());
-        std::fs::create_dir(&dest).map_err(|e| cannot(&e))?;
-        let control = crate::root::deb::unpack(deb, &dest).map_err(|e| cannot(&e))?;
+    for (i, (deb, control)) in debs.iter().zip(controls).enumerate() {
+        for (path, why) in control.left_out {
+            root.add_overlay_error(
+                PathBuf::from(format!("{}: {path}", deb.display())),
+                format!("package entry left out: {why}"),
+            );
+        }
         let notes = host::maintscripts::enable(
-            base,
-            &dest,
+            &mut root,
+            dirs.len() + i,
             control.postinst.as_deref().unwrap_or_default(),
-        )
-        .map_err(|e| format!("cannot model what {} enables: {e}", deb.display()))?;
+        );
         let mut label = format!(
             "{} ({} {})",
             deb.display(),
@@ -452,10 +479,7 @@ pub fn overlaid(
                 version: control.version,
             }),
         ));
-        all.push(dest);
     }
-    let root = Root::with_overlays(root_dir, &all)
-        .map_err(|e| format!("cannot lay the overlays over {}: {e}", root_dir.display()))?;
     Ok(Overlaid {
         root,
         layers,

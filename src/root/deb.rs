@@ -2,20 +2,33 @@
 //! running dpkg: the `ar` archive's `control.tar.*` gives the package's
 //! name and version, its `data.tar.*` (gzip, xz, zstd or plain) the files.
 //!
-//! A package is input like any other: only directories, regular files and
-//! symlinks are unpacked (never a device, FIFO or hard link outside the
-//! tree), paths that climb out with `..` are refused by `tar`, and the
-//! unpacked size and entry count are capped.
+//! A package is input like any other. Its `ar` layout is checked before
+//! anything is unpacked, as deb(5) gives it: `debian-binary` (version 2.x)
+//! first, then `control.tar`, then `data.tar`, `_`-named members allowed
+//! between them, later members ignored. A second `control.tar` is refused
+//! as dpkg-deb refuses it; so is a second `data.tar`, which dpkg-deb
+//! 1.21 silently skips: a package that could mean two things is not
+//! audited as one of them. The members are read by a reader of our own:
+//! the `ar` crate would allocate a GNU name table of any size a header
+//! claims. Only
+//! directories, regular files and symlinks are unpacked; every change is
+//! made relative to a descriptor of the destination, one path component
+//! at a time with `O_NOFOLLOW`, so no entry (nor a symlink an earlier entry
+//! placed) can reach outside it; `..` in a path refuses the entry. Entries
+//! and bytes are counted per package and per what-if against the budgets,
+//! tar's long names and pax headers too.
 
-use std::io::{self, Read};
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-/// Most bytes a package may unpack to.
-const MAX_UNPACKED: u64 = 4 << 30;
-/// Most entries a package's data may have.
-const MAX_ENTRIES: usize = 1 << 20;
-/// Largest control archive read (it holds a few text files).
-const MAX_CONTROL: u64 = 16 << 20;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+
+use crate::budget::{self, DEB_CONTROL, DEB_MEMBERS, DEB_NAME_BYTES};
+use crate::root::scratch;
 
 /// A package's name and version, from its control file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +38,8 @@ pub struct Control {
     /// The `postinst` maintainer script's text, read (never run) to see
     /// what installing the package would enable.
     pub postinst: Option<String>,
+    /// Data entries that were not unpacked, with why (path, reason).
+    pub left_out: Vec<(String, String)>,
 }
 
 /// Why a package could not be unpacked.
@@ -32,38 +47,185 @@ pub struct Control {
 pub enum DebError {
     #[error("not a Debian package: {0}")]
     Format(String),
+    /// A budget of `crate::budget` was reached; the text names it.
+    #[error("{0}")]
+    Budget(String),
     #[error("{0}")]
     Io(#[from] io::Error),
 }
 
-/// Unpacks the package at `deb` into `dest` (an empty directory) and
-/// returns the package it is, from its control file.
-pub fn unpack(deb: &Path, dest: &Path) -> Result<Control, DebError> {
-    let file = std::fs::File::open(deb)?;
-    let mut archive = ar::Archive::new(io::BufReader::new(file));
-    let mut package = None;
-    let mut unpacked = false;
-    while let Some(entry) = archive.next_entry() {
-        let entry = entry.map_err(|e| DebError::Format(e.to_string()))?;
-        let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
-        if let Some(ext) = name.strip_prefix("control.tar") {
-            let mut control = Vec::new();
-            decompress(ext, entry)?
-                .take(MAX_CONTROL)
-                .read_to_end(&mut control)?;
-            package = Some(control_package(&control)?);
-        } else if let Some(ext) = name.strip_prefix("data.tar") {
-            unpack_data(decompress(ext, entry)?, dest)?;
-            unpacked = true;
-        }
-    }
-    match (package, unpacked) {
-        (Some(p), true) => Ok(p),
-        (None, _) => Err(DebError::Format("no control.tar member".into())),
-        (_, false) => Err(DebError::Format("no data.tar member".into())),
-    }
+/// What the packages of one what-if have unpacked so far.
+#[derive(Debug, Default)]
+pub struct Unpacked {
+    entries: usize,
+    bytes: u64,
+    path_bytes: u64,
 }
 
+/// The budgets unpacking counts against (smaller in tests).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    deb_entries: usize,
+    deb_bytes: u64,
+    whatif_entries: usize,
+    whatif_bytes: u64,
+    whatif_path_bytes: u64,
+}
+
+const LIMITS: Limits = Limits {
+    deb_entries: budget::DEB_ENTRIES,
+    deb_bytes: budget::DEB_UNPACKED,
+    whatif_entries: budget::WHATIF_ENTRIES,
+    whatif_bytes: budget::WHATIF_UNPACKED,
+    whatif_path_bytes: budget::WHATIF_PATH_BYTES,
+};
+
+/// Linux's `PATH_MAX`: dpkg cannot install a longer path, and the overlay
+/// keeps every path in memory.
+const PATH_MAX: usize = libc::PATH_MAX as usize;
+
+/// Left-out entries remembered per package; the rest are counted.
+const LEFT_OUT_KEPT: usize = budget::ERRORS_PER_FILE;
+
+/// Unpacks the package at `deb` into `dest` (an empty directory), adding
+/// what it unpacked to the what-if's `whatif`, and returns the package it
+/// is, from its control file.
+pub fn unpack(deb: &Path, dest: &Path, whatif: &mut Unpacked) -> Result<Control, DebError> {
+    unpack_with(deb, dest, whatif, LIMITS)
+}
+
+fn unpack_with(
+    deb: &Path,
+    dest: &Path,
+    whatif: &mut Unpacked,
+    limits: Limits,
+) -> Result<Control, DebError> {
+    let mut file = File::open(deb)?;
+    let (control, data) = layout(&mut file)?;
+    let mut tarball = Vec::new();
+    decompress(
+        &control.name["control.tar".len()..],
+        member(&mut file, &control)?,
+    )?
+    .take(DEB_CONTROL)
+    .read_to_end(&mut tarball)?;
+    let mut package = control_package(&tarball)?;
+    let dest = rustix::fs::open(
+        dest,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(io::Error::from)?;
+    let mut tally = Tally {
+        limits,
+        entries: 0,
+        bytes: 0,
+        whatif,
+    };
+    let reader = decompress(&data.name["data.tar".len()..], member(&mut file, &data)?)?;
+    package.left_out = unpack_data(scratch::Stoppable(reader), &dest, &mut tally)?;
+    Ok(package)
+}
+
+/// An `ar` member: where its bytes are in the file.
+#[derive(Debug)]
+struct Member {
+    name: String,
+    offset: u64,
+    size: u64,
+}
+
+fn member<'a>(file: &'a mut File, m: &Member) -> io::Result<impl Read + 'a> {
+    file.seek(SeekFrom::Start(m.offset))?;
+    Ok(io::BufReader::new(file.take(m.size)))
+}
+
+/// The `control.tar` and `data.tar` members, after checking the layout.
+fn layout(file: &mut File) -> Result<(Member, Member), DebError> {
+    let format = |m: String| DebError::Format(m);
+    let len = file.metadata()?.len();
+    let mut magic = [0u8; 8];
+    if file.read_exact(&mut magic).is_err() || &magic != b"!<arch>\n" {
+        return Err(format("not an ar archive".into()));
+    }
+    let (mut control, mut data) = (None, None);
+    let mut pos = 8u64;
+    let mut n = 0usize;
+    while pos < len {
+        if n >= DEB_MEMBERS {
+            return Err(DebError::Budget(budget::exceeded(
+                "DEB_MEMBERS",
+                DEB_MEMBERS,
+            )));
+        }
+        let mut h = [0u8; 60];
+        file.seek(SeekFrom::Start(pos))?;
+        file.read_exact(&mut h)
+            .map_err(|_| format("truncated member header".into()))?;
+        if &h[58..60] != b"`\n" {
+            return Err(format("malformed member header".into()));
+        }
+        let raw = String::from_utf8_lossy(&h[..16]);
+        let name = raw.trim_end_matches(' ');
+        let name = name.strip_suffix('/').unwrap_or(name).to_string();
+        let size: u64 = std::str::from_utf8(&h[48..58])
+            .ok()
+            .and_then(|s| s.trim_end_matches(' ').parse().ok())
+            .ok_or_else(|| format(format!("member {name}: bad size")))?;
+        let offset = pos + 60;
+        let end = offset
+            .checked_add(size)
+            .filter(|&e| e <= len)
+            .ok_or_else(|| format(format!("member {name} is truncated")))?;
+        let m = Member { name, offset, size };
+        match (n, m.name.as_str()) {
+            (0, "debian-binary") => {
+                let mut version = [0u8; 2];
+                file.seek(SeekFrom::Start(offset))?;
+                if size < 2 || file.read_exact(&mut version).is_err() || &version != b"2." {
+                    return Err(format("unsupported format version".into()));
+                }
+            }
+            (0, other) => {
+                return Err(format(format!(
+                    "first member is {other}, not debian-binary"
+                )));
+            }
+            (_, "debian-binary") => return Err(format("second debian-binary member".into())),
+            (_, name) if name.starts_with("control.tar") => {
+                if control.is_some() {
+                    return Err(format("second control.tar member".into()));
+                }
+                if data.is_some() {
+                    return Err(format("control.tar member after data.tar".into()));
+                }
+                control = Some(m);
+            }
+            (_, name) if name.starts_with("data.tar") => {
+                if data.is_some() {
+                    return Err(format("second data.tar member".into()));
+                }
+                if control.is_none() {
+                    return Err(format("data.tar member before control.tar".into()));
+                }
+                data = Some(m);
+            }
+            (_, name) if name.starts_with('_') => {}
+            (_, name) if data.is_none() => {
+                return Err(format(format!("unknown member {name} before data.tar")));
+            }
+            _ => {}
+        }
+        // Members are padded to an even offset; the last may lack it.
+        pos = end.saturating_add(size & 1).min(len);
+        n += 1;
+    }
+    match (control, data) {
+        (Some(c), Some(d)) => Ok((c, d)),
+        (None, _) => Err(format("no control.tar member".into())),
+        (_, None) => Err(format("no data.tar member".into())),
+    }
+}
 /// A decompressing reader for a `*.tar<ext>` member.
 fn decompress<'a>(ext: &str, r: impl Read + 'a) -> Result<Box<dyn Read + 'a>, DebError> {
     Ok(match ext {
@@ -91,11 +253,11 @@ fn control_package(tarball: &[u8]) -> Result<Control, DebError> {
         let name = path.strip_prefix(".").unwrap_or(&path).to_path_buf();
         let mut text = String::new();
         if name == Path::new("control") {
-            entry.take(MAX_CONTROL).read_to_string(&mut text)?;
+            entry.take(DEB_CONTROL).read_to_string(&mut text)?;
             control = Some(text);
         } else if name == Path::new("postinst") {
             // A binary postinst is not a script soclash can read: none.
-            if entry.take(MAX_CONTROL).read_to_string(&mut text).is_ok() {
+            if entry.take(DEB_CONTROL).read_to_string(&mut text).is_ok() {
                 postinst = Some(text);
             }
         }
@@ -113,6 +275,7 @@ fn control_package(tarball: &[u8]) -> Result<Control, DebError> {
             package,
             version,
             postinst,
+            left_out: Vec::new(),
         }),
         _ => Err(DebError::Format(
             "control file lacks Package or Version".into(),
@@ -120,33 +283,303 @@ fn control_package(tarball: &[u8]) -> Result<Control, DebError> {
     }
 }
 
-fn unpack_data(r: impl Read, dest: &Path) -> Result<(), DebError> {
-    let mut tar = tar::Archive::new(r);
-    tar.set_preserve_permissions(false);
-    tar.set_preserve_mtime(false);
-    tar.set_overwrite(true);
-    let mut total = 0u64;
-    for (n, entry) in tar.entries()?.enumerate() {
-        let mut entry = entry?;
-        if n >= MAX_ENTRIES {
-            return Err(DebError::Format(format!("more than {MAX_ENTRIES} entries")));
-        }
-        use tar::EntryType;
-        match entry.header().entry_type() {
-            EntryType::Regular | EntryType::Directory | EntryType::Symlink => {}
-            // Devices, FIFOs and hard links are not what an audit needs.
-            _ => continue,
-        }
-        total = total.saturating_add(entry.size());
-        if total > MAX_UNPACKED {
-            return Err(DebError::Format(format!(
-                "unpacks to more than {MAX_UNPACKED} bytes"
+/// Entries and bytes counted against the package's and the what-if's
+/// budgets.
+struct Tally<'a> {
+    limits: Limits,
+    entries: usize,
+    bytes: u64,
+    whatif: &'a mut Unpacked,
+}
+
+impl Tally<'_> {
+    /// An entry's path and link target, which the overlay keeps in memory.
+    fn names(&mut self, bytes: usize) -> Result<(), DebError> {
+        let l = self.limits.whatif_path_bytes;
+        self.whatif.path_bytes = self.whatif.path_bytes.saturating_add(bytes as u64);
+        if self.whatif.path_bytes > l {
+            return Err(DebError::Budget(budget::exceeded(
+                "WHATIF_PATH_BYTES",
+                budget::bytes(l),
             )));
         }
-        // `unpack_in` refuses paths that leave `dest`.
-        entry.unpack_in(dest)?;
+        Ok(())
     }
-    Ok(())
+
+    fn count(&mut self, bytes: u64) -> Result<(), DebError> {
+        let l = self.limits;
+        self.entries += 1;
+        self.whatif.entries += 1;
+        self.bytes = self.bytes.saturating_add(bytes);
+        self.whatif.bytes = self.whatif.bytes.saturating_add(bytes);
+        let over = if self.entries > l.deb_entries {
+            budget::exceeded("DEB_ENTRIES", l.deb_entries)
+        } else if self.whatif.entries > l.whatif_entries {
+            budget::exceeded("WHATIF_ENTRIES", l.whatif_entries)
+        } else if self.bytes > l.deb_bytes {
+            budget::exceeded("DEB_UNPACKED", budget::bytes(l.deb_bytes))
+        } else if self.whatif.bytes > l.whatif_bytes {
+            budget::exceeded("WHATIF_UNPACKED", budget::bytes(l.whatif_bytes))
+        } else {
+            return Ok(());
+        };
+        Err(DebError::Budget(over))
+    }
+}
+
+/// Path and link of the next entry, from GNU long-name and pax headers.
+#[derive(Default)]
+struct Pending {
+    path: Option<Vec<u8>>,
+    link: Option<Vec<u8>>,
+    size: Option<u64>,
+}
+
+/// Unpacks the data tarball below `dest`; returns the entries left out.
+fn unpack_data(
+    r: impl Read,
+    dest: &OwnedFd,
+    tally: &mut Tally<'_>,
+) -> Result<Vec<(String, String)>, DebError> {
+    use tar::EntryType;
+    let mut tar = tar::Archive::new(r);
+    let mut left_out = Vec::new();
+    let mut left_out_count = 0usize;
+    let mut pending = Pending::default();
+    let mut parents = Parents::default();
+    // Raw entries: long names and pax headers are read here, within
+    // DEB_NAME_BYTES, not by the tar crate into memory of any size.
+    for entry in tar.entries()?.raw(true) {
+        let mut entry = entry?;
+        let kind = entry.header().entry_type();
+        let size = entry.header().entry_size()?;
+        let regular = matches!(kind, EntryType::Regular | EntryType::Continuous);
+        tally.count(if regular { size } else { 0 })?;
+        if kind.is_gnu_longname() || kind.is_gnu_longlink() || kind.is_pax_local_extensions() {
+            if size > DEB_NAME_BYTES {
+                return Err(DebError::Budget(budget::exceeded(
+                    "DEB_NAME_BYTES",
+                    budget::bytes(DEB_NAME_BYTES),
+                )));
+            }
+            let mut bytes = Vec::new();
+            (&mut entry).take(DEB_NAME_BYTES).read_to_end(&mut bytes)?;
+            if kind.is_pax_local_extensions() {
+                for ext in tar::PaxExtensions::new(&bytes).flatten() {
+                    match ext.key_bytes() {
+                        b"path" => pending.path = Some(ext.value_bytes().to_vec()),
+                        b"linkpath" => pending.link = Some(ext.value_bytes().to_vec()),
+                        b"size" => {
+                            pending.size = ext.value().ok().and_then(|v| v.parse().ok());
+                        }
+                        _ => {}
+                    }
+                }
+            } else {
+                while bytes.last() == Some(&0) {
+                    bytes.pop();
+                }
+                if kind.is_gnu_longname() {
+                    pending.path = Some(bytes);
+                } else {
+                    pending.link = Some(bytes);
+                }
+            }
+            continue;
+        }
+        let this = std::mem::take(&mut pending);
+        if kind.is_pax_global_extensions() {
+            continue;
+        }
+        if this.size.is_some_and(|s| s != size) {
+            // Every file within the budget fits the header's size field.
+            return Err(DebError::Format(
+                "pax size differs from the header's".into(),
+            ));
+        }
+        let path = this
+            .path
+            .unwrap_or_else(|| entry.header().path_bytes().into_owned());
+        let shown = String::from_utf8_lossy(&path).into_owned();
+        if matches!(kind, EntryType::Directory | EntryType::Symlink) || regular {
+            tally.names(path.len())?;
+        }
+        let result = match kind {
+            _ if path.len() > PATH_MAX => Err(Refused::Entry("path longer than PATH_MAX".into())),
+            EntryType::Directory => parents.place(dest, &path, make_dir),
+            EntryType::Symlink => {
+                let target = this
+                    .link
+                    .or_else(|| entry.header().link_name_bytes().map(|l| l.into_owned()))
+                    .unwrap_or_default();
+                tally.names(target.len())?;
+                parents.place(dest, &path, |dir, name| {
+                    replace(dir, name)?;
+                    let _w = scratch::writing()?;
+                    rustix::fs::symlinkat(OsStr::from_bytes(&target), dir, name)?;
+                    Ok(())
+                })
+            }
+            _ if regular => parents.place(dest, &path, |dir, name| {
+                replace(dir, name)?;
+                let _w = scratch::writing()?;
+                let fd = rustix::fs::openat(
+                    dir,
+                    name,
+                    OFlags::WRONLY
+                        | OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::NOFOLLOW
+                        | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(0o644),
+                )?;
+                io::copy(&mut (&mut entry).take(size), &mut File::from(fd))?;
+                Ok(())
+            }),
+            // Devices, FIFOs, hard links and sparse files are not what an
+            // audit needs.
+            _ => Ok(()),
+        };
+        match result {
+            Ok(()) => {}
+            Err(Refused::Io(e)) => return Err(e.into()),
+            Err(Refused::Entry(why)) => {
+                left_out_count += 1;
+                if left_out.len() < LEFT_OUT_KEPT {
+                    left_out.push((shown, why));
+                }
+            }
+        }
+    }
+    if left_out_count > left_out.len() {
+        left_out.push((
+            String::new(),
+            format!(
+                "and {} more entries left out",
+                left_out_count - left_out.len()
+            ),
+        ));
+    }
+    Ok(left_out)
+}
+
+/// Why an entry was not placed: a problem of the entry (left out, the
+/// unpacking goes on) or of the machine (the unpacking stops).
+enum Refused {
+    Entry(String),
+    Io(io::Error),
+}
+
+impl From<io::Error> for Refused {
+    fn from(e: io::Error) -> Refused {
+        Refused::Io(e)
+    }
+}
+
+impl From<rustix::io::Errno> for Refused {
+    fn from(e: rustix::io::Errno) -> Refused {
+        use rustix::io::Errno;
+        match e {
+            // The entry's own path is at fault, not the machine.
+            Errno::NAMETOOLONG | Errno::LOOP | Errno::NOTDIR | Errno::EXIST | Errno::ISDIR => {
+                Refused::Entry(io::Error::from(e).to_string())
+            }
+            e => Refused::Io(e.into()),
+        }
+    }
+}
+
+/// The directory descriptor of the last parent an entry was placed in:
+/// a package lists a directory's files together.
+#[derive(Default)]
+struct Parents {
+    last: Option<(Vec<u8>, OwnedFd)>,
+}
+
+impl Parents {
+    /// Runs `op` with the entry's parent directory (made as needed, never
+    /// through a symlink) and its last name.
+    fn place(
+        &mut self,
+        dest: &OwnedFd,
+        path: &[u8],
+        op: impl FnOnce(BorrowedFd<'_>, &OsStr) -> Result<(), Refused>,
+    ) -> Result<(), Refused> {
+        let mut parts = Vec::new();
+        for c in path.split(|&b| b == b'/') {
+            match c {
+                b"" | b"." => {}
+                b".." => return Err(Refused::Entry("path climbs with ..".into())),
+                c => parts.push(c),
+            }
+        }
+        let Some((name, dirs)) = parts.split_last() else {
+            // The package's `./` itself.
+            return Ok(());
+        };
+        let key = dirs.join(&b'/');
+        if self.last.as_ref().is_none_or(|(k, _)| *k != key) {
+            self.last = None;
+            let mut fd: Option<OwnedFd> = None;
+            for d in dirs {
+                let at = fd.as_ref().map_or(dest.as_fd(), |f| f.as_fd());
+                make_dir(at, OsStr::from_bytes(d))?;
+                let next = rustix::fs::openat(
+                    at,
+                    OsStr::from_bytes(d),
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(|e| match e {
+                    rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => {
+                        Refused::Entry("a parent is not a directory (a symlink?)".into())
+                    }
+                    e => Refused::Io(e.into()),
+                })?;
+                fd = Some(next);
+            }
+            let fd = match fd {
+                Some(fd) => fd,
+                None => rustix::io::dup(dest)?,
+            };
+            self.last = Some((key, fd));
+        }
+        let Some((_, dir)) = &self.last else {
+            return Ok(());
+        };
+        op(dir.as_fd(), OsStr::from_bytes(name))
+    }
+}
+
+/// `mkdir` that accepts a directory already there.
+fn make_dir(dir: BorrowedFd<'_>, name: &OsStr) -> Result<(), Refused> {
+    let _w = scratch::writing()?;
+    match rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o755)) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::EXIST) => {
+            let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+            if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+                Ok(())
+            } else {
+                Err(Refused::Entry("a file is where a directory goes".into()))
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Removes a file or symlink an earlier entry put at `name`, as tar
+/// replaces it; a directory there refuses the entry.
+fn replace(dir: BorrowedFd<'_>, name: &OsStr) -> Result<(), Refused> {
+    let _w = scratch::writing()?;
+    match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Err(rustix::io::Errno::NOENT) => Ok(()),
+        Err(e) => Err(e.into()),
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
+            Err(Refused::Entry("a directory is where a file goes".into()))
+        }
+        Ok(_) => Ok(rustix::fs::unlinkat(dir, name, AtFlags::empty())?),
+    }
 }
 
 #[cfg(test)]
@@ -208,7 +641,7 @@ mod tests {
         .unwrap();
         let dest = dir.path().join("out");
         std::fs::create_dir(&dest).unwrap();
-        let c = unpack(&file, &dest).unwrap();
+        let c = unpack(&file, &dest, &mut Unpacked::default()).unwrap();
         assert_eq!(
             (c.package.as_str(), c.version.as_str()),
             ("php8.2-x", "1.0-1")
@@ -231,7 +664,10 @@ mod tests {
             b"\x7fELF not a package",
         ] {
             std::fs::write(&file, bytes).unwrap();
-            assert!(unpack(&file, &dest).is_err(), "{bytes:?}");
+            assert!(
+                unpack(&file, &dest, &mut Unpacked::default()).is_err(),
+                "{bytes:?}"
+            );
         }
         let control = tarball(&[(
             b"./control",
@@ -240,10 +676,167 @@ mod tests {
         )]);
         std::fs::write(
             &file,
-            deb(&[("control.tar", control), ("data.tar.bz2", vec![0; 10])]),
+            deb(&[
+                ("debian-binary", b"2.0\n".to_vec()),
+                ("control.tar", control.clone()),
+                ("data.tar.bz2", vec![0; 10]),
+            ]),
         )
         .unwrap();
-        let e = unpack(&file, &dest).unwrap_err().to_string();
+        let e = unpack(&file, &dest, &mut Unpacked::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unsupported compression tar.bz2"), "{e}");
+        // dpkg-deb's layout: debian-binary first, one control.tar, then
+        // one data.tar.
+        let data = tarball(&[(b"./x", tar::EntryType::Regular, b"x")]);
+        for (members, why) in [
+            (
+                vec![("control.tar", control.clone()), ("data.tar", data.clone())],
+                "first member is control.tar",
+            ),
+            (
+                vec![
+                    ("debian-binary", b"2.0\n".to_vec()),
+                    ("control.tar", control.clone()),
+                    ("data.tar", data.clone()),
+                    ("data.tar", data.clone()),
+                ],
+                "second data.tar member",
+            ),
+            (
+                vec![
+                    ("debian-binary", b"2.0\n".to_vec()),
+                    ("data.tar", data.clone()),
+                    ("control.tar", control.clone()),
+                ],
+                "data.tar member before control.tar",
+            ),
+            (
+                vec![
+                    ("debian-binary", b"3.0\n".to_vec()),
+                    ("control.tar", control.clone()),
+                    ("data.tar", data.clone()),
+                ],
+                "unsupported format version",
+            ),
+        ] {
+            std::fs::write(&file, deb(&members)).unwrap();
+            let e = unpack(&file, &dest, &mut Unpacked::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(why), "{why}: {e}");
+        }
+    }
+
+    fn package(data: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let control = tarball(&[(
+            b"./control",
+            tar::EntryType::Regular,
+            b"Package: x\nVersion: 1\n",
+        )]);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("x.deb");
+        std::fs::write(
+            &file,
+            deb(&[
+                ("debian-binary", b"2.0\n".to_vec()),
+                ("control.tar", control),
+                ("data.tar", data.to_vec()),
+            ]),
+        )
+        .unwrap();
+        (dir, file)
+    }
+
+    /// The budgets count per package and over the what-if's packages.
+    #[test]
+    fn budgets_count_per_package_and_per_whatif() {
+        let data = tarball(&[
+            (b"./a", tar::EntryType::Regular, &[0; 100]),
+            (b"./b", tar::EntryType::Regular, &[0; 100]),
+            (b"./c", tar::EntryType::Fifo, b""),
+        ]);
+        let (dir, file) = package(&data);
+        let limits = Limits {
+            deb_entries: 3,
+            deb_bytes: 200,
+            whatif_entries: 5,
+            whatif_bytes: 1000,
+            whatif_path_bytes: 1000,
+        };
+        let run = |whatif: &mut Unpacked, limits: Limits| {
+            let dest = tempfile::tempdir_in(dir.path()).unwrap();
+            unpack_with(&file, dest.path(), whatif, limits).map(|_| ())
+        };
+        let mut whatif = Unpacked::default();
+        run(&mut whatif, limits).unwrap();
+        let e = run(&mut whatif, limits).unwrap_err().to_string();
+        assert_eq!(e, "budget exceeded: WHATIF_ENTRIES (5)");
+        let tight = |l: Limits| run(&mut Unpacked::default(), l).unwrap_err().to_string();
+        assert_eq!(
+            tight(Limits {
+                deb_entries: 2,
+                ..limits
+            }),
+            "budget exceeded: DEB_ENTRIES (2)"
+        );
+        assert_eq!(
+            tight(Limits {
+                deb_bytes: 199,
+                ..limits
+            }),
+            "budget exceeded: DEB_UNPACKED (199 bytes)"
+        );
+        let e = run(
+            &mut Unpacked {
+                entries: 0,
+                bytes: 900,
+                path_bytes: 0,
+            },
+            limits,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "budget exceeded: WHATIF_UNPACKED (1000 bytes)");
+        assert_eq!(
+            tight(Limits {
+                whatif_path_bytes: 1,
+                ..limits
+            }),
+            "budget exceeded: WHATIF_PATH_BYTES (1 bytes)"
+        );
+    }
+
+    /// An entry below a symlink an earlier entry placed is left out, never
+    /// written through the link.
+    #[test]
+    fn entries_below_a_symlink_are_left_out() {
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().as_os_str().as_encoded_bytes().to_vec();
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        b.append_link(&mut h, "./etc", std::ffi::OsStr::from_bytes(&target))
+            .unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(1);
+        b.append_data(&mut h, "./etc/x", &b"x"[..]).unwrap();
+        // A long name, read within DEB_NAME_BYTES.
+        let long = format!("./usr/{}/{}/y", "d".repeat(200), "e".repeat(200));
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(1);
+        b.append_data(&mut h, &long, &b"y"[..]).unwrap();
+        let (dir, file) = package(&b.into_inner().unwrap());
+        let dest = dir.path().join("out");
+        std::fs::create_dir(&dest).unwrap();
+        let c = unpack(&file, &dest, &mut Unpacked::default()).unwrap();
+        assert_eq!(c.left_out.len(), 1, "{:?}", c.left_out);
+        assert_eq!(c.left_out[0].0, "etc/x");
+        assert!(!outside.path().join("x").exists());
+        assert_eq!(std::fs::read(dest.join(&long[2..])).unwrap(), b"y");
     }
 }
