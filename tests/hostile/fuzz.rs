@@ -410,7 +410,8 @@ fn deb_packages() {
     fuzz("deb", debs(), 1 << 20, |bytes| {
         std::fs::write(&deb, bytes).expect("write");
         let dest = tempfile::tempdir_in(scratch.path()).expect("tempdir");
-        let _ = soclash::root::deb::unpack(&deb, dest.path());
+        let mut whatif = soclash::root::deb::Unpacked::default();
+        let _ = soclash::root::deb::unpack(&deb, dest.path(), &mut whatif);
     });
 }
 

@@ -67,7 +67,8 @@ impl Run {
 }
 
 /// Runs soclash with `args` in `dir`, killing it after `deadline` (then
-/// `timed_out`), with `env` added to its environment.
+/// `timed_out`), with `env` added to its environment; its peak memory is
+/// sampled every 5 ms.
 pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], deadline: Duration) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_soclash"));
     cmd.args(args)
@@ -93,26 +94,29 @@ pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], deadline: Duration) 
         let _ = err.read_to_end(&mut s);
         s
     });
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(deadline).is_err() {
+    // Polled, not waited for: the child's peak is its own VmHWM, sampled
+    // until it ends. wait4's ru_maxrss would carry the test process's
+    // memory at fork over into the child's figure.
+    let mut status = 0;
+    let mut peak_kb = 0u64;
+    let mut timed_out = false;
+    loop {
+        // SAFETY: polling our own child with a valid out-pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid {
+            break;
+        }
+        assert_eq!(r, 0, "waitpid: {}", std::io::Error::last_os_error());
+        peak_kb = peak_kb.max(vm_hwm_kb(pid));
+        if !timed_out && start.elapsed() > deadline {
             // SAFETY: kill(2) on our own child's pid, not yet reaped.
             unsafe { libc::kill(pid, libc::SIGKILL) };
-            true
-        } else {
-            false
+            timed_out = true;
         }
-    });
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; wait4 fills it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting for our own child with valid out-pointers.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let secs = start.elapsed().as_secs_f64();
-    let _ = done_tx.send(());
-    let timed_out = watchdog.join().unwrap_or(false);
-    // The child was reaped by wait4; std must not wait for it again.
+    // The child was reaped by waitpid; std must not wait for it again.
     std::mem::forget(child);
     let stdout = String::from_utf8_lossy(&read_out.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&read_err.join().unwrap_or_default()).into_owned();
@@ -125,11 +129,24 @@ pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], deadline: Duration) 
         code,
         signal,
         secs,
-        peak_rss_mb: usage.ru_maxrss as u64 / 1024,
+        peak_rss_mb: peak_kb / 1024,
         stdout,
         stderr,
         timed_out,
     }
+}
+
+/// The high-water mark of a live process's resident memory, in KiB (0
+/// once it has exited).
+fn vm_hwm_kb(pid: libc::pid_t) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Every entry below `dir` with its kind, size and mode, for "nothing
