@@ -15,6 +15,32 @@ pub fn exceeded(budget: &str, value: impl std::fmt::Display) -> String {
     format!("budget exceeded: {budget} ({value})")
 }
 
+/// A byte budget with its name, for a reader that enforces it on behalf
+/// of its caller ([`crate::root::Root::read`]) and must name it when it
+/// is reached. A bare number is a limit with no name, worded as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Named {
+    pub name: &'static str,
+    pub value: u64,
+}
+
+impl From<u64> for Named {
+    fn from(value: u64) -> Named {
+        Named { name: "", value }
+    }
+}
+
+/// The budget `NAME` of this module with its name: `named!(SMALL_FILE)`.
+macro_rules! named {
+    ($name:ident) => {
+        $crate::budget::Named {
+            name: stringify!($name),
+            value: $crate::budget::$name as u64,
+        }
+    };
+}
+pub(crate) use named;
+
 /// `n` bytes for humans: the budgets are powers of two.
 pub fn bytes(n: u64) -> String {
     const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
@@ -52,6 +78,13 @@ pub const ELF_NOTE_BYTES: u64 = 1 << 20;
 /// a longer one is treated as corrupt (a problem of the file, not an
 /// error), and each is copied into the facts once per reference.
 pub const ELF_STRING: u64 = 64 << 10;
+
+/// Largest object read whole to look for the version string a signature's
+/// `embedded_copy` matcher names (an OpenSSL or libxml2 compiled into
+/// another object). libLLVM, the largest library on a Debian host, is
+/// about 120 MB; a file over this is not searched, and the matcher does
+/// not match it.
+pub const VERSION_STRING_FILE: u64 = 256 << 20;
 
 // --- Package databases -----------------------------------------------------
 
@@ -110,7 +143,8 @@ pub const WHATIF_ENTRIES: usize = 500_000;
 pub const WHATIF_PATH_BYTES: u64 = 64 << 20;
 /// Bytes unpacked over all packages of one what-if.
 pub const WHATIF_UNPACKED: u64 = 4 << 30;
-/// Largest `control.tar` member read (it holds a few text files).
+/// Largest `control.tar` member read, and largest file read from it (it
+/// holds a few text files).
 pub const DEB_CONTROL: u64 = 16 << 20;
 /// Helper calls (`php_invoke enmod`, `apache2_invoke enmod`, after `for`
 /// loops are expanded) modelled for one package's `postinst`. Debian's
@@ -374,3 +408,68 @@ pub const YAML_NODES: usize = 1_500_000;
 /// sent, compromised ones included; four keep 10,000 real reports to
 /// about the time all cores of a small server would.
 pub const FLEET_READERS: usize = 4;
+
+#[cfg(test)]
+mod tests {
+    /// docs/BUDGETS.md lists every budget of this file with its value, so
+    /// the users' page cannot drift from the code.
+    #[test]
+    fn every_budget_is_documented_with_its_value() {
+        let doc = include_str!("../docs/BUDGETS.md");
+        let mut seen = 0;
+        for line in include_str!("budget.rs").lines() {
+            let Some(rest) = line.strip_prefix("pub const ") else {
+                continue;
+            };
+            let (name, rest) = rest.split_once(':').expect("a typed const");
+            let expr = rest
+                .split_once('=')
+                .expect("a value")
+                .1
+                .trim()
+                .trim_end_matches(';')
+                .replace('_', "");
+            let value: u64 = match expr.split_once("<<") {
+                Some((a, b)) => {
+                    a.trim().parse::<u64>().unwrap() << b.trim().parse::<u32>().unwrap()
+                }
+                None => expr.parse().unwrap(),
+            };
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{name}` |")))
+                .unwrap_or_else(|| panic!("docs/BUDGETS.md has no row for {name}"));
+            let digits = value.to_string();
+            let grouped: Vec<&str> = digits
+                .as_bytes()
+                .rchunks(3)
+                .rev()
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            let grouped = grouped.join(",");
+            assert!(
+                row.contains(&grouped),
+                "{name} is {grouped}, docs say: {row}"
+            );
+            seen += 1;
+        }
+        assert!(seen > 50, "only {seen} budgets found");
+    }
+
+    #[test]
+    fn a_named_read_names_its_budget() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("big"), vec![b'x'; 2 << 20]).unwrap();
+        let root = crate::root::Root::new(t.path()).unwrap();
+        let e = root
+            .read(std::path::Path::new("/big"), named!(SMALL_FILE))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "budget exceeded: SMALL_FILE (1 MiB): the file is 2097152 bytes"
+        );
+        let e = root.read(std::path::Path::new("/big"), 10).unwrap_err();
+        assert_eq!(e.to_string(), "file larger than 10 bytes");
+    }
+}

@@ -746,18 +746,34 @@ impl Root {
         }
     }
 
-    /// Reads a whole regular file, refusing files larger than `limit` bytes.
-    pub fn read(&self, inner: &Path, limit: u64) -> Result<Vec<u8>, RootError> {
+    /// Reads a whole regular file, refusing files larger than `limit`
+    /// bytes (an `InvalidData` error that names the budget, when `limit`
+    /// is one: `budget::named!(SMALL_FILE)`).
+    pub fn read(
+        &self,
+        inner: &Path,
+        limit: impl Into<crate::budget::Named>,
+    ) -> Result<Vec<u8>, RootError> {
         use std::io::Read;
+        let limit = limit.into();
         let f = self.open(inner)?;
-        if f.size > limit {
+        if f.size > limit.value {
+            let message = if limit.name.is_empty() {
+                format!("file larger than {} bytes", limit.value)
+            } else {
+                format!(
+                    "{}: the file is {} bytes",
+                    crate::budget::exceeded(limit.name, crate::budget::bytes(limit.value)),
+                    f.size
+                )
+            };
             return Err(RootError::Io(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("file larger than {limit} bytes"),
+                message,
             )));
         }
         let mut buf = Vec::new();
-        f.file.take(limit).read_to_end(&mut buf)?;
+        f.file.take(limit.value).read_to_end(&mut buf)?;
         Ok(buf)
     }
 

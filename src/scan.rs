@@ -40,9 +40,6 @@ pub struct ScanOptions {
     pub overlay_packages: Vec<Option<Package>>,
 }
 
-/// Largest object read whole to look for a signature's version string.
-const MAX_SIGNATURE_READ: u64 = 256 << 20;
-
 /// One confirmed object of the inventory, keyed by canonical path.
 struct Entry {
     role: Role,
@@ -233,7 +230,10 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         path: e.file.display().to_string(),
         reason: format!("signature not used: {e}"),
     }));
-    let read = |p: &str| root.read(Path::new(p), MAX_SIGNATURE_READ).ok();
+    let read = |p: &str| {
+        root.read(Path::new(p), crate::budget::named!(VERSION_STRING_FILE))
+            .ok()
+    };
     let per_process: Vec<Vec<Finding>> = images
         .par_iter()
         .map(|i| {

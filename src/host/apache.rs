@@ -81,7 +81,6 @@ use crate::budget::{
     self, APACHE_DIR_DEPTH, APACHE_DIRECTIVES, APACHE_FILE_BYTES, APACHE_FILES,
     APACHE_INCLUDE_DEPTH, APACHE_INCLUDE_WORK, APACHE_LINE, APACHE_PATH, APACHE_SECTION_DEPTH,
     APACHE_TOTAL_BYTES, ENVVARS_EXPANDED, ENVVARS_NESTING, ENVVARS_VALUE, SERVICE_FILES,
-    SMALL_FILE,
 };
 
 /// A module compiled into the httpd binary (`httpd -l`): its symbol name
@@ -2194,7 +2193,7 @@ fn read_ld_so_preload(root: &Root, out: &mut ServiceEnv) {
     if root.symlink_kind(path).is_none() {
         return;
     }
-    let bytes = match root.read(path, SMALL_FILE) {
+    let bytes = match root.read(path, budget::named!(SMALL_FILE)) {
         Ok(b) => b,
         Err(e) => {
             out.errors
@@ -2267,7 +2266,7 @@ fn read_unit_file(
     s: &mut UnitSettings,
     out: &mut ServiceEnv,
 ) {
-    let bytes = match root.read(path, SMALL_FILE) {
+    let bytes = match root.read(path, budget::named!(SMALL_FILE)) {
         Ok(b) => b,
         Err(e) => {
             out.errors
@@ -2498,7 +2497,7 @@ fn read_env_file(
     env: &mut BTreeMap<String, String>,
     out: &mut ServiceEnv,
 ) {
-    let bytes = match root.read(path, SMALL_FILE) {
+    let bytes = match root.read(path, budget::named!(SMALL_FILE)) {
         Ok(b) => b,
         Err(e) => {
             if !(optional && e.is_absent()) {
@@ -2732,7 +2731,7 @@ fn apache2ctl(
     };
     let envvars = PathBuf::from(envvars);
     if root.kind(&envvars) == Some(Kind::Regular) {
-        match root.read(&envvars, SMALL_FILE) {
+        match root.read(&envvars, budget::named!(SMALL_FILE)) {
             Ok(bytes) => {
                 out.sources.push(envvars.clone());
                 sh.run(&envvars, &bytes);

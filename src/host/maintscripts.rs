@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
-use crate::budget::{self, A2ENMOD_DEPENDS, MAINTSCRIPT_CALLS, MAINTSCRIPT_FILE};
+use crate::budget::{self, A2ENMOD_DEPENDS, MAINTSCRIPT_CALLS};
 use crate::root::{Kind, Root, Virtual};
 
 const PHP_ENMOD: &str = r"php_invoke\s+enmod\s+(\S+)\s+(\S+)\s+(\S+)";
@@ -139,7 +139,7 @@ fn expand(loops: &std::collections::HashMap<&str, &str>, word: &str) -> Vec<Stri
 
 /// A file as the system would have it after install.
 fn read(root: &Root, inner: &Path) -> Option<Vec<u8>> {
-    root.read(inner, MAINTSCRIPT_FILE).ok()
+    root.read(inner, budget::named!(MAINTSCRIPT_FILE)).ok()
 }
 
 /// Whether layer `layer` itself put the entry named `inner` (its parent

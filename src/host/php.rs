@@ -58,7 +58,7 @@
 //! but is not loadable ELF counts as found (PHP would go on to the `.so`
 //! candidate); `${X:-…}` with a one-character name reads as a syntax
 //! error in php-src's scanner as written and works here; files larger than
-//! [`PHP_INI_BYTES`] are not read (an error entry).
+//! [`budget::PHP_INI_BYTES`] are not read (an error entry).
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -70,8 +70,8 @@ use bstr::{BString, ByteSlice};
 use crate::root::{Kind, Root};
 
 use crate::budget::{
-    self, ERRORS_PER_FILE, PHP_EXTENSIONS, PHP_INI_BYTES, PHP_INI_LINES, PHP_POOL_FILES,
-    PHP_SCAN_FILES, PHP_VALUE_DEPTH,
+    self, ERRORS_PER_FILE, PHP_EXTENSIONS, PHP_INI_LINES, PHP_POOL_FILES, PHP_SCAN_FILES,
+    PHP_VALUE_DEPTH,
 };
 
 /// A PHP server API: which binary PHP runs in, and so which ini it reads.
@@ -907,7 +907,7 @@ fn scan_files(
 }
 
 fn read_ini(root: &Root, path: &Path, st: &mut IniState<'_>, fallback_syntax: bool) {
-    match root.read(path, PHP_INI_BYTES) {
+    match root.read(path, budget::named!(PHP_INI_BYTES)) {
         Ok(text) => st.parse_file(path, &text, fallback_syntax),
         Err(e) => st
             .errors
@@ -1056,7 +1056,7 @@ fn pool_notes(root: &Root, build: &Build, notes: &mut Vec<(String, String)>) {
                 return;
             }
             let path = bytes_path(&path);
-            let Ok(text) = root.read(&path, PHP_INI_BYTES) else {
+            let Ok(text) = root.read(&path, budget::named!(PHP_INI_BYTES)) else {
                 continue;
             };
             for (i, line) in text.lines().enumerate().take(PHP_INI_LINES) {
@@ -3213,7 +3213,7 @@ mod tests {
 
     #[test]
     fn oversized_file_is_an_error() {
-        let big = vec![b'a'; (PHP_INI_BYTES + 1) as usize];
+        let big = vec![b'a'; (budget::PHP_INI_BYTES + 1) as usize];
         let (_t, root) = tree(&[("/etc/php.ini", &big)], &[]);
         let c = php_extensions(&root, Sapi::Cli, &PhpHints::default());
         assert_eq!(c.errors.len(), 1, "{:?}", c.errors);

@@ -319,7 +319,7 @@ impl<F: Fn(&ElfFacts) -> bool> Emulator<'_, F> {
     /// `hwcap` lines, and one directory per other line.
     fn parse_conf(&mut self, filename: &[u8], stack: &mut Vec<PathBuf>) {
         let path = inner(filename);
-        let text = match self.root.read(&path, LDCONFIG_FILE_BYTES) {
+        let text = match self.root.read(&path, budget::named!(LDCONFIG_FILE_BYTES)) {
             Ok(t) => t,
             // ENOENT is silent; a directory opens but reads nothing.
             Err(e) if e.is_absent() => return,

@@ -107,8 +107,14 @@ fn unpack_with(
         &control.name["control.tar".len()..],
         member(&mut file, &control)?,
     )?
-    .take(DEB_CONTROL)
+    .take(DEB_CONTROL + 1)
     .read_to_end(&mut tarball)?;
+    if tarball.len() as u64 > DEB_CONTROL {
+        return Err(DebError::Format(format!(
+            "{}: control.tar unpacks to more",
+            budget::exceeded("DEB_CONTROL", budget::bytes(DEB_CONTROL))
+        )));
+    }
     let mut package = control_package(&tarball)?;
     let dest = rustix::fs::open(
         dest,
