@@ -10,23 +10,23 @@ use std::path::Path;
 
 use super::harness;
 
-const PT_LOAD: u32 = 1;
-const PT_DYNAMIC: u32 = 2;
-const PT_NOTE: u32 = 4;
-const DT_NEEDED: u64 = 1;
-const DT_HASH: u64 = 4;
-const DT_STRTAB: u64 = 5;
-const DT_SYMTAB: u64 = 6;
-const DT_STRSZ: u64 = 10;
-const DT_SYMENT: u64 = 11;
+pub(super) const PT_LOAD: u32 = 1;
+pub(super) const PT_DYNAMIC: u32 = 2;
+pub(super) const PT_NOTE: u32 = 4;
+pub(super) const DT_NEEDED: u64 = 1;
+pub(super) const DT_HASH: u64 = 4;
+pub(super) const DT_STRTAB: u64 = 5;
+pub(super) const DT_SYMTAB: u64 = 6;
+pub(super) const DT_STRSZ: u64 = 10;
+pub(super) const DT_SYMENT: u64 = 11;
 
 /// A program header: type, file offset, size in the file.
-struct Ph(u32, u64, u64);
+pub(super) struct Ph(pub u32, pub u64, pub u64);
 
 /// Writes an x86-64 `ET_DYN` of `len` bytes (sparse past what is
 /// written) with `phdrs` after a `PT_LOAD` of the whole file, and `data`
 /// at the given offsets.
-fn write_elf(path: &Path, len: u64, phdrs: &[Ph], data: &[(u64, Vec<u8>)]) {
+pub(super) fn write_elf(path: &Path, len: u64, phdrs: &[Ph], data: &[(u64, Vec<u8>)]) {
     let mut h = Vec::with_capacity(64);
     h.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
     h.extend_from_slice(&3u16.to_le_bytes()); // ET_DYN
@@ -59,7 +59,7 @@ fn write_elf(path: &Path, len: u64, phdrs: &[Ph], data: &[(u64, Vec<u8>)]) {
 }
 
 /// A dynamic section of `(tag, value)` pairs, with its `DT_NULL`.
-fn dynamic(entries: &[(u64, u64)]) -> Vec<u8> {
+pub(super) fn dynamic(entries: &[(u64, u64)]) -> Vec<u8> {
     let mut out = Vec::new();
     for (tag, val) in entries.iter().chain([&(0, 0)]) {
         out.extend_from_slice(&tag.to_le_bytes());

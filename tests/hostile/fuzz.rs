@@ -19,7 +19,7 @@ use soclash::root::Root;
 
 /// Cases per target in CI: enough to reach past the headers of each
 /// format in a debug build within a few seconds per target.
-const CI_CASES: u64 = 400;
+const CI_CASES: u64 = 2000;
 /// One case that takes longer than this is a hang.
 const CASE_DEADLINE: Duration = Duration::from_secs(20);
 
@@ -255,14 +255,60 @@ impl Scratch {
     }
 }
 
+/// Small forms of issue 13's hostile ELF files: repeated note segments,
+/// `DT_NEEDED` into a string table without a NUL, a `DT_HASH` that claims
+/// 2^32-1 symbols.
+fn crafted_elfs(dir: &Path) -> Vec<Vec<u8>> {
+    use super::elf::*;
+    let at = dir.join("crafted.so");
+    let mut out = Vec::new();
+    let notes: Vec<Ph> = (0..64).map(|_| Ph(PT_NOTE, 4096, 4096)).collect();
+    write_elf(&at, 16 << 10, &notes, &[]);
+    out.push(std::fs::read(&at).expect("read"));
+    let needed: Vec<(u64, u64)> = (0..64).map(|i| (DT_NEEDED, i)).collect();
+    let mut entries = vec![(DT_STRTAB, 8192), (DT_STRSZ, 4096)];
+    entries.extend(needed);
+    write_elf(
+        &at,
+        16 << 10,
+        &[Ph(PT_DYNAMIC, 4096, 16 * 70)],
+        &[(4096, dynamic(&entries)), (8192, vec![b'a'; 4096])],
+    );
+    out.push(std::fs::read(&at).expect("read"));
+    let mut hash = 1u32.to_le_bytes().to_vec();
+    hash.extend_from_slice(&u32::MAX.to_le_bytes());
+    write_elf(
+        &at,
+        32 << 10,
+        &[Ph(PT_DYNAMIC, 4096, 6 * 16 + 16)],
+        &[
+            (
+                4096,
+                dynamic(&[
+                    (DT_HASH, 8192),
+                    (DT_STRTAB, 8256),
+                    (DT_STRSZ, 16),
+                    (DT_SYMTAB, 16384),
+                    (DT_SYMENT, 24),
+                ]),
+            ),
+            (8192, hash),
+            (8256, b"\0libc.so.6\0".to_vec()),
+        ],
+    );
+    out.push(std::fs::read(&at).expect("read"));
+    out
+}
+
 #[test]
 fn elf_facts() {
-    let seeds = vec![
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let mut seeds = vec![
         system("/usr/lib/x86_64-linux-gnu/libz.so.1"),
         system("/usr/bin/true"),
         system("/lib64/ld-linux-x86-64.so.2"),
     ];
-    let scratch = tempfile::tempdir().expect("tempdir");
+    seeds.extend(crafted_elfs(scratch.path()));
     let at = scratch.path().join("case.so");
     fuzz("elf", seeds, 4 << 20, |bytes| {
         std::fs::write(&at, bytes).expect("write");
@@ -348,7 +394,8 @@ fn debs() -> Vec<Vec<u8>> {
         let mut b = tar::Builder::new(Vec::new());
         for (name, data) in entries {
             let mut h = tar::Header::new_gnu();
-            h.set_path(name).expect("a tar path");
+            // Raw names, so that a hostile `../` path can be written.
+            h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
             h.set_size(data.len() as u64);
             h.set_mode(0o644);
             h.set_cksum();
@@ -377,11 +424,27 @@ fn debs() -> Vec<Vec<u8>> {
         }
         a.into_inner().expect("an ar archive")
     };
+    let climbing = tarball(&[
+        ("./etc/php", b""),
+        ("../../escape", b"out"),
+        ("./usr/share/x/../../../x", b"out"),
+    ]);
     vec![
         ar(&[
             ("debian-binary", b"2.0\n".to_vec()),
             ("control.tar", control.clone()),
             ("data.tar", data.clone()),
+        ]),
+        ar(&[
+            ("debian-binary", b"2.0\n".to_vec()),
+            ("control.tar", control.clone()),
+            ("data.tar", data.clone()),
+            ("data.tar", data.clone()),
+        ]),
+        ar(&[
+            ("debian-binary", b"2.0\n".to_vec()),
+            ("control.tar", control.clone()),
+            ("data.tar", climbing),
         ]),
         ar(&[
             ("debian-binary", b"2.0\n".to_vec()),
@@ -415,6 +478,24 @@ fn deb_packages() {
     });
 }
 
+/// The shapes of issue 13's hostile YAML, small: deep flow and block
+/// nesting, aliases to aliases.
+fn crafted_yaml() -> Vec<Vec<u8>> {
+    let flow = format!("id: x\nm: {}{}\n", "[".repeat(300), "]".repeat(300));
+    let block = format!("id: x\nm:\n{}\n", "- ".repeat(300) + "x");
+    let mut laughs = String::from("a: &a [x, x, x, x, x, x, x, x]\n");
+    for (prev, name) in ["a", "b", "c", "d", "e", "f"]
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+    {
+        laughs.push_str(&format!(
+            "{name}: &{name} [{}]\n",
+            vec![format!("*{prev}"); 8].join(", ")
+        ));
+    }
+    vec![flow.into_bytes(), block.into_bytes(), laughs.into_bytes()]
+}
+
 #[test]
 fn signatures() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
@@ -426,6 +507,7 @@ fn signatures() {
         .collect();
     seeds.sort();
     seeds.truncate(8);
+    seeds.extend(crafted_yaml());
     fuzz("signature", seeds, 1 << 20, |bytes| {
         let text = String::from_utf8_lossy(bytes);
         let _ = soclash::rules::signature::parse(Path::new("case.yaml"), &text);
@@ -448,7 +530,8 @@ fn reports() {
         assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
         out.stdout
     };
-    let seeds = vec![write("yaml"), write("json")];
+    let mut seeds = vec![write("yaml"), write("json")];
+    seeds.extend(crafted_yaml());
     let scratch = tempfile::tempdir().expect("tempdir");
     let at = scratch.path().join("case.yaml");
     fuzz("report", seeds, 1 << 20, |bytes| {
@@ -464,5 +547,64 @@ fn reports() {
 fn a_panicking_reader_fails_the_run() {
     fuzz("self-test", vec![b"abc".to_vec()], 64, |bytes| {
         assert!(bytes == b"abc" || bytes.len() < 3, "a mutant");
+    });
+}
+
+/// An installed rpm header as rpm stores it in `Packages.blob`: entries
+/// (tag, type, offset, count), then their data (name, version, release,
+/// one file as dir index, base name, dir name).
+fn rpm_header(name: &str, dir: &str, base: &str) -> Vec<u8> {
+    let mut entries: Vec<[u32; 4]> = Vec::new();
+    let mut data = Vec::new();
+    let mut add = |tag: u32, kind: u32, count: u32, bytes: &[u8]| {
+        entries.push([tag, kind, data.len() as u32, count]);
+        data.extend_from_slice(bytes);
+    };
+    add(1000, 6, 1, format!("{name}\0").as_bytes());
+    add(1001, 6, 1, b"1.0\0");
+    add(1002, 6, 1, b"1.el9\0");
+    add(1003, 4, 1, &1u32.to_be_bytes());
+    add(1116, 4, 1, &0u32.to_be_bytes());
+    add(1117, 8, 1, format!("{base}\0").as_bytes());
+    add(1118, 8, 1, format!("{dir}\0").as_bytes());
+    let mut blob = (entries.len() as u32).to_be_bytes().to_vec();
+    blob.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    for e in entries {
+        for v in e {
+            blob.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+    blob.extend_from_slice(&data);
+    blob
+}
+
+/// The rpm header parser, through the whole path a scan takes: a root
+/// whose rpmdb.sqlite holds the mutant as its one package.
+#[test]
+fn rpm_headers() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let root_dir = scratch.path();
+    std::fs::create_dir_all(root_dir.join("usr/lib64")).expect("mkdir");
+    std::fs::create_dir_all(root_dir.join("var/lib/rpm")).expect("mkdir");
+    std::fs::write(root_dir.join("usr/lib64/libx.so"), b"x").expect("write");
+    let files: std::collections::BTreeSet<PathBuf> = [PathBuf::from("/usr/lib64/libx.so")].into();
+    let db = root_dir.join("var/lib/rpm/rpmdb.sqlite");
+    let seeds = vec![
+        rpm_header("libx", "/usr/lib64/", "libx.so"),
+        rpm_header("x", "/usr/lib64/../lib64/", "libx.so"),
+    ];
+    fuzz("rpm-header", seeds, 64 << 10, |blob| {
+        let _ = std::fs::remove_file(&db);
+        let c = rusqlite::Connection::open(&db).expect("a database");
+        c.execute_batch(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
+             CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);",
+        )
+        .expect("rpm's schema");
+        c.execute("INSERT INTO Packages (blob) VALUES (?1)", [blob])
+            .expect("a row");
+        drop(c);
+        let root = Root::new(root_dir).expect("the root opens");
+        let _ = soclash::host::packages::owners(&root, &files);
     });
 }
