@@ -3217,7 +3217,13 @@ mod tests {
         let (_t, root) = tree(&[("/etc/php.ini", &big)], &[]);
         let c = php_extensions(&root, Sapi::Cli, &PhpHints::default());
         assert_eq!(c.errors.len(), 1, "{:?}", c.errors);
-        assert!(c.errors[0].1.contains("larger than"));
+        assert!(
+            c.errors[0]
+                .1
+                .contains("budget exceeded: PHP_INI_BYTES (4 MiB)"),
+            "{:?}",
+            c.errors
+        );
     }
 
     proptest::proptest! {
