@@ -170,6 +170,73 @@ pub fn check(text: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// [`check`] for a report: what soclash writes (block style, no aliases, a
+/// few KiB) is proven within the budgets by one pass over its bytes
+/// ([`plainly_within_budgets`]) instead of a second parse, as `fleet`
+/// reads thousands of reports; anything else gets the full check. A
+/// syntax error is then serde_norway's to report, as the budgets hold.
+pub fn check_report(text: &str) -> Result<(), Refusal> {
+    if plainly_within_budgets(text) {
+        return Ok(());
+    }
+    check(text)
+}
+
+/// Whether one pass over the bytes proves `text` within every budget
+/// [`check`] enforces. Each bound over-counts, so a document that fails
+/// one still gets the full check:
+///
+/// - an alias is a `*` where a node may start, after a space, an indicator
+///   or at a line's start, never after a word character (`sqlite3_*` in a
+///   title is no alias);
+/// - every node takes at least one byte, so a document of at most half of
+///   [`budget::YAML_NODES`] bytes has fewer nodes;
+/// - a block collection nested in another starts at least one column
+///   further right, or at the same column once (a sequence as a mapping's
+///   value), so block depth is at most twice the largest column a line's
+///   content starts at after its indentation and `-`, `?`, `:` indicators,
+///   plus one; flow collections nest at most one deeper than the number of
+///   `[` and `{` not closed by the very next byte (an empty `[]` holds
+///   nothing that could nest).
+fn plainly_within_budgets(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.len() > budget::YAML_NODES / 2 {
+        return false;
+    }
+    let mut open = 0usize;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'*' => {
+                let word = i > 0
+                    && bytes.get(i - 1).is_some_and(|p| {
+                        p.is_ascii_alphanumeric() || matches!(p, b'_' | b'.' | b'/')
+                    });
+                if !word {
+                    return false;
+                }
+            }
+            b'[' | b'{' => {
+                let closer = if b == b'[' { b']' } else { b'}' };
+                if bytes.get(i + 1) != Some(&closer) {
+                    open += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let column = bytes
+        .split(|&b| b == b'\n')
+        .map(|line| {
+            line.iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'-' | b'?' | b':'))
+                .unwrap_or(line.len())
+        })
+        .max()
+        .unwrap_or(0);
+    // Depth is at most 2 (column + 1) + open + 1, which must not pass it.
+    2 * (column + 1) + open < budget::YAML_DEPTH
+}
+
 fn too_deep() -> String {
     format!(
         "{}: collections nested deeper",
@@ -236,6 +303,38 @@ fn kind(t: &std::fs::FileType) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What soclash writes takes the one-pass bound; the shapes of issue
+    /// 13's hostile documents, however small, never do.
+    #[test]
+    fn reports_pass_in_one_pass_and_hostile_shapes_get_the_full_check() {
+        let report = "schema: 1\nfindings:\n- id: duplicate-sqlite3-in-process\n  title: More than one SQLite library copy exports sqlite3_* in one process\n  objects:\n  - /usr/lib/x86_64-linux-gnu/libsqlite3.so.0\n  symbols: []\n  evidence: {}\nerrors: []\n";
+        assert!(plainly_within_budgets(report));
+        assert!(check_report(report).is_ok());
+        let hostile = [
+            format!("m: {}{}", "[".repeat(70), "]".repeat(70)),
+            format!("m:\n{}x", "- ".repeat(40)),
+            format!(
+                "m:\n{}",
+                (0..40)
+                    .map(|i| format!("{}a:\n", " ".repeat(i)))
+                    .collect::<String>()
+            ),
+            "a: &a [x]\nb: *a\n".to_string(),
+            "a: &a [x]\nb: [*a,*a]\n".to_string(),
+            "a: &a x\nb: {k:*a}\n".to_string(),
+            "x\n".repeat(budget::YAML_NODES / 4 + 1),
+        ];
+        for h in &hostile {
+            assert!(!plainly_within_budgets(h), "{h:.60}");
+        }
+        // Within the budgets, so the one pass may take it: 40 deep.
+        assert!(plainly_within_budgets(&format!(
+            "m: {}{}",
+            "[".repeat(40),
+            "]".repeat(40)
+        )));
+    }
 
     #[test]
     fn nesting_up_to_the_budget_passes_and_one_more_is_refused() {

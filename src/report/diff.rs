@@ -170,11 +170,12 @@ pub fn diff(old: &Report, new: &Report, names: (&str, &str)) -> Diff {
 /// Reads a report (YAML or JSON, which serde_norway reads as YAML),
 /// refusing another schema rather than misreading it, and a file that is
 /// not a regular one, is over [`budget::REPORT_BYTES`] or fails
-/// [`yaml_guard::check`] before parsing it.
+/// [`yaml_guard::check_report`] before parsing it.
 pub fn read_report(path: &Path) -> Result<Report, String> {
     let text = yaml_guard::read_regular(path, budget::REPORT_BYTES, "REPORT_BYTES")
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    yaml_guard::check(&text).map_err(|e| format!("{}: not a report: {e}", path.display()))?;
+    yaml_guard::check_report(&text)
+        .map_err(|e| format!("{}: not a report: {e}", path.display()))?;
     let value: serde_yaml::Value = serde_yaml::from_str(&text)
         .map_err(|e| format!("{}: not a report: {e}", path.display()))?;
     let schema = value.get("schema").and_then(serde_yaml::Value::as_u64);

@@ -354,7 +354,7 @@ fn parse(text: &str) -> Result<Report, String> {
         }
         None => return Err("not a soclash report (no top-level schema)".into()),
     }
-    yaml_guard::check(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
+    yaml_guard::check_report(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
     let l: Light =
         serde_yaml::from_str(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
     Ok(Report {
