@@ -6,22 +6,48 @@ use std::path::{Path, PathBuf};
 
 use bstr::ByteSlice;
 
-use super::{DbFile, Lookups, Package, claim, read_db_file, unread, wanted_names};
+use super::{
+    Answer, Database, DbFile, Lookups, Package, claim, read_db_file, unread, wanted_names,
+};
 use crate::root::{Kind, Root};
 
 /// Alpine's place, then the one Wolfi and Chimera use (`/usr/lib`, also
 /// where `/lib` is no link to it).
 const APK: [&str; 2] = ["/lib/apk/db/installed", "/usr/lib/apk/db/installed"];
 
-pub(super) fn apk_database(root: &Root) -> Option<&'static Path> {
-    APK.iter()
-        .map(Path::new)
-        .find(|p| root.kind(p) == Some(Kind::Regular))
+/// The root's `installed` file, at the first of [`APK`] where it is one.
+pub(super) struct Apk(&'static Path);
+
+impl Database for Apk {
+    fn name(&self) -> &'static str {
+        "apk"
+    }
+
+    fn detect(root: &Root) -> Option<Apk> {
+        APK.iter()
+            .map(Path::new)
+            .find(|p| root.kind(p) == Some(Kind::Regular))
+            .map(Apk)
+    }
+
+    /// A database that cannot be read is listed, with why.
+    fn owners(&self, at: &Lookups<'_>, files: &BTreeSet<PathBuf>) -> Answer {
+        match apk_owners(at, self.0, files) {
+            Ok(by_file) => Answer::Owners {
+                by_file,
+                notes: Vec::new(),
+            },
+            Err(why) => Answer::Owners {
+                by_file: BTreeMap::new(),
+                notes: vec![why],
+            },
+        }
+    }
 }
 
 /// Alpine: blank-line separated records; `P:` name, `V:` version, `F:` a
 /// directory (relative to `/`), `R:` a file in the last `F:`.
-pub(super) fn apk_owners(
+fn apk_owners(
     at: &Lookups<'_>,
     db: &Path,
     files: &BTreeSet<PathBuf>,

@@ -6,11 +6,31 @@ use std::path::{Path, PathBuf};
 
 use bstr::ByteSlice;
 
-use super::{DbFile, Lookups, Package, read_db_file, unread, wanted_names};
+use super::{Answer, Database, DbFile, Lookups, Package, read_db_file, unread, wanted_names};
 use crate::budget;
 use crate::root::Root;
 
-pub(super) const DPKG: &str = "/var/lib/dpkg";
+const DPKG: &str = "/var/lib/dpkg";
+
+/// A root with a dpkg `status` file.
+pub(super) struct Dpkg;
+
+impl Database for Dpkg {
+    fn name(&self) -> &'static str {
+        "dpkg"
+    }
+
+    fn detect(root: &Root) -> Option<Dpkg> {
+        root.kind(&Path::new(DPKG).join("status"))
+            .is_some()
+            .then_some(Dpkg)
+    }
+
+    fn owners(&self, at: &Lookups<'_>, files: &BTreeSet<PathBuf>) -> Answer {
+        let (by_file, notes) = dpkg_lookup(at, files);
+        Answer::Owners { by_file, notes }
+    }
+}
 
 /// The owners of `files` (canonical inner paths) by the root's dpkg
 /// database; files no installed package lists are absent. dpkg keeps no
@@ -28,7 +48,7 @@ pub fn dpkg_owners(
     (out, notes)
 }
 
-pub(super) fn dpkg_lookup(
+fn dpkg_lookup(
     at: &Lookups<'_>,
     files: &BTreeSet<PathBuf>,
 ) -> (BTreeMap<PathBuf, Package>, Vec<String>) {

@@ -7,6 +7,12 @@
 //! releases and of SUSE are recognised but not read: their packages are
 //! "unknown". Only the files asked about are looked up, so a database of
 //! 100,000 paths costs one read and a few path resolutions.
+//!
+//! Each database is a module of its own (`dpkg`, `apk`, `rpm`) with a type
+//! that implements `Database` (find it in a root, name the owners of the
+//! files asked about); `DATABASES` lists them in the order they are
+//! consulted, and the path lookups (`Lookups`, `claim`) and budgets are
+//! shared. A new database is a new module and one entry in that list.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,39 +47,72 @@ pub struct Owners {
     pub databases: Vec<String>,
 }
 
+/// The package databases a root may have, in the order they are consulted:
+/// where two list a file, the first one's answer wins. Adding a database
+/// is a module with a type that implements [`Database`], and its line here.
+const DATABASES: &[Detect] = &[detect::<dpkg::Dpkg>, detect::<apk::Apk>, detect::<rpm::Rpm>];
+
+/// One kind of package database, as [`owners`] consults it: found in the
+/// root by [`Database::detect`], then asked only about the files of one
+/// scan, through the scan's shared [`Lookups`] (which resolve and budget
+/// the paths it lists, see [`claim`]).
+trait Database {
+    /// Its name in `host.packages` (`dpkg`), also before its notes
+    /// (`dpkg: …`).
+    fn name(&self) -> &'static str;
+
+    /// The root's database of this kind, if it has one. One that is there
+    /// but cannot be read is found too: its [`Answer::Unread`] says why.
+    fn detect(root: &Root) -> Option<Self>
+    where
+        Self: Sized;
+
+    /// The owners of `files` (canonical inner paths) it lists; files no
+    /// installed package lists are absent.
+    fn owners(&self, at: &Lookups<'_>, files: &BTreeSet<PathBuf>) -> Answer;
+}
+
+/// What a database answered.
+enum Answer {
+    /// Read, perhaps in part: the owners, and notes on what of it was not
+    /// read or why some owners are unknown. The database is listed in
+    /// `host.packages`, each note after it.
+    Owners {
+        by_file: BTreeMap<PathBuf, Package>,
+        notes: Vec<String>,
+    },
+    /// Not read at all: only why is listed (`rpm: …`), not the database.
+    Unread(String),
+}
+
+/// A [`DATABASES`] entry: the root's database of one kind, if any.
+type Detect = fn(&Root) -> Option<Box<dyn Database>>;
+
+fn detect<D: Database + 'static>(root: &Root) -> Option<Box<dyn Database>> {
+    D::detect(root).map(|db| Box::new(db) as Box<dyn Database>)
+}
+
 /// The owners of `files` (canonical inner paths) by every package database
-/// the root has; files no installed package lists are absent. Where two
-/// databases claim a file, dpkg's answer wins, then apk's.
+/// the root has, in `DATABASES` order; files no installed package lists
+/// are absent. Where two databases claim a file, dpkg's answer wins, then
+/// apk's.
 pub fn owners(root: &Root, files: &BTreeSet<PathBuf>) -> Owners {
     let mut out = Owners::default();
     let at = Lookups::new(root);
-    if root.kind(&Path::new(dpkg::DPKG).join("status")).is_some() {
-        out.databases.push("dpkg".into());
-        let (found, notes) = dpkg::dpkg_lookup(&at, files);
-        out.by_file = found;
-        out.databases
-            .extend(notes.into_iter().map(|n| format!("dpkg: {n}")));
-    }
-    if let Some(db) = apk::apk_database(root) {
-        out.databases.push("apk".into());
-        match apk::apk_owners(&at, db, files) {
-            Ok(found) => {
-                for (f, p) in found {
+    for find in DATABASES {
+        let Some(db) = find(root) else { continue };
+        let name = db.name();
+        match db.owners(&at, files) {
+            Answer::Owners { by_file, notes } => {
+                out.databases.push(name.into());
+                out.databases
+                    .extend(notes.into_iter().map(|n| format!("{name}: {n}")));
+                for (f, p) in by_file {
                     out.by_file.entry(f).or_insert(p);
                 }
             }
-            Err(why) => out.databases.push(format!("apk: {why}")),
+            Answer::Unread(why) => out.databases.push(format!("{name}: {why}")),
         }
-    }
-    match rpm::rpm_owners(&at, files) {
-        rpm::Rpm::None => {}
-        rpm::Rpm::Read(found) => {
-            out.databases.push("rpm".into());
-            for (f, p) in found {
-                out.by_file.entry(f).or_insert(p);
-            }
-        }
-        rpm::Rpm::Unread(why) => out.databases.push(format!("rpm: {why}")),
     }
     out.databases.extend(at.note());
     out

@@ -4,50 +4,75 @@
 //! recognised, not read.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::{Lookups, Package, claim, wanted_names};
+use super::{Answer, Database, Lookups, Package, claim, wanted_names};
 use crate::budget;
+use crate::root::Root;
 
 /// The RPM database, where newer releases keep it and where older ones
 /// did (`/var/lib/rpm` is often a link to the first).
 const RPM_DIRS: [&str; 2] = ["/usr/lib/sysimage/rpm", "/var/lib/rpm"];
 
+/// The root's RPM database: the SQLite file as the root opened it, or why
+/// what is there is not read.
 pub(super) enum Rpm {
-    None,
-    Read(BTreeMap<PathBuf, Package>),
-    Unread(String),
+    Sqlite(File),
+    Unread(&'static str),
 }
 
-pub(super) fn rpm_owners(at: &Lookups<'_>, files: &BTreeSet<PathBuf>) -> Rpm {
-    let root = at.root;
-    for dir in RPM_DIRS {
-        let dir = Path::new(dir);
-        let file = match root.open(&dir.join("rpmdb.sqlite")) {
-            Ok(file) => file,
-            Err(e) if e.is_absent() => {
-                if root.kind(&dir.join("Packages")).is_some() {
-                    return Rpm::Unread(
-                        "Berkeley DB (Packages), not read: packages unknown".into(),
-                    );
-                }
-                if root.kind(&dir.join("Packages.db")).is_some() {
-                    return Rpm::Unread("ndb (Packages.db), not read: packages unknown".into());
-                }
-                continue;
-            }
-            // Unreadable is not absent: the caller must not take the
-            // root for one without RPM packages.
-            Err(_) => {
-                return Rpm::Unread("rpmdb.sqlite could not be opened: packages unknown".into());
-            }
-        };
-        return match rpm_sqlite(at, files, &file.file) {
-            Ok(found) => Rpm::Read(found),
-            Err(why) => Rpm::Unread(format!("rpmdb.sqlite not read: {why}: packages unknown")),
-        };
+impl Database for Rpm {
+    fn name(&self) -> &'static str {
+        "rpm"
     }
-    Rpm::None
+
+    /// The first of [`RPM_DIRS`] with a database: `rpmdb.sqlite`, opened
+    /// now, or a Berkeley DB or ndb one, which is not read.
+    fn detect(root: &Root) -> Option<Rpm> {
+        for dir in RPM_DIRS {
+            let dir = Path::new(dir);
+            let file = match root.open(&dir.join("rpmdb.sqlite")) {
+                Ok(file) => file,
+                Err(e) if e.is_absent() => {
+                    if root.kind(&dir.join("Packages")).is_some() {
+                        return Some(Rpm::Unread(
+                            "Berkeley DB (Packages), not read: packages unknown",
+                        ));
+                    }
+                    if root.kind(&dir.join("Packages.db")).is_some() {
+                        return Some(Rpm::Unread("ndb (Packages.db), not read: packages unknown"));
+                    }
+                    continue;
+                }
+                // Unreadable is not absent: the caller must not take the
+                // root for one without RPM packages.
+                Err(_) => {
+                    return Some(Rpm::Unread(
+                        "rpmdb.sqlite could not be opened: packages unknown",
+                    ));
+                }
+            };
+            return Some(Rpm::Sqlite(file.file));
+        }
+        None
+    }
+
+    /// Only a database read is listed; one that is not, only with why.
+    fn owners(&self, at: &Lookups<'_>, files: &BTreeSet<PathBuf>) -> Answer {
+        match self {
+            Rpm::Unread(why) => Answer::Unread((*why).to_string()),
+            Rpm::Sqlite(db) => match rpm_sqlite(at, files, db) {
+                Ok(by_file) => Answer::Owners {
+                    by_file,
+                    notes: Vec::new(),
+                },
+                Err(why) => {
+                    Answer::Unread(format!("rpmdb.sqlite not read: {why}: packages unknown"))
+                }
+            },
+        }
+    }
 }
 
 /// Reads the `Packages` table of an rpmdb.sqlite the root opened. SQLite
@@ -62,7 +87,7 @@ pub(super) fn rpm_owners(at: &Lookups<'_>, files: &BTreeSet<PathBuf>) -> Rpm {
 /// that computes its columns is refused, schema code is not trusted with
 /// functions that have side effects, and the read is bounded in size,
 /// steps and memory ([`rootfd::open`]). The error is why, for the note.
-pub(super) fn rpm_sqlite(
+fn rpm_sqlite(
     at: &Lookups<'_>,
     files: &BTreeSet<PathBuf>,
     db: &std::fs::File,
