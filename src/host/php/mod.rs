@@ -18,7 +18,7 @@
 //!   stands for the compiled-in one) in `alphasort` order, which is byte
 //!   order because PHP never sets `LC_COLLATE`; names that are not regular
 //!   files after following symlinks are skipped, as `php_init_config` does.
-//! * **Ini syntax and the two lists**, in [`ini`]: each file is read as
+//! * **Ini syntax and the two lists**, in `ini`: each file is read as
 //!   Zend's ini scanner and parser read it, and its `extension=` and
 //!   `zend_extension=` entries go to two lists as `php_ini_parser_cb`
 //!   puts them there.
