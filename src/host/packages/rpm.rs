@@ -1,464 +1,78 @@
-//! Which package owns a file, from the root's package database, never by
-//! running the package manager: Debian/Ubuntu's `/var/lib/dpkg/status` and
-//! `info/*.list`, Alpine's `/lib/apk/db/installed`, and the RPM database of
-//! RHEL, Fedora and SUSE in its SQLite form (`rpmdb.sqlite`, read through
-//! the descriptor the root opened, read-only and immutable, so the audit
-//! writes nothing beside it). The Berkeley DB and ndb formats of older
-//! releases and of SUSE are recognised but not read: their packages are
-//! "unknown". Only the files asked about are looked up, so a database of
-//! 100,000 paths costs one read and a few path resolutions.
+//! RPM (RHEL, Fedora, SUSE): the SQLite database (`rpmdb.sqlite`), read
+//! through the descriptor the root opened, read-only, immutable and
+//! untrusted; its headers parsed by hand. Berkeley DB and ndb are
+//! recognised, not read.
 
-use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use std::os::unix::ffi::OsStringExt;
-
-use bstr::ByteSlice;
-use rustc_hash::FxHashMap;
-use serde::{Deserialize, Serialize};
-
+use super::{Answer, Database, Lookups, Package, claim, wanted_names};
 use crate::budget;
-use crate::root::{Kind, Root};
-
-/// A package and its installed version.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Package {
-    pub name: String,
-    pub version: String,
-}
-
-const DPKG: &str = "/var/lib/dpkg";
-
-/// The owners found, and which databases they come from.
-#[derive(Debug, Default)]
-pub struct Owners {
-    pub by_file: BTreeMap<PathBuf, Package>,
-    /// The databases read (`dpkg`, `apk`, `rpm`), or why one could not be
-    /// (`rpm: Berkeley DB, not read`), and what of one was not read
-    /// (`dpkg: budget exceeded: …`); empty when the root has none.
-    pub databases: Vec<String>,
-}
-
-/// The owners of `files` (canonical inner paths) by every package database
-/// the root has; files no installed package lists are absent. Where two
-/// databases claim a file, dpkg's answer wins, then apk's.
-pub fn owners(root: &Root, files: &BTreeSet<PathBuf>) -> Owners {
-    let mut out = Owners::default();
-    let at = Lookups::new(root);
-    if root.kind(&Path::new(DPKG).join("status")).is_some() {
-        out.databases.push("dpkg".into());
-        let (found, notes) = dpkg_lookup(&at, files);
-        out.by_file = found;
-        out.databases
-            .extend(notes.into_iter().map(|n| format!("dpkg: {n}")));
-    }
-    if let Some(db) = apk_database(root) {
-        out.databases.push("apk".into());
-        match apk_owners(&at, db, files) {
-            Ok(found) => {
-                for (f, p) in found {
-                    out.by_file.entry(f).or_insert(p);
-                }
-            }
-            Err(why) => out.databases.push(format!("apk: {why}")),
-        }
-    }
-    match rpm_owners(&at, files) {
-        Rpm::None => {}
-        Rpm::Read(found) => {
-            out.databases.push("rpm".into());
-            for (f, p) in found {
-                out.by_file.entry(f).or_insert(p);
-            }
-        }
-        Rpm::Unread(why) => out.databases.push(format!("rpm: {why}")),
-    }
-    out.databases.extend(at.note());
-    out
-}
-
-/// The owners of `files` (canonical inner paths) by the root's dpkg
-/// database; files no installed package lists are absent. dpkg keeps no
-/// index from files to packages, so each installed package's list is read
-/// (in name order, the first to list a file owning it) until every file
-/// has its owner or the scan's [`budget::PACKAGE_LISTS_PER_SCAN`] is
-/// spent. Also notes on what was not read, and why.
-pub fn dpkg_owners(
-    root: &Root,
-    files: &BTreeSet<PathBuf>,
-) -> (BTreeMap<PathBuf, Package>, Vec<String>) {
-    let at = Lookups::new(root);
-    let (out, mut notes) = dpkg_lookup(&at, files);
-    notes.extend(at.note());
-    (out, notes)
-}
-
-fn dpkg_lookup(
-    at: &Lookups<'_>,
-    files: &BTreeSet<PathBuf>,
-) -> (BTreeMap<PathBuf, Package>, Vec<String>) {
-    let root = at.root;
-    let mut out = BTreeMap::new();
-    let mut notes = Vec::new();
-    let versions = match dpkg_versions(root) {
-        Ok(v) => v,
-        Err(why) => {
-            notes.push(format!("status not read: {why}: packages unknown"));
-            return (out, notes);
-        }
-    };
-    if versions.is_empty() || files.is_empty() {
-        return (out, notes);
-    }
-    let wanted = wanted_names(files);
-    let info = Path::new(DPKG).join("info");
-    let Ok(names) = root.read_dir(&info) else {
-        return (out, notes);
-    };
-    let mut names: Vec<String> = names
-        .iter()
-        .filter_map(|n| n.to_str())
-        .filter_map(|n| n.strip_suffix(".list"))
-        .map(str::to_string)
-        .collect();
-    names.sort();
-    let mut left = budget::PACKAGE_LISTS_PER_SCAN;
-    let mut too_large: Vec<String> = Vec::new();
-    for pkg in names {
-        // Every file has its owner: no later list can change that. Or
-        // no more paths may be looked up.
-        if out.len() == files.len() || at.over.get() {
-            break;
-        }
-        // `libc6:amd64` for Multi-Arch: same packages.
-        let name = pkg.split(':').next().unwrap_or(&pkg).to_string();
-        let Some(version) = versions.get(&pkg).or_else(|| versions.get(&name)) else {
-            continue;
-        };
-        let list = match read_db_file(root, &info.join(format!("{pkg}.list")), left) {
-            DbFile::Read(list) => list,
-            DbFile::Unreadable => continue,
-            DbFile::TooLarge => {
-                too_large.push(pkg);
-                continue;
-            }
-            DbFile::OverTotal => {
-                notes.push(format!(
-                    "{}: lists from {pkg}.list on not read: their packages unknown",
-                    budget::exceeded(
-                        "PACKAGE_LISTS_PER_SCAN",
-                        budget::bytes(budget::PACKAGE_LISTS_PER_SCAN)
-                    )
-                ));
-                break;
-            }
-        };
-        left -= list.len() as u64;
-        for line in list.lines() {
-            let base = line.rfind_byte(b'/').map_or(line, |i| &line[i + 1..]);
-            if !wanted.contains(base) {
-                continue;
-            }
-            let listed =
-                Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(line));
-            let Some(canonical) = at.installed_at(listed) else {
-                if at.over.get() {
-                    break;
-                }
-                continue;
-            };
-            if files.contains(&canonical) {
-                out.entry(canonical).or_insert_with(|| Package {
-                    name: name.clone(),
-                    version: version.clone(),
-                });
-            }
-        }
-    }
-    if let Some(first) = too_large.first() {
-        notes.push(format!(
-            "{} list(s) not read, the first {first}.list: {}: their packages unknown",
-            too_large.len(),
-            budget::exceeded("PACKAGE_DB_FILE", budget::bytes(budget::PACKAGE_DB_FILE))
-        ));
-    }
-    (out, notes)
-}
-
-/// A package database file, or why it was not read.
-enum DbFile {
-    Read(Vec<u8>),
-    /// Absent, not a regular file, or a read error: as if not there.
-    Unreadable,
-    /// Larger than [`budget::PACKAGE_DB_FILE`].
-    TooLarge,
-    /// Larger than what is left of a total budget.
-    OverTotal,
-}
-
-/// Reads a whole database file within [`budget::PACKAGE_DB_FILE`] and
-/// `left`, judged by its size before anything is read (and no more than
-/// that size read, should it grow meanwhile).
-fn read_db_file(root: &Root, path: &Path, left: u64) -> DbFile {
-    use std::io::Read;
-    let Ok(f) = root.open(path) else {
-        return DbFile::Unreadable;
-    };
-    if f.size > budget::PACKAGE_DB_FILE {
-        return DbFile::TooLarge;
-    }
-    if f.size > left {
-        return DbFile::OverTotal;
-    }
-    let mut buf = Vec::new();
-    match f.file.take(f.size).read_to_end(&mut buf) {
-        Ok(_) => DbFile::Read(buf),
-        Err(_) => DbFile::Unreadable,
-    }
-}
-
-/// Why a single database file was not read, for a note.
-fn unread(file: DbFile) -> Result<Vec<u8>, String> {
-    match file {
-        DbFile::Read(bytes) => Ok(bytes),
-        DbFile::TooLarge | DbFile::OverTotal => Err(budget::exceeded(
-            "PACKAGE_DB_FILE",
-            budget::bytes(budget::PACKAGE_DB_FILE),
-        )),
-        DbFile::Unreadable => Err("unreadable".into()),
-    }
-}
-
-/// Installed packages' versions from `status`, by `name` and
-/// `name:arch`.
-fn dpkg_versions(root: &Root) -> Result<BTreeMap<String, String>, String> {
-    let mut out = BTreeMap::new();
-    let path = Path::new(DPKG).join("status");
-    let text = unread(read_db_file(root, &path, u64::MAX))?;
-    for para in text.split_str("\n\n") {
-        let mut name = None;
-        let mut arch = None;
-        let mut version = None;
-        let mut installed = false;
-        for line in para.lines() {
-            let Some((key, value)) = line.split_once_str(":") else {
-                continue;
-            };
-            let value = value.trim().to_str_lossy().into_owned();
-            match key {
-                b"Package" => name = Some(value),
-                b"Architecture" => arch = Some(value),
-                b"Version" => version = Some(value),
-                b"Status" => installed = value.ends_with(" installed"),
-                _ => {}
-            }
-        }
-        if let (true, Some(n), Some(v)) = (installed, name, version) {
-            if let Some(a) = arch {
-                out.insert(format!("{n}:{a}"), v.clone());
-            }
-            out.insert(n, v);
-        }
-    }
-    Ok(out)
-}
-
-/// Alpine's place, then the one Wolfi and Chimera use (`/usr/lib`, also
-/// where `/lib` is no link to it).
-const APK: [&str; 2] = ["/lib/apk/db/installed", "/usr/lib/apk/db/installed"];
-
-fn apk_database(root: &Root) -> Option<&'static Path> {
-    APK.iter()
-        .map(Path::new)
-        .find(|p| root.kind(p) == Some(Kind::Regular))
-}
-
-/// Alpine: blank-line separated records; `P:` name, `V:` version, `F:` a
-/// directory (relative to `/`), `R:` a file in the last `F:`.
-fn apk_owners(
-    at: &Lookups<'_>,
-    db: &Path,
-    files: &BTreeSet<PathBuf>,
-) -> Result<BTreeMap<PathBuf, Package>, String> {
-    let root = at.root;
-    let mut out = BTreeMap::new();
-    let text = match read_db_file(root, db, u64::MAX) {
-        DbFile::Unreadable => return Ok(out),
-        file => {
-            unread(file).map_err(|why| format!("installed not read: {why}: packages unknown"))?
-        }
-    };
-    let wanted = wanted_names(files);
-    for record in text.split_str("\n\n") {
-        let (mut name, mut version) = (None, None);
-        let mut listed: Vec<PathBuf> = Vec::new();
-        let mut dir: &[u8] = b"";
-        for line in record.lines() {
-            let Some((key, value)) = line.split_at_checked(2) else {
-                continue;
-            };
-            match key {
-                b"P:" => name = Some(value.to_str_lossy().into_owned()),
-                b"V:" => version = Some(value.to_str_lossy().into_owned()),
-                b"F:" => dir = value,
-                b"R:" if wanted.contains(value) => {
-                    let mut p = b"/".to_vec();
-                    if !dir.is_empty() {
-                        p.extend_from_slice(dir);
-                        p.push(b'/');
-                    }
-                    p.extend_from_slice(value);
-                    listed.push(PathBuf::from(std::ffi::OsString::from_vec(p)));
-                }
-                _ => {}
-            }
-        }
-        if let (Some(n), Some(v)) = (name, version) {
-            claim(
-                at,
-                files,
-                listed,
-                &Package {
-                    name: n,
-                    version: v,
-                },
-                &mut out,
-            );
-        }
-    }
-    Ok(out)
-}
-
-/// The file names of the files asked about, to skip the rest cheaply.
-fn wanted_names(files: &BTreeSet<PathBuf>) -> BTreeSet<&[u8]> {
-    files
-        .iter()
-        .filter_map(|f| f.file_name())
-        .map(|n| n.as_encoded_bytes())
-        .collect()
-}
-
-/// Records `package` as the owner of each listed path that is one of
-/// `files`.
-fn claim(
-    at: &Lookups<'_>,
-    files: &BTreeSet<PathBuf>,
-    listed: Vec<PathBuf>,
-    package: &Package,
-    out: &mut BTreeMap<PathBuf, Package>,
-) {
-    for p in listed {
-        if let Some(canonical) = at.installed_at(&p) {
-            if files.contains(&canonical) {
-                out.entry(canonical).or_insert_with(|| package.clone());
-            }
-        }
-    }
-}
-
-/// The directories packages list, resolved in the root once each, for
-/// every database of one scan. Only a listed path whose name is a wanted
-/// file's is looked up, but a list may name one file in millions of
-/// directories: past [`budget::PACKAGE_PATH_LOOKUPS`] none is resolved.
-struct Lookups<'r> {
-    root: &'r Root,
-    resolved: RefCell<FxHashMap<PathBuf, Option<PathBuf>>>,
-    left: Cell<usize>,
-    over: Cell<bool>,
-}
-
-impl<'r> Lookups<'r> {
-    fn new(root: &'r Root) -> Lookups<'r> {
-        Lookups {
-            root,
-            resolved: RefCell::default(),
-            left: Cell::new(budget::PACKAGE_PATH_LOOKUPS),
-            over: Cell::new(false),
-        }
-    }
-
-    /// Where a path a package lists is in the root: its directory resolved
-    /// (a package names `/lib/...` where merged /usr made `/lib` a link),
-    /// its last component not. A package that lists a symlink owns the
-    /// link, not the file it points to, which may be another package's
-    /// (`rpm -qf` compares directories the same way, by fingerprint, and
-    /// the name as it is); since `files` are canonical, a listed link
-    /// never matches one.
-    fn installed_at(&self, listed: &Path) -> Option<PathBuf> {
-        // Longer than PATH_MAX: no file of the root can be there.
-        if listed.as_os_str().len() > libc::PATH_MAX as usize {
-            return None;
-        }
-        let name = listed.file_name()?;
-        let parent = listed.parent()?;
-        if let Some(dir) = self.resolved.borrow().get(parent) {
-            return dir.as_ref().map(|d| d.join(name));
-        }
-        let Some(left) = self.left.get().checked_sub(1) else {
-            self.over.set(true);
-            return None;
-        };
-        self.left.set(left);
-        let dir = match self.root.resolve(parent) {
-            Ok((dir, Kind::Directory)) => Some(dir),
-            _ => None,
-        };
-        let found = dir.as_ref().map(|d| d.join(name));
-        self.resolved.borrow_mut().insert(parent.to_path_buf(), dir);
-        found
-    }
-
-    /// The note for a scan that ran out of lookups.
-    fn note(&self) -> Option<String> {
-        self.over.get().then(|| {
-            format!(
-                "{}: some owners unknown",
-                budget::exceeded("PACKAGE_PATH_LOOKUPS", budget::PACKAGE_PATH_LOOKUPS)
-            )
-        })
-    }
-}
+use crate::root::Root;
 
 /// The RPM database, where newer releases keep it and where older ones
 /// did (`/var/lib/rpm` is often a link to the first).
 const RPM_DIRS: [&str; 2] = ["/usr/lib/sysimage/rpm", "/var/lib/rpm"];
 
-enum Rpm {
-    None,
-    Read(BTreeMap<PathBuf, Package>),
-    Unread(String),
+/// The root's RPM database: the SQLite file as the root opened it, or why
+/// what is there is not read.
+pub(super) enum Rpm {
+    Sqlite(File),
+    Unread(&'static str),
 }
 
-fn rpm_owners(at: &Lookups<'_>, files: &BTreeSet<PathBuf>) -> Rpm {
-    let root = at.root;
-    for dir in RPM_DIRS {
-        let dir = Path::new(dir);
-        let file = match root.open(&dir.join("rpmdb.sqlite")) {
-            Ok(file) => file,
-            Err(e) if e.is_absent() => {
-                if root.kind(&dir.join("Packages")).is_some() {
-                    return Rpm::Unread(
-                        "Berkeley DB (Packages), not read: packages unknown".into(),
-                    );
-                }
-                if root.kind(&dir.join("Packages.db")).is_some() {
-                    return Rpm::Unread("ndb (Packages.db), not read: packages unknown".into());
-                }
-                continue;
-            }
-            // Unreadable is not absent: the caller must not take the
-            // root for one without RPM packages.
-            Err(_) => {
-                return Rpm::Unread("rpmdb.sqlite could not be opened: packages unknown".into());
-            }
-        };
-        return match rpm_sqlite(at, files, &file.file) {
-            Ok(found) => Rpm::Read(found),
-            Err(why) => Rpm::Unread(format!("rpmdb.sqlite not read: {why}: packages unknown")),
-        };
+impl Database for Rpm {
+    fn name(&self) -> &'static str {
+        "rpm"
     }
-    Rpm::None
+
+    /// The first of [`RPM_DIRS`] with a database: `rpmdb.sqlite`, opened
+    /// now, or a Berkeley DB or ndb one, which is not read.
+    fn detect(root: &Root) -> Option<Rpm> {
+        for dir in RPM_DIRS {
+            let dir = Path::new(dir);
+            let file = match root.open(&dir.join("rpmdb.sqlite")) {
+                Ok(file) => file,
+                Err(e) if e.is_absent() => {
+                    if root.kind(&dir.join("Packages")).is_some() {
+                        return Some(Rpm::Unread(
+                            "Berkeley DB (Packages), not read: packages unknown",
+                        ));
+                    }
+                    if root.kind(&dir.join("Packages.db")).is_some() {
+                        return Some(Rpm::Unread("ndb (Packages.db), not read: packages unknown"));
+                    }
+                    continue;
+                }
+                // Unreadable is not absent: the caller must not take the
+                // root for one without RPM packages.
+                Err(_) => {
+                    return Some(Rpm::Unread(
+                        "rpmdb.sqlite could not be opened: packages unknown",
+                    ));
+                }
+            };
+            return Some(Rpm::Sqlite(file.file));
+        }
+        None
+    }
+
+    /// Only a database read is listed; one that is not, only with why.
+    fn owners(&self, at: &Lookups<'_>, files: &BTreeSet<PathBuf>) -> Answer {
+        match self {
+            Rpm::Unread(why) => Answer::Unread((*why).to_string()),
+            Rpm::Sqlite(db) => match rpm_sqlite(at, files, db) {
+                Ok(by_file) => Answer::Owners {
+                    by_file,
+                    notes: Vec::new(),
+                },
+                Err(why) => {
+                    Answer::Unread(format!("rpmdb.sqlite not read: {why}: packages unknown"))
+                }
+            },
+        }
+    }
 }
 
 /// Reads the `Packages` table of an rpmdb.sqlite the root opened. SQLite
@@ -500,7 +114,7 @@ fn rpm_sqlite(
         let Some(blob) = row.get_ref(0).ok().and_then(|v| v.as_blob().ok()) else {
             continue;
         };
-        let Some(h) = rpm::Header::parse(blob) else {
+        let Some(h) = header::Header::parse(blob) else {
             continue;
         };
         let Some(package) = h.package() else { continue };
@@ -963,7 +577,7 @@ mod rootfd {
 /// count), then the data they point into. The database keeps it without
 /// the lead and magic of a package file. Every offset and count is checked
 /// against the blob.
-mod rpm {
+mod header {
     use std::os::unix::ffi::OsStringExt;
     use std::path::PathBuf;
 
@@ -1096,243 +710,9 @@ mod rpm {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A root with a status file and two lists: one file under merged
-    /// /usr's /lib alias, one not installed (status deinstall).
-    #[test]
-    fn owners_from_status_and_lists() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
-        std::fs::create_dir_all(r.join("usr/lib/x86_64-linux-gnu")).unwrap();
-        std::os::unix::fs::symlink("usr/lib", r.join("lib")).unwrap();
-        std::fs::write(r.join("usr/lib/x86_64-linux-gnu/libz.so.1.2.13"), b"x").unwrap();
-        std::fs::write(r.join("usr/lib/x86_64-linux-gnu/libgone.so.1"), b"x").unwrap();
-        std::fs::create_dir_all(r.join("var/lib/dpkg/info")).unwrap();
-        std::fs::write(
-            r.join("var/lib/dpkg/status"),
-            "Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.2.13.dfsg-1\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\n",
-        )
-        .unwrap();
-        std::fs::write(
-            r.join("var/lib/dpkg/info/zlib1g:amd64.list"),
-            "/.\n/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu/libz.so.1.2.13\n",
-        )
-        .unwrap();
-        std::fs::write(
-            r.join("var/lib/dpkg/info/gone.list"),
-            "/usr/lib/x86_64-linux-gnu/libgone.so.1\n",
-        )
-        .unwrap();
-        let root = Root::new(r).unwrap();
-        let files: BTreeSet<PathBuf> = [
-            "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13",
-            "/usr/lib/x86_64-linux-gnu/libgone.so.1",
-        ]
-        .into_iter()
-        .map(PathBuf::from)
-        .collect();
-        let (owners, notes) = dpkg_owners(&root, &files);
-        assert_eq!(owners.len(), 1, "{owners:?}");
-        assert!(notes.is_empty(), "{notes:?}");
-        assert_eq!(
-            owners.get(Path::new("/usr/lib/x86_64-linux-gnu/libz.so.1.2.13")),
-            Some(&Package {
-                name: "zlib1g".into(),
-                version: "1:1.2.13.dfsg-1".into()
-            })
-        );
-    }
-
-    fn write(root: &Path, file: &str, bytes: &[u8]) {
-        let host = root.join(file.trim_start_matches('/'));
-        std::fs::create_dir_all(host.parent().unwrap()).unwrap();
-        std::fs::write(host, bytes).unwrap();
-    }
-
-    fn paths(list: &[&str]) -> BTreeSet<PathBuf> {
-        list.iter().map(PathBuf::from).collect()
-    }
-
-    fn found<'a>(owners: &'a Owners, file: &str) -> Option<(&'a str, &'a str)> {
-        owners
-            .by_file
-            .get(Path::new(file))
-            .map(|p| (p.name.as_str(), p.version.as_str()))
-    }
-
-    /// Alpine's installed database as apk-tools writes it
-    /// (`apk_db_fdb_write`; format in the wiki's Apk_spec: `P:` and `V:`
-    /// per package, `F:` a directory relative to `/`, `R:` a file in the
-    /// last `F:`), on a root where `/lib` is a directory of its own, as on
-    /// Alpine before merged /usr. libcrypto3's record is the real one's
-    /// shape: files in four directories, one of them a link in `usr/lib`
-    /// to the file in `lib`, which does not make the link's name the
-    /// file's. A record without `V:` owns nothing.
-    #[test]
-    fn owners_from_apk_installed() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
-        for f in [
-            "/usr/lib/apache2/mod_php82.so",
-            "/lib/libcrypto.so.3",
-            "/usr/lib/engines-3/afalg.so",
-            "/usr/lib/ossl-modules/legacy.so",
-            "/usr/lib/libedit.so.0.0.72",
-        ] {
-            write(r, f, b"x");
-        }
-        std::os::unix::fs::symlink("../../lib/libcrypto.so.3", r.join("usr/lib/libcrypto.so.3"))
-            .unwrap();
-        let db = [
-            "C:Q1abc=",
-            "P:php82-apache2",
-            "V:8.2.26-r0",
-            "A:x86_64",
-            "F:usr",
-            "F:usr/lib",
-            "F:usr/lib/apache2",
-            "R:mod_php82.so",
-            "a:0:0:755",
-            "Z:Q1x=",
-            "",
-            "C:Q1def=",
-            "P:libcrypto3",
-            "V:3.3.2-r0",
-            "F:lib",
-            "R:libcrypto.so.3",
-            "Z:Q1y=",
-            "F:usr",
-            "F:usr/lib",
-            "R:libcrypto.so.3",
-            "a:0:0:777",
-            "Z:Q1z=",
-            "F:usr/lib/engines-3",
-            "R:afalg.so",
-            "F:usr/lib/ossl-modules",
-            "R:legacy.so",
-            "",
-            "C:Q1ghi=",
-            "P:broken",
-            "F:usr/lib",
-            "R:libedit.so.0.0.72",
-            "",
-        ]
-        .join("\n");
-        write(r, "/lib/apk/db/installed", db.as_bytes());
-        let root = Root::new(r).unwrap();
-        let files = paths(&[
-            "/usr/lib/apache2/mod_php82.so",
-            "/lib/libcrypto.so.3",
-            "/usr/lib/engines-3/afalg.so",
-            "/usr/lib/ossl-modules/legacy.so",
-            "/usr/lib/libedit.so.0.0.72",
-        ]);
-        let found_ = owners(&root, &files);
-        assert_eq!(found_.databases, ["apk"]);
-        let crypto = Some(("libcrypto3", "3.3.2-r0"));
-        assert_eq!(
-            found(&found_, "/usr/lib/apache2/mod_php82.so"),
-            Some(("php82-apache2", "8.2.26-r0"))
-        );
-        assert_eq!(found(&found_, "/lib/libcrypto.so.3"), crypto);
-        assert_eq!(found(&found_, "/usr/lib/engines-3/afalg.so"), crypto);
-        assert_eq!(found(&found_, "/usr/lib/ossl-modules/legacy.so"), crypto);
-        assert_eq!(found(&found_, "/usr/lib/libedit.so.0.0.72"), None);
-        assert_eq!(found_.by_file.len(), 4);
-    }
-
-    /// Wolfi's and Chimera's place for the database (`/usr/lib/apk/db`),
-    /// where `/lib` is a directory without one. A package that lists a
-    /// directory by a link's name (`usr/lib64`, a link to `lib`) owns the
-    /// file in the directory the link names.
-    #[test]
-    fn owners_from_apk_installed_under_usr_lib() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
-        write(r, "/usr/lib/libssl.so.3", b"x");
-        write(r, "/lib/ld-musl-x86_64.so.1", b"x");
-        std::os::unix::fs::symlink("lib", r.join("usr/lib64")).unwrap();
-        let db = [
-            "P:libssl3",
-            "V:3.3.2-r0",
-            "F:usr/lib64",
-            "R:libssl.so.3",
-            "",
-            "P:musl",
-            "V:1.2.5-r0",
-            "F:lib",
-            "R:ld-musl-x86_64.so.1",
-            "",
-        ]
-        .join("\n");
-        write(r, "/usr/lib/apk/db/installed", db.as_bytes());
-        let root = Root::new(r).unwrap();
-        let files = paths(&["/usr/lib/libssl.so.3", "/lib/ld-musl-x86_64.so.1"]);
-        let found_ = owners(&root, &files);
-        assert_eq!(found_.databases, ["apk"]);
-        assert_eq!(
-            found(&found_, "/usr/lib/libssl.so.3"),
-            Some(("libssl3", "3.3.2-r0"))
-        );
-        assert_eq!(
-            found(&found_, "/lib/ld-musl-x86_64.so.1"),
-            Some(("musl", "1.2.5-r0"))
-        );
-    }
-
-    /// Merged /usr (`/lib` a link to `usr/lib`, as Alpine is moving to):
-    /// the database is found through the link, and a package that still
-    /// lists `lib/...` owns the file under `/usr/lib`.
-    #[test]
-    fn owners_from_apk_installed_on_merged_usr() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
-        write(r, "/usr/lib/libz.so.1.3.1", b"x");
-        std::os::unix::fs::symlink("usr/lib", r.join("lib")).unwrap();
-        let db = ["P:zlib", "V:1.3.1-r2", "F:lib", "R:libz.so.1.3.1", ""].join("\n");
-        write(r, "/lib/apk/db/installed", db.as_bytes());
-        let root = Root::new(r).unwrap();
-        let found_ = owners(&root, &paths(&["/usr/lib/libz.so.1.3.1"]));
-        assert_eq!(found_.databases, ["apk"]);
-        assert_eq!(
-            found(&found_, "/usr/lib/libz.so.1.3.1"),
-            Some(("zlib", "1.3.1-r2"))
-        );
-    }
-
-    /// A package whose list names a link owns the link, not the file it
-    /// points to: dpkg's list of the link's package is read first here,
-    /// and the file is still its own package's.
-    #[test]
-    fn a_listed_link_does_not_own_its_target() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
-        write(r, "/opt/vendor/lib/libq.so.1", b"x");
-        std::fs::create_dir_all(r.join("usr/lib")).unwrap();
-        std::os::unix::fs::symlink("/opt/vendor/lib/libq.so.1", r.join("usr/lib/libq.so.1"))
-            .unwrap();
-        write(
-            r,
-            "/var/lib/dpkg/status",
-            b"Package: a-compat-links\nStatus: install ok installed\nVersion: 1\n\nPackage: vendor-libq\nStatus: install ok installed\nVersion: 2\n",
-        );
-        write(
-            r,
-            "/var/lib/dpkg/info/a-compat-links.list",
-            b"/usr/lib/libq.so.1\n",
-        );
-        write(
-            r,
-            "/var/lib/dpkg/info/vendor-libq.list",
-            b"/opt/vendor/lib/libq.so.1\n",
-        );
-        let root = Root::new(r).unwrap();
-        let found_ = owners(&root, &paths(&["/opt/vendor/lib/libq.so.1"]));
-        assert_eq!(
-            found(&found_, "/opt/vendor/lib/libq.so.1"),
-            Some(("vendor-libq", "2"))
-        );
-    }
+    use crate::host::packages::owners;
+    use crate::host::packages::tests::{found, paths, write};
+    use crate::root::Root;
 
     /// An installed header: entries (tag, type, offset, count) and data.
     fn rpm_header(name: &str, dir: &str, base: &str) -> Vec<u8> {
@@ -1407,53 +787,6 @@ mod tests {
             found(&found_, "/usr/lib64/libx.so"),
             Some(("renamed-over", "1.0-1.el9"))
         );
-    }
-
-    /// A list larger than PACKAGE_DB_FILE is not read and one note names
-    /// the budget; the other lists are read. Once every file has its
-    /// owner, later lists are not even opened (the oversized one here
-    /// would otherwise be noted again).
-    #[test]
-    fn oversized_lists_are_noted_and_later_lists_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
-        write(r, "/usr/lib/liba.so.1", b"x");
-        write(
-            r,
-            "/var/lib/dpkg/status",
-            b"Package: a\nStatus: install ok installed\nVersion: 1\n\nPackage: big\nStatus: install ok installed\nVersion: 1\n\nPackage: c\nStatus: install ok installed\nVersion: 1\n",
-        );
-        write(r, "/var/lib/dpkg/info/big.list", b"");
-        let big = std::fs::File::options()
-            .write(true)
-            .open(r.join("var/lib/dpkg/info/big.list"))
-            .unwrap();
-        big.set_len(budget::PACKAGE_DB_FILE + 1).unwrap();
-        write(r, "/var/lib/dpkg/info/c.list", b"/usr/lib/liba.so.1\n");
-        let root = Root::new(r).unwrap();
-        let (found, notes) = dpkg_owners(&root, &paths(&["/usr/lib/liba.so.1"]));
-        assert_eq!(
-            found
-                .get(Path::new("/usr/lib/liba.so.1"))
-                .map(|p| p.name.as_str()),
-            Some("c")
-        );
-        assert_eq!(
-            notes,
-            [
-                "1 list(s) not read, the first big.list: budget exceeded: PACKAGE_DB_FILE (64 MiB): their packages unknown"
-            ]
-        );
-        // a.list, read first, owns it now: big.list is never reached.
-        write(r, "/var/lib/dpkg/info/a.list", b"/usr/lib/liba.so.1\n");
-        let (found, notes) = dpkg_owners(&root, &paths(&["/usr/lib/liba.so.1"]));
-        assert_eq!(
-            found
-                .get(Path::new("/usr/lib/liba.so.1"))
-                .map(|p| p.name.as_str()),
-            Some("a")
-        );
-        assert!(notes.is_empty(), "{notes:?}");
     }
 
     /// An open rpm database of one package, as `rpm_sqlite` opens it.
@@ -1550,15 +883,15 @@ mod tests {
     /// never trusted for an allocation or a read.
     #[test]
     fn corrupt_rpm_headers_are_refused() {
-        assert!(rpm::Header::parse(b"").is_none());
-        assert!(rpm::Header::parse(&[0xff; 8]).is_none());
+        assert!(header::Header::parse(b"").is_none());
+        assert!(header::Header::parse(&[0xff; 8]).is_none());
         // One entry claiming a string array of 2^32-1 strings at offset 0.
         let mut blob = vec![0, 0, 0, 1, 0, 0, 0, 4];
         blob.extend_from_slice(&[
             0, 0, 0x04, 0x5d, 0, 0, 0, 8, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
         ]);
         blob.extend_from_slice(b"a\0b\0");
-        let h = rpm::Header::parse(&blob).unwrap();
+        let h = header::Header::parse(&blob).unwrap();
         assert!(h.files(&BTreeSet::from([&b"a"[..]])).is_empty());
         assert!(h.package().is_none());
     }
