@@ -98,6 +98,7 @@ fn parse_env_file(bytes: &[u8]) -> Vec<(usize, String, String)> {
     for &c in bytes.iter().take_while(|&&c| c != 0) {
         let newline = c == b'\n' || c == b'\r';
         let ws = matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+        let quoted = matches!(st, St::Single | St::Double | St::DoubleEscape);
         match st {
             St::PreKey => {
                 if c == b'#' || c == b';' {
@@ -107,17 +108,11 @@ fn parse_env_file(bytes: &[u8]) -> Vec<(usize, String, String)> {
                     key_ws = None;
                     key.push(c);
                 }
-                if c == b'\n' {
-                    line += 1;
-                }
             }
             St::Key => {
                 if newline {
                     st = St::PreKey;
                     key.clear();
-                    if c == b'\n' {
-                        line += 1;
-                    }
                 } else if c == b'=' {
                     st = St::PreValue;
                     value_ws = None;
@@ -134,9 +129,6 @@ fn parse_env_file(bytes: &[u8]) -> Vec<(usize, String, String)> {
                 if newline {
                     st = St::PreKey;
                     finish(&mut key, &mut value, key_ws, None, line, &mut out);
-                    if c == b'\n' {
-                        line += 1;
-                    }
                 } else if c == b'\'' {
                     st = St::Single;
                 } else if c == b'"' {
@@ -152,9 +144,6 @@ fn parse_env_file(bytes: &[u8]) -> Vec<(usize, String, String)> {
                 if newline {
                     st = St::PreKey;
                     finish(&mut key, &mut value, key_ws, value_ws, line, &mut out);
-                    if c == b'\n' {
-                        line += 1;
-                    }
                 } else if c == b'\\' {
                     st = St::ValueEscape;
                     value_ws = None;
@@ -171,8 +160,6 @@ fn parse_env_file(bytes: &[u8]) -> Vec<(usize, String, String)> {
                 st = St::Value;
                 if !newline {
                     value.push(c);
-                } else if c == b'\n' {
-                    line += 1;
                 }
             }
             St::Single => {
@@ -205,17 +192,16 @@ fn parse_env_file(bytes: &[u8]) -> Vec<(usize, String, String)> {
                     st = St::CommentEscape;
                 } else if newline {
                     st = St::PreKey;
-                    if c == b'\n' {
-                        line += 1;
-                    }
                 }
             }
             St::CommentEscape => {
                 st = if newline { St::PreKey } else { St::Comment };
-                if c == b'\n' {
-                    line += 1;
-                }
             }
+        }
+        // Lines are counted at every newline but those inside quotes (part
+        // of the value, or dropped after a backslash there).
+        if c == b'\n' && !quoted {
+            line += 1;
         }
     }
     match st {
