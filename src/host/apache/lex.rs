@@ -51,13 +51,9 @@ pub(super) fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
-pub(super) fn trim(mut s: &[u8]) -> &[u8] {
-    while let [first, rest @ ..] = s {
-        if !is_space(*first) {
-            break;
-        }
-        s = rest;
-    }
+/// White space ([`is_space`]) gone at both ends.
+pub(super) fn trim(s: &[u8]) -> &[u8] {
+    let mut s = skip_space(s);
     while let [rest @ .., last] = s {
         if !is_space(*last) {
             break;
@@ -67,6 +63,7 @@ pub(super) fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// White space ([`is_space`]) gone at the start.
 pub(super) fn skip_space(mut s: &[u8]) -> &[u8] {
     while let [first, rest @ ..] = s {
         if !is_space(*first) {

@@ -193,14 +193,8 @@ fn apache2ctl(
     };
     let envvars = PathBuf::from(envvars);
     if root.kind(&envvars) == Some(Kind::Regular) {
-        match root.read(&envvars, budget::named!(SMALL_FILE)) {
-            Ok(bytes) => {
-                log.sources.push(envvars.clone());
-                sh.run(&envvars, &bytes);
-            }
-            Err(e) => log
-                .errors
-                .push((envvars.clone(), format!("cannot read: {e}"))),
+        if let Some(bytes) = log.read(root, &envvars) {
+            sh.run(&envvars, &bytes);
         }
     }
     let mut arguments = sh.get("APACHE_ARGUMENTS").unwrap_or_default().to_string();

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::budget::{self, SERVICE_FILES};
+use crate::root::Root;
 
 pub(crate) mod envfile;
 pub(crate) mod preload;
@@ -25,6 +26,23 @@ pub(crate) struct Log {
 }
 
 impl Log {
+    /// A file of the service, within [`SMALL_FILE`](budget::SMALL_FILE):
+    /// listed among the sources once read; what keeps it from being read
+    /// is an error entry at its path.
+    pub(crate) fn read(&mut self, root: &Root, path: &Path) -> Option<Vec<u8>> {
+        match root.read(path, budget::named!(SMALL_FILE)) {
+            Ok(bytes) => {
+                self.sources.push(path.to_path_buf());
+                Some(bytes)
+            }
+            Err(e) => {
+                self.errors
+                    .push((path.to_path_buf(), format!("cannot read: {e}")));
+                None
+            }
+        }
+    }
+
     /// Whether [`SERVICE_FILES`] files were read for the service, with
     /// `patterns` `EnvironmentFile=` globs looked at (reported once, at `at`):
     /// the unit's drop-ins and globs could otherwise bring any number of

@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use crate::budget;
 use crate::host::text::lossy;
 use crate::root::Root;
 
@@ -18,15 +17,9 @@ pub(crate) fn read_ld_so_preload(root: &Root, log: &mut Log) -> Vec<String> {
     if root.symlink_kind(path).is_none() {
         return names;
     }
-    let bytes = match root.read(path, budget::named!(SMALL_FILE)) {
-        Ok(b) => b,
-        Err(e) => {
-            log.errors
-                .push((path.to_path_buf(), format!("cannot read: {e}")));
-            return names;
-        }
+    let Some(bytes) = log.read(root, path) else {
+        return names;
     };
-    log.sources.push(path.to_path_buf());
     let bytes = bytes.split(|&c| c == 0).next().unwrap_or_default();
     for line in bytes.split(|&c| c == b'\n') {
         let line = line.split(|&c| c == b'#').next().unwrap_or_default();

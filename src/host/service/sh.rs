@@ -716,8 +716,14 @@ impl<'a> Shell<'a> {
     /// `:+`, `+`, `#`, `##`, `%`, `%%`, `${#NAME}`; field splitting of
     /// unquoted expansions when `split`. No pathname expansion, no tilde.
     fn expand(&self, raw: &[u8], split: bool) -> ShResult<Vec<Vec<u8>>> {
+        self.expand_at(raw, split, 0)
+    }
+
+    /// [`Shell::expand`] at `depth` of nested expansions: what it produces
+    /// counts toward [`ENVVARS_EXPANDED`], even when it fails.
+    fn expand_at(&self, raw: &[u8], split: bool, depth: usize) -> ShResult<Vec<Vec<u8>>> {
         let mut f = self.fields(split);
-        let r = self.expand_into(raw, &mut f, 0);
+        let r = self.expand_into(raw, &mut f, depth);
         self.expanded
             .set(self.expanded.get().saturating_add(f.size));
         r?;
@@ -868,12 +874,8 @@ impl<'a> Shell<'a> {
         };
         let word = op_word.get(op.len()..).unwrap_or_default();
         let expand_word = || -> ShResult<Vec<u8>> {
-            let mut f = self.fields(false);
-            let r = self.expand_into(word, &mut f, depth + 1);
-            self.expanded
-                .set(self.expanded.get().saturating_add(f.size));
-            r?;
-            Ok(f.finish().into_iter().next().unwrap_or_default())
+            let fields = self.expand_at(word, false, depth + 1)?;
+            Ok(fields.into_iter().next().unwrap_or_default())
         };
         let set = value.is_some();
         let non_empty = value.is_some_and(|v| !v.is_empty());

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::budget;
 use crate::host::text::{at, fnmatch_test, path_of};
 use crate::root::{Kind, Root};
 
@@ -192,15 +191,9 @@ struct UnitSettings {
 /// (`#`/`;` comments, a trailing backslash joins the next line with a
 /// space). An empty assignment resets the list it names.
 fn read_unit_file(root: &Root, path: &Path, kind: &str, s: &mut UnitSettings, log: &mut Log) {
-    let bytes = match root.read(path, budget::named!(SMALL_FILE)) {
-        Ok(b) => b,
-        Err(e) => {
-            log.errors
-                .push((path.to_path_buf(), format!("cannot read: {e}")));
-            return;
-        }
+    let Some(bytes) = log.read(root, path) else {
+        return;
     };
-    log.sources.push(path.to_path_buf());
     let text = String::from_utf8_lossy(&bytes);
     let mut section = String::new();
     let mut pending = String::new();
