@@ -29,6 +29,8 @@ pub mod apache;
 pub mod maintscripts;
 pub mod packages;
 pub mod php;
+pub(crate) mod service;
+mod text;
 
 /// httpd executable names (RHEL's `httpd`, Debian's `apache2`, SUSE's
 /// `httpd2` and MPM-specific names).
