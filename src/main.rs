@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use rayon::prelude::*;
 
-use soclash::report::Severity;
+use soclash::model::Severity;
 use soclash::resolve::{Cpu, Loader, Options};
 use soclash::root::Root;
 use soclash::scan::ScanOptions;

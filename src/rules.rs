@@ -21,7 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::elf::{ElfFacts, RelocClass};
 use crate::image::ProcessImage;
 use crate::image::bind::{Bindings, Reference};
-use crate::report::{Binding, Certainty, Finding, Severity};
+use crate::model::{Certainty, Severity};
+use crate::report::{Binding, Finding};
 
 /// Bindings listed per finding; the rest are counted.
 const EVIDENCE: usize = 5;

@@ -17,10 +17,8 @@ use rayon::prelude::*;
 use crate::elf::{Class, ElfFacts};
 use crate::host;
 use crate::host::packages::Package;
-use crate::report::{
-    Certainty, ErrorEntry, Finding, Host, Object, OsRelease, Report, Role, Severity, Tool,
-    machine_name,
-};
+use crate::model::{Certainty, Role, Severity};
+use crate::report::{ErrorEntry, Finding, Host, Object, OsRelease, Report, Tool, machine_name};
 use crate::resolve::{CacheSource, Cpu, How, Load, Loader, Opened, Options, cache, ldconfig};
 use crate::root::Root;
 

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Finding, Object, Report, SCHEMA, Severity};
+use super::{Finding, Object, Report, SCHEMA};
+use crate::model::Severity;
 use crate::{budget, yaml_guard};
 
 /// What changed between two reports.
@@ -310,7 +311,8 @@ pub fn write_table(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::host::packages::Package;
-    use crate::report::{Host, Role, Summary, Tool};
+    use crate::model::Role;
+    use crate::report::{Host, Summary, Tool};
 
     fn report(version: &str) -> Report {
         Report {

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{ErrorEntry, Finding, Host, Object, OverlayOutcome, Report, SCHEMA, Severity, Tool};
+use super::{ErrorEntry, Finding, Host, Object, OverlayOutcome, Report, SCHEMA, Tool};
+use crate::model::Severity;
 use crate::{budget, yaml_guard};
 
 /// What `soclash fleet` reports.

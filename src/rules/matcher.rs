@@ -10,7 +10,8 @@ use crate::elf::ElfFacts;
 use crate::host::apache::{Directive, DirectiveKind};
 use crate::image::bind::{Bindings, Reference};
 use crate::image::{How, ProcessImage};
-use crate::report::{Binding, Certainty, Finding, Severity};
+use crate::model::{Certainty, Severity};
+use crate::report::{Binding, Finding};
 
 use super::signature::{
     DirectiveMatch, EmbeddedCopy, FamilyMix, FindingMatch, Glob, Imports, Kind, Matcher,

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
-use crate::report::Severity;
+use crate::model::Severity;
 use crate::{budget, yaml_guard};
 
 /// The signatures shipped with soclash (`signatures/*.yaml` at build time).
