@@ -385,7 +385,7 @@ fn write_doc(
             serde_json::to_writer_pretty(&mut out, doc)?;
             writeln!(out)?;
         }
-        Format::Yaml => out.write_all(serde_yaml::to_string(doc)?.as_bytes())?,
+        Format::Yaml => out.write_all(serde_norway::to_string(doc)?.as_bytes())?,
         Format::Table => table(&mut out)?,
     }
     out.flush()?;

@@ -262,7 +262,7 @@ impl Report {
     }
 
     pub fn write_yaml(&self, out: &mut dyn Write) -> io::Result<()> {
-        let text = serde_yaml::to_string(self).map_err(io::Error::other)?;
+        let text = serde_norway::to_string(self).map_err(io::Error::other)?;
         out.write_all(text.as_bytes())
     }
 

@@ -176,9 +176,9 @@ pub fn read_report(path: &Path) -> Result<Report, String> {
     let text = yaml_guard::read_regular(path, budget::REPORT_BYTES, "REPORT_BYTES")
         .map_err(|e| format!("{}: {e}", path.display()))?;
     yaml_guard::check(&text).map_err(|e| format!("{}: not a report: {e}", path.display()))?;
-    let value: serde_yaml::Value = serde_yaml::from_str(&text)
+    let value: serde_norway::Value = serde_norway::from_str(&text)
         .map_err(|e| format!("{}: not a report: {e}", path.display()))?;
-    let schema = value.get("schema").and_then(serde_yaml::Value::as_u64);
+    let schema = value.get("schema").and_then(serde_norway::Value::as_u64);
     if schema != Some(u64::from(SCHEMA)) {
         return Err(format!(
             "{}: report schema {} is not {SCHEMA}, which this soclash reads",
@@ -186,7 +186,7 @@ pub fn read_report(path: &Path) -> Result<Report, String> {
             schema.map_or_else(|| "missing".to_string(), |s| s.to_string())
         ));
     }
-    serde_yaml::from_value(value)
+    serde_norway::from_value(value)
         .map_err(|e| format!("{}: not a schema-{SCHEMA} report: {e}", path.display()))
 }
 

@@ -357,7 +357,7 @@ fn parse(text: &str) -> Result<Report, String> {
     }
     yaml_guard::check(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
     let l: Light =
-        serde_yaml::from_str(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
+        serde_norway::from_str(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
     Ok(Report {
         schema: SCHEMA,
         tool: l.tool,

@@ -454,7 +454,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Signature, SchemaError> {
         // files that pass the check, where it finds it no later.
         if let Some(Err(e)) = r
             .checked_prefix(text)
-            .map(serde_yaml::from_str::<serde_yaml::Value>)
+            .map(serde_norway::from_str::<serde_norway::Value>)
         {
             let e = schema_error(file, &e);
             if e.line.zip(e.column) <= Some((r.line, r.column)) {
@@ -468,7 +468,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Signature, SchemaError> {
             message: r.message,
         });
     }
-    let sig: Signature = serde_yaml::from_str(text).map_err(|e| schema_error(file, &e))?;
+    let sig: Signature = serde_norway::from_str(text).map_err(|e| schema_error(file, &e))?;
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if stem != sig.id.0 && !stem.is_empty() {
         let (line, column) = id_position(text);
@@ -482,7 +482,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Signature, SchemaError> {
     Ok(sig)
 }
 
-fn schema_error(file: &Path, e: &serde_yaml::Error) -> SchemaError {
+fn schema_error(file: &Path, e: &serde_norway::Error) -> SchemaError {
     let at = e.location();
     // serde_norway appends " at line L column C" to the message.
     let message = e.to_string();
