@@ -28,6 +28,7 @@ pub mod fleet;
 
 // The shared vocabulary lives in `model`; re-exported here until every
 // branch of issue 14 imports it from there.
+use crate::model::FindingId;
 pub use crate::model::{Certainty, Role, Severity};
 
 pub const SCHEMA: u32 = 1;
@@ -67,7 +68,7 @@ pub struct OverlayOutcome {
 /// A finding's identity (as `diff` matches findings) and severity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FindingKey {
-    pub id: String,
+    pub id: FindingId,
     pub severity: Severity,
     pub process: Option<String>,
     pub objects: Vec<String>,
@@ -198,7 +199,8 @@ pub struct Binding {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    pub id: String,
+    /// A built-in id, or the signature's.
+    pub id: FindingId,
     pub severity: Severity,
     pub certainty: Certainty,
     pub title: String,
@@ -375,7 +377,7 @@ impl Report {
                     .is_some_and(|o| o.introduced.iter().any(|k| k.names(f)));
                 let mut lines = vec![f.title.clone()];
                 let mut tags = vec![
-                    f.id.clone(),
+                    f.id.to_string(),
                     certainty_word(f.certainty).to_string(),
                     f.process.clone().unwrap_or_else(|| "host".into()),
                 ];

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::elf::{Class, ElfFacts};
 use crate::host;
 use crate::host::packages::Package;
-use crate::model::{Certainty, Role, Severity};
+use crate::model::{Certainty, FindingId, Role, Severity};
 use crate::report::{ErrorEntry, Finding, Host, Object, OsRelease, Report, Tool, machine_name};
 use crate::resolve::{CacheSource, Cpu, How, Load, Loader, Opened, Options, cache, ldconfig};
 use crate::root::Root;
@@ -206,7 +206,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
             .collect()
     };
     for f in &mut findings {
-        if f.id == "stale-ld-cache" {
+        if f.id == FindingId::StaleLdCache {
             continue;
         }
         let states: Vec<Option<bool>> = f.objects.iter().map(|o| loaded(o)).collect();
@@ -660,7 +660,7 @@ fn unresolved_dependency(path: &Path, role: Role, load: &Load) -> Option<Finding
         Role::Library => "whatever loads this library fails",
     };
     Some(Finding {
-        id: "unresolved-dependency".into(),
+        id: FindingId::UnresolvedDependency,
         severity: if role == Role::Library {
             Severity::Medium
         } else {
@@ -700,7 +700,7 @@ fn wrong_architecture(path: &Path, e: &Entry, target: (Option<Class>, u16)) -> O
         _ => "64-bit",
     };
     Some(Finding {
-        id: "wrong-architecture".into(),
+        id: FindingId::WrongArchitecture,
         severity: Severity::High,
         certainty: Certainty::Likely,
         title: format!(
@@ -792,7 +792,7 @@ fn stale_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
         return None;
     }
     Some(Finding {
-        id: "stale-ld-cache".into(),
+        id: FindingId::StaleLdCache,
         severity: Severity::Medium,
         certainty: Certainty::Certain,
         title: format!(

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Finding, Object, Report, SCHEMA};
-use crate::model::Severity;
+use crate::model::{FindingId, Severity};
 use crate::{budget, yaml_guard};
 
 /// What changed between two reports.
@@ -74,7 +74,7 @@ impl Diff {
 }
 
 /// A finding's identity across reports.
-type Identity = (String, Option<String>, Vec<String>, Vec<String>);
+type Identity = (FindingId, Option<String>, Vec<String>, Vec<String>);
 
 fn identity(f: &Finding) -> Identity {
     let k = super::FindingKey::of(f);

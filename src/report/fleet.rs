@@ -275,7 +275,7 @@ fn host_view(dir: &Path, opts: &FleetOptions) -> Option<HostView> {
     view.findings = newest
         .findings
         .iter()
-        .map(|f| (f.id.clone(), f.severity, f.title.clone()))
+        .map(|f| (f.id.to_string(), f.severity, f.title.clone()))
         .collect();
     view.worst = newest.findings.iter().map(|f| f.severity).max();
     if let Some((_, prev_path)) = stamps.len().checked_sub(2).and_then(|i| stamps.get(i)) {
@@ -293,7 +293,7 @@ fn host_view(dir: &Path, opts: &FleetOptions) -> Option<HostView> {
                         ),
                     );
                     if !d.is_empty() || !d.notes.is_empty() {
-                        let ids = |l: &[Finding]| l.iter().map(|f| f.id.clone()).collect();
+                        let ids = |l: &[Finding]| l.iter().map(|f| f.id.to_string()).collect();
                         view.drift = Some(Drift {
                             host,
                             old: stamp_of(prev_path),
