@@ -845,16 +845,10 @@ fn host_facts(root: &Root, loader: &Loader<'_>, opts: &ScanOptions) -> Host {
     }
 }
 
+/// This machine's host name: `uname(2)`'s nodename, which is what glibc's
+/// `gethostname` returns on Linux.
 fn nix_hostname() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates
-    // within it or truncates.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    first_line(buf.get(..end)?)
+    first_line(rustix::system::uname().nodename().to_bytes())
 }
 
 fn first_line(b: &[u8]) -> Option<String> {
