@@ -233,7 +233,7 @@ mod tests {
         assert!(matches!(&sig, FindingId::Signature(s) if s == "md5"));
         assert_eq!(FindingId::builtin("md5"), None);
         // Ordered as strings, as reports sort findings by id.
-        let mut ids = vec![
+        let mut ids = [
             FindingId::WrongArchitecture,
             FindingId::Signature("md5".into()),
             FindingId::SymbolInterposition,
