@@ -398,7 +398,7 @@ pub const YAML_ALIASES: usize = 16;
 pub const YAML_ALIAS_BYTES: u64 = 64 << 10;
 /// Nodes (scalars, sequences, mappings, aliases) of one YAML document.
 /// serde_norway keeps every event of a document before it deserializes
-/// any, at about 150 bytes each, and a report's `serde_yaml::Value` as
+/// any, at about 150 bytes each, and a report's `serde_norway::Value` as
 /// much again: 1.5 million nodes peak at about 420 MB in `diff`. A real
 /// report has a node per 13 to 15 bytes (770,000 in 10 MiB); a hostile one
 /// packs one into 3 bytes, which at REPORT_BYTES would be 11 million.

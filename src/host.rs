@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::report::Role;
+use crate::model::Role;
 use crate::root::{Kind, Root};
 
 pub mod apache;

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::elf::{Detail, ElfFacts};
 use crate::host::{self, apache, php};
-use crate::report::Role;
+use crate::model::Role;
 use crate::resolve::{Cpu, Loaded, Loader, Namespace, Options, rtld};
 use crate::root::Root;
 

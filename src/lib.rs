@@ -6,6 +6,7 @@ pub mod budget;
 pub mod elf;
 pub mod host;
 pub mod image;
+pub mod model;
 pub mod report;
 pub mod resolve;
 pub mod root;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use rayon::prelude::*;
 
-use soclash::report::Severity;
+use soclash::model::Severity;
 use soclash::resolve::{Cpu, Loader, Options};
 use soclash::root::Root;
 use soclash::scan::ScanOptions;
@@ -229,12 +229,10 @@ fn table_style(stdout_tty: bool, verbose: bool) -> soclash::report::TableStyle {
     }
 }
 
+/// Standard output's terminal width (`TIOCGWINSZ`), when it is a terminal.
 fn terminal_width() -> Option<u16> {
-    use std::os::fd::AsRawFd;
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ writes a winsize into the valid pointer.
-    let rc = unsafe { libc::ioctl(io::stdout().as_raw_fd(), libc::TIOCGWINSZ, &mut size) };
-    (rc == 0 && size.ws_col > 0).then_some(size.ws_col)
+    let size = rustix::termios::tcgetwinsize(io::stdout()).ok()?;
+    (size.ws_col > 0).then_some(size.ws_col)
 }
 
 fn threshold(f: FailOn) -> Severity {
@@ -385,7 +383,7 @@ fn write_doc(
             serde_json::to_writer_pretty(&mut out, doc)?;
             writeln!(out)?;
         }
-        Format::Yaml => out.write_all(serde_yaml::to_string(doc)?.as_bytes())?,
+        Format::Yaml => out.write_all(serde_norway::to_string(doc)?.as_bytes())?,
         Format::Table => table(&mut out)?,
     }
     out.flush()?;

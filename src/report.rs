@@ -19,7 +19,6 @@
 //! `references`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
@@ -27,73 +26,11 @@ use serde::{Deserialize, Serialize};
 pub mod diff;
 pub mod fleet;
 
+// The shared vocabulary lives in `model`; re-exported here until every
+// branch of issue 14 imports it from there.
+use crate::model::{Certainty, FindingId, Role, Severity};
+
 pub const SCHEMA: u32 = 1;
-
-/// How bad a finding is. Ordered: `Info` < `Low` < … < `Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        })
-    }
-}
-
-/// How sure the finding is (DESIGN.md: certain, likely, latent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Certainty {
-    /// Proven for what the configuration loads.
-    Certain,
-    /// Depends on what the application does at run time.
-    Likely,
-    /// An installed object no modelled process is known to load.
-    Latent,
-}
-
-/// What an object is to the web server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    Httpd,
-    ApacheModule,
-    PhpExtension,
-    PythonExtension,
-    Library,
-}
-
-impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Httpd,
-        Role::ApacheModule,
-        Role::PhpExtension,
-        Role::PythonExtension,
-        Role::Library,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Httpd => "httpd",
-            Role::ApacheModule => "apache-module",
-            Role::PhpExtension => "php-extension",
-            Role::PythonExtension => "python-extension",
-            Role::Library => "library",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
@@ -130,7 +67,7 @@ pub struct OverlayOutcome {
 /// A finding's identity (as `diff` matches findings) and severity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FindingKey {
-    pub id: String,
+    pub id: FindingId,
     pub severity: Severity,
     pub process: Option<String>,
     pub objects: Vec<String>,
@@ -261,7 +198,8 @@ pub struct Binding {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    pub id: String,
+    /// A built-in id, or the signature's.
+    pub id: FindingId,
     pub severity: Severity,
     pub certainty: Certainty,
     pub title: String,
@@ -325,7 +263,7 @@ impl Report {
     }
 
     pub fn write_yaml(&self, out: &mut dyn Write) -> io::Result<()> {
-        let text = serde_yaml::to_string(self).map_err(io::Error::other)?;
+        let text = serde_norway::to_string(self).map_err(io::Error::other)?;
         out.write_all(text.as_bytes())
     }
 
@@ -438,7 +376,7 @@ impl Report {
                     .is_some_and(|o| o.introduced.iter().any(|k| k.names(f)));
                 let mut lines = vec![f.title.clone()];
                 let mut tags = vec![
-                    f.id.clone(),
+                    f.id.to_string(),
                     certainty_word(f.certainty).to_string(),
                     f.process.clone().unwrap_or_else(|| "host".into()),
                 ];

@@ -1012,6 +1012,18 @@ mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
 
+    /// Makes a FIFO at `path` (`mkfifo(3)`: `mknod` of type FIFO).
+    fn mkfifo(path: &Path) {
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+    }
+
     fn tree() -> (tempfile::TempDir, Root) {
         let t = tempfile::tempdir().unwrap();
         let p = t.path();
@@ -1057,8 +1069,7 @@ mod tests {
             Err(RootError::NotRegular("directory"))
         ));
         let fifo = t.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        mkfifo(&fifo);
         assert!(matches!(
             r.open(Path::new("/fifo")),
             Err(RootError::NotRegular("FIFO"))
@@ -1125,9 +1136,7 @@ mod tests {
         std::os::unix::fs::symlink("libapp.so", a.path().join("opt/app/lib/libapp.so.1")).unwrap();
         fs::create_dir_all(b.path().join("usr/lib/x86_64-linux-gnu")).unwrap();
         fs::write(b.path().join("usr/lib/x86_64-linux-gnu/libnew.so.1"), b"b").unwrap();
-        let fifo = std::ffi::CString::new(b.path().join("fifo").as_os_str().as_bytes()).unwrap();
-        // SAFETY: valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        mkfifo(&b.path().join("fifo"));
 
         let root = Root::with_overlays(r.path(), &[a.path().into(), b.path().into()]).unwrap();
         let read = |p: &str| root.read(Path::new(p), 100).unwrap();

@@ -21,7 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::elf::{ElfFacts, RelocClass};
 use crate::image::ProcessImage;
 use crate::image::bind::{Bindings, Reference};
-use crate::report::{Binding, Certainty, Finding, Severity};
+use crate::model::{Certainty, FindingId, Severity};
+use crate::report::{Binding, Finding};
 
 /// Bindings listed per finding; the rest are counted.
 const EVIDENCE: usize = 5;
@@ -357,7 +358,7 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
             }
         }
         out.push(Finding {
-            id: "symbol-interposition".into(),
+            id: FindingId::SymbolInterposition,
             severity,
             certainty: sure,
             title,
@@ -464,7 +465,7 @@ fn duplicate_sonames(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> 
                 ));
             }
             Finding {
-                id: "duplicate-soname-different-file".into(),
+                id: FindingId::DuplicateSonameDifferentFile,
                 severity: if newer_loses {
                     Severity::Medium
                 } else {
@@ -528,7 +529,7 @@ fn missing_versions(image: &ProcessImage) -> Vec<Finding> {
             }
             let file = String::from_utf8_lossy(&req.file);
             out.push(Finding {
-                id: "missing-symbol-version".into(),
+                id: FindingId::MissingSymbolVersion,
                 severity: Severity::High,
                 certainty: certainty([member_flags(image, i)]),
                 title: format!(
@@ -599,7 +600,7 @@ fn unresolved_symbols(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding>
                 })
                 .collect();
             Finding {
-                id: "unresolved-symbol".into(),
+                id: FindingId::UnresolvedSymbol,
                 severity: if at_load {
                     Severity::High
                 } else {

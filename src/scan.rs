@@ -17,10 +17,8 @@ use rayon::prelude::*;
 use crate::elf::{Class, ElfFacts};
 use crate::host;
 use crate::host::packages::Package;
-use crate::report::{
-    Certainty, ErrorEntry, Finding, Host, Object, OsRelease, Report, Role, Severity, Tool,
-    machine_name,
-};
+use crate::model::{Certainty, FindingId, Role, Severity};
+use crate::report::{ErrorEntry, Finding, Host, Object, OsRelease, Report, Tool, machine_name};
 use crate::resolve::{CacheSource, Cpu, How, Load, Loader, Opened, Options, cache, ldconfig};
 use crate::root::Root;
 
@@ -208,7 +206,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
             .collect()
     };
     for f in &mut findings {
-        if f.id == "stale-ld-cache" {
+        if f.id == FindingId::StaleLdCache {
             continue;
         }
         let states: Vec<Option<bool>> = f.objects.iter().map(|o| loaded(o)).collect();
@@ -662,7 +660,7 @@ fn unresolved_dependency(path: &Path, role: Role, load: &Load) -> Option<Finding
         Role::Library => "whatever loads this library fails",
     };
     Some(Finding {
-        id: "unresolved-dependency".into(),
+        id: FindingId::UnresolvedDependency,
         severity: if role == Role::Library {
             Severity::Medium
         } else {
@@ -702,7 +700,7 @@ fn wrong_architecture(path: &Path, e: &Entry, target: (Option<Class>, u16)) -> O
         _ => "64-bit",
     };
     Some(Finding {
-        id: "wrong-architecture".into(),
+        id: FindingId::WrongArchitecture,
         severity: Severity::High,
         certainty: Certainty::Likely,
         title: format!(
@@ -794,7 +792,7 @@ fn stale_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
         return None;
     }
     Some(Finding {
-        id: "stale-ld-cache".into(),
+        id: FindingId::StaleLdCache,
         severity: Severity::Medium,
         certainty: Certainty::Certain,
         title: format!(
@@ -847,16 +845,10 @@ fn host_facts(root: &Root, loader: &Loader<'_>, opts: &ScanOptions) -> Host {
     }
 }
 
+/// This machine's host name: `uname(2)`'s nodename, which is what glibc's
+/// `gethostname` returns on Linux.
 fn nix_hostname() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates
-    // within it or truncates.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    first_line(buf.get(..end)?)
+    first_line(rustix::system::uname().nodename().to_bytes())
 }
 
 fn first_line(b: &[u8]) -> Option<String> {

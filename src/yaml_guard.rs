@@ -445,9 +445,14 @@ mod tests {
         let e = read_regular(Path::new("/dev/zero"), 10, "REPORT_BYTES").unwrap_err();
         assert!(e.contains("a character device"), "{e}");
         let fifo = dir.path().join("fifo.yaml");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: a valid C string for mkfifo(3).
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
         let e = read_regular(&fifo, 10, "REPORT_BYTES").unwrap_err();
         assert!(e.contains("a FIFO"), "{e}");
         std::fs::write(&f, b"\xff").unwrap();

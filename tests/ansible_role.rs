@@ -113,8 +113,8 @@ fn report_counts(archive: &Path) -> BTreeMap<String, usize> {
 /// schema-1 report of `root`.
 fn findings(path: &Path, root: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).expect("report readable");
-    let v: serde_yaml::Value =
-        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: not YAML: {e}", path.display()));
+    let v: serde_norway::Value = serde_norway::from_str(&text)
+        .unwrap_or_else(|e| panic!("{}: not YAML: {e}", path.display()));
     assert_eq!(v["schema"].as_u64(), Some(1), "{}", path.display());
     assert_eq!(v["tool"]["name"].as_str(), Some("soclash"));
     assert_eq!(

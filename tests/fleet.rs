@@ -32,7 +32,7 @@ fn source(root: &str) -> Source {
         "yaml",
     ]);
     assert!(code == 0 || code == 1, "{err}");
-    let v: Value = serde_yaml::from_str(&text).expect("YAML report");
+    let v: Value = serde_norway::from_str(&text).expect("YAML report");
     let rank = |s: &str| {
         ["info", "low", "medium", "high", "critical"]
             .iter()

@@ -179,7 +179,7 @@ fn an_overlay_adding_a_clash_fails_the_diff() {
     ]);
     assert_eq!(code, 1, "the overlay's high finding fails the scan: {err}");
     let report: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(&after).expect("report")).expect("YAML");
+        serde_norway::from_str(&std::fs::read_to_string(&after).expect("report")).expect("YAML");
     assert_eq!(
         ids(&report, "introduced"),
         BTreeSet::from(["libedit-vs-libreadline".to_string()])

@@ -174,7 +174,7 @@ fn report(root: &Path, format: &str) -> Result<(Value, String, Duration), String
         .map_err(|e| format!("--format {format}: output is not UTF-8: {e}"))?;
     let value: Value = match format {
         "json" => serde_json::from_str(&text).map_err(|e| format!("--format json: {e}"))?,
-        _ => serde_yaml::from_str(&text).map_err(|e| format!("--format yaml: {e}"))?,
+        _ => serde_norway::from_str(&text).map_err(|e| format!("--format yaml: {e}"))?,
     };
     Ok((value, text, took))
 }

@@ -141,7 +141,7 @@ fn list_names_every_signature_file() {
 
 /// Each broken file and where its mistake is: the first occurrence of a
 /// needle in the file's text, some characters further on.
-const MISTAKES: [(&str, &str, usize); 10] = [
+const MISTAKES: [(&str, &str, usize); 12] = [
     // The regular expression itself (its opening quote).
     ("bad-regex.yaml", "'^libfoo(", 0),
     // The unknown key.
@@ -160,6 +160,10 @@ const MISTAKES: [(&str, &str, usize); 10] = [
     ("missing-key.yaml", "\nid:", 1),
     // The tab.
     ("yaml-syntax.yaml", "\t", 0),
+    // The id that is not a built-in finding's (in `explains`, in the
+    // `finding` matcher).
+    ("unknown-explains-id.yaml", "symbol-interposed]", 0),
+    ("unknown-finding-id.yaml", "python-md5-vs-libmhash }", 0),
 ];
 
 /// 1-based line and column of byte offset `at` in `text`.

@@ -1747,7 +1747,7 @@ pub(crate) mod tests {
         assert_eq!(findings.len(), 1, "{findings:#?}");
         assert_eq!(findings[0].id, "unresolved-symbol");
         assert_eq!(findings[0].symbols, vec!["missing".to_string()]);
-        assert_eq!(findings[0].severity, crate::report::Severity::High);
+        assert_eq!(findings[0].severity, crate::model::Severity::High);
         // A lazy PLT slot fails at its first call, not at load: medium.
         p.m(0).lazy = true;
         let image = p.image();
@@ -1755,7 +1755,7 @@ pub(crate) mod tests {
         assert!(one(&b, "/mod/r.so", "missing").lazy);
         let findings = crate::rules::process_findings(&image, &b);
         assert_eq!(findings.len(), 1, "{findings:#?}");
-        assert_eq!(findings[0].severity, crate::report::Severity::Medium);
+        assert_eq!(findings[0].severity, crate::model::Severity::Medium);
     }
 
     /// G8: "Otherwise a PLT slot is resolved at its first call, searching

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Finding, Object, Report, SCHEMA, Severity};
+use super::{Finding, Object, Report, SCHEMA};
+use crate::model::{FindingId, Severity};
 use crate::{budget, yaml_guard};
 
 /// What changed between two reports.
@@ -73,7 +74,7 @@ impl Diff {
 }
 
 /// A finding's identity across reports.
-type Identity = (String, Option<String>, Vec<String>, Vec<String>);
+type Identity = (FindingId, Option<String>, Vec<String>, Vec<String>);
 
 fn identity(f: &Finding) -> Identity {
     let k = super::FindingKey::of(f);
@@ -176,9 +177,9 @@ pub fn read_report(path: &Path) -> Result<Report, String> {
         .map_err(|e| format!("{}: {e}", path.display()))?;
     yaml_guard::check_report(&text)
         .map_err(|e| format!("{}: not a report: {e}", path.display()))?;
-    let value: serde_yaml::Value = serde_yaml::from_str(&text)
+    let value: serde_norway::Value = serde_norway::from_str(&text)
         .map_err(|e| format!("{}: not a report: {e}", path.display()))?;
-    let schema = value.get("schema").and_then(serde_yaml::Value::as_u64);
+    let schema = value.get("schema").and_then(serde_norway::Value::as_u64);
     if schema != Some(u64::from(SCHEMA)) {
         return Err(format!(
             "{}: report schema {} is not {SCHEMA}, which this soclash reads",
@@ -186,7 +187,7 @@ pub fn read_report(path: &Path) -> Result<Report, String> {
             schema.map_or_else(|| "missing".to_string(), |s| s.to_string())
         ));
     }
-    serde_yaml::from_value(value)
+    serde_norway::from_value(value)
         .map_err(|e| format!("{}: not a schema-{SCHEMA} report: {e}", path.display()))
 }
 
@@ -311,7 +312,8 @@ pub fn write_table(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::host::packages::Package;
-    use crate::report::{Host, Role, Summary, Tool};
+    use crate::model::Role;
+    use crate::report::{Host, Summary, Tool};
 
     fn report(version: &str) -> Report {
         Report {

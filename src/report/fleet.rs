@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{ErrorEntry, Finding, Host, Object, OverlayOutcome, Report, SCHEMA, Severity, Tool};
+use super::{ErrorEntry, Finding, Host, Object, OverlayOutcome, Report, SCHEMA, Tool};
+use crate::model::Severity;
 use crate::{budget, yaml_guard};
 
 /// What `soclash fleet` reports.
@@ -274,7 +275,7 @@ fn host_view(dir: &Path, opts: &FleetOptions) -> Option<HostView> {
     view.findings = newest
         .findings
         .iter()
-        .map(|f| (f.id.clone(), f.severity, f.title.clone()))
+        .map(|f| (f.id.to_string(), f.severity, f.title.clone()))
         .collect();
     view.worst = newest.findings.iter().map(|f| f.severity).max();
     if let Some((_, prev_path)) = stamps.len().checked_sub(2).and_then(|i| stamps.get(i)) {
@@ -292,7 +293,7 @@ fn host_view(dir: &Path, opts: &FleetOptions) -> Option<HostView> {
                         ),
                     );
                     if !d.is_empty() || !d.notes.is_empty() {
-                        let ids = |l: &[Finding]| l.iter().map(|f| f.id.clone()).collect();
+                        let ids = |l: &[Finding]| l.iter().map(|f| f.id.to_string()).collect();
                         view.drift = Some(Drift {
                             host,
                             old: stamp_of(prev_path),
@@ -356,7 +357,7 @@ fn parse(text: &str) -> Result<Report, String> {
     }
     yaml_guard::check_report(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
     let l: Light =
-        serde_yaml::from_str(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
+        serde_norway::from_str(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
     Ok(Report {
         schema: SCHEMA,
         tool: l.tool,

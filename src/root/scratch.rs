@@ -117,8 +117,7 @@ fn sweep(tmp: &Path) {
     let Ok(list) = std::fs::read_dir(tmp) else {
         return;
     };
-    // SAFETY: geteuid has no preconditions.
-    let uid = unsafe { libc::geteuid() };
+    let uid = rustix::process::geteuid().as_raw();
     for e in list.flatten() {
         let name = e.file_name();
         let Some(pid) = owner_pid(name.as_encoded_bytes()) else {

@@ -10,7 +10,8 @@ use crate::elf::ElfFacts;
 use crate::host::apache::{Directive, DirectiveKind};
 use crate::image::bind::{Bindings, Reference};
 use crate::image::{How, ProcessImage};
-use crate::report::{Binding, Certainty, Finding, Severity};
+use crate::model::{Certainty, FindingId, Severity};
+use crate::report::{Binding, Finding};
 
 use super::signature::{
     DirectiveMatch, EmbeddedCopy, FamilyMix, FindingMatch, Glob, Imports, Kind, Matcher,
@@ -409,7 +410,7 @@ impl<'a> Context<'a> {
 
     fn finding(&self, m: &FindingMatch) -> Option<Evidence> {
         let mut ev = Evidence::default();
-        for f in self.builtin.iter().filter(|f| f.id == m.id) {
+        for f in self.builtin.iter().filter(|f| f.id == m.id.0) {
             let about = |o: &String| {
                 self.member(o)
                     .is_some_and(|v| m.object.as_ref().is_none_or(|p| self.pattern(p, v)))
@@ -618,7 +619,7 @@ pub fn evaluate(
         let objects: BTreeSet<String> = ev.objects.iter().cloned().collect();
         let (explained, kept): (Vec<Finding>, Vec<Finding>) =
             std::mem::take(builtin).into_iter().partition(|f| {
-                sig.explains.contains(&f.id)
+                sig.explains.iter().any(|e| e.0 == f.id)
                     && f.process.as_deref() == Some(image.name.as_str())
                     && f.objects.iter().take(2).all(|o| objects.contains(o))
             });
@@ -638,7 +639,7 @@ pub fn evaluate(
             evidence.extend(f.evidence);
         }
         out.push(Finding {
-            id: sig.id.0.clone(),
+            id: FindingId::Signature(sig.id.0.clone()),
             severity,
             certainty,
             title: sig.title.clone(),

@@ -5,8 +5,9 @@
 //! Every value is checked while it is read, so a mistake is reported with
 //! the file, line and column serde_norway gives for it: unknown keys
 //! (`deny_unknown_fields`), unknown matcher kinds, regular expressions that
-//! do not compile, ids that are not kebab-case, duplicate ids in one
-//! directory.
+//! do not compile, ids that are not kebab-case, built-in finding ids
+//! (`explains`, the `finding` matcher) that are not built-in ids,
+//! duplicate ids in one directory.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
-use crate::report::Severity;
+use crate::model::{FindingId, Severity};
 use crate::{budget, yaml_guard};
 
 /// The signatures shipped with soclash (`signatures/*.yaml` at build time).
@@ -53,7 +54,7 @@ pub struct Signature {
     /// explains: a built-in finding about the same objects is dropped when
     /// the signature matches, so one problem appears once.
     #[serde(default)]
-    pub explains: Vec<String>,
+    pub explains: Vec<BuiltinId>,
     #[serde(rename = "match")]
     pub matcher: Matcher,
     /// What users see (error messages they search for).
@@ -86,6 +87,29 @@ impl<'de> Deserialize<'de> for Id {
                     "{s:?} is not kebab-case (lowercase letters, digits, single dashes)"
                 ))
             }
+        }))
+    }
+}
+
+/// The id of a built-in finding (`symbol-interposition`, ...), as
+/// `explains` and the `finding` matcher name one; any other id is a schema
+/// error at the value's position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltinId(pub FindingId);
+
+impl<'de> Deserialize<'de> for BuiltinId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<BuiltinId, D::Error> {
+        d.deserialize_str(StrWith("a built-in finding id", |s: &str| {
+            FindingId::builtin(s).map(BuiltinId).ok_or_else(|| {
+                let known: Vec<String> = FindingId::BUILTIN
+                    .iter()
+                    .map(|b| format!("`{b}`"))
+                    .collect();
+                format!(
+                    "unknown built-in finding id `{s}`, expected one of {}",
+                    known.join(", ")
+                )
+            })
         }))
     }
 }
@@ -141,7 +165,7 @@ pub enum Matcher {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FindingMatch {
-    pub id: String,
+    pub id: BuiltinId,
     #[serde(default)]
     pub object: Option<ObjectPattern>,
 }
@@ -454,7 +478,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Signature, SchemaError> {
         // files that pass the check, where it finds it no later.
         if let Some(Err(e)) = r
             .checked_prefix(text)
-            .map(serde_yaml::from_str::<serde_yaml::Value>)
+            .map(serde_norway::from_str::<serde_norway::Value>)
         {
             let e = schema_error(file, &e);
             if e.line.zip(e.column) <= Some((r.line, r.column)) {
@@ -468,7 +492,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Signature, SchemaError> {
             message: r.message,
         });
     }
-    let sig: Signature = serde_yaml::from_str(text).map_err(|e| schema_error(file, &e))?;
+    let sig: Signature = serde_norway::from_str(text).map_err(|e| schema_error(file, &e))?;
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if stem != sig.id.0 && !stem.is_empty() {
         let (line, column) = id_position(text);
@@ -482,7 +506,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Signature, SchemaError> {
     Ok(sig)
 }
 
-fn schema_error(file: &Path, e: &serde_yaml::Error) -> SchemaError {
+fn schema_error(file: &Path, e: &serde_norway::Error) -> SchemaError {
     let at = e.location();
     // serde_norway appends " at line L column C" to the message.
     let message = e.to_string();

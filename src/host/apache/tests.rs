@@ -51,8 +51,14 @@ impl Tree {
     pub(super) fn fifo(&self, inner: &str) -> &Tree {
         let p = self.host(inner);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
-        let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &p,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
         self
     }
 

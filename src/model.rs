@@ -1,0 +1,254 @@
+//! The vocabulary every stage of the pipeline shares: what an object is to
+//! the web server (`Role`), how bad a finding is (`Severity`) and how sure
+//! (`Certainty`), and a finding's id (`FindingId`, the built-in ones fixed
+//! here). It comes first in the pipeline and imports nothing from the
+//! crate, so any stage may use it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// How bad a finding is. Ordered: `Info` < `Low` < … < `Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+/// How sure the finding is (DESIGN.md: certain, likely, latent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Certainty {
+    /// Proven for what the configuration loads.
+    Certain,
+    /// Depends on what the application does at run time.
+    Likely,
+    /// An installed object no modelled process is known to load.
+    Latent,
+}
+
+/// What an object is to the web server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Httpd,
+    ApacheModule,
+    PhpExtension,
+    PythonExtension,
+    Library,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Httpd,
+        Role::ApacheModule,
+        Role::PhpExtension,
+        Role::PythonExtension,
+        Role::Library,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Httpd => "httpd",
+            Role::ApacheModule => "apache-module",
+            Role::PhpExtension => "php-extension",
+            Role::PythonExtension => "python-extension",
+            Role::Library => "library",
+        }
+    }
+}
+
+/// A finding's id. The built-in findings have fixed ids, one variant each;
+/// a signature's finding carries the signature's own id. Written, read,
+/// compared and ordered as its string, as the report has always had it:
+/// `Signature("symbol-interposition")` is the same id as
+/// `SymbolInterposition`.
+#[derive(Debug, Clone)]
+pub enum FindingId {
+    /// `symbol-interposition`: references bind to another object's
+    /// definition than the one their object expects.
+    SymbolInterposition,
+    /// `duplicate-soname-different-file`: one soname, two files, one process.
+    DuplicateSonameDifferentFile,
+    /// `missing-symbol-version`: an object needs a symbol version that the
+    /// library answering its name in the process does not define.
+    MissingSymbolVersion,
+    /// `unresolved-symbol`: a reference nothing in its scope defines.
+    UnresolvedSymbol,
+    /// `unresolved-dependency`: a needed library ld.so would not find.
+    UnresolvedDependency,
+    /// `wrong-architecture`: a module or extension of another ELF class or
+    /// machine than the process.
+    WrongArchitecture,
+    /// `stale-ld-cache`: `/etc/ld.so.cache` disagrees with what
+    /// `ld.so.conf` would give.
+    StaleLdCache,
+    /// A signature's finding, by the signature's id.
+    Signature(String),
+}
+
+impl FindingId {
+    /// Every built-in id.
+    pub const BUILTIN: [FindingId; 7] = [
+        FindingId::SymbolInterposition,
+        FindingId::DuplicateSonameDifferentFile,
+        FindingId::MissingSymbolVersion,
+        FindingId::UnresolvedSymbol,
+        FindingId::UnresolvedDependency,
+        FindingId::WrongArchitecture,
+        FindingId::StaleLdCache,
+    ];
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            FindingId::SymbolInterposition => "symbol-interposition",
+            FindingId::DuplicateSonameDifferentFile => "duplicate-soname-different-file",
+            FindingId::MissingSymbolVersion => "missing-symbol-version",
+            FindingId::UnresolvedSymbol => "unresolved-symbol",
+            FindingId::UnresolvedDependency => "unresolved-dependency",
+            FindingId::WrongArchitecture => "wrong-architecture",
+            FindingId::StaleLdCache => "stale-ld-cache",
+            FindingId::Signature(id) => id,
+        }
+    }
+
+    /// The built-in finding of this id, if there is one.
+    pub fn builtin(id: &str) -> Option<FindingId> {
+        FindingId::BUILTIN.into_iter().find(|b| b.as_str() == id)
+    }
+}
+
+impl From<&str> for FindingId {
+    fn from(id: &str) -> FindingId {
+        FindingId::builtin(id).unwrap_or_else(|| FindingId::Signature(id.to_string()))
+    }
+}
+
+impl From<String> for FindingId {
+    fn from(id: String) -> FindingId {
+        FindingId::builtin(&id).unwrap_or(FindingId::Signature(id))
+    }
+}
+
+impl PartialEq for FindingId {
+    fn eq(&self, other: &FindingId) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for FindingId {}
+
+impl PartialEq<str> for FindingId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for FindingId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialOrd for FindingId {
+    fn partial_cmp(&self, other: &FindingId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for FindingId {
+    fn cmp(&self, other: &FindingId) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for FindingId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Display for FindingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for FindingId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for FindingId {
+    /// Any string, as a report's `id` has always been read: a built-in id
+    /// becomes its variant, anything else a signature's id.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FindingId, D::Error> {
+        String::deserialize(d).map(FindingId::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each built-in id is written as the string reports have always had,
+    /// read back as its variant, and equal to a signature's id of the same
+    /// text.
+    #[test]
+    fn finding_ids_round_trip_as_strings() {
+        let strings = [
+            "symbol-interposition",
+            "duplicate-soname-different-file",
+            "missing-symbol-version",
+            "unresolved-symbol",
+            "unresolved-dependency",
+            "wrong-architecture",
+            "stale-ld-cache",
+        ];
+        for (id, s) in FindingId::BUILTIN.iter().zip(strings) {
+            assert_eq!(id.as_str(), s);
+            assert_eq!(serde_json::to_string(id).unwrap(), format!("\"{s}\""));
+            let back: FindingId = serde_json::from_str(&format!("\"{s}\"")).unwrap();
+            assert!(!matches!(back, FindingId::Signature(_)) && back == *id);
+            assert_eq!(FindingId::Signature(s.into()), *id);
+        }
+        let sig: FindingId = serde_json::from_str("\"md5\"").unwrap();
+        assert!(matches!(&sig, FindingId::Signature(s) if s == "md5"));
+        assert_eq!(FindingId::builtin("md5"), None);
+        // Ordered as strings, as reports sort findings by id.
+        let mut ids = [
+            FindingId::WrongArchitecture,
+            FindingId::Signature("md5".into()),
+            FindingId::SymbolInterposition,
+            FindingId::DuplicateSonameDifferentFile,
+        ];
+        ids.sort();
+        let ids: Vec<&str> = ids.iter().map(FindingId::as_str).collect();
+        assert_eq!(
+            ids,
+            [
+                "duplicate-soname-different-file",
+                "md5",
+                "symbol-interposition",
+                "wrong-architecture"
+            ]
+        );
+    }
+}
