@@ -159,7 +159,7 @@ pub struct ImageArgs {
     #[arg(long, default_value = "/", value_name = "DIR")]
     pub root: PathBuf,
     /// Which process to show: apache, or php-fpm (a process of its own).
-    #[arg(long, default_value = "apache", value_name = "NAME")]
+    #[arg(long, default_value = soclash::image::APACHE.name, value_name = "NAME")]
     pub process: String,
     /// The main Apache configuration file (inside the root); default: the
     /// service's or the distribution's.

@@ -126,6 +126,52 @@ pub enum ModelError {
     Failed(PathBuf, String),
 }
 
+/// One kind of process the model knows: the name `--process` takes and the
+/// report's `processes[].name`, and how to model it. To add a process
+/// kind, write its model function and list it in [`PROCESSES`]; `scan`,
+/// `image` and `explain` take it from there.
+#[derive(Debug)]
+pub struct ProcessKind {
+    pub name: &'static str,
+    /// Models the process of the root from its discovery (`installed`:
+    /// also the installed, unloaded modules as what-ifs, where the kind
+    /// has them), or says why it cannot.
+    model: fn(&Root, &ImageOptions, &host::Discovery, bool) -> Result<ProcessImage, ModelError>,
+}
+
+impl ProcessKind {
+    /// Models this process of `root`, or says why it cannot.
+    pub fn model(
+        &self,
+        root: &Root,
+        opts: &ImageOptions,
+        found: &host::Discovery,
+        installed: bool,
+    ) -> Result<ProcessImage, ModelError> {
+        (self.model)(root, opts, found, installed)
+    }
+}
+
+/// Apache httpd with its modules (mod_php, mod_wsgi) and what they load.
+pub const APACHE: ProcessKind = ProcessKind {
+    name: "apache",
+    model: apache_model,
+};
+
+/// php-fpm, a process of its own (research/loader-model.md H9).
+pub const PHP_FPM: ProcessKind = ProcessKind {
+    name: "php-fpm",
+    model: |root, opts, _, _| php_fpm(root, opts),
+};
+
+/// Every process kind the model knows, in the order reports list them.
+pub const PROCESSES: &[ProcessKind] = &[APACHE, PHP_FPM];
+
+/// The registered process kind called `name`.
+pub fn process_kind(name: &str) -> Option<&'static ProcessKind> {
+    PROCESSES.iter().find(|k| k.name == name)
+}
+
 /// Models the Apache process of `root`, or says why it cannot.
 pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, ModelError> {
     apache_with(root, opts, &host::discover(root))
@@ -432,7 +478,7 @@ pub fn apache_model(
 
     let env_flags = (env.ld_bind_now(), env.ld_dynamic_weak());
     let mut image = finish(
-        "apache",
+        APACHE.name,
         &ns,
         &origins,
         preload_count,
@@ -655,7 +701,7 @@ pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, ModelEr
         .map(|(at, n)| format!("{at}: {n}"))
         .collect();
     Ok(finish(
-        "php-fpm",
+        PHP_FPM.name,
         &ns,
         &origins,
         0,
@@ -764,7 +810,7 @@ fn finish(
             How::Needed
         };
         let via = match (how, origin) {
-            (How::Exec, _) => if name == "apache" { "httpd" } else { name }.to_string(),
+            (How::Exec, _) => if name == APACHE.name { "httpd" } else { name }.to_string(),
             (How::Preload, _) => "LD_PRELOAD or /etc/ld.so.preload".to_string(),
             (How::Dlopen, Some(o)) => o.via.clone(),
             _ => needed_by(objects, o),

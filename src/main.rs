@@ -341,16 +341,6 @@ impl Progress {
     }
 }
 
-/// The processes the model knows, by the name `--process` takes.
-type Model = fn(
-    &Root,
-    &soclash::image::ImageOptions,
-) -> Result<soclash::image::ProcessImage, soclash::image::ModelError>;
-const PROCESSES: [(&str, Model); 2] = [
-    ("apache", soclash::image::apache),
-    ("php-fpm", soclash::image::php_fpm),
-];
-
 /// The root and the model's options of `image` and `explain`.
 fn model_setup(
     root: &Path,
@@ -359,8 +349,8 @@ fn model_setup(
     process: Option<&str>,
 ) -> anyhow::Result<(Root, soclash::image::ImageOptions)> {
     use anyhow::Context;
-    if let Some(p) = process.filter(|p| !PROCESSES.iter().any(|(n, _)| n == p)) {
-        anyhow::bail!("unknown process {p:?}: the model knows apache and php-fpm");
+    if let Some(p) = process.filter(|p| soclash::image::process_kind(p).is_none()) {
+        anyhow::bail!("unknown process {p:?}: the model knows {}", process_names());
     }
     let root = Root::new(root).with_context(|| format!("cannot use {} as root", root.display()))?;
     let opts = soclash::image::ImageOptions {
@@ -368,6 +358,16 @@ fn model_setup(
         cpu: cpu_level.map_or_else(Cpu::detect, Cpu::with_level),
     };
     Ok((root, opts))
+}
+
+/// The registered process kinds' names: `apache and php-fpm`.
+fn process_names() -> String {
+    let names: Vec<&str> = soclash::image::PROCESSES.iter().map(|k| k.name).collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 /// Writes a document as JSON or YAML, or calls `table` for the terminal.
@@ -397,38 +397,21 @@ fn image(args: &ImageArgs) -> anyhow::Result<u8> {
         args.cpu_level,
         Some(&args.process),
     )?;
-    let model = PROCESSES
-        .iter()
-        .find(|(n, _)| *n == args.process)
-        .map(|(_, m)| *m)
+    let kind = soclash::image::process_kind(&args.process)
         .ok_or_else(|| anyhow::anyhow!("unknown process {:?}", args.process))?;
-    let process = model(&root, &opts).map_err(|e| anyhow::anyhow!(e))?;
+    let found = soclash::host::discover(&root);
+    let process = kind
+        .model(&root, &opts, &found, false)
+        .map_err(|e| anyhow::anyhow!(e))?;
     let doc = serde_json::json!({ "processes": [&process] });
     let format = match args.format {
         ImageFormat::Table => Format::Table,
         ImageFormat::Yaml => Format::Yaml,
         ImageFormat::Json => Format::Json,
         ImageFormat::Dot => {
-            // Interposed bindings that are clashes (not by design), per
-            // pair of referencing and defining object.
-            use soclash::image::bind;
-            let b = bind::bind(&process, &bind::BindOptions::default());
-            let mut edges: std::collections::BTreeMap<(String, String), usize> = Default::default();
-            for r in b.references.iter().filter(|r| r.interposed) {
-                if soclash::rules::benign(&process, r).is_some() {
-                    continue;
-                }
-                if let Some(to) = &r.binds_to {
-                    *edges.entry((r.object.clone(), to.clone())).or_default() += 1;
-                }
-            }
-            let edges: Vec<(String, String, String)> = edges
-                .into_iter()
-                .map(|((a, b), n)| (a, b, format!("{n} interposed")))
-                .collect();
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());
-            soclash::image::write_dot(&process, &edges, &mut out)?;
+            soclash::report::dot::write_image(&process, &mut out)?;
             out.flush()?;
             return Ok(0);
         }
@@ -449,13 +432,14 @@ fn explain(args: &ExplainArgs) -> anyhow::Result<u8> {
     )?;
     let mut images = Vec::new();
     let mut why_not = Vec::new();
-    for (name, model) in PROCESSES {
-        if args.process.as_deref().is_some_and(|p| p != name) {
+    let found = soclash::host::discover(&root);
+    for kind in soclash::image::PROCESSES {
+        if args.process.as_deref().is_some_and(|p| p != kind.name) {
             continue;
         }
-        match model(&root, &opts) {
+        match kind.model(&root, &opts, &found, false) {
             Ok(i) => images.push(i),
-            Err(e) => why_not.push(format!("{name}: {e}")),
+            Err(e) => why_not.push(format!("{}: {e}", kind.name)),
         }
     }
     if images.is_empty() {

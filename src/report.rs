@@ -24,6 +24,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 pub mod diff;
+pub mod dot;
 pub mod fleet;
 
 // The shared vocabulary lives in `model`; re-exported here until every

@@ -158,29 +158,32 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         apache_config: None,
         cpu: opts.cpu,
     };
-    let (image, fpm) = rayon::join(
-        || crate::image::apache_model(root, &image_opts, &found, opts.installed),
-        || crate::image::php_fpm(root, &image_opts),
-    );
+    // Every registered process kind, modelled in parallel, in registry order.
+    let modelled: Vec<_> = crate::image::PROCESSES
+        .par_iter()
+        .map(|kind| (kind, kind.model(root, &image_opts, &found, opts.installed)))
+        .collect();
     // A process that is there but could not be modelled (its binary over
     // a budget, unreadable, not ELF) is an error of the scan; one that is
     // not there is nothing to say.
-    let mut modelled = |process: &str, r: Result<_, crate::image::ModelError>| match r {
-        Ok(image) => Some(image),
-        Err(crate::image::ModelError::Absent(_)) => None,
-        Err(crate::image::ModelError::Failed(binary, why)) => {
-            errors.push(ErrorEntry {
+    let mut models: Vec<crate::image::ProcessImage> = Vec::new();
+    for (kind, r) in modelled {
+        match r {
+            Ok(image) => models.push(image),
+            Err(crate::image::ModelError::Absent(_)) => {}
+            Err(crate::image::ModelError::Failed(binary, why)) => errors.push(ErrorEntry {
                 path: binary.display().to_string(),
-                reason: format!("the {process} process could not be modelled: {why}"),
-            });
-            None
+                reason: format!("the {} process could not be modelled: {why}", kind.name),
+            }),
         }
-    };
-    let image = modelled("apache", image);
-    let fpm = modelled("php-fpm", fpm);
-    let images: Vec<&crate::image::ProcessImage> = image.iter().chain(fpm.iter()).collect();
+    }
+    let apache = crate::image::APACHE.name;
+    // The findings above are about the Apache process: without its model,
+    // whether their objects are loaded is unknown.
+    let image = models.iter().find(|i| i.name == apache);
+    let images: Vec<&crate::image::ProcessImage> = models.iter().collect();
     let loaded = |path: &str| -> Option<bool> {
-        image.as_ref()?;
+        image?;
         let members: Vec<&crate::image::Member> = images
             .iter()
             .filter_map(|i| i.members.iter().find(|m| m.object == path))
@@ -218,7 +221,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
             } else {
                 Certainty::Latent
             };
-            f.process = states.contains(&Some(true)).then(|| "apache".to_string());
+            f.process = states.contains(&Some(true)).then(|| apache.to_string());
         }
     }
     // What the binding model says about each process (rules B1–B16), and
