@@ -12,7 +12,15 @@
 //!
 //! Interpositions that are the design of the toolchain or of the host, not
 //! clashes, are recognised by [`benign`], each with its reason.
+//!
+//! The findings that need no process model (`unresolved-dependency`,
+//! `wrong-architecture`, `stale-ld-cache`) are in [`inventory`]; the
+//! catalogue's known clashes are [`signature`]s, matched by [`matcher`].
+//! To add a built-in rule, write its function in the submodule whose facts
+//! it reads and call it from [`process_findings`] (or, for an inventory
+//! rule, from `scan`).
 
+pub mod inventory;
 pub mod matcher;
 pub mod signature;
 

@@ -1,11 +1,11 @@
-//! `soclash scan` at this stage: discovery, ELF facts and resolution of
-//! every candidate, and the findings that need no process model yet
-//! (`unresolved-dependency`, `wrong-architecture`, `stale-ld-cache`).
+//! `soclash scan`: discovery, ELF facts and resolution of every
+//! candidate, the process models of every registered process kind
+//! ([`crate::image::PROCESSES`]), and the findings of the rules.
 //!
-//! This module wires the stages (`host` → `elf`/`resolve` → `rules` →
-//! `report`) and owns nothing else: each finding is built by a rule
-//! function below from the facts gathered, and the [`Report`] is sorted
-//! before it is returned so output is deterministic.
+//! This module wires the stages (`host` → `elf`/`resolve` → `image` →
+//! `rules` → `report`) and owns nothing else: each finding is built by a
+//! rule function of [`crate::rules`] from the facts gathered, and the
+//! [`Report`] is sorted before it is returned so output is deterministic.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -17,10 +17,11 @@ use rayon::prelude::*;
 use crate::elf::{Class, ElfFacts};
 use crate::host;
 use crate::host::packages::Package;
-use crate::model::{Certainty, FindingId, Role, Severity};
+use crate::model::{Certainty, FindingId, Role};
 use crate::report::{ErrorEntry, Finding, Host, Object, OsRelease, Report, Tool, machine_name};
-use crate::resolve::{CacheSource, Cpu, How, Load, Loader, Opened, Options, cache, ldconfig};
+use crate::resolve::{CacheSource, Cpu, How, Load, Loader, Opened, Options, cache};
 use crate::root::Root;
+use crate::rules;
 
 /// Settings of one scan.
 #[derive(Debug, Clone)]
@@ -138,17 +139,19 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
                 format!("{reason} (ld.so would refuse to load it)"),
             ));
         }
-        if let Some(f) = unresolved_dependency(&canonical, role, &load) {
+        if let Some(f) = rules::inventory::unresolved_dependency(&canonical, role, &load) {
             findings.push(f);
         }
         add_load(&mut inventory, &load);
     }
     for (path, e) in &inventory {
-        if let Some(f) = wrong_architecture(path, e, target) {
+        if let Some(f) =
+            rules::inventory::wrong_architecture(path, e.role, facts(&e.opened), target)
+        {
             findings.push(f);
         }
     }
-    if let Some(f) = stale_ld_cache(root, &loader) {
+    if let Some(f) = rules::inventory::stale_ld_cache(root, &loader) {
         findings.push(f);
     }
 
@@ -628,191 +631,6 @@ fn object(path: &Path, e: Entry) -> Option<Object> {
         package: None,
         path: canonical,
         role: e.role,
-    })
-}
-
-/// `unresolved-dependency`: what `ldd` shows as "not found" for the object.
-fn unresolved_dependency(path: &Path, role: Role, load: &Load) -> Option<Finding> {
-    let mut evidence = Vec::new();
-    let mut symbols = BTreeSet::new();
-    for o in &load.objects {
-        if let How::NotFound(tried) = &o.how {
-            let by = o
-                .loader
-                .and_then(|l| load.objects.get(l))
-                .and_then(|l| l.path.as_ref())
-                .map_or_else(String::new, |p| format!(" (needed by {})", p.display()));
-            evidence.push(format!(
-                "{} => not found{by}; tried {}",
-                o.name.to_str_lossy(),
-                tried.join(", ")
-            ));
-            symbols.insert(o.name.to_str_lossy().into_owned());
-        }
-    }
-    if evidence.is_empty() {
-        return None;
-    }
-    evidence.dedup();
-    let names: Vec<String> = symbols.into_iter().collect();
-    let what = match role {
-        Role::Httpd => "httpd cannot start",
-        Role::ApacheModule => "Apache fails to start when the module is loaded",
-        Role::PhpExtension => "PHP fails to load the extension",
-        Role::PythonExtension => "importing the module fails",
-        Role::Library => "whatever loads this library fails",
-    };
-    Some(Finding {
-        id: FindingId::UnresolvedDependency,
-        severity: if role == Role::Library {
-            Severity::Medium
-        } else {
-            Severity::High
-        },
-        certainty: Certainty::Likely,
-        title: format!(
-            "{} needs {} that the loader cannot find: {what}",
-            text(path),
-            names.join(", ")
-        ),
-        process: None,
-        objects: vec![text(path)],
-        symbols: Vec::new(),
-        bindings: Vec::new(),
-        evidence,
-        remedy: "Install the package that provides the missing library, or fix the \
-                 RPATH/RUNPATH or ld.so.conf that should find it (then run ldconfig); \
-                 if the object is not used, remove it."
-            .into(),
-        references: vec!["research/loader-model.md §1 (L3)".into()],
-        symptoms: Vec::new(),
-    })
-}
-
-/// `wrong-architecture`: a module or extension the httpd process cannot load.
-fn wrong_architecture(path: &Path, e: &Entry, target: (Option<Class>, u16)) -> Option<Finding> {
-    if matches!(e.role, Role::Library | Role::Httpd) {
-        return None;
-    }
-    let f = facts(&e.opened)?;
-    if (f.class, f.machine) == target {
-        return None;
-    }
-    let class = |c: Option<Class>| match c {
-        Some(Class::Elf32) => "32-bit",
-        _ => "64-bit",
-    };
-    Some(Finding {
-        id: FindingId::WrongArchitecture,
-        severity: Severity::High,
-        certainty: Certainty::Likely,
-        title: format!(
-            "{} is {} {}, the httpd process is {} {}",
-            text(path),
-            class(f.class),
-            machine_name(f.machine),
-            class(target.0),
-            machine_name(target.1)
-        ),
-        process: None,
-        objects: vec![text(path)],
-        symbols: Vec::new(),
-        bindings: Vec::new(),
-        evidence: vec![format!(
-            "ELF class {}, e_machine {} ({})",
-            class(f.class),
-            f.machine,
-            machine_name(f.machine)
-        )],
-        remedy: "Replace it with the build for this machine's architecture, or remove it; \
-                 ld.so refuses to load it (\"wrong ELF class\")."
-            .into(),
-        references: vec!["research/loader-model.md §1 (L12)".into()],
-        symptoms: Vec::new(),
-    })
-}
-
-/// `stale-ld-cache`: what `ldconfig` would write now differs from the cache
-/// ld.so reads (research/peers.md cases E1/E2; rule C11).
-fn stale_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
-    if *loader.cache_source() != CacheSource::File {
-        return None;
-    }
-    let file = loader.cache()?;
-    let dirs: Vec<&str> = loader
-        .profile()
-        .trusted_dirs
-        .iter()
-        .filter_map(|d| d.to_str())
-        .collect();
-    let fresh = ldconfig::emulate(root, |_| true, &dirs).cache;
-    let first = |c: &cache::LdCache| -> BTreeMap<Vec<u8>, Vec<u8>> {
-        let mut m = BTreeMap::new();
-        for e in c.entries() {
-            if e.flags == cache::DL_CACHE_DEFAULT_ID && e.hwcap == 0 {
-                m.entry(e.key.to_vec()).or_insert_with(|| e.value.to_vec());
-            }
-        }
-        m
-    };
-    let (old, new) = (first(file), first(&fresh));
-    let mut evidence = Vec::new();
-    let mut objects = BTreeSet::new();
-    for (key, value) in &new {
-        match old.get(key) {
-            None => {
-                evidence.push(format!(
-                    "{} => {}: in a directory ld.so.conf names, missing from ld.so.cache (ldconfig not run since it was installed)",
-                    key.to_str_lossy(),
-                    value.to_str_lossy()
-                ));
-                objects.insert(value.to_str_lossy().into_owned());
-            }
-            Some(v) if v != value => {
-                evidence.push(format!(
-                    "{}: ld.so.cache gives {}, ld.so.conf would give {}",
-                    key.to_str_lossy(),
-                    v.to_str_lossy(),
-                    value.to_str_lossy()
-                ));
-                objects.insert(v.to_str_lossy().into_owned());
-                objects.insert(value.to_str_lossy().into_owned());
-            }
-            Some(_) => {}
-        }
-    }
-    for (key, value) in &old {
-        if !new.contains_key(key) {
-            evidence.push(format!(
-                "{} => {}: in ld.so.cache, but no directory of ld.so.conf provides it any more",
-                key.to_str_lossy(),
-                value.to_str_lossy()
-            ));
-            objects.insert(value.to_str_lossy().into_owned());
-        }
-    }
-    if evidence.is_empty() {
-        return None;
-    }
-    Some(Finding {
-        id: FindingId::StaleLdCache,
-        severity: Severity::Medium,
-        certainty: Certainty::Certain,
-        title: format!(
-            "/etc/ld.so.cache disagrees with ld.so.conf for {} librar{}",
-            evidence.len(),
-            if evidence.len() == 1 { "y" } else { "ies" }
-        ),
-        process: None,
-        objects: objects.into_iter().collect(),
-        symbols: Vec::new(),
-        bindings: Vec::new(),
-        evidence,
-        remedy: "Run ldconfig (as root) so the cache matches ld.so.conf; until then ld.so \
-                 resolves these names from the stale cache."
-            .into(),
-        references: vec!["research/loader-model.md §2.3 (C11)".into()],
-        symptoms: Vec::new(),
     })
 }
 
