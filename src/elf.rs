@@ -1339,6 +1339,23 @@ fn reloc_class(machine: u16, r_type: u32, from_jmprel: bool) -> RelocClass {
     }
 }
 
+/// The name of an `e_machine` value, as reports and findings print it.
+pub fn machine_name(machine: u16) -> String {
+    match machine {
+        3 => "i386".into(),
+        8 => "mips".into(),
+        20 => "ppc".into(),
+        21 => "ppc64".into(),
+        22 => "s390".into(),
+        40 => "arm".into(),
+        62 => "x86_64".into(),
+        183 => "aarch64".into(),
+        243 => "riscv".into(),
+        258 => "loongarch".into(),
+        m => format!("machine-{m}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

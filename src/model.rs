@@ -204,6 +204,37 @@ impl<'de> Deserialize<'de> for FindingId {
     }
 }
 
+/// One symbol reference a finding is about: where it binds, and where its
+/// own object's stand-alone load would bind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Binding {
+    pub symbol: String,
+    pub from: String,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+}
+
+/// One problem, with what shows it and what to do: the unit rules produce
+/// and reports carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// A built-in id, or the signature's.
+    pub id: FindingId,
+    pub severity: Severity,
+    pub certainty: Certainty,
+    pub title: String,
+    pub process: Option<String>,
+    pub objects: Vec<String>,
+    pub symbols: Vec<String>,
+    pub bindings: Vec<Binding>,
+    pub evidence: Vec<String>,
+    pub remedy: String,
+    pub references: Vec<String>,
+    /// What users see when it bites (a signature's symptoms).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symptoms: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

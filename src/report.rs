@@ -29,6 +29,7 @@ pub mod fleet;
 
 // The shared vocabulary lives in `model`; re-exported here until every
 // branch of issue 14 imports it from there.
+pub use crate::model::{Binding, Finding};
 use crate::model::{Certainty, FindingId, Role, Severity};
 
 pub const SCHEMA: u32 = 1;
@@ -187,33 +188,6 @@ pub struct Object {
     /// database (dpkg).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<crate::host::packages::Package>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Binding {
-    pub symbol: String,
-    pub from: String,
-    pub expected: Option<String>,
-    pub actual: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    /// A built-in id, or the signature's.
-    pub id: FindingId,
-    pub severity: Severity,
-    pub certainty: Certainty,
-    pub title: String,
-    pub process: Option<String>,
-    pub objects: Vec<String>,
-    pub symbols: Vec<String>,
-    pub bindings: Vec<Binding>,
-    pub evidence: Vec<String>,
-    pub remedy: String,
-    pub references: Vec<String>,
-    /// What users see when it bites (a signature's symptoms).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub symptoms: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -608,22 +582,5 @@ pub(crate) fn certainty_word(c: Certainty) -> &'static str {
         Certainty::Certain => "certain",
         Certainty::Likely => "likely",
         Certainty::Latent => "latent",
-    }
-}
-
-/// `e_machine` names for the report.
-pub fn machine_name(machine: u16) -> String {
-    match machine {
-        3 => "i386".into(),
-        8 => "mips".into(),
-        20 => "ppc".into(),
-        21 => "ppc64".into(),
-        22 => "s390".into(),
-        40 => "arm".into(),
-        62 => "x86_64".into(),
-        183 => "aarch64".into(),
-        243 => "riscv".into(),
-        258 => "loongarch".into(),
-        m => format!("machine-{m}"),
     }
 }

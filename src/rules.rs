@@ -29,8 +29,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::elf::{ElfFacts, RelocClass};
 use crate::image::ProcessImage;
 use crate::image::bind::{Bindings, Reference};
+use crate::model::{Binding, Finding};
 use crate::model::{Certainty, FindingId, Severity};
-use crate::report::{Binding, Finding};
 
 /// Bindings listed per finding; the rest are counted.
 const EVIDENCE: usize = 5;

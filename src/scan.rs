@@ -14,11 +14,13 @@ use std::sync::Arc;
 use bstr::ByteSlice;
 use rayon::prelude::*;
 
+use crate::elf::machine_name;
 use crate::elf::{Class, ElfFacts};
 use crate::host;
 use crate::host::packages::Package;
+use crate::model::Finding;
 use crate::model::{Certainty, FindingId, Role};
-use crate::report::{ErrorEntry, Finding, Host, Object, OsRelease, Report, Tool, machine_name};
+use crate::report::{ErrorEntry, Host, Object, OsRelease, Report, Tool};
 use crate::resolve::{CacheSource, Cpu, How, Load, Loader, Opened, Options, cache};
 use crate::root::Root;
 use crate::rules;

@@ -15,9 +15,10 @@ use std::path::Path;
 
 use bstr::ByteSlice;
 
+use crate::elf::machine_name;
 use crate::elf::{Class, ElfFacts};
+use crate::model::Finding;
 use crate::model::{Certainty, FindingId, Role, Severity};
-use crate::report::{Finding, machine_name};
 use crate::resolve::{CacheSource, How, Load, Loader, cache, ldconfig};
 use crate::root::Root;
 

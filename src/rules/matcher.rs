@@ -10,8 +10,8 @@ use crate::elf::ElfFacts;
 use crate::host::apache::{Directive, DirectiveKind};
 use crate::image::bind::{Bindings, Reference};
 use crate::image::{How, ProcessImage};
+use crate::model::{Binding, Finding};
 use crate::model::{Certainty, FindingId, Severity};
-use crate::report::{Binding, Finding};
 
 use super::signature::{
     DirectiveMatch, EmbeddedCopy, FamilyMix, FindingMatch, Glob, Imports, Kind, Matcher,
