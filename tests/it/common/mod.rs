@@ -1,8 +1,6 @@
 //! What several integration tests share: where `make sample-libs` put the
 //! sample roots, and running the soclash binary under test.
 
-#![allow(dead_code)] // each test binary uses part of it
-
 use std::path::{Path, PathBuf};
 
 /// The sample roots (`SOCLASH_SAMPLE_ROOTS`, else target/sample-roots).

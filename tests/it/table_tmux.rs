@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::sample_roots;
+use crate::common::sample_roots;
 
 /// Copies `rel` (a root under the sample roots) to a fixed path.
 fn fixed_copy(rel: &str, name: &str) -> PathBuf {

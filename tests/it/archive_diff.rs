@@ -8,12 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-mod common;
-
-use common::{path, soclash};
+use crate::common::{path, soclash};
 
 fn root(name: &str) -> PathBuf {
-    common::bind_root(name)
+    crate::common::bind_root(name)
 }
 
 #[test]

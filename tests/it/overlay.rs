@@ -12,12 +12,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-mod common;
-
-use common::{path, run_in, soclash};
+use crate::common::{path, run_in, soclash};
 
 fn bind_roots() -> PathBuf {
-    common::sample_roots().join("bind")
+    crate::common::sample_roots().join("bind")
 }
 
 fn scan_json(args: &[&str]) -> Value {

@@ -1,7 +1,5 @@
 //! Running the soclash binary under a deadline and measuring what it cost.
 
-#![allow(dead_code)] // each topic uses part of it
-
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -10,22 +10,21 @@
 //! name in several directories. soclash itself reads the database and
 //! never runs rpm; rpm and rpmbuild come from Debian's `rpm` package.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{path, soclash};
 use serde_json::Value;
 use soclash::host::packages::{Package, owners};
 use soclash::root::Root;
+
+use crate::common::{path, soclash};
 
 /// Any small regular file does as a payload; rpm never looks inside.
 const PAYLOAD: &str = "/usr/lib/x86_64-linux-gnu/libz.so.1";
 
 fn run(cmd: &str, args: &[&str]) -> String {
-    common::run_in(Path::new("/"), cmd, args)
+    crate::common::run_in(Path::new("/"), cmd, args)
 }
 
 /// A package to build: files (destination, source on this machine) and

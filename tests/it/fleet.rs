@@ -9,9 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-mod common;
-
-use common::{bind_root, soclash};
+use crate::common::{bind_root, soclash};
 
 const HOSTS: usize = 10_000;
 
