@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
+use crate::common::{SOCLASH, bind_root, repo, tempdir};
 
 /// Inventory host name, sample root, the signature id its root seeds
 /// (None: a near-miss that must stay silent at every severity from low).
@@ -45,7 +45,7 @@ const HOSTS: [(&str, &str, Option<&str>); 4] = [
 ];
 
 fn venv_bin() -> PathBuf {
-    let bin = Path::new(MANIFEST).join("target/ansible-venv/bin");
+    let bin = repo().join("target/ansible-venv/bin");
     for tool in ["ansible-playbook", "ansible-lint", "python"] {
         assert!(
             bin.join(tool).is_file(),
@@ -56,20 +56,6 @@ fn venv_bin() -> PathBuf {
         );
     }
     bin
-}
-
-fn sample_root(name: &str) -> PathBuf {
-    let base = std::env::var_os("SOCLASH_SAMPLE_ROOTS").map_or_else(
-        || Path::new(MANIFEST).join("target/sample-roots"),
-        PathBuf::from,
-    );
-    let root = base.join("bind").join(name).join("root");
-    assert!(
-        root.is_dir(),
-        "{} missing: build the sample roots with `make sample-libs`",
-        root.display()
-    );
-    root
 }
 
 /// The controller-side archive the playbook writes:
@@ -143,7 +129,7 @@ fn findings(path: &Path, root: &Path) -> Vec<(String, String)> {
 fn check_newest_reports(archive: &Path) {
     for (host, root, seeded) in HOSTS {
         let newest = reports(archive, host).pop().expect("a report");
-        let found = findings(&newest, &sample_root(root));
+        let found = findings(&newest, &bind_root(root));
         match seeded {
             Some(id) => assert!(
                 found.iter().any(|(f, _)| f == id),
@@ -228,7 +214,7 @@ impl Ansible {
             .arg(&self.inventory)
             .args(["-e", "ansible_become=false"])
             .args(extra)
-            .arg(Path::new(MANIFEST).join("contrib/ansible/audit.yml"))
+            .arg(repo().join("contrib/ansible/audit.yml"))
             .output()
             .expect("ansible-playbook runs");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -267,7 +253,7 @@ fn assert_remote_tmp_empty(dir: &Path) {
 /// second run: every host with exactly the clashes its root seeds (at or
 /// above low), and no drift since each host's previous report.
 fn check_fleet(archive: &Path) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_soclash"))
+    let out = std::process::Command::new(SOCLASH)
         .args(["fleet", "--format", "json"])
         .arg(archive)
         .output()
@@ -312,8 +298,8 @@ fn check_fleet(archive: &Path) {
 fn role_audits_hosts_and_archives_reports_on_the_controller() {
     let started = Instant::now();
     let bin = venv_bin();
-    let soclash = Path::new(env!("CARGO_BIN_EXE_soclash"));
-    let tmp = tempfile::tempdir().expect("tempdir");
+    let soclash = Path::new(SOCLASH);
+    let tmp = tempdir();
     let work = tmp.path().to_path_buf();
     let remote_tmp = work.join("remote-tmp");
     std::fs::create_dir_all(&remote_tmp).unwrap();
@@ -327,7 +313,7 @@ fn role_audits_hosts_and_archives_reports_on_the_controller() {
         std::fs::create_dir_all(&host_bin).unwrap();
         inventory.push_str(&format!(
             "{host} soclash_root={} soclash_bin={}\n",
-            sample_root(root).display(),
+            bind_root(root).display(),
             host_bin.join("soclash").display()
         ));
     }
@@ -359,7 +345,7 @@ fn role_audits_hosts_and_archives_reports_on_the_controller() {
     let lint_start = Instant::now();
     let lint = ansible
         .command("ansible-lint")
-        .current_dir(Path::new(MANIFEST).join("contrib/ansible"))
+        .current_dir(repo().join("contrib/ansible"))
         .args(["--offline", "--nocolor"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -453,7 +439,7 @@ fn role_audits_hosts_and_archives_reports_on_the_controller() {
     // 4. The near-miss host now has the clash: it alone is changed, its
     // report is archived and, with soclash_fail_host, it fails.
     std::thread::sleep(Duration::from_millis(1100));
-    let pos = sample_root("sig-python-md5-vs-libmhash-pos");
+    let pos = bind_root("sig-python-md5-vs-libmhash-pos");
     let (out, stdout) = ansible.playbook(&[
         "--limit",
         "web-md5-neg",

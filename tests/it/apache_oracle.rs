@@ -74,6 +74,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use crate::common::SOCLASH;
+
 const APACHE2: &str = "/usr/sbin/apache2";
 const ETC_APACHE: &str = "/etc/apache2";
 const SYSTEM_PYTHON: &str = "/usr/bin/python3";
@@ -787,7 +789,7 @@ fn ld_facts(events: &[(i32, LdEvent)], parent: i32, child: i32, exe: &Path) -> L
 fn run_soclash_image(conf: &Path, dir: &Path) -> serde_json::Value {
     let out_path = dir.join("image.json");
     let err_path = dir.join("image.stderr");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_soclash"))
+    let mut child = Command::new(SOCLASH)
         .args([
             "image",
             "--root",

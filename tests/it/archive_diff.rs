@@ -4,19 +4,15 @@
 //! `--fail-on`; an archived report is never overwritten; a report of
 //! another schema is refused, not misread.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{path, soclash};
-
-fn root(name: &str) -> PathBuf {
-    crate::common::bind_root(name)
-}
+use crate::common::{bind_root, path, soclash, tempdir};
 
 #[test]
 fn archive_twice_then_diff_shows_nothing() {
-    let r = root("sig-pysqlite-cache-init-vs-mod-cache-neg");
+    let r = bind_root("sig-pysqlite-cache-init-vs-mod-cache-neg");
     let host = std::fs::read_to_string(r.join("etc/hostname")).expect("hostname");
     archive_twice(&r, host.trim());
 }
@@ -33,7 +29,7 @@ fn archive_this_host_twice_then_diff_shows_nothing() {
 }
 
 fn archive_twice(r: &Path, host: &str) {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempdir();
     for _ in 0..2 {
         let (code, _, err) = soclash(&[
             "scan",
@@ -95,7 +91,7 @@ fn archive_twice(r: &Path, host: &str) {
 
 #[test]
 fn an_added_clash_fails_at_its_severity() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempdir();
     let old = dir.path().join("old.yaml");
     let new = dir.path().join("new.yaml");
     for (name, file) in [
@@ -105,7 +101,7 @@ fn an_added_clash_fails_at_its_severity() {
         let (code, _, err) = soclash(&[
             "scan",
             "--root",
-            path(&root(name)),
+            path(&bind_root(name)),
             "--format",
             "yaml",
             "-o",
@@ -136,12 +132,12 @@ fn an_added_clash_fails_at_its_severity() {
 
 #[test]
 fn archived_reports_are_never_overwritten_and_other_schemas_refused() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempdir();
     let file = dir.path().join("r.yaml");
     let (_, _, err) = soclash(&[
         "scan",
         "--root",
-        path(&root("sig-pysqlite-cache-init-vs-mod-cache-neg")),
+        path(&bind_root("sig-pysqlite-cache-init-vs-mod-cache-neg")),
         "--format",
         "yaml",
         "-o",

@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 use soclash::elf::{self, Class, Detail, ElfFacts, Error, RelocClass};
 use soclash::root::{Kind, Root, RootError};
 
+use crate::common::tempdir;
+
 const LIBZ: &str = "/usr/lib/x86_64-linux-gnu/libz.so.1";
 const LIBC_SCRIPT: &str = "/usr/lib/x86_64-linux-gnu/libc.so";
 const LIBCRYPTO: &str = "/usr/lib/x86_64-linux-gnu/libcrypto.so.3";
@@ -662,7 +664,7 @@ fn empty_file() {
         let r = read_bytes(b"", detail, "empty file");
         assert!(matches!(r, Err(Error::TooShort)), "{r:?}");
     }
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     fs::write(t.path().join("empty.so"), b"").unwrap();
     let root = Root::new(t.path()).unwrap();
     let f = root
@@ -677,7 +679,7 @@ fn empty_file() {
 
 #[test]
 fn directory_named_like_a_library() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     fs::create_dir(t.path().join("x.so")).unwrap();
     let root = Root::new(t.path()).unwrap();
     assert_eq!(root.kind(Path::new("/x.so")), Some(Kind::Directory));
@@ -692,7 +694,7 @@ fn directory_named_like_a_library() {
 /// file: the caller must be able to tell a disk problem from a bad file.
 #[test]
 fn read_errors_are_io_errors() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let dir = File::open(t.path()).unwrap();
     let r = elf::read(dir, Detail::Linking);
     assert!(
@@ -703,7 +705,7 @@ fn read_errors_are_io_errors() {
 
 #[test]
 fn fifo_is_refused_without_blocking() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     mkfifo(&t.path().join("libfifo.so"));
     let root = Root::new(t.path()).unwrap();
     assert_eq!(
@@ -718,7 +720,7 @@ fn fifo_is_refused_without_blocking() {
 
 #[test]
 fn dangling_and_looping_symlinks() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let p = t.path();
     symlink("nothere.so.1", p.join("dangling.so")).unwrap();
     symlink("/nothere/either.so", p.join("dangling_abs.so")).unwrap();
@@ -765,7 +767,7 @@ fn dangling_and_looping_symlinks() {
 
 #[test]
 fn absolute_symlinks_resolve_inside_the_root() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let p = t.path();
     fs::create_dir_all(p.join("usr/lib")).unwrap();
     fs::create_dir_all(p.join("lib")).unwrap();
@@ -809,7 +811,7 @@ fn absolute_symlinks_resolve_inside_the_root() {
 /// never names anything, even when `..` comes back out of it.
 #[test]
 fn dot_dot_after_a_regular_file_is_not_a_directory() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     fs::create_dir_all(t.path().join("lib")).unwrap();
     fs::write(t.path().join("lib/libx.so"), b"x").unwrap();
     let host = t.path().join("lib/libx.so/../libx.so");
@@ -870,7 +872,7 @@ fn soclash_deps(dir: &Path, args: &[&str]) -> (Vec<String>, String, Option<i32>)
 
 #[test]
 fn needed_with_a_slash_matches_ld_so() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let d = t.path();
     fs::create_dir_all(d.join("sub")).unwrap();
     fs::create_dir_all(d.join("gone")).unwrap();
@@ -929,7 +931,7 @@ fn needed_with_a_slash_matches_ld_so() {
 
 #[test]
 fn needed_with_a_slash_inside_a_root() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let b = t.path().join("build");
     let r = t.path().join("root");
     fs::create_dir_all(&b).unwrap();
@@ -994,7 +996,7 @@ fn long_rpath_reads_the_same_at_both_details() {
     // limit. With a large .dynstr (here 6000 exported functions, ~620 KiB)
     // a reader may look strings up one by one instead of reading the table
     // whole, and must still return the RPATH whole.
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let d = t.path();
     let mut c = String::new();
     for i in 0..6000 {
@@ -1422,7 +1424,7 @@ fn file_truncated_between_open_and_read() {
     let big = system_file(LIBCRYPTO, "libssl3");
     let l = layout(&big);
     let ph_end = l.phoff + l.phnum * l.phentsize;
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let root = Root::new(t.path()).unwrap();
     let path = t.path().join("libcrypto.so.3");
     for cut in [
@@ -1472,7 +1474,7 @@ fn file_shrinking_while_being_read() {
     // very facts of the intact file; a mapping-based reader would die of
     // SIGBUS here.
     let big = system_file(LIBCRYPTO, "libssl3");
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let path = t.path().join("libcrypto.so.3");
     fs::write(&path, &big).unwrap();
     let root = Root::new(t.path()).unwrap();
@@ -1550,7 +1552,7 @@ fn file_shrinking_while_being_read() {
 
 #[test]
 fn deps_reports_each_bad_file_and_exits_2() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let d = t.path();
     let fifo = d.join("libfifo.so");
     mkfifo(&fifo);

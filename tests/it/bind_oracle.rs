@@ -41,6 +41,8 @@ use soclash::image::{self, How, ImageOptions, ProcessImage};
 use soclash::resolve::Cpu;
 use soclash::root::Root;
 
+use crate::common::{repo, sample_roots_dir};
+
 /// The scenarios bind-roots.sh builds (`BIND_ROOTS` in the Makefile).
 const SCENARIOS: [&str; 16] = [
     "a-self-reference",
@@ -79,7 +81,7 @@ const NOT_RUNNABLE: [&str; 3] = [
 /// signatures/).
 fn scenarios() -> Vec<String> {
     let mut names: Vec<String> = SCENARIOS.iter().map(|s| s.to_string()).collect();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
+    let dir = repo().join("signatures");
     let mut ids: Vec<String> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(Result::ok)
@@ -103,16 +105,6 @@ fn scenarios() -> Vec<String> {
 /// The plan and the LD_DEBUG output, inside each root.
 const PLAN: &str = "/tmp/soclash-bind.plan";
 const DEBUG_OUTPUT: &str = "/tmp/soclash-bind-debug";
-
-/// `target/sample-roots/bind`, or `$SOCLASH_SAMPLE_ROOTS/bind`.
-fn bind_roots() -> PathBuf {
-    std::env::var_os("SOCLASH_SAMPLE_ROOTS")
-        .map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sample-roots"),
-            PathBuf::from,
-        )
-        .join("bind")
-}
 
 /// A run of the driver: with `LD_BIND_NOW=1` or without.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -716,7 +708,7 @@ fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
 
 #[test]
 fn bindings_match_glibc_on_every_scenario() {
-    let base = bind_roots();
+    let base = sample_roots_dir().join("bind");
     let names = scenarios();
     let missing: Vec<String> = names
         .iter()

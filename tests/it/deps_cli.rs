@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use crate::common::{SOCLASH, sample_roots_dir};
+
 fn roots() -> PathBuf {
-    let dir = std::env::var_os("SOCLASH_SAMPLE_ROOTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sample-roots"));
+    let dir = sample_roots_dir();
     assert!(
         dir.join("A-rpath-inherited/expected.txt").is_file(),
         "sample roots missing under {}: run `make sample-libs`",
@@ -23,7 +23,7 @@ fn roots() -> PathBuf {
 
 fn deps(case: &str, extra: &[&str]) -> String {
     let root = roots().join(case).join("root");
-    let out = Command::new(env!("CARGO_BIN_EXE_soclash"))
+    let out = Command::new(SOCLASH)
         .arg("deps")
         .arg("--root")
         .arg(&root)

@@ -10,6 +10,8 @@ use bstr::BStr;
 use soclash::resolve::{Loader, Options, rtld};
 use soclash::root::Root;
 
+use crate::common::tempdir;
+
 const HOST_C: &str = r#"
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -46,7 +48,7 @@ fn gcc(dir: &Path, args: &[&str]) {
 
 #[test]
 fn g2_dlopen_sequence_matches_glibc() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let d = t.path();
     let ds = d.to_str().unwrap();
     std::fs::write(d.join("host.c"), HOST_C).unwrap();

@@ -21,6 +21,8 @@ use goblin::elf::Elf;
 use rayon::prelude::*;
 use soclash::elf::{self, Class, Detail, ElfFacts};
 
+use crate::common::tempdir;
+
 /// Fewer ELF files than this means the web stack is not installed and the
 /// comparison would prove nothing.
 const MIN_FILES: usize = 200;
@@ -664,7 +666,7 @@ fn elf_facts_agree_with_goblin() {
 /// corpus above, so built here.
 #[test]
 fn empty_gnu_hash_keeps_every_symbol() {
-    let t = tempfile::tempdir().expect("temporary directory");
+    let t = tempdir();
     let d = t.path();
     std::fs::write(
         d.join("a.c"),

@@ -25,10 +25,12 @@
 //! `expected.txt`; a finding must carry that binding as its evidence.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use serde_json::Value;
+
+use crate::common::sample_roots_dir;
 
 fn soclash(args: &[&str], root: Option<&Path>) -> Value {
     let mut cmd = Command::cargo_bin("soclash").expect("the soclash binary is built for tests");
@@ -84,15 +86,6 @@ fn shows_binding(f: &Value, from: &str, symbol: &str, def: &str) -> bool {
     })
 }
 
-fn bind_roots() -> PathBuf {
-    std::env::var_os("SOCLASH_SAMPLE_ROOTS")
-        .map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sample-roots"),
-            PathBuf::from,
-        )
-        .join("bind")
-}
-
 /// (REF, SYMBOL, DEF) lines of a root's expected.txt that hold with and
 /// without LD_BIND_NOW.
 fn focal(dir: &Path) -> Vec<(String, String, String)> {
@@ -140,11 +133,12 @@ fn each_signature_fires_on_its_positive_root_and_not_on_its_near_miss() {
         severity.len() >= 16,
         "the catalogue has the issue's 16 signatures at least: {severity:?}"
     );
+    let bind_roots = sample_roots_dir().join("bind");
     let mut failures = Vec::new();
     let mut focal_checked = 0;
     for (id, sev) in &severity {
-        let pos = bind_roots().join(format!("sig-{id}-pos"));
-        let neg = bind_roots().join(format!("sig-{id}-neg"));
+        let pos = bind_roots.join(format!("sig-{id}-pos"));
+        let neg = bind_roots.join(format!("sig-{id}-neg"));
         for dir in [&pos, &neg] {
             assert!(
                 dir.join("root").is_dir(),
@@ -212,7 +206,7 @@ fn each_signature_fires_on_its_positive_root_and_not_on_its_near_miss() {
 fn one_finding_per_designed_clash_and_none_for_the_rest() {
     let mut failures = Vec::new();
     for (name, want) in SCENARIOS {
-        let dir = bind_roots().join(name);
+        let dir = sample_roots_dir().join("bind").join(name);
         let focal = focal(&dir);
         let findings = at_or_above_low(&soclash(
             &["scan", "--format", "json"],

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{bind_root, soclash};
+use crate::common::{bind_root, soclash, tempdir};
 
 const HOSTS: usize = 10_000;
 
@@ -99,7 +99,7 @@ fn ten_thousand_reports() {
         "sig-libedit-vs-libreadline-neg",
     ];
     let sources: Vec<Source> = roots.iter().map(|r| source(r)).collect();
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempdir();
     let archive = dir.path();
     let new_stamp = "20261120T120000Z";
     let old_stamp = "20261113T120000Z";
@@ -247,7 +247,7 @@ fn ten_thousand_reports() {
 #[test]
 fn other_schemas_and_tools() {
     let s = source("sig-libedit-vs-libreadline-pos");
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempdir();
     let a = dir.path();
     let stamp = "20261120T120000Z";
     write(a, "new", stamp, &as_host(&s.text, "new", stamp));

@@ -7,9 +7,11 @@ use std::process::Command as Std;
 
 use assert_cmd::Command;
 
+use crate::common::tempdir;
+
 #[test]
 fn completions_and_man_pages_cover_every_subcommand() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempdir();
     Command::cargo_bin("soclash")
         .expect("the soclash binary is built for tests")
         .arg("generate")

@@ -4,28 +4,15 @@
 //! the one it binds to (where glibc binds it, `tests/bind_oracle.rs`).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command as Std, Stdio};
 
 use assert_cmd::Command;
 
-fn root(name: &str) -> PathBuf {
-    let base = std::env::var_os("SOCLASH_SAMPLE_ROOTS").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sample-roots"),
-        PathBuf::from,
-    );
-    let r = base.join("bind").join(name).join("root");
-    assert!(
-        r.is_dir(),
-        "{} missing: run `make sample-libs`",
-        r.display()
-    );
-    r
-}
+use crate::common::bind_root;
 
 #[test]
 fn graphviz_renders_the_process_with_its_interposition_in_red() {
-    let r = root("sig-python-md5-vs-libmhash-pos");
+    let r = bind_root("sig-python-md5-vs-libmhash-pos");
     let out = Command::cargo_bin("soclash")
         .expect("the soclash binary is built for tests")
         .args(["image", "--format", "dot", "--root"])

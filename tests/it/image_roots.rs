@@ -47,6 +47,8 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use serde_json::Value;
 
+use crate::common::{SOCLASH, sample_roots_dir};
+
 /// The sample hosts image-roots.sh builds.
 const ROOTS: [&str; 3] = ["debian", "rhel", "source"];
 
@@ -56,20 +58,10 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// `how` of a member (DESIGN.md, `image`).
 const HOW: [&str; 4] = ["exec", "needed", "preload", "dlopen"];
 
-/// `target/sample-roots/image`, or `$SOCLASH_SAMPLE_ROOTS/image`.
-fn image_roots() -> PathBuf {
-    std::env::var_os("SOCLASH_SAMPLE_ROOTS")
-        .map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sample-roots"),
-            PathBuf::from,
-        )
-        .join("image")
-}
-
 /// The directory of every sample host; panics, naming what is missing and
 /// how to build it, when one is not complete.
 fn sample_dirs() -> Vec<(&'static str, PathBuf)> {
-    let base = image_roots();
+    let base = sample_roots_dir().join("image");
     let dirs: Vec<(&str, PathBuf)> = ROOTS.iter().map(|n| (*n, base.join(n))).collect();
     let missing: Vec<String> = dirs
         .iter()
@@ -159,7 +151,7 @@ struct Image {
 /// Runs `soclash image --root ROOT --process P --format json`: the process,
 /// or why there is none. Shape problems go to `fail`.
 fn image(root: &Path, process: &str, fail: &mut Vec<String>) -> Result<Image, String> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_soclash"));
+    let mut cmd = Command::new(SOCLASH);
     cmd.arg("image")
         .arg("--root")
         .arg(root)

@@ -23,6 +23,8 @@ use soclash::resolve::cache::{
 use soclash::resolve::ldconfig;
 use soclash::root::Root;
 
+use crate::common::tempdir;
+
 const LDCONFIG: &str = "/sbin/ldconfig";
 const SYSTEM_LIBS: &str = "/usr/lib/x86_64-linux-gnu";
 /// Debian's built-in directories (`ldconfig -v` shows them "from <builtin>").
@@ -221,7 +223,7 @@ impl Fixture {
 /// glibc 2.36's `save_cache` writes past its old-format array for those, so
 /// `-c old` aborts and `-c compat` is unreliable with them.
 fn fixture(legacy: bool) -> Fixture {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempdir();
     let dir = tmp.path().to_path_buf();
     let zpath = system_lib("libz.so.1");
     let epath = system_lib("libexpat.so.1");

@@ -17,6 +17,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::{SOCLASH, repo};
+
 /// Fewer objects than this means the web stack is not installed.
 const MIN_CORPUS: usize = 600;
 
@@ -100,7 +102,7 @@ fn parse_blocks(text: &str, files: &[PathBuf], out: &mut BTreeMap<PathBuf, Strin
 
 fn soclash(files: &[PathBuf]) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
-    let o = Command::new(env!("CARGO_BIN_EXE_soclash"))
+    let o = Command::new(SOCLASH)
         .arg("deps")
         .args(files)
         .output()
@@ -110,7 +112,7 @@ fn soclash(files: &[PathBuf]) -> BTreeMap<PathBuf, String> {
 }
 
 fn allowlist() -> BTreeMap<PathBuf, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ldd-allowlist.txt");
+    let path = repo().join("tests/ldd-allowlist.txt");
     let text = fs::read_to_string(&path).expect("read tests/ldd-allowlist.txt");
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::{path, run_in, soclash};
+use crate::common::{path, run_in, soclash, tempdir};
 
 fn bind_roots() -> PathBuf {
     crate::common::sample_roots().join("bind")
@@ -102,7 +102,7 @@ fn neg_plus_the_difference_is_pos() {
     for pair in &pairs {
         let neg = roots.join(format!("{pair}-neg/root"));
         let pos = roots.join(format!("{pair}-pos/root"));
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = tempdir();
         let gone = difference(&neg, &pos, dir.path());
         if !gone.is_empty() {
             removals.push((pair.clone(), gone));
@@ -157,7 +157,7 @@ fn an_overlay_adding_a_clash_fails_the_diff() {
     let roots = bind_roots();
     let neg = roots.join("sig-libedit-vs-libreadline-neg/root");
     let pos = roots.join("sig-libedit-vs-libreadline-pos/root");
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempdir();
     let overlay = dir.path().join("overlay");
     // pos lacks neg's php-fpm SAPI, which an overlay cannot take away;
     // it does not touch the Apache process.
@@ -222,7 +222,7 @@ fn a_debian_package_audits_as_an_overlay_without_being_installed() {
         !status(PACKAGE).contains("install ok installed"),
         "{PACKAGE} is installed here; the test needs a package that is not"
     );
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempdir();
     // apt-get drops privileges for the download: a directory it may write.
     std::fs::set_permissions(
         dir.path(),

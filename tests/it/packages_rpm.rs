@@ -18,7 +18,7 @@ use serde_json::Value;
 use soclash::host::packages::{Package, owners};
 use soclash::root::Root;
 
-use crate::common::{path, soclash};
+use crate::common::{path, soclash, tempdir};
 
 /// Any small regular file does as a payload; rpm never looks inside.
 const PAYLOAD: &str = "/usr/lib/x86_64-linux-gnu/libz.so.1";
@@ -198,7 +198,7 @@ fn every_installed_file_is_attributed_as_rpm_qf_says() {
         Some(PathBuf::from("usr/lib64")),
         "rpm -qf resolves directory links on this machine: it needs merged /usr (/lib64 -> usr/lib64)"
     );
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempdir();
     let top = dir.path().join("top");
     let root = dir.path().join("root");
     std::fs::create_dir_all(&top).expect("topdir");
@@ -413,7 +413,7 @@ fn scan(root: &Path) -> Value {
 #[test]
 fn objects_of_a_scan_are_attributed_as_rpm_qf_says() {
     assert!(Path::new(PAYLOAD).is_file(), "{PAYLOAD} (zlib1g) needed");
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempdir();
     let top = dir.path().join("top");
     std::fs::create_dir_all(&top).expect("topdir");
     let p = PAYLOAD;
@@ -505,7 +505,7 @@ fn unread_rpm_databases_are_reported_unknown() {
         ),
     ];
     for (file, bytes, want) in cases {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = tempdir();
         let host = dir.path().join(file);
         std::fs::create_dir_all(host.parent().expect("dir")).expect("dir");
         std::fs::write(&host, bytes).expect("database");
@@ -515,7 +515,7 @@ fn unread_rpm_databases_are_reported_unknown() {
         assert!(found.by_file.is_empty());
     }
     // And the scan's report says so.
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempdir();
     std::fs::create_dir_all(dir.path().join("var/lib/rpm")).expect("dir");
     std::fs::write(dir.path().join("var/lib/rpm/Packages"), [0u8; 4096]).expect("Packages");
     let report = scan(dir.path());

@@ -16,17 +16,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 
-/// Where the Makefile puts the roots; `SOCLASH_SAMPLE_ROOTS` overrides it.
-fn sample_roots() -> PathBuf {
-    std::env::var_os("SOCLASH_SAMPLE_ROOTS").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sample-roots"),
-        PathBuf::from,
-    )
-}
+use crate::common::sample_roots_dir;
 
 /// One case directory: `case.env` (KEY=VALUE lines, `#` comments),
 /// `expected.txt` and `root/`.
@@ -112,7 +106,7 @@ fn visible(s: &str) -> String {
 
 #[test]
 fn deps_matches_ld_so_on_every_sample_root() {
-    let base = sample_roots();
+    let base = sample_roots_dir();
     let entries = fs::read_dir(&base).unwrap_or_else(|e| {
         panic!(
             "sample roots missing at {} ({e}): run `make sample-libs` first \

@@ -12,6 +12,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::SOCLASH;
+
 fn so_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(rd) = fs::read_dir(dir) else {
         return Vec::new();
@@ -40,7 +42,7 @@ fn dirs_matching(parent: &str, pred: impl Fn(&str) -> bool, sub: &str) -> Vec<Pa
 }
 
 fn scan() -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_soclash"))
+    let out = Command::new(SOCLASH)
         .args(["scan", "--format", "json"])
         .output()
         .expect("run soclash scan");

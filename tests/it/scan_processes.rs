@@ -5,19 +5,20 @@
 //! from how sample-libs/image-roots.sh built each root, not from soclash.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::process::Command;
+
+use crate::common::{SOCLASH, repo};
 
 #[test]
 fn scan_objects_name_the_processes_that_load_them() {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sample-roots/image");
+    let base = repo().join("target/sample-roots/image");
     let mut checked = 0;
     let mut failures = Vec::new();
     for name in ["debian", "rhel", "source"] {
         let dir = base.join(name);
         let manifest = std::fs::read_to_string(dir.join("expected.txt"))
             .unwrap_or_else(|_| panic!("{} missing: run `make sample-libs`", dir.display()));
-        let out = Command::new(env!("CARGO_BIN_EXE_soclash"))
+        let out = Command::new(SOCLASH)
             .args(["scan", "--format", "json", "--root"])
             .arg(dir.join("root"))
             .output()

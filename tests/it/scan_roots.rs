@@ -30,6 +30,8 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use serde_json::Value;
 
+use crate::common::{SOCLASH, sample_roots_dir};
+
 /// The sample hosts scan-roots.sh builds.
 const ROOTS: [&str; 3] = ["debian", "rhel", "bad"];
 
@@ -56,20 +58,10 @@ const ROLES: [&str; 5] = [
     "library",
 ];
 
-/// `target/sample-roots/scan`, or `$SOCLASH_SAMPLE_ROOTS/scan`.
-fn scan_roots() -> PathBuf {
-    std::env::var_os("SOCLASH_SAMPLE_ROOTS")
-        .map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sample-roots"),
-            PathBuf::from,
-        )
-        .join("scan")
-}
-
 /// The directory of every sample host; panics, naming what is missing and
 /// how to build it, when one is not complete.
 fn sample_dirs() -> Vec<(&'static str, PathBuf)> {
-    let base = scan_roots();
+    let base = sample_roots_dir().join("scan");
     let dirs: Vec<(&str, PathBuf)> = ROOTS.iter().map(|n| (*n, base.join(n))).collect();
     let missing: Vec<String> = dirs
         .iter()
@@ -140,7 +132,7 @@ fn parse_manifest(file: &Path) -> Result<Vec<Line>, String> {
 
 /// Runs `soclash scan --root ROOT ARGS...`, killed after [`TIMEOUT`].
 fn scan(root: &Path, args: &[&str]) -> Result<(Output, Duration), String> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_soclash"));
+    let mut cmd = Command::new(SOCLASH);
     cmd.arg("scan").arg("--root").arg(root).args(args);
     cmd.timeout(TIMEOUT);
     let shown = format!("soclash scan --root {} {}", root.display(), args.join(" "));
@@ -570,7 +562,7 @@ fn scan_exit_codes() {
     let mut fail = Vec::new();
 
     // A root that cannot be used: 2, one line on stderr, nothing on stdout.
-    let missing = scan_roots().join("no-such-root");
+    let missing = sample_roots_dir().join("scan").join("no-such-root");
     let file = dirs["debian"].join("expected.txt");
     for (what, root) in [("missing root", &missing), ("regular file as root", &file)] {
         match scan(root, &["--format", "json"]) {

@@ -10,30 +10,16 @@
 //! never from soclash's output.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+use crate::common::{repo, soclash_in};
 
 const BROKEN: &str = "tests/fixtures/broken-signatures";
 
-/// Runs soclash from the repository root: (exit code, stdout, stderr).
-fn soclash(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("soclash")
-        .expect("the soclash binary is built for tests")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .expect("soclash runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn signatures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures")
+    repo().join("signatures")
 }
 
 /// The stems of `signatures/*.yaml`: the ids the catalogue must have.
@@ -99,7 +85,7 @@ fn required_signatures_are_there() {
 #[test]
 fn repository_catalogue_is_valid() {
     let n = catalogue_ids().len();
-    let (code, stdout, stderr) = soclash(&["signatures", "check", "signatures"]);
+    let (code, stdout, stderr) = soclash_in(repo(), &["signatures", "check", "signatures"]);
     assert_eq!(code, 0, "signatures check signatures failed:\n{stderr}");
     assert_eq!(stderr, "", "no error lines expected");
     assert!(
@@ -111,7 +97,7 @@ fn repository_catalogue_is_valid() {
 #[test]
 fn embedded_catalogue_is_valid_and_complete() {
     let n = catalogue_ids().len();
-    let (code, stdout, stderr) = soclash(&["signatures", "check"]);
+    let (code, stdout, stderr) = soclash_in(repo(), &["signatures", "check"]);
     assert_eq!(code, 0, "signatures check (embedded) failed:\n{stderr}");
     assert_eq!(stderr, "", "no error lines expected");
     assert!(
@@ -122,7 +108,7 @@ fn embedded_catalogue_is_valid_and_complete() {
 
 #[test]
 fn list_names_every_signature_file() {
-    let (code, stdout, stderr) = soclash(&["signatures", "list", "--format", "json"]);
+    let (code, stdout, stderr) = soclash_in(repo(), &["signatures", "list", "--format", "json"]);
     assert_eq!(code, 0, "signatures list failed:\n{stderr}");
     let doc: Value = serde_json::from_str(&stdout).expect("signatures list --format json is JSON");
     let listed: BTreeSet<String> = doc
@@ -175,9 +161,7 @@ fn line_column(text: &str, at: usize) -> (usize, usize) {
 }
 
 fn expected_position(file: &str, needle: &str, skip: usize) -> (usize, usize) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(BROKEN)
-        .join(file);
+    let path = repo().join(BROKEN).join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let at = text
         .find(needle)
@@ -187,7 +171,7 @@ fn expected_position(file: &str, needle: &str, skip: usize) -> (usize, usize) {
 
 #[test]
 fn broken_signatures_are_reported_where_the_mistake_is() {
-    let (code, stdout, stderr) = soclash(&["signatures", "check", BROKEN]);
+    let (code, stdout, stderr) = soclash_in(repo(), &["signatures", "check", BROKEN]);
     assert_eq!(
         code, 1,
         "broken signatures must fail the check:\n{stdout}{stderr}"

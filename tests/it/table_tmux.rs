@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::sample_roots;
+use crate::common::{SOCLASH, sample_roots};
 
 /// Copies `rel` (a root under the sample roots) to a fixed path.
 fn fixed_copy(rel: &str, name: &str) -> PathBuf {
@@ -48,7 +48,7 @@ fn screen(width: u16, env: &[(&str, &str)], args: &[String], escapes: bool) -> S
     static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let socket = format!("soclash-test-{}-{n}", std::process::id());
-    let bin = env!("CARGO_BIN_EXE_soclash");
+    let bin = SOCLASH;
     let mut command = String::from("env -u NO_COLOR -u COLUMNS TERM=xterm-256color");
     for (k, v) in env {
         command.push_str(&format!(" {k}={v}"));
@@ -142,7 +142,7 @@ fn colour_on_a_terminal_unless_no_color() {
         "colour despite NO_COLOR: {plain}"
     );
     // Off a terminal: never.
-    let out = Command::new(env!("CARGO_BIN_EXE_soclash"))
+    let out = Command::new(SOCLASH)
         .args(&args)
         .env_remove("NO_COLOR")
         .output()

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::harness::{self, DEADLINE, Run};
 
+use crate::common::tempdir;
+
 /// Largest report a hostile configuration may produce.
 const MAX_REPORT: usize = 1 << 20;
 
@@ -54,7 +56,7 @@ fn assert_contained(run: &Run, budget: &str) {
 /// to d<i+1>: the paths double at each level, and httpd would follow them
 /// all (it has no loop check but the nesting level).
 fn symlink_fan_out(depth: usize) {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let root = debian_root(t.path(), b"Include /etc/apache2/x/\n");
     let etc = root.join("etc/apache2");
     for i in 0..=depth {
@@ -85,7 +87,7 @@ fn symlink_fan_out_depth_40() {
 /// none matches: 10^8 names looked at.
 #[test]
 fn include_optional_globs() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let mut conf = Vec::new();
     for _ in 0..100_000 {
         conf.extend_from_slice(b"IncludeOptional /etc/apache2/many/*.conf\n");
@@ -104,7 +106,7 @@ fn include_optional_globs() {
 /// under the size budget: each is an error httpd would stop at.
 #[test]
 fn failing_includes() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let root = debian_root(t.path(), b"Include /etc/apache2/conf.d/*.conf\n");
     let conf_d = root.join("etc/apache2/conf.d");
     fs::create_dir(&conf_d).unwrap();
@@ -147,7 +149,7 @@ fn failing_includes() {
 /// the file (they took 557 MB).
 #[test]
 fn short_lines() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let conf = b"a\n".repeat((16 << 20) / 2 - 1);
     let root = debian_root(t.path(), &conf);
     let run = scan(t.path(), &root);
@@ -160,7 +162,7 @@ fn short_lines() {
 /// each directive's context was copied from every open section.
 #[test]
 fn nested_sections() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let mut conf = b"<a>\n".repeat(2_000_000);
     conf.extend_from_slice(&b"x\n".repeat(2_000_000));
     let root = debian_root(t.path(), &conf);
@@ -171,7 +173,7 @@ fn nested_sections() {
 /// An `Include` path of 500,000 components recursed once per component.
 #[test]
 fn long_include_path() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let mut conf = b"Include ".to_vec();
     conf.extend_from_slice(&b"/a".repeat(500_000));
     conf.extend_from_slice(b"/*\n");
@@ -184,7 +186,7 @@ fn long_include_path() {
 /// lines to read.
 #[test]
 fn total_bytes() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let root = debian_root(t.path(), &b"Include /etc/apache2/x.conf\n".repeat(4));
     fs::write(
         root.join("etc/apache2/x.conf"),
@@ -206,7 +208,7 @@ fn envvars_root(dir: &Path, text: &[u8]) -> PathBuf {
 /// `A=$A$A` forty times: a value of 2^40 bytes.
 #[test]
 fn envvars_doubling() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let mut text = b"A=x\n".to_vec();
     text.extend_from_slice(&b"A=$A$A\n".repeat(40));
     let root = envvars_root(t.path(), &text);
@@ -217,7 +219,7 @@ fn envvars_doubling() {
 /// 200,000 nested `if`s: each command looked at every open one.
 #[test]
 fn envvars_nesting() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let root = envvars_root(t.path(), &b"if :\n".repeat(200_000));
     let run = scan(t.path(), &root);
     assert_contained(&run, "ENVVARS_NESTING");
@@ -226,7 +228,7 @@ fn envvars_nesting() {
 /// 250,000 pipelines, each an error entry (26 MB of report).
 #[test]
 fn envvars_errors() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let root = envvars_root(t.path(), &b"a|b\n".repeat(250_000));
     let run = scan(t.path(), &root);
     assert_contained(&run, "ERRORS_PER_FILE");
@@ -242,7 +244,7 @@ fn envvars_errors() {
 /// 100 KB: 20 GB to read.
 #[test]
 fn environment_files() {
-    let t = tempfile::tempdir().unwrap();
+    let t = tempdir();
     let root = debian_root(t.path(), b"ServerName x\n");
     let mut unit = b"[Service]\nExecStart=/usr/sbin/apache2 -k start\n".to_vec();
     unit.extend_from_slice(&b"EnvironmentFile=/etc/envs/*\n".repeat(2000));

@@ -10,6 +10,8 @@ use std::path::Path;
 
 use super::harness;
 
+use crate::common::tempdir;
+
 pub(super) const PT_LOAD: u32 = 1;
 pub(super) const PT_DYNAMIC: u32 = 2;
 pub(super) const PT_NOTE: u32 = 4;
@@ -83,7 +85,7 @@ fn deps(dir: &Path, file: &Path) -> harness::Run {
 /// parsing them took minutes.
 #[test]
 fn many_large_note_segments() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let file = dir.path().join("libnotes.so");
     let notes: Vec<Ph> = (0..4000u64)
         .map(|i| Ph(PT_NOTE, (256 << 10) + i * 16, 1 << 20))
@@ -98,7 +100,7 @@ fn many_large_note_segments() {
 /// read on in growing blocks, each block a new cache entry (2.7 GB).
 #[test]
 fn many_needed_into_unterminated_strings() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let file = dir.path().join("libneeded.so");
     let (dyn_at, str_at, str_len) = (4096u64, 200_000u64, 600_000u64);
     let mut entries = vec![(DT_STRTAB, str_at), (DT_STRSZ, str_len)];
@@ -124,7 +126,7 @@ fn many_needed_into_unterminated_strings() {
 /// the symbol tables: the scan's report carries the model that failed.
 #[test]
 fn huge_hash_nchain_in_a_sparse_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let root = dir.path().join("root");
     std::fs::create_dir_all(root.join("usr/sbin")).unwrap();
     // A configuration, so that the scan models the httpd process.

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use soclash::root::Root;
 
+use crate::common::{SOCLASH, repo, tempdir};
+
 /// Cases per target in CI: enough to reach past the headers of each
 /// format in a debug build within a few seconds per target.
 const CI_CASES: u64 = 2000;
@@ -138,7 +140,7 @@ fn amount() -> Amount {
 }
 
 fn crash_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-crashes")
+    repo().join("target/fuzz-crashes")
 }
 
 fn save(name: &str, input: &[u8]) -> PathBuf {
@@ -302,7 +304,7 @@ fn crafted_elfs(dir: &Path) -> Vec<Vec<u8>> {
 
 #[test]
 fn elf_facts() {
-    let scratch = tempfile::tempdir().expect("tempdir");
+    let scratch = tempdir();
     let mut seeds = vec![
         system("/usr/lib/x86_64-linux-gnu/libz.so.1"),
         system("/usr/bin/true"),
@@ -468,7 +470,7 @@ fn debs() -> Vec<Vec<u8>> {
 
 #[test]
 fn deb_packages() {
-    let scratch = tempfile::tempdir().expect("tempdir");
+    let scratch = tempdir();
     let deb = scratch.path().join("case.deb");
     fuzz("deb", debs(), 1 << 20, |bytes| {
         std::fs::write(&deb, bytes).expect("write");
@@ -498,7 +500,7 @@ fn crafted_yaml() -> Vec<Vec<u8>> {
 
 #[test]
 fn signatures() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
+    let dir = repo().join("signatures");
     let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
         .expect("signatures/")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -517,11 +519,10 @@ fn signatures() {
 #[test]
 fn reports() {
     // A report soclash wrote of a sample root with findings, in both forms.
-    let root =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sample-roots/bind/c-deepbind/root");
+    let root = repo().join("target/sample-roots/bind/c-deepbind/root");
     assert!(root.is_dir(), "{}: run `make sample-libs`", root.display());
     let write = |format: &str| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_soclash"))
+        let out = std::process::Command::new(SOCLASH)
             .args(["scan", "--root"])
             .arg(&root)
             .args(["--format", format])
@@ -532,7 +533,7 @@ fn reports() {
     };
     let mut seeds = vec![write("yaml"), write("json")];
     seeds.extend(crafted_yaml());
-    let scratch = tempfile::tempdir().expect("tempdir");
+    let scratch = tempdir();
     let at = scratch.path().join("case.yaml");
     fuzz("report", seeds, 1 << 20, |bytes| {
         std::fs::write(&at, bytes).expect("write");
@@ -582,7 +583,7 @@ fn rpm_header(name: &str, dir: &str, base: &str) -> Vec<u8> {
 /// whose rpmdb.sqlite holds the mutant as its one package.
 #[test]
 fn rpm_headers() {
-    let scratch = tempfile::tempdir().expect("tempdir");
+    let scratch = tempdir();
     let root_dir = scratch.path();
     std::fs::create_dir_all(root_dir.join("usr/lib64")).expect("mkdir");
     std::fs::create_dir_all(root_dir.join("var/lib/rpm")).expect("mkdir");

@@ -5,6 +5,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::SOCLASH;
+
 /// Peak resident memory allowed to any hostile case.
 pub const MAX_RSS_MB: u64 = 512;
 /// Time allowed to any hostile case but the `.deb` bombs.
@@ -68,7 +70,7 @@ impl Run {
 /// `timed_out`), with `env` added to its environment; its peak memory is
 /// sampled every 5 ms.
 pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], deadline: Duration) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_soclash"));
+    let mut cmd = Command::new(SOCLASH);
     cmd.args(args)
         .current_dir(dir)
         .stdin(Stdio::null())

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use super::harness::{self, DEADLINE, DEB_DEADLINE, Run};
 
+use crate::common::{SOCLASH, tempdir};
+
 /// A tar archive built entry by entry.
 struct Tar(tar::Builder<Vec<u8>>);
 
@@ -125,7 +127,7 @@ struct Case {
 
 impl Case {
     fn new() -> Case {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempdir();
         let p = dir.path();
         for d in [
             "root/etc/php/8.2/apache2/conf.d",
@@ -497,7 +499,7 @@ fn slow_deb(case: &Case) -> PathBuf {
 /// there; returns the child.
 fn start_and_wait_for_temp(case: &Case, deb: &Path) -> std::process::Child {
     let root = case.path("root");
-    let child = Command::new(env!("CARGO_BIN_EXE_soclash"))
+    let child = Command::new(SOCLASH)
         .args(["scan", "--format", "json", "--root"])
         .arg(&root)
         .arg("--overlay-deb")
@@ -652,7 +654,7 @@ fn strace_sees_no_write_outside_the_temporary_directory() {
     let status = Command::new("strace")
         .args(["-f", "-y", "-qq", "-s", "4096", "-e", "trace=%file", "-o"])
         .arg(&log)
-        .arg(env!("CARGO_BIN_EXE_soclash"))
+        .arg(SOCLASH)
         .args(["scan", "--format", "json", "--root"])
         .arg(case.path("root"))
         .arg("--overlay-deb")

@@ -8,6 +8,8 @@ use std::path::Path;
 
 use super::harness;
 
+use crate::common::tempdir;
+
 /// A root with this machine's libz as its httpd binary.
 fn root_with_httpd(dir: &Path) -> std::path::PathBuf {
     let root = dir.join("root");
@@ -66,7 +68,7 @@ fn rpmdb(root: &Path, schema: &str) {
 /// checks that it ends in time, leaves nothing in the temporary directory
 /// or the root, and says the database was not read, and why.
 fn hostile_rpmdb(schema: &str, why: &str) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let root = root_with_httpd(dir.path());
     rpmdb(&root, schema);
     let tmp = dir.path().join("tmp");
@@ -130,7 +132,7 @@ fn rpmdb_packages_with_a_generated_blob() {
 /// (a few KiB on disk): every list was read whole (165 s on main).
 #[test]
 fn dpkg_many_huge_sparse_lists() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let root = root_with_httpd(dir.path());
     let info = root.join("var/lib/dpkg/info");
     std::fs::create_dir_all(&info).unwrap();
@@ -154,7 +156,7 @@ fn dpkg_many_huge_sparse_lists() {
 /// each looked up in the root (a 60 MB list took 24 s).
 #[test]
 fn dpkg_list_naming_a_file_in_a_million_directories() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let root = root_with_httpd(dir.path());
     let info = root.join("var/lib/dpkg/info");
     std::fs::create_dir_all(&info).unwrap();

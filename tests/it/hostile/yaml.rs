@@ -6,6 +6,8 @@ use std::path::Path;
 
 use super::harness::{self, DEADLINE};
 
+use crate::common::tempdir;
+
 /// The head of a signature whose `applies_to` is `value`.
 fn signature(value: &str) -> String {
     format!(
@@ -28,7 +30,7 @@ fn write_signature(dir: &Path, text: &str) -> String {
 }
 
 fn check_signatures(text: &str, budget: &str) {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempdir();
     let sigs = write_signature(tmp.path(), text);
     let run = harness::run(tmp.path(), &["signatures", "check", &sigs], &[], DEADLINE);
     run.assert_bounded(DEADLINE);
@@ -64,7 +66,7 @@ fn block_nesting_in_a_signature() {
 /// `--signatures DIR` of a scan or `signatures list` reads the same way.
 #[test]
 fn signatures_dir_of_the_catalogue() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempdir();
     let sigs = write_signature(tmp.path(), &signature(&flow_nesting(200 << 10)));
     let run = harness::run(
         tmp.path(),
@@ -80,7 +82,7 @@ fn signatures_dir_of_the_catalogue() {
 
 #[test]
 fn signature_larger_than_the_cap() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempdir();
     let sigs = write_signature(tmp.path(), "");
     let f = std::fs::File::options()
         .write(true)
@@ -94,7 +96,7 @@ fn signature_larger_than_the_cap() {
 
 #[test]
 fn too_many_signature_files() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempdir();
     let sigs = tmp.path().join("sigs");
     std::fs::create_dir(&sigs).unwrap();
     for i in 0..=soclash::budget::SIGNATURE_FILES {
@@ -137,7 +139,7 @@ fn doubling() -> String {
 }
 
 fn diff(old: &str, new: &str) -> harness::Run {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempdir();
     std::fs::write(tmp.path().join("old.yaml"), old).unwrap();
     std::fs::write(tmp.path().join("new.yaml"), new).unwrap();
     let run = harness::run(tmp.path(), &["diff", "old.yaml", "new.yaml"], &[], DEADLINE);
@@ -178,7 +180,7 @@ fn too_many_nodes_in_a_report() {
 
 #[test]
 fn report_larger_than_the_cap() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempdir();
     let big = tmp.path().join("big.yaml");
     std::fs::write(&big, "schema: 1\n").unwrap();
     // Sparse: no disk is used for the hole.
@@ -202,7 +204,7 @@ fn mkfifo(path: &Path) {
 
 #[test]
 fn diff_of_a_fifo_or_dev_zero_ends_at_once() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempdir();
     mkfifo(&tmp.path().join("fifo.yaml"));
     for (args, what) in [
         (["diff", "fifo.yaml", "fifo.yaml"], "a FIFO"),
@@ -222,7 +224,7 @@ fn diff_of_a_fifo_or_dev_zero_ends_at_once() {
 
 #[test]
 fn fleet_over_a_fifo_and_hostile_reports() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempdir();
     let archive = tmp.path().join("archive");
     for host in ["deep", "drift", "fifo", "laughs"] {
         std::fs::create_dir_all(archive.join(host)).unwrap();
