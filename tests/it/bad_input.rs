@@ -234,8 +234,13 @@ fn isolated(name: &str, secs: u64, mem: u64, body: impl FnOnce()) {
         return;
     }
     let exe = std::env::current_exe().expect("test binary path");
+    // libtest names the test by its module path below the crate root.
+    let test = match module_path!().split_once("::") {
+        Some((_, module)) => format!("{module}::{name}"),
+        None => name.to_string(),
+    };
     let mut cmd = Command::new(exe);
-    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"])
+    cmd.args([test.as_str(), "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, name)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
