@@ -18,7 +18,7 @@ lint:
 sample-libs:
 	$(MAKE) -C sample-libs OUT=$(ROOTS)
 
-# ansible-core and ansible-lint from PyPI for tests/ansible_role.rs.
+# ansible-core and ansible-lint from PyPI for tests/it/ansible_role.rs.
 ansible-venv:
 	bash .ci/ansible-venv.sh
 
@@ -34,7 +34,7 @@ bench: build sample-libs
 FUZZ_SECONDS ?= 60
 fuzz: sample-libs
 	SOCLASH_FUZZ_SECONDS=$(FUZZ_SECONDS) SOCLASH_FUZZ_SEED=$$(date +%s) \
-	  $(CARGO) test --release --test hostile fuzz -- --nocapture --test-threads=2
+	  $(CARGO) test --release --test it hostile::fuzz:: -- --nocapture --test-threads=2
 
 # `make install [PREFIX=/usr/local] [DESTDIR=]`: the binary, shell
 # completions and man pages generated from the clap definitions.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Python virtual environment at target/ansible-venv with pinned
-# ansible-core and ansible-lint from PyPI, for tests/ansible_role.rs
+# ansible-core and ansible-lint from PyPI, for tests/it/ansible_role.rs
 # (the contrib/ansible role run against sample roots) and for linting
 # contrib/ansible. Idempotent: does nothing when the pinned versions are
 # already there. On Debian's own python3 the venv module comes with the

@@ -3,7 +3,7 @@
  * dlopened object defines itself, so that lazy PLT slots are bound once
  * everything is loaded. Only the plan's handles are used: a dlopen() of a
  * dependency (even RTLD_NOLOAD) would give it a search list of its own and
- * append it to scopes (rule G2.5), which would change what is measured. tests/bind_oracle.rs writes the plan from soclash's process model
+ * append it to scopes (rule G2.5), which would change what is measured. tests/it/bind_oracle.rs writes the plan from soclash's process model
  * and runs this program under chroot with LD_DEBUG=bindings.
  *
  *   /usr/sbin/apache2 PLAN         (or SOCLASH_PLAN=PLAN /usr/sbin/apache2)

@@ -896,7 +896,7 @@ mod tests {
 
     /// A root in the shape of loader-model.md §2.4, plus configuration
     /// oddities. The expectations are the rules themselves; the oracle
-    /// comparison with the real ldconfig is tests/ld_cache.rs.
+    /// comparison with the real ldconfig is tests/it/ld_cache.rs.
     #[test]
     fn emulates_the_test_vector_root() {
         let t = tempfile::tempdir().unwrap();
