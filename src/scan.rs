@@ -416,14 +416,8 @@ pub struct Overlaid {
 /// as apt configures packages after unpacking them all, models what each
 /// package's postinst Debian helpers would enable on that overlaid root
 /// (as data laid with the package's layer), so each is audited as `apt
-/// install` leaves it. `_base` (the root alone) is not needed: the model
-/// reads the overlaid root.
-pub fn overlaid(
-    _base: &Root,
-    root_dir: &Path,
-    dirs: &[PathBuf],
-    debs: &[PathBuf],
-) -> Result<Overlaid, String> {
+/// install` leaves it.
+pub fn overlaid(root_dir: &Path, dirs: &[PathBuf], debs: &[PathBuf]) -> Result<Overlaid, String> {
     use crate::root::deb;
     let unpacked = if debs.is_empty() {
         None
