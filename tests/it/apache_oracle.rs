@@ -1619,9 +1619,13 @@ fn run_for_bindings(layout: &Layout, output: &str, extra_env: &[(&str, &str)]) -
         .collect();
     // Read while Apache runs: at shutdown the parent unloads every module.
     let path = out.with_file_name(format!("{output}.{parent}"));
-    let text = fs::read_to_string(&path)
+    let mut text = fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("read LD_DEBUG output {}: {e}", path.display()));
     apache.stop();
+    // ld.so may be writing a line as it is read (the parent's event loop
+    // binds lazily while it runs): a last line without its newline is cut
+    // (`symbol `select' [GLIB`) and would read as an unversioned lookup.
+    text.truncate(text.rfind('\n').map_or(0, |i| i + 1));
     let (events, printed) = parse_ld_bindings(&text);
     let parsed = events
         .iter()
