@@ -18,6 +18,7 @@ mod explain_cli;
 mod findings_roots;
 mod fleet;
 mod generate;
+mod golden;
 mod hostile;
 mod image_dot;
 mod image_roots;
