@@ -26,11 +26,13 @@ use serde::{Deserialize, Serialize};
 pub mod diff;
 pub mod dot;
 pub mod fleet;
+pub mod process;
 
 // The shared vocabulary lives in `model`; re-exported here until every
 // branch of issue 14 imports it from there.
 pub use crate::model::{Binding, Finding};
 use crate::model::{Certainty, FindingId, Role, Severity};
+pub use process::{MemberEntry, ProcessEntry};
 
 pub const SCHEMA: u32 = 1;
 
@@ -39,7 +41,7 @@ pub struct Report {
     pub schema: u32,
     pub tool: Tool,
     pub host: Host,
-    pub processes: Vec<serde_json::Value>,
+    pub processes: Vec<ProcessEntry>,
     pub objects: Vec<Object>,
     pub findings: Vec<Finding>,
     pub errors: Vec<ErrorEntry>,
@@ -296,10 +298,7 @@ impl Report {
         let processes: Vec<String> = self
             .processes
             .iter()
-            .filter_map(|p| {
-                let n = p["members"].as_array().map_or(0, Vec::len);
-                Some(format!("{} ({n} objects)", p["name"].as_str()?))
-            })
+            .map(|p| format!("{} ({} objects)", p.name, p.members.len()))
             .collect();
         header.push(vec![if processes.is_empty() {
             "processes modelled: none (no web server configuration found)".to_string()
