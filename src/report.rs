@@ -8,7 +8,12 @@
 //! U+FFFD in place of each invalid byte.
 //!
 //! Schema 1, top level: `schema`, `tool`, `host`, `processes`, `objects`,
-//! `findings`, `errors`, `summary`. Per object: `path`, `role`, `soname`,
+//! `findings`, `errors`, `summary` (and `overlay` with `scan --overlay`).
+//! Per process ([`process::ProcessEntry`], keys in alphabetical order as
+//! schema 1 has always written them): `errors` (`[where, reason]` pairs),
+//! `members` (each `brought_by` when known, `flags`, `global`, `how`,
+//! `installed_only` when set, `may_be_imported`, `object`, `uncertain` when
+//! set, `via`), `name`, `notes`, `scopes` (`global`). Per object: `path`, `role`, `soname`,
 //! `needed`, `resolved` (name → path, or null when not found), `loaded`
 //! (true when the modelled Apache process loads it, false when nothing
 //! does, null when it is loaded only if imported or no configuration was
