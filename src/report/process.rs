@@ -9,9 +9,23 @@
 //! left out when empty are still left out, and read as empty when absent.
 //! Unknown keys are ignored on reading, as they were.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::image;
+
+/// Reads `processes` exactly as far as it was read when its entries were
+/// `serde_json::Value`s, so that no report read then is refused now, nor
+/// refused with other words: any list of JSON-like values is accepted.
+/// A list that is not of these entries' shape (edited by hand) reads as
+/// none rather than refusing the report: no reader compares processes.
+pub(crate) fn read_entries<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ProcessEntry>, D::Error> {
+    let raw = Vec::<serde_json::Value>::deserialize(d)?;
+    Ok(raw
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<_, _>>()
+        .unwrap_or_default())
+}
 
 /// One modelled process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,12 +202,8 @@ mod tests {
     }
 
     /// A report as the first schema-1 soclash wrote it (no `installed_only`
-    /// or `brought_by` yet), with keys this soclash does not know, reads
-    /// back: reading is no stricter than it was when processes were
-    /// untyped values.
-    #[test]
-    fn an_old_report_with_unknown_process_keys_reads() {
-        let text = "\
+    /// or `brought_by` yet), with keys this soclash does not know.
+    const OLD_REPORT: &str = "\
 schema: 1
 tool:
   name: soclash
@@ -237,14 +247,22 @@ summary:
   findings: {}
   errors: 0
 ";
-        let path = std::env::temp_dir().join(format!(
-            "soclash-test-old-report-{}.yaml",
-            std::process::id()
-        ));
+
+    /// `read_report` of `text` (tests run in parallel: `name` keeps files
+    /// apart).
+    fn read(name: &str, text: &str) -> Result<crate::report::Report, String> {
+        let path =
+            std::env::temp_dir().join(format!("soclash-test-{name}-{}.yaml", std::process::id()));
         std::fs::write(&path, text).unwrap();
         let read = crate::report::diff::read_report(&path);
         let _ = std::fs::remove_file(&path);
-        let report = read.unwrap();
+        read
+    }
+
+    /// Reading is no stricter than when processes were untyped values.
+    #[test]
+    fn an_old_report_with_unknown_process_keys_reads() {
+        let report = read("old-report", OLD_REPORT).unwrap();
         assert_eq!(report.processes.len(), 1);
         let p = &report.processes[0];
         assert_eq!(p.name, "apache");
@@ -263,5 +281,35 @@ summary:
         );
         assert_eq!(m.brought_by, None);
         assert_eq!(p.scopes.global, vec!["/usr/sbin/apache2".to_string()]);
+    }
+
+    /// A process edited out of schema 1's shape does not make a report
+    /// unreadable (it was read before processes were typed); a `processes`
+    /// that is no list is refused as it always was.
+    #[test]
+    fn a_hand_edited_process_reads_as_none_and_no_list_is_refused() {
+        for (name, edited) in [
+            ("how", OLD_REPORT.replace("how: exec", "how: spawned")),
+            (
+                "entry",
+                OLD_REPORT.replace("processes:\n", "processes:\n- 1\n"),
+            ),
+            ("name", OLD_REPORT.replace("  name: apache\n", "")),
+        ] {
+            let report = read(name, &edited).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(report.processes.is_empty(), "{name}");
+        }
+        let start = OLD_REPORT.find("processes:").unwrap();
+        let end = OLD_REPORT.find("objects:").unwrap();
+        let no_list = format!(
+            "{}processes: 5\n{}",
+            &OLD_REPORT[..start],
+            &OLD_REPORT[end..]
+        );
+        let e = read("no-list", &no_list).unwrap_err();
+        assert!(
+            e.ends_with("not a schema-1 report: invalid type: integer `5`, expected a sequence"),
+            "{e}"
+        );
     }
 }
