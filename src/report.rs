@@ -47,7 +47,7 @@ pub struct Report {
     pub tool: Tool,
     pub host: Host,
     /// Schema 1's process entries; read as leniently as when they were
-    /// untyped ([`process::read_entries`]).
+    /// untyped (`process::read_entries`).
     #[serde(deserialize_with = "process::read_entries")]
     pub processes: Vec<ProcessEntry>,
     pub objects: Vec<Object>,
