@@ -20,7 +20,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use bstr::{BStr, ByteSlice};
-use serde::Serialize;
 
 use crate::elf::{Detail, ElfFacts};
 use crate::host::{self, apache, php};
@@ -29,8 +28,7 @@ use crate::resolve::{Cpu, Loaded, Loader, Namespace, Options, rtld};
 use crate::root::Root;
 
 /// How a member came into the process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum How {
     Exec,
     Needed,
@@ -39,7 +37,7 @@ pub enum How {
 }
 
 /// One object of a process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     /// Canonical path inside the root.
     pub object: String,
@@ -54,20 +52,19 @@ pub struct Member {
     /// and what they bring).
     pub may_be_imported: bool,
     /// Its place depends on something the model cannot know for sure.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub uncertain: bool,
     /// Installed but not loaded by the configuration; modelled only as a
     /// what-if, loaded last and locally (`scan --installed`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub installed_only: bool,
     /// For a library, the module, extension or import whose `dlopen`
     /// brought it in (what a sysadmin disables to be rid of it).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brought_by: Option<String>,
 }
 
-/// One modelled process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One modelled process. Not serialisable: what a report or `soclash
+/// image` writes of it is schema 1's `report::process::ProcessEntry`, so
+/// the model may change without changing a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessImage {
     pub name: String,
     /// In link-map (load) order.
@@ -79,15 +76,13 @@ pub struct ProcessImage {
     /// What the model had to assume.
     pub notes: Vec<String>,
     /// What the binding model reads ([`bind::bind`]).
-    #[serde(skip)]
     pub link: bind::LinkMap,
     /// The Apache directives the process was modelled from (empty for
     /// php-fpm), for the signatures' configuration conditions.
-    #[serde(skip)]
     pub config: Vec<apache::Directive>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scopes {
     /// The global scope in order (G5).
     pub global: Vec<String>,

@@ -403,7 +403,7 @@ fn image(args: &ImageArgs) -> anyhow::Result<u8> {
     let process = kind
         .model(&root, &opts, &found, false)
         .map_err(|e| anyhow::anyhow!(e))?;
-    let doc = serde_json::json!({ "processes": [&process] });
+    let doc = serde_json::json!({ "processes": [soclash::report::ProcessEntry::from(&process)] });
     let format = match args.format {
         ImageFormat::Table => Format::Table,
         ImageFormat::Yaml => Format::Yaml,

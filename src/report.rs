@@ -8,7 +8,12 @@
 //! U+FFFD in place of each invalid byte.
 //!
 //! Schema 1, top level: `schema`, `tool`, `host`, `processes`, `objects`,
-//! `findings`, `errors`, `summary`. Per object: `path`, `role`, `soname`,
+//! `findings`, `errors`, `summary` (and `overlay` with `scan --overlay`).
+//! Per process ([`process::ProcessEntry`], keys in alphabetical order as
+//! schema 1 has always written them): `errors` (`[where, reason]` pairs),
+//! `members` (each `brought_by` when known, `flags`, `global`, `how`,
+//! `installed_only` when set, `may_be_imported`, `object`, `uncertain` when
+//! set, `via`), `name`, `notes`, `scopes` (`global`). Per object: `path`, `role`, `soname`,
 //! `needed`, `resolved` (name → path, or null when not found), `loaded`
 //! (true when the modelled Apache process loads it, false when nothing
 //! does, null when it is loaded only if imported or no configuration was
@@ -26,11 +31,13 @@ use serde::{Deserialize, Serialize};
 pub mod diff;
 pub mod dot;
 pub mod fleet;
+pub mod process;
 
 // The shared vocabulary lives in `model`; re-exported here until every
 // branch of issue 14 imports it from there.
 pub use crate::model::{Binding, Finding};
 use crate::model::{Certainty, FindingId, Role, Severity};
+pub use process::{MemberEntry, ProcessEntry};
 
 pub const SCHEMA: u32 = 1;
 
@@ -39,7 +46,10 @@ pub struct Report {
     pub schema: u32,
     pub tool: Tool,
     pub host: Host,
-    pub processes: Vec<serde_json::Value>,
+    /// Schema 1's process entries; read as leniently as when they were
+    /// untyped (`process::read_entries`).
+    #[serde(deserialize_with = "process::read_entries")]
+    pub processes: Vec<ProcessEntry>,
     pub objects: Vec<Object>,
     pub findings: Vec<Finding>,
     pub errors: Vec<ErrorEntry>,
@@ -296,10 +306,7 @@ impl Report {
         let processes: Vec<String> = self
             .processes
             .iter()
-            .filter_map(|p| {
-                let n = p["members"].as_array().map_or(0, Vec::len);
-                Some(format!("{} ({n} objects)", p["name"].as_str()?))
-            })
+            .map(|p| format!("{} ({} objects)", p.name, p.members.len()))
             .collect();
         header.push(vec![if processes.is_empty() {
             "processes modelled: none (no web server configuration found)".to_string()

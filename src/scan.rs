@@ -20,7 +20,7 @@ use crate::host;
 use crate::host::packages::Package;
 use crate::model::Finding;
 use crate::model::{Certainty, FindingId, Role};
-use crate::report::{ErrorEntry, Host, Object, OsRelease, Report, Tool};
+use crate::report::{ErrorEntry, Host, Object, OsRelease, ProcessEntry, Report, Tool};
 use crate::resolve::{CacheSource, Cpu, How, Load, Loader, Opened, Options, cache};
 use crate::root::Root;
 use crate::rules;
@@ -275,10 +275,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
             ..Tool::default()
         },
         host: host_facts(root, &loader, opts),
-        processes: images
-            .iter()
-            .filter_map(|i| serde_json::to_value(i).ok())
-            .collect(),
+        processes: images.iter().map(|&i| ProcessEntry::from(i)).collect(),
         objects,
         findings,
         errors,
