@@ -9,10 +9,12 @@
 //! under target/realistic-root/, keyed by the script's hash; this module
 //! runs the script (instant when cached).
 //!
-//! The run. `chroot ROOT /usr/sbin/apache2 -f /tmp/soclash-truth-PID/
-//! httpd.conf -DFOREGROUND`, in its own process group, with a cleared
-//! environment: the `APACHE_*` names Debian's envvars sets (pointing into
-//! the run directory), `LANG=C`, `PATH`, and `LD_DEBUG=files,bindings`
+//! The run. `/usr/sbin/apache2 -f /tmp/soclash-truth-PID/httpd.conf
+//! -DFOREGROUND` chrooted into the root (chroot(2) in the child, so no
+//! tool of the host is between the test and Apache to be traced), in its
+//! own process group, with a cleared environment: the `APACHE_*` names
+//! Debian's envvars sets (pointing into the run directory), `LANG=C`,
+//! `PATH`, and `LD_DEBUG=files,bindings`
 //! `LD_DEBUG_OUTPUT=…` `LD_BIND_NOW=1`. Bind-now makes ld.so resolve every
 //! reference when its object is relocated, so every reference of every
 //! loaded object is printed, not only the PLT slots the requests happen to
@@ -71,7 +73,8 @@
 //!   `STB_GNU_UNIQUE`, or any `STB_GNU_UNIQUE` definition (goblin reads the
 //!   symbol tables), as `benign`'s VagueLinkage;
 //! * a COPY relocation: B is the executable and has an `R_X86_64_COPY` of
-//!   S, as `benign`'s CopyRelocation (Debian's apache2 is PIE: none here).
+//!   S, as `benign`'s CopyRelocation (x86-64 PIE executables have them too:
+//!   Debian's apache2 copies APR's and libc's data it uses).
 //!
 //! The claim. `soclash scan --root ROOT --format json`. A finding names an
 //! interposition when both B (the winner) and C (the copy that loses) are
