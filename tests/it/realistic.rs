@@ -580,6 +580,10 @@ fn logs(run: &RunDir) -> String {
 struct Solo {
     /// Every DT_NEEDED of the closure was found.
     complete: bool,
+    /// It has no DT_NEEDED at all: ld.so says "statically linked" and
+    /// relocates nothing, so nothing is printed; alone it can bind only to
+    /// itself.
+    no_needed: bool,
     /// Canonical REF → (symbol, version) → canonical DEF.
     binds: HashMap<String, HashMap<(String, Option<String>), String>>,
 }
@@ -607,8 +611,10 @@ fn trace_solo(root: &Path, object: &str, out_inside: &str) -> Solo {
         .wait_with_output()
         .unwrap_or_else(|e| panic!("chrooted {LD_SO} {object}: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let no_needed = stdout.contains("statically linked");
     let mut solo = Solo {
-        complete: out.status.success() && !stdout.contains("not found"),
+        complete: no_needed || (out.status.success() && !stdout.contains("not found")),
+        no_needed,
         binds: HashMap::new(),
     };
     let file = root.join(format!("{}.{pid}", &out_inside[1..]));
@@ -687,11 +693,16 @@ fn whole_binding_line(msg: &str) -> bool {
             .is_some_and(|v| !v.contains(['[', ']', ' ', '\t', ':']))
 }
 
-/// `file=NAME [0];  needed by LOADER [0]` lines: NAME → loaders.
-fn needed_by(text: &str) -> HashMap<String, BTreeSet<String>> {
-    let mut m: HashMap<String, BTreeSet<String>> = HashMap::new();
+/// `PID: file=NAME [0];  needed by LOADER [0]` lines: (PID, NAME) →
+/// loaders (one process's: a soname in one daemon is another file in the
+/// next).
+fn needed_by(text: &str) -> HashMap<(i32, String), BTreeSet<String>> {
+    let mut m: HashMap<(i32, String), BTreeSet<String>> = HashMap::new();
     for line in text.lines() {
-        let Some((_, msg)) = line.split_once(":\t") else {
+        let Some((pid, msg)) = line.split_once(":\t") else {
+            continue;
+        };
+        let Ok(pid) = pid.trim().parse::<i32>() else {
             continue;
         };
         let Some(rest) = msg.strip_prefix("file=") else {
@@ -701,7 +712,7 @@ fn needed_by(text: &str) -> HashMap<String, BTreeSet<String>> {
             continue;
         };
         let by = by.split(" [").next().unwrap_or(by);
-        m.entry(name.to_string())
+        m.entry((pid, name.to_string()))
             .or_default()
             .insert(by.to_string());
     }
@@ -876,8 +887,9 @@ fn compute_truth() -> Truth {
     };
     type Key = (String, String, Option<String>, String);
     let mut distinct: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
-    // canonical object → the names it was loaded under (for `needed by`).
-    let mut loaded_as: HashMap<String, BTreeSet<String>> = HashMap::new();
+    // canonical object → (process, name) it was loaded under (for `needed
+    // by`).
+    let mut loaded_as: HashMap<String, BTreeSet<(i32, String)>> = HashMap::new();
     let mut loaded = BTreeSet::new();
     for b in lines.iter().flatten() {
         let vdso = |n: &str| n.starts_with("linux-vdso") || n.starts_with("linux-gate");
@@ -894,7 +906,7 @@ fn compute_truth() -> Truth {
             loaded_as
                 .entry(canonical.clone())
                 .or_default()
-                .insert(raw.rsplit('/').next().unwrap_or(raw).to_string());
+                .insert((b.pid, raw.rsplit('/').next().unwrap_or(raw).to_string()));
             loaded.insert(canonical.clone());
         }
         let process = run
@@ -956,7 +968,7 @@ fn compute_truth() -> Truth {
             .get(o)
             .into_iter()
             .flatten()
-            .filter_map(|n| needed.get(n))
+            .filter_map(|k| needed.get(k))
             .flatten()
             .filter_map(|l| canon_in(&root, l))
             .collect()
@@ -989,7 +1001,8 @@ fn compute_truth() -> Truth {
     }
     let _ = fs::remove_dir_all(&solo_host);
     // The trace that stands for an object: its own if complete, else the
-    // nearest complete loader's.
+    // nearest complete loader's in which it is loaded (a loader that
+    // alone finds another file of that name cannot stand in).
     let mut incomplete = BTreeSet::new();
     let mut stand_in: HashMap<String, String> = HashMap::new();
     for o in &refs {
@@ -997,10 +1010,11 @@ fn compute_truth() -> Truth {
         let mut level = vec![o.clone()];
         let mut found = None;
         for _ in 0..8 {
-            if let Some(x) = level
-                .iter()
-                .find(|x| solos.get(*x).is_some_and(|s| s.complete))
-            {
+            if let Some(x) = level.iter().find(|x| {
+                solos.get(*x).is_some_and(|s| {
+                    s.complete && (s.binds.contains_key(o) || (s.no_needed && *x == o))
+                })
+            }) {
                 found = Some(x.clone());
                 break;
             }
@@ -1034,11 +1048,14 @@ fn compute_truth() -> Truth {
     let mut by_design_map: BTreeMap<String, Vec<Interposition>> = BTreeMap::new();
     let mut real = Vec::new();
     for ((r, sym, ver, d), processes) in &distinct {
-        let expected = stand_in
-            .get(r)
-            .and_then(|t| solos.get(t))
-            .and_then(|s| s.binds.get(r))
-            .and_then(|m| m.get(&(sym.clone(), ver.clone())));
+        let solo = stand_in.get(r).and_then(|t| solos.get(t));
+        let own = solo.is_some_and(|s| s.no_needed) && facts(r).defined.contains_key(sym);
+        let expected = if own {
+            Some(r)
+        } else {
+            solo.and_then(|s| s.binds.get(r))
+                .and_then(|m| m.get(&(sym.clone(), ver.clone())))
+        };
         let Some(e) = expected else {
             host_provided += 1;
             continue;
