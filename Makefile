@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ROOTS := $(abspath target/sample-roots)
 
-.PHONY: all build test lint sample-libs bench clean install ansible-venv fuzz
+.PHONY: all build test lint sample-libs bench clean install ansible-venv realistic-root fuzz
 
 all: build
 
@@ -22,7 +22,12 @@ sample-libs:
 ansible-venv:
 	bash .ci/ansible-venv.sh
 
-test: lint sample-libs ansible-venv
+# Debian 12 packages and PyPI wheels unpacked into a root for
+# tests/it/realistic.rs (issue 15), cached under target/realistic-root/.
+realistic-root:
+	bash tests/realistic/build-root.sh
+
+test: lint sample-libs ansible-venv realistic-root
 	$(CARGO) test --all-targets
 
 bench: build sample-libs

@@ -27,6 +27,7 @@ mod ldd_oracle;
 mod overlay;
 mod packages_host;
 mod packages_rpm;
+mod realistic;
 mod sample_roots;
 mod scan_host;
 mod scan_processes;
