@@ -1,0 +1,6 @@
+//! The binary's command-line layer, kept out of the library so the library
+//! never parses arguments or looks at a terminal.
+
+mod args;
+
+pub use args::*;
