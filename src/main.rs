@@ -14,6 +14,7 @@ use soclash::resolve::{Cpu, Loader, Options};
 use soclash::root::Root;
 use soclash::scan::ScanOptions;
 
+use cli::terminal::{Progress, table_style};
 use cli::{
     Cli, Command, DepsArgs, DiffArgs, ExplainArgs, FailOn, FleetArgs, Format, ImageArgs,
     ImageFormat, ScanArgs, SignaturesCommand,
@@ -167,7 +168,7 @@ fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
         signatures: args.signatures.clone(),
         overlay_packages: Vec::new(),
     };
-    let progress = Progress::start();
+    let progress = Progress::start("scanning");
     let report = if args.overlay.is_empty() && args.overlay_deb.is_empty() {
         soclash::scan::scan(&root, &opts)
     } else {
@@ -180,7 +181,7 @@ fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
         let labels = o.layers.iter().map(|(l, _)| l.clone()).collect();
         soclash::scan::scan_overlay(&root, &o.root, labels, &opts)
     };
-    progress.finish();
+    drop(progress);
 
     let stdout_tty = args.output.is_none() && io::stdout().is_terminal();
     let format = args.format.unwrap_or(if stdout_tty {
@@ -208,31 +209,6 @@ fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
     Ok(u8::from(
         report.worst().is_some_and(|w| w >= threshold(args.fail_on)),
     ))
-}
-
-/// The table's width and colour: the terminal's width (or `COLUMNS`,
-/// else 120 columns off a terminal), colour only on a terminal that is not
-/// `dumb` and without `NO_COLOR` (https://no-color.org).
-fn table_style(stdout_tty: bool, verbose: bool) -> soclash::report::TableStyle {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let columns = env("COLUMNS").and_then(|c| c.parse::<u16>().ok());
-    let width = stdout_tty
-        .then(terminal_width)
-        .flatten()
-        .or(columns)
-        .unwrap_or(120)
-        .max(40);
-    soclash::report::TableStyle {
-        width,
-        colour: stdout_tty && env("NO_COLOR").is_none() && env("TERM").as_deref() != Some("dumb"),
-        verbose,
-    }
-}
-
-/// Standard output's terminal width (`TIOCGWINSZ`), when it is a terminal.
-fn terminal_width() -> Option<u16> {
-    let size = rustix::termios::tcgetwinsize(io::stdout()).ok()?;
-    (size.ws_col > 0).then_some(size.ws_col)
 }
 
 fn threshold(f: FailOn) -> Severity {
@@ -294,51 +270,6 @@ fn fleet(args: &FleetArgs) -> anyhow::Result<u8> {
     Ok(u8::from(
         f.worst().is_some_and(|w| w >= threshold(args.fail_on)),
     ))
-}
-
-/// A spinner on stderr, only when stderr is a terminal and the scan has
-/// taken more than half a second; stdout carries nothing but the report.
-struct Progress {
-    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Progress {
-    fn start() -> Progress {
-        use std::io::IsTerminal;
-        use std::sync::atomic::Ordering;
-        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        if !io::stderr().is_terminal() {
-            return Progress { done, thread: None };
-        }
-        let flag = std::sync::Arc::clone(&done);
-        let thread = std::thread::spawn(move || {
-            let start = std::time::Instant::now();
-            while start.elapsed() < std::time::Duration::from_millis(500) {
-                if flag.load(Ordering::Relaxed) {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            let bar = indicatif::ProgressBar::new_spinner().with_message("scanning");
-            while !flag.load(Ordering::Relaxed) {
-                bar.tick();
-                std::thread::sleep(std::time::Duration::from_millis(80));
-            }
-            bar.finish_and_clear();
-        });
-        Progress {
-            done,
-            thread: Some(thread),
-        }
-    }
-
-    fn finish(mut self) {
-        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 /// The root and the model's options of `image` and `explain`.

@@ -2,5 +2,6 @@
 //! never parses arguments or looks at a terminal.
 
 mod args;
+pub mod terminal;
 
 pub use args::*;
