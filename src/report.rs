@@ -255,7 +255,7 @@ impl Report {
     /// stack, processes), the findings by severity, each with a one-line
     /// explanation and the remedy, then the counts.
     pub fn write_table(&self, out: &mut dyn Write, style: &TableStyle) -> io::Result<()> {
-        use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
+        use comfy_table::{Attribute, Cell, Color};
         let host = self.host.hostname.as_deref().unwrap_or("unknown host");
         let os = self
             .host
@@ -327,11 +327,9 @@ impl Report {
         }
         writeln!(out)?;
 
-        let table = || {
-            let mut t = Table::new();
-            t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_width(style.width);
+        let styled = || {
+            let mut t = table();
+            t.set_width(style.width);
             if style.colour {
                 t.enforce_styling();
             } else {
@@ -342,7 +340,7 @@ impl Report {
         if self.findings.is_empty() {
             writeln!(out, "No findings.")?;
         } else {
-            let mut t = table();
+            let mut t = styled();
             t.set_header(["severity", "finding"]);
             for f in &self.findings {
                 let introduced = self
@@ -405,7 +403,7 @@ impl Report {
         }
         writeln!(out)?;
 
-        let mut roles = table();
+        let mut roles = styled();
         roles.set_header(["role", "objects", "unresolved", "examples"]);
         for role in Role::ALL {
             let of_role: Vec<&Object> = self.objects.iter().filter(|o| o.role == role).collect();
@@ -468,6 +466,17 @@ impl Report {
             plural(self.summary.errors)
         )
     }
+}
+
+/// A table in soclash's one look (light box lines, columns wrapped to
+/// the width), so the scan, fleet and signatures tables read alike; the
+/// caller adds width and colour. `image` draws its tables itself: it comes
+/// before `report` in the pipeline.
+pub fn table() -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    t
 }
 
 /// How the terminal view is drawn: the caller decides from the terminal

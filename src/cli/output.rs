@@ -43,11 +43,8 @@ pub fn signatures(sigs: &[Signature], format: Format) -> anyhow::Result<()> {
         })
         .collect();
     write_doc(format, &serde_json::Value::Array(rows), |out| {
-        use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-        let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(["id", "severity", "title"]);
+        let mut t = soclash::report::table();
+        t.set_header(["id", "severity", "title"]);
         for s in sigs {
             t.add_row([s.id.0.clone(), s.severity.to_string(), s.title.clone()]);
         }
