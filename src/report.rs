@@ -512,21 +512,10 @@ impl TableStyle {
 
 /// Lines of at most `width` columns: `parts` joined by ` · ` while they
 /// fit, a part too long on its own wrapped at spaces and indented. Widths
-/// count characters, ignoring colour escapes.
+/// are terminal columns (a CJK character takes two, a combining accent
+/// none), not characters, ignoring colour escapes.
 fn fit(parts: &[String], width: usize) -> Vec<String> {
-    let visible = |s: &str| {
-        let mut n = 0;
-        let mut escape = false;
-        for c in s.chars() {
-            match (escape, c) {
-                (false, '\x1b') => escape = true,
-                (true, 'm') => escape = false,
-                (true, _) => {}
-                (false, _) => n += 1,
-            }
-        }
-        n
-    };
+    let visible = console::measure_text_width;
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
     for part in parts {
@@ -591,5 +580,33 @@ pub(crate) fn certainty_word(c: Certainty) -> &'static str {
         Certainty::Certain => "certain",
         Certainty::Likely => "likely",
         Certainty::Latent => "latent",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    /// Two columns per CJK character, none for a combining accent or a
+    /// colour escape: what the terminal shows, not what `chars()` counts.
+    #[test]
+    fn fit_counts_terminal_columns() {
+        let parts = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // 6 + 3 + 3 columns (9 characters): too wide for 9 columns.
+        assert_eq!(
+            fit(&parts(&["日本語", "abc"]), 9),
+            ["日本語", "abc"].map(String::from)
+        );
+        assert_eq!(fit(&parts(&["日本語", "abc"]), 12), ["日本語 · abc"]);
+        // "café" with a combining acute accent: 4 columns, 5 characters.
+        assert_eq!(
+            fit(&parts(&["cafe\u{301}", "abcd"]), 11),
+            ["cafe\u{301} · abcd"]
+        );
+        assert_eq!(
+            fit(&parts(&["\x1b[1mhost\x1b[0m", "os"]), 9),
+            ["\x1b[1mhost\x1b[0m · os"]
+        );
+        assert_eq!(fit(&parts(&["host", "os"]), 8), ["host", "os"]);
     }
 }
