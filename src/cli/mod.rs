@@ -8,7 +8,7 @@ mod args;
 pub mod options;
 mod output;
 pub mod run;
-pub mod terminal;
+mod terminal;
 
 pub use args::*;
 

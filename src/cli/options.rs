@@ -29,8 +29,9 @@ pub struct DepsRun {
 
 pub fn deps(args: DepsArgs) -> anyhow::Result<DepsRun> {
     let root = root(&args.root)?;
-    // A relative name resolves from the working directory only when the
-    // audited system is this one; inside another root there is none.
+    // The modelled process starts where soclash runs only when the
+    // audited system is this one; soclash's directory means nothing
+    // inside another root, so there it starts at the top.
     let cwd = if root.is_host() {
         std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"))
     } else {
