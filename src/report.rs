@@ -265,7 +265,7 @@ impl Report {
     /// stack, processes), the findings by severity, each with a one-line
     /// explanation and the remedy, then the counts.
     pub fn write_table(&self, out: &mut dyn Write, style: &TableStyle) -> io::Result<()> {
-        use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
+        use comfy_table::{Attribute, Cell, Color};
         let host = self.host.hostname.as_deref().unwrap_or("unknown host");
         let os = self
             .host
@@ -334,11 +334,9 @@ impl Report {
         }
         writeln!(out)?;
 
-        let table = || {
-            let mut t = Table::new();
-            t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_width(style.width);
+        let styled = || {
+            let mut t = table();
+            t.set_width(style.width);
             if style.colour {
                 t.enforce_styling();
             } else {
@@ -349,7 +347,7 @@ impl Report {
         if self.findings.is_empty() {
             writeln!(out, "No findings.")?;
         } else {
-            let mut t = table();
+            let mut t = styled();
             t.set_header(["severity", "finding"]);
             for f in &self.findings {
                 let introduced = self
@@ -412,7 +410,7 @@ impl Report {
         }
         writeln!(out)?;
 
-        let mut roles = table();
+        let mut roles = styled();
         roles.set_header(["role", "objects", "unresolved", "examples"]);
         for role in Role::ALL {
             let of_role: Vec<&Object> = self.objects.iter().filter(|o| o.role == role).collect();
@@ -477,6 +475,17 @@ impl Report {
     }
 }
 
+/// A table in soclash's one look (light box lines, columns wrapped to
+/// the width), so the scan, fleet and signatures tables read alike; the
+/// caller adds width and colour. `image` draws its tables itself: it comes
+/// before `report` in the pipeline.
+pub fn table() -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    t
+}
+
 /// How the terminal view is drawn: the caller decides from the terminal
 /// (its width, whether it is one, `NO_COLOR`) so the writer stays pure.
 #[derive(Debug, Clone, Copy)]
@@ -510,21 +519,10 @@ impl TableStyle {
 
 /// Lines of at most `width` columns: `parts` joined by ` · ` while they
 /// fit, a part too long on its own wrapped at spaces and indented. Widths
-/// count characters, ignoring colour escapes.
+/// are terminal columns (a CJK character takes two, a combining accent
+/// none), not characters, ignoring colour escapes.
 fn fit(parts: &[String], width: usize) -> Vec<String> {
-    let visible = |s: &str| {
-        let mut n = 0;
-        let mut escape = false;
-        for c in s.chars() {
-            match (escape, c) {
-                (false, '\x1b') => escape = true,
-                (true, 'm') => escape = false,
-                (true, _) => {}
-                (false, _) => n += 1,
-            }
-        }
-        n
-    };
+    let visible = console::measure_text_width;
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
     for part in parts {
@@ -589,5 +587,33 @@ pub(crate) fn certainty_word(c: Certainty) -> &'static str {
         Certainty::Certain => "certain",
         Certainty::Likely => "likely",
         Certainty::Latent => "latent",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    /// Two columns per CJK character, none for a combining accent or a
+    /// colour escape: what the terminal shows, not what `chars()` counts.
+    #[test]
+    fn fit_counts_terminal_columns() {
+        let parts = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // 6 + 3 + 3 columns (9 characters): too wide for 9 columns.
+        assert_eq!(
+            fit(&parts(&["日本語", "abc"]), 9),
+            ["日本語", "abc"].map(String::from)
+        );
+        assert_eq!(fit(&parts(&["日本語", "abc"]), 12), ["日本語 · abc"]);
+        // "café" with a combining acute accent: 4 columns, 5 characters.
+        assert_eq!(
+            fit(&parts(&["cafe\u{301}", "abcd"]), 11),
+            ["cafe\u{301} · abcd"]
+        );
+        assert_eq!(
+            fit(&parts(&["\x1b[1mhost\x1b[0m", "os"]), 9),
+            ["\x1b[1mhost\x1b[0m · os"]
+        );
+        assert_eq!(fit(&parts(&["host", "os"]), 8), ["host", "os"]);
     }
 }

@@ -412,12 +412,9 @@ pub fn parse_at(at: &str) -> Result<String, String> {
 
 /// The terminal view.
 pub fn write_table(f: &Fleet, out: &mut dyn Write, width: u16) -> io::Result<()> {
-    use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
     let table = |header: &[&str]| {
-        let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(width)
+        let mut t = super::table();
+        t.set_width(width)
             .force_no_tty()
             .set_header(header.to_vec());
         t

@@ -1,0 +1,261 @@
+//! Arguments -> one validated value per command, so a command runs on
+//! settled input and every usage error is worded here, before any work.
+//! `signatures` and `generate` take their arguments as clap checked them:
+//! there is nothing more to decide.
+
+use std::io::{self, IsTerminal};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use soclash::image::{ImageOptions, ProcessKind};
+use soclash::model::Severity;
+use soclash::report::fleet::FleetOptions;
+use soclash::resolve::{self, Cpu};
+use soclash::root::Root;
+use soclash::scan::ScanOptions;
+
+use super::args::{
+    DepsArgs, DiffArgs, ExplainArgs, FailOn, FleetArgs, Format, ImageArgs, ImageFormat, ScanArgs,
+};
+
+/// `soclash deps`.
+pub struct DepsRun {
+    pub root: Root,
+    pub loader: resolve::Options,
+    pub tree: bool,
+    pub why: bool,
+    pub files: Vec<PathBuf>,
+}
+
+pub fn deps(args: DepsArgs) -> anyhow::Result<DepsRun> {
+    let root = root(&args.root)?;
+    // The modelled process starts where soclash runs only when the
+    // audited system is this one; soclash's directory means nothing
+    // inside another root, so there it starts at the top.
+    let cwd = if root.is_host() {
+        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"))
+    } else {
+        PathBuf::from("/")
+    };
+    let loader = resolve::Options {
+        ld_library_path: args.ld_library_path,
+        cpu: cpu(args.cpu_level),
+        cwd,
+        profile: None,
+    };
+    Ok(DepsRun {
+        root,
+        loader,
+        tree: args.tree,
+        why: args.why,
+        files: args.files,
+    })
+}
+
+/// `soclash scan`.
+pub struct ScanRun {
+    pub root: Root,
+    /// What `--overlay` and `--overlay-deb` lay over the root, if anything.
+    pub overlays: Option<Overlays>,
+    pub opts: ScanOptions,
+    pub format: Format,
+    /// The report goes to standard output and that is a terminal: the
+    /// table takes its width and colour from it.
+    pub to_terminal: bool,
+    pub verbose: bool,
+    pub output: Option<PathBuf>,
+    pub archive: Option<PathBuf>,
+    pub fail_on: Severity,
+    /// `--jobs`: the size of the worker pool, set up by the run.
+    pub jobs: Option<usize>,
+}
+
+/// The layers of a what-if scan, laid over the root's directory as given.
+pub struct Overlays {
+    pub root: PathBuf,
+    pub dirs: Vec<PathBuf>,
+    pub debs: Vec<PathBuf>,
+}
+
+pub fn scan(args: ScanArgs) -> anyhow::Result<ScanRun> {
+    let root = root(&args.root)?;
+    let opts = ScanOptions {
+        cpu: cpu(args.cpu_level),
+        scanned_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        installed: args.installed,
+        signatures: args.signatures,
+        overlay_packages: Vec::new(),
+    };
+    let overlays = (!args.overlay.is_empty() || !args.overlay_deb.is_empty()).then_some(Overlays {
+        root: args.root,
+        dirs: args.overlay,
+        debs: args.overlay_deb,
+    });
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if to_terminal {
+        Format::Table
+    } else {
+        Format::Yaml
+    });
+    Ok(ScanRun {
+        root,
+        overlays,
+        opts,
+        format,
+        to_terminal,
+        verbose: args.verbose,
+        output: args.output,
+        archive: args.archive,
+        fail_on: severity(args.fail_on),
+        jobs: args.jobs,
+    })
+}
+
+/// The root and the model's options, shared by `image` and `explain`.
+pub struct ModelRun {
+    pub root: Root,
+    pub opts: ImageOptions,
+}
+
+/// `soclash image`.
+pub struct ImageRun {
+    pub model: ModelRun,
+    pub process: &'static ProcessKind,
+    pub format: ImageFormat,
+}
+
+pub fn image(args: ImageArgs) -> anyhow::Result<ImageRun> {
+    let process = process(&args.process)?;
+    Ok(ImageRun {
+        model: model(&args.root, args.apache_config, args.cpu_level)?,
+        process,
+        format: args.format,
+    })
+}
+
+/// `soclash explain`.
+pub struct ExplainRun {
+    pub model: ModelRun,
+    /// Only this process; `None`: every modelled one.
+    pub process: Option<&'static ProcessKind>,
+    pub symbol: String,
+    pub format: Format,
+}
+
+pub fn explain(args: ExplainArgs) -> anyhow::Result<ExplainRun> {
+    let process = args.process.as_deref().map(process).transpose()?;
+    Ok(ExplainRun {
+        model: model(&args.root, args.apache_config, args.cpu_level)?,
+        process,
+        symbol: args.symbol,
+        format: args.format,
+    })
+}
+
+/// `soclash diff`: the two reports, named or the newest two of an archive.
+pub struct DiffRun {
+    pub old: PathBuf,
+    pub new: PathBuf,
+    pub format: Format,
+    pub fail_on: Severity,
+}
+
+pub fn diff(args: DiffArgs) -> anyhow::Result<DiffRun> {
+    use soclash::report::diff;
+    let (old, new) = match (&args.archive, args.args.as_slice()) {
+        (Some(dir), [host]) => {
+            diff::newest_two(dir, &host.to_string_lossy()).map_err(anyhow::Error::msg)?
+        }
+        (None, [old, new]) => (old.clone(), new.clone()),
+        (Some(_), _) => anyhow::bail!("with --archive, give one HOST"),
+        (None, _) => anyhow::bail!("give OLD.yaml and NEW.yaml, or --archive DIR HOST"),
+    };
+    Ok(DiffRun {
+        old,
+        new,
+        format: args.format,
+        fail_on: severity(args.fail_on),
+    })
+}
+
+/// `soclash fleet`.
+pub struct FleetRun {
+    pub archive: PathBuf,
+    pub opts: FleetOptions,
+    pub format: Format,
+    pub fail_on: Severity,
+}
+
+pub fn fleet(args: FleetArgs) -> anyhow::Result<FleetRun> {
+    use soclash::report::fleet;
+    let at = args
+        .at
+        .as_deref()
+        .map(fleet::parse_at)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Ok(FleetRun {
+        archive: args.archive,
+        opts: FleetOptions {
+            at,
+            stale_days: args.stale,
+            now,
+        },
+        format: args.format,
+        fail_on: severity(args.fail_on),
+    })
+}
+
+fn root(dir: &Path) -> anyhow::Result<Root> {
+    Root::new(dir).with_context(|| format!("cannot use {} as root", dir.display()))
+}
+
+fn cpu(level: Option<u8>) -> Cpu {
+    level.map_or_else(Cpu::detect, Cpu::with_level)
+}
+
+fn severity(f: FailOn) -> Severity {
+    match f {
+        FailOn::Critical => Severity::Critical,
+        FailOn::High => Severity::High,
+        FailOn::Medium => Severity::Medium,
+        FailOn::Low => Severity::Low,
+    }
+}
+
+fn model(
+    root_dir: &Path,
+    apache_config: Option<PathBuf>,
+    cpu_level: Option<u8>,
+) -> anyhow::Result<ModelRun> {
+    Ok(ModelRun {
+        root: root(root_dir)?,
+        opts: ImageOptions {
+            apache_config,
+            cpu: cpu(cpu_level),
+        },
+    })
+}
+
+/// The registered process kind `name`, checked before the root is opened.
+fn process(name: &str) -> anyhow::Result<&'static ProcessKind> {
+    soclash::image::process_kind(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown process {name:?}: the model knows {}",
+            process_names()
+        )
+    })
+}
+
+/// The registered process kinds' names: `apache and php-fpm`.
+fn process_names() -> String {
+    let names: Vec<&str> = soclash::image::PROCESSES.iter().map(|k| k.name).collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
