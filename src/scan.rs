@@ -21,6 +21,7 @@ use crate::host::packages::Package;
 use crate::model::Finding;
 use crate::model::{Certainty, FindingId, Role};
 use crate::report::{ErrorEntry, Host, Object, OsRelease, ProcessEntry, Report, Tool};
+use crate::resolve::profile::glibc;
 use crate::resolve::{CacheSource, Cpu, How, Load, Loader, Opened, Options, cache};
 use crate::root::Root;
 use crate::rules;
@@ -650,7 +651,10 @@ fn host_facts(root: &Root, loader: &Loader<'_>, opts: &ScanOptions) -> Host {
         hostname,
         root: root.host_dir().display().to_string(),
         os_release: os,
-        glibc: loader.profile().glibc_minor.map(|m| format!("2.{m}")),
+        // The release of another C library is no glibc release.
+        glibc: Some(loader.profile())
+            .filter(|p| p.name() == glibc::NAME)
+            .and_then(|p| p.version()),
         ld_cache: ld_cache.into(),
         cpu_level: opts.cpu.level,
         scanned_at: opts.scanned_at.clone(),

@@ -3,11 +3,12 @@
 //! (research/loader-model.md §1–§2, rules L1–L14 and C1–C11).
 //!
 //! A [`Loader`] holds what is fixed for one root: its `ld.so.cache` (or an
-//! emulation of `ldconfig` when it has none), the glibc [`Profile`] of the
-//! root (trusted directories, `$LIB`, version-dependent behaviour), the CPU
-//! level used for glibc-hwcaps, `LD_LIBRARY_PATH`, and caches of ELF facts
-//! keyed by (device, inode) so each file is parsed once however many paths
-//! reach it (rule L13). [`Loader::load`] simulates the start-up of one
+//! emulation of `ldconfig` when it has none), the [`Profile`] of the root's
+//! C library (its answers where C libraries' loaders differ: trusted
+//! directories, `$LIB`, version-dependent behaviour; see [`profile`]), the
+//! CPU level used for glibc-hwcaps, `LD_LIBRARY_PATH`, and caches of ELF
+//! facts keyed by (device, inode) so each file is parsed once however many
+//! paths reach it (rule L13). [`Loader::load`] simulates the start-up of one
 //! program the way `ld.so --list` does and returns a [`Load`]: the objects
 //! in load order with the edge of every `DT_NEEDED`.
 //!
@@ -25,6 +26,7 @@
 
 pub mod cache;
 pub mod ldconfig;
+pub mod profile;
 mod search;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +39,7 @@ use bstr::{BString, ByteSlice};
 use crate::elf::{self, Class, Detail, ElfFacts};
 use crate::root::{FileId, Root, RootError};
 
+pub use profile::Profile;
 pub use search::{Found, Group, Namespace, rtld};
 
 /// The x86-64 CPU the process is predicted for: its ISA level (1–4, for
@@ -113,95 +116,6 @@ impl Cpu {
             ..cpu
         }
     }
-
-    /// `AT_PLATFORM` as glibc rewrites it (`sysdeps/x86/cpu-features.c`).
-    pub fn platform(&self) -> &'static str {
-        if self.intel && self.level >= 3 {
-            "haswell"
-        } else {
-            "x86_64"
-        }
-    }
-
-    /// Active glibc-hwcaps subdirectories, best first (`_dl_hwcaps_subdirs_active`).
-    pub fn hwcaps_subdirs(&self) -> Vec<&'static str> {
-        ["x86-64-v4", "x86-64-v3", "x86-64-v2"]
-            .into_iter()
-            .zip([4u8, 3, 2])
-            .filter(|&(_, l)| self.level >= l)
-            .map(|(n, _)| n)
-            .collect()
-    }
-}
-
-/// What differs between the glibc builds of distributions (rules L9, L10,
-/// §10): the trusted directories, `$LIB`, the glibc version.
-#[derive(Debug, Clone)]
-pub struct Profile {
-    /// `SYSTEM_DIRS`, in order.
-    pub trusted_dirs: Vec<PathBuf>,
-    /// `DL_DST_LIB`.
-    pub lib: String,
-    /// glibc 2.x minor version, when known.
-    pub glibc_minor: Option<u32>,
-    /// The compiled-in `RTLD` path, used when the main file has no `PT_INTERP`.
-    pub rtld: PathBuf,
-}
-
-impl Profile {
-    /// Recognises the root's layout: Debian multiarch or the upstream
-    /// `lib64` layout of RHEL, Fedora and SUSE.
-    pub fn detect(root: &Root) -> Profile {
-        let multiarch = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"]
-            .iter()
-            .any(|d| root.kind(&Path::new(d).join("libc.so.6")).is_some());
-        let (trusted, lib, libc) = if multiarch {
-            (
-                vec![
-                    "/lib/x86_64-linux-gnu",
-                    "/usr/lib/x86_64-linux-gnu",
-                    "/lib",
-                    "/usr/lib",
-                ],
-                "lib/x86_64-linux-gnu",
-                "/lib/x86_64-linux-gnu/libc.so.6",
-            )
-        } else {
-            (vec!["/lib64", "/usr/lib64"], "lib64", "/lib64/libc.so.6")
-        };
-        Profile {
-            trusted_dirs: trusted.into_iter().map(PathBuf::from).collect(),
-            lib: lib.to_string(),
-            glibc_minor: glibc_minor(root, Path::new(libc)),
-            rtld: PathBuf::from("/lib64/ld-linux-x86-64.so.2"),
-        }
-    }
-
-    /// glibc ≤ 2.36 still searches the legacy `tls`/platform/hwcap
-    /// subdirectories (removed in 2.37, rule L5).
-    pub fn legacy_hwcaps(&self) -> bool {
-        self.glibc_minor.is_none_or(|m| m <= 36)
-    }
-}
-
-/// The newest `GLIBC_2.N` version libc defines: its release, near enough for
-/// the version-dependent rules (§10).
-fn glibc_minor(root: &Root, libc: &Path) -> Option<u32> {
-    let file = root.open(libc).ok()?;
-    let facts = elf::read(file.file, Detail::Symbols).ok()?;
-    facts
-        .version_definitions
-        .iter()
-        .filter_map(|d| d.name.strip_prefix(b"GLIBC_2."))
-        .filter_map(|v| {
-            let digits: Vec<u8> = v
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .copied()
-                .collect();
-            std::str::from_utf8(&digits).ok()?.parse().ok()
-        })
-        .max()
 }
 
 /// Settings of one loader.
@@ -274,8 +188,9 @@ pub struct Loader<'r> {
     dirs: RwLock<FxHashMap<PathBuf, bool>>,
     /// Subdirectories tried in every search directory (rule L5).
     subdirs: Vec<String>,
-    /// What the cache lookup needs to know of the CPU and glibc (rule C2).
-    cache_ctx: cache::LookupContext<'static>,
+    /// What the cache lookup needs to know of the CPU and the C library
+    /// (rule C2); `None` when its loader reads no cache.
+    cache_ctx: Option<cache::LookupContext<'static>>,
 }
 
 /// The outcome of opening one candidate file (rule L12).
@@ -301,60 +216,52 @@ impl<'r> Loader<'r> {
             .profile
             .clone()
             .unwrap_or_else(|| Profile::detect(root));
+        let cpu = opts.cpu;
+        let policy = profile.ld_cache(&cpu);
         let mut problems = Vec::new();
-        let cache_path = Path::new("/etc/ld.so.cache");
-        let parsed = match root.read(cache_path, 256 << 20) {
-            Ok(bytes) => match cache::LdCache::parse(&bytes) {
-                Ok(c) => Some(c),
+        let parsed = policy.as_ref().and_then(|p| {
+            let cache_path = p.file;
+            match root.read(cache_path, 256 << 20) {
+                Ok(bytes) => match cache::LdCache::parse(&bytes) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        problems.push(FileProblem {
+                            path: cache_path.into(),
+                            reason: format!("unusable ld.so.cache: {e}"),
+                        });
+                        None
+                    }
+                },
+                Err(e) if e.is_absent() => None,
                 Err(e) => {
                     problems.push(FileProblem {
                         path: cache_path.into(),
-                        reason: format!("unusable ld.so.cache: {e}"),
+                        reason: e.to_string(),
                     });
                     None
                 }
-            },
-            Err(e) if e.is_absent() => None,
-            Err(e) => {
-                problems.push(FileProblem {
-                    path: cache_path.into(),
-                    reason: e.to_string(),
-                });
-                None
             }
-        };
+        });
         let (cache, cache_source) = match parsed {
             Some(c) => (Some(c), CacheSource::File),
             None => {
-                let dirs: Vec<&str> = profile
-                    .trusted_dirs
-                    .iter()
-                    .filter_map(|d| d.to_str())
-                    .collect();
-                // ldconfig enters every x86 flavour; the lookup (C2) then
-                // takes only x86-64 entries.
-                let em = ldconfig::emulate(root, |_| true, &dirs);
-                problems.extend(
-                    em.problems
-                        .into_iter()
-                        .map(|(path, reason)| FileProblem { path, reason }),
-                );
-                (Some(em.cache), CacheSource::Emulated)
+                // A C library without `ldconfig` (none yet) leaves `cache`
+                // empty.
+                let em = profile.ldconfig(root);
+                let cache = em.map(|em| {
+                    problems.extend(
+                        em.problems
+                            .into_iter()
+                            .map(|(path, reason)| FileProblem { path, reason }),
+                    );
+                    em.cache
+                });
+                (cache, CacheSource::Emulated)
             }
         };
-        let cpu = opts.cpu;
-        let cache_ctx = cache::LookupContext {
-            active_hwcaps: cpu.hwcaps_subdirs(),
-            isa_level: u32::from(cpu.level),
-            glibc_minor: profile.glibc_minor,
-            legacy_hwcap_mask: cache::x86_64_legacy_hwcap_mask(
-                cpu.intel && cpu.avx512,
-                Some(cpu.platform()),
-            ),
-        };
         Loader {
-            subdirs: search_subdirs(&cpu, profile.legacy_hwcaps()),
-            cache_ctx,
+            subdirs: profile.search_subdirs(&cpu),
+            cache_ctx: policy.map(|p| p.lookup),
             root,
             opts,
             profile,
@@ -453,38 +360,6 @@ fn read_map<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 fn write_map<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// The subdirectories tried in each search directory, best first, ending
-/// with the directory itself (rule L5, `_dl_important_hwcaps`).
-fn search_subdirs(cpu: &Cpu, legacy: bool) -> Vec<String> {
-    let mut out: Vec<String> = cpu
-        .hwcaps_subdirs()
-        .into_iter()
-        .map(|s| format!("glibc-hwcaps/{s}/"))
-        .collect();
-    if legacy {
-        // Before 2.37: the power set of [tls, hwcap names…, platform],
-        // largest subset first.
-        let mut parts = vec!["tls", "x86_64"];
-        if cpu.intel && cpu.avx512 {
-            parts.push("avx512_1");
-        }
-        parts.push(cpu.platform());
-        let n = parts.len();
-        for mask in (1u32..(1 << n)).rev() {
-            let mut s = String::new();
-            for (bit, part) in parts.iter().enumerate() {
-                if mask & (1 << (n - 1 - bit)) != 0 {
-                    s.push_str(part);
-                    s.push('/');
-                }
-            }
-            out.push(s);
-        }
-    }
-    out.push(String::new());
-    out
 }
 
 /// Rule L12 (`open_verify`): which files ld.so accepts as a candidate.
@@ -709,60 +584,6 @@ impl Loaded {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Rule L5: the order `LD_DEBUG=libs` showed on the AMD test machine
-    /// (glibc 2.36, x86-64-v4): hwcaps levels, then the legacy power set.
-    #[test]
-    fn l5_subdirectory_order_amd_glibc_2_36() {
-        let cpu = Cpu {
-            level: 4,
-            intel: false,
-            avx512: true,
-        };
-        let got = search_subdirs(&cpu, true);
-        let want = [
-            "glibc-hwcaps/x86-64-v4/",
-            "glibc-hwcaps/x86-64-v3/",
-            "glibc-hwcaps/x86-64-v2/",
-            "tls/x86_64/x86_64/",
-            "tls/x86_64/",
-            "tls/x86_64/",
-            "tls/",
-            "x86_64/x86_64/",
-            "x86_64/",
-            "x86_64/",
-            "",
-        ];
-        assert_eq!(got, want);
-    }
-
-    /// Rule L5: glibc 2.37 dropped the legacy subdirectories; a v2 CPU
-    /// searches only the v2 hwcaps directory.
-    #[test]
-    fn l5_subdirectory_order_glibc_2_37_v2() {
-        let cpu = Cpu {
-            level: 2,
-            intel: true,
-            avx512: false,
-        };
-        assert_eq!(search_subdirs(&cpu, false), ["glibc-hwcaps/x86-64-v2/", ""]);
-    }
-
-    /// Rule L9: Intel CPUs with the Haswell feature set are `haswell`.
-    #[test]
-    fn l9_platform_follows_glibc() {
-        let intel = Cpu {
-            level: 3,
-            intel: true,
-            avx512: false,
-        };
-        let amd = Cpu {
-            intel: false,
-            ..intel
-        };
-        assert_eq!(intel.platform(), "haswell");
-        assert_eq!(amd.platform(), "x86_64");
-    }
 
     /// Rule L12: the order of `open_verify`'s checks.
     #[test]

@@ -184,10 +184,9 @@ impl<'r> Loader<'r> {
         };
         // The dynamic linker is in the namespace from the start: its name is
         // the main program's PT_INTERP, else the compiled-in RTLD.
-        let rtld_name: BString = facts
-            .interpreter
-            .clone()
-            .unwrap_or_else(|| BString::from(self.profile.rtld.as_os_str().as_encoded_bytes()));
+        let rtld_name: BString = facts.interpreter.clone().unwrap_or_else(|| {
+            BString::from(self.profile.interpreter().as_os_str().as_encoded_bytes())
+        });
         let rtld_path = path_of(&rtld_name);
         let rtld_opened = match self.probe(&self.absolute(rtld_name.as_bytes()), st.want) {
             Probe::Accepted(o) => Some(o),
@@ -640,7 +639,7 @@ impl Loader<'_> {
             .or_else(|| st.objects.first().and_then(Loaded::facts))
             .is_some_and(ElfFacts::nodeflib);
         if let Some(cached) = self.cache_lookup(name) {
-            let trusted = self.profile.trusted_dirs.iter().any(|d| {
+            let trusted = self.profile.default_dirs().iter().any(|d| {
                 let d = d.as_os_str().as_encoded_bytes();
                 cached.starts_with(d) && cached.get(d.len()) == Some(&b'/')
             });
@@ -667,7 +666,7 @@ impl Loader<'_> {
             let defaults = SearchList {
                 dirs: self
                     .profile
-                    .trusted_dirs
+                    .default_dirs()
                     .iter()
                     .map(|d| with_slash(d.as_os_str().as_encoded_bytes()))
                     .collect(),
@@ -680,7 +679,7 @@ impl Loader<'_> {
             tried.push(format!(
                 "default directories {}",
                 self.profile
-                    .trusted_dirs
+                    .default_dirs()
                     .iter()
                     .map(|d| d.display().to_string())
                     .collect::<Vec<_>>()
@@ -722,7 +721,7 @@ impl Loader<'_> {
     fn cache_lookup(&self, name: &BStr) -> Option<Vec<u8>> {
         let cache = self.cache.as_ref()?;
         cache
-            .lookup(name.as_bytes(), &self.cache_ctx)
+            .lookup(name.as_bytes(), self.cache_ctx.as_ref()?)
             .map(<[u8]>::to_vec)
     }
 
@@ -798,8 +797,10 @@ impl Loader<'_> {
                 Some((t, len)) => {
                     match t {
                         b"ORIGIN" => out.extend_from_slice(&self.origin(st, owner)?),
-                        b"LIB" => out.extend_from_slice(self.profile.lib.as_bytes()),
-                        _ => out.extend_from_slice(self.opts.cpu.platform().as_bytes()),
+                        b"LIB" => out.extend_from_slice(self.profile.dst_lib().as_bytes()),
+                        _ => out.extend_from_slice(
+                            self.profile.dst_platform(&self.opts.cpu).as_bytes(),
+                        ),
                     }
                     rest = rest.get(len..)?;
                 }

@@ -19,7 +19,7 @@ use crate::elf::machine_name;
 use crate::elf::{Class, ElfFacts};
 use crate::model::Finding;
 use crate::model::{Certainty, FindingId, Role, Severity};
-use crate::resolve::{CacheSource, How, Load, Loader, cache, ldconfig};
+use crate::resolve::{CacheSource, How, Load, Loader, cache};
 use crate::root::Root;
 
 /// `unresolved-dependency`: what `ldd` shows as "not found" for the object.
@@ -135,13 +135,7 @@ pub fn stale_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
         return None;
     }
     let file = loader.cache()?;
-    let dirs: Vec<&str> = loader
-        .profile()
-        .trusted_dirs
-        .iter()
-        .filter_map(|d| d.to_str())
-        .collect();
-    let fresh = ldconfig::emulate(root, |_| true, &dirs).cache;
+    let fresh = loader.profile().ldconfig(root)?.cache;
     let first = |c: &cache::LdCache| -> BTreeMap<Vec<u8>, Vec<u8>> {
         let mut m = BTreeMap::new();
         for e in c.entries() {

@@ -21,6 +21,7 @@ use soclash::resolve::cache::{
     CacheEntry, Format, LdCache, LookupContext, x86_64_legacy_hwcap_mask,
 };
 use soclash::resolve::ldconfig;
+use soclash::resolve::profile::glibc;
 use soclash::root::Root;
 
 use crate::common::tempdir;
@@ -349,8 +350,7 @@ fn loader_choice(f: &Fixture, target: &str, soname: &str, mask: Option<&str>) ->
 }
 
 fn context(cpu: &Cpu, mask: Option<&str>) -> (Vec<&'static str>, LookupContext<'static>) {
-    let active: Vec<&'static str> = cpu
-        .hwcaps_subdirs()
+    let active: Vec<&'static str> = glibc::hwcaps_subdirs(cpu)
         .into_iter()
         .filter(|n| mask.is_none_or(|m| m.split(':').any(|x| x == *n)))
         .collect();
@@ -358,7 +358,10 @@ fn context(cpu: &Cpu, mask: Option<&str>) -> (Vec<&'static str>, LookupContext<'
         active_hwcaps: active.clone(),
         isa_level: u32::from(cpu.level),
         glibc_minor: Some(36),
-        legacy_hwcap_mask: x86_64_legacy_hwcap_mask(cpu.intel && cpu.avx512, Some(cpu.platform())),
+        legacy_hwcap_mask: x86_64_legacy_hwcap_mask(
+            cpu.intel && cpu.avx512,
+            Some(glibc::platform(cpu)),
+        ),
     };
     (active, ctx)
 }

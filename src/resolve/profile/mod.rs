@@ -1,0 +1,154 @@
+//! The C library seam of the loader model: everything in which the dynamic
+//! linker of one C library decides differently from another's, asked as
+//! questions, so the loader ([`super::Loader`]) and its search hold no
+//! library's paths, files or version rules of their own.
+//!
+//! The loader is part of the C library, and the libraries disagree on
+//! policy while agreeing on ELF:
+//!
+//! * **Default directories.** glibc searches the `SYSTEM_DIRS` its build
+//!   was configured with (elf/dl-load.c, `_dl_init_paths`; Debian's
+//!   multiarch directories, upstream's `lib64`); musl reads
+//!   `/etc/ld-musl-$ARCH.path` under the prefix its loader is installed
+//!   in, else searches `/lib:/usr/local/lib:/usr/lib` (ldso/dynlink.c,
+//!   `load_library`).
+//! * **The cache.** glibc's ld.so looks names up in `/etc/ld.so.cache`
+//!   (elf/dl-cache.c, `_dl_load_cache_lookup`), which `ldconfig` writes
+//!   from `ld.so.conf`; musl has neither cache nor `ldconfig`.
+//! * **Subdirectories.** glibc tries glibc-hwcaps subdirectories of every
+//!   search directory (elf/dl-hwcaps.c), and before 2.37 the legacy
+//!   `tls`/platform/hwcap ones (`_dl_important_hwcaps`); musl tries none.
+//! * **Dynamic string tokens.** glibc expands `$ORIGIN`, `$LIB` and
+//!   `$PLATFORM`, whose values its build and the CPU decide (elf/dl-load.c,
+//!   `_dl_dst_substitute`); musl knows only `$ORIGIN` and drops a path
+//!   list holding any other token (`fixup_rpath`).
+//! * **The interpreter** a program without `PT_INTERP` gets (glibc's
+//!   compiled-in `RTLD`; musl's `ld-musl-$ARCH.so.1`), and the release,
+//!   on which glibc's own rules turn (research/loader-model.md §10).
+//!
+//! A [`Profile`] is the answers of one root's C library; [`Libc`] is the
+//! questions, one type per library implementing them in a file of its own
+//! ([`glibc`]), and `LIBCS` the order in which libraries try to recognise
+//! a root. Adding a C library is a file with a type that implements
+//! [`Libc`] (how it is recognised in a root, and its answers), its `mod`
+//! line, and its entry in `LIBCS`. What this seam does not cover yet:
+//! musl's search *order* (`LD_LIBRARY_PATH` first, then `DT_RUNPATH` or
+//! `DT_RPATH` alike through the whole loader chain) and its symbol lookups
+//! that ignore versions are algorithms, not answers, and come with musl
+//! itself.
+//!
+//! ```no_run
+//! use soclash::{root::Root, resolve::profile::Profile};
+//! let root = Root::new("/".as_ref()).unwrap();
+//! let profile = Profile::detect(&root);
+//! println!("{} {:?}: {:?}", profile.name(), profile.version(), profile.default_dirs());
+//! ```
+
+pub mod glibc;
+
+use std::fmt;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::Cpu;
+use super::cache::LookupContext;
+use super::ldconfig::Emulated;
+use crate::root::Root;
+
+pub use glibc::Glibc;
+
+/// The C libraries a root may be built on, in the order they try to
+/// recognise it: the first that does gives its [`Profile`]. A root none
+/// recognises (no C library at a known place) is taken as upstream glibc
+/// of unknown release ([`Glibc::fallback`]). Adding a C library is a type
+/// that implements [`Libc`], and its line here.
+const LIBCS: &[Detect] = &[detect::<Glibc>];
+
+/// A [`LIBCS`] entry: the root's C library of one kind, if it has it.
+type Detect = fn(&Root) -> Option<Profile>;
+
+fn detect<L: Libc + 'static>(root: &Root) -> Option<Profile> {
+    L::detect(root).map(Profile::new)
+}
+
+/// What the loader asks of the root's C library. The loader never reads a
+/// library's paths or version itself; each answer here is one decision
+/// its `ld.so` takes differently from another's.
+pub trait Libc: fmt::Debug + Send + Sync {
+    /// This library in the root, if the root has it.
+    fn detect(root: &Root) -> Option<Self>
+    where
+        Self: Sized;
+
+    /// Its name (`glibc`).
+    fn name(&self) -> &'static str;
+
+    /// Its release as reports write it (`2.36`), when known.
+    fn version(&self) -> Option<String>;
+
+    /// The interpreter of a program without `PT_INTERP` (the compiled-in
+    /// `RTLD`): `ld.so --list` runs one loader, whatever the file.
+    fn interpreter(&self) -> &Path;
+
+    /// The default (trusted) directories, in search order (rule L10); also
+    /// the directories `DF_1_NODEFLIB` keeps cached paths out of (L7).
+    fn default_dirs(&self) -> &[PathBuf];
+
+    /// The value of `$LIB` (rule L9).
+    fn dst_lib(&self) -> &str;
+
+    /// The value of `$PLATFORM` on `cpu` (rule L9).
+    fn dst_platform(&self, cpu: &Cpu) -> &'static str;
+
+    /// The subdirectories tried in every search directory on `cpu`, best
+    /// first, ending with `""` for the directory itself (rule L5).
+    fn search_subdirs(&self, cpu: &Cpu) -> Vec<String>;
+
+    /// The cache its loader reads and how a name is looked up in it on
+    /// `cpu` (rules C1–C4); `None` when its loader reads no cache.
+    fn ld_cache(&self, cpu: &Cpu) -> Option<CachePolicy>;
+
+    /// The cache its `ldconfig` would write from the root's configuration
+    /// now (rules C5–C10), standing in for a cache file that is missing or
+    /// unusable, and compared with one that is there (`stale-ld-cache`);
+    /// `None` when it has no `ldconfig`.
+    fn ldconfig(&self, root: &Root) -> Option<Emulated>;
+}
+
+/// Where a loader's cache is and what its lookup needs to know.
+#[derive(Debug, Clone)]
+pub struct CachePolicy {
+    /// The cache file, inside the root (`/etc/ld.so.cache`).
+    pub file: &'static Path,
+    /// What the lookup needs of the CPU and the library's release (C2).
+    pub lookup: LookupContext<'static>,
+}
+
+/// The root's C library, as the loader asks it (see [`Libc`]). Shared, not
+/// copied, when the [`super::Options`] carrying it are cloned.
+#[derive(Debug, Clone)]
+pub struct Profile(Arc<dyn Libc>);
+
+impl Profile {
+    pub fn new(libc: impl Libc + 'static) -> Profile {
+        Profile(Arc::new(libc))
+    }
+
+    /// The C library the root is built on: the first in `LIBCS` that
+    /// recognises it.
+    pub fn detect(root: &Root) -> Profile {
+        LIBCS
+            .iter()
+            .find_map(|detect| detect(root))
+            .unwrap_or_else(|| Profile::new(Glibc::fallback()))
+    }
+}
+
+impl Deref for Profile {
+    type Target = dyn Libc;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
