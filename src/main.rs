@@ -202,7 +202,7 @@ fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
     }
     sink.flush()?;
     if let Some(dir) = &args.archive {
-        let path = soclash::report::diff::archive(dir, &report).map_err(anyhow::Error::msg)?;
+        let path = soclash::report::diff::archive(dir, &report)?;
         eprintln!("soclash: wrote {}", path.display());
     }
     Ok(u8::from(
@@ -247,15 +247,13 @@ fn threshold(f: FailOn) -> Severity {
 fn diff(args: &DiffArgs) -> anyhow::Result<u8> {
     use soclash::report::diff;
     let (old, new) = match (&args.archive, args.args.as_slice()) {
-        (Some(dir), [host]) => {
-            diff::newest_two(dir, &host.to_string_lossy()).map_err(anyhow::Error::msg)?
-        }
+        (Some(dir), [host]) => diff::newest_two(dir, &host.to_string_lossy())?,
         (None, [old, new]) => (old.clone(), new.clone()),
         (Some(_), _) => anyhow::bail!("with --archive, give one HOST"),
         (None, _) => anyhow::bail!("give OLD.yaml and NEW.yaml, or --archive DIR HOST"),
     };
-    let a = diff::read_report(&old).map_err(anyhow::Error::msg)?;
-    let b = diff::read_report(&new).map_err(anyhow::Error::msg)?;
+    let a = diff::read_report(&old)?;
+    let b = diff::read_report(&new)?;
     let names = (old.display().to_string(), new.display().to_string());
     let d = diff::diff(&a, &b, (&names.0, &names.1));
     write_doc(args.format, &serde_json::to_value(&d)?, |out| {
@@ -270,12 +268,7 @@ fn diff(args: &DiffArgs) -> anyhow::Result<u8> {
 fn fleet(args: &FleetArgs) -> anyhow::Result<u8> {
     use anyhow::Context;
     use soclash::report::fleet;
-    let at = args
-        .at
-        .as_deref()
-        .map(fleet::parse_at)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let at = args.at.as_deref().map(fleet::parse_at).transpose()?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
