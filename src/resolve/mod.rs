@@ -37,7 +37,7 @@ use bstr::{BString, ByteSlice};
 use crate::elf::{self, Class, Detail, ElfFacts};
 use crate::root::{FileId, Root, RootError};
 
-pub use search::{Found, Group, Namespace, rtld};
+pub use search::{DlopenError, Found, Group, Namespace, rtld};
 
 /// The x86-64 CPU the process is predicted for: its ISA level (1–4, for
 /// glibc-hwcaps, rule L5/C2) and whether glibc would call it an Intel
