@@ -171,8 +171,7 @@ fn scan(args: &ScanArgs) -> anyhow::Result<u8> {
     let report = if args.overlay.is_empty() && args.overlay_deb.is_empty() {
         soclash::scan::scan(&root, &opts)
     } else {
-        let o = soclash::scan::overlaid(&args.root, &args.overlay, &args.overlay_deb)
-            .map_err(anyhow::Error::msg)?;
+        let o = soclash::scan::overlaid(&args.root, &args.overlay, &args.overlay_deb)?;
         let opts = ScanOptions {
             overlay_packages: o.layers.iter().map(|(_, p)| p.clone()).collect(),
             ..opts
