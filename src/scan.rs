@@ -556,7 +556,7 @@ enum Rejected {
     Open(crate::root::RootError),
     /// Not ELF that ld.so would map.
     #[error("{0}")]
-    Elf(String),
+    Elf(Arc<crate::elf::Error>),
     /// An ELF type its role cannot be (a module that is an executable).
     #[error("not a shared object ({}), so not a {}", elf_type(*e_type), role.as_str())]
     Type { e_type: u16, role: Role },
@@ -581,7 +581,7 @@ fn confirm(loader: &Loader<'_>, c: &host::Candidate) -> Result<Arc<Opened>, Reje
             Some(target) if e.is_absent() => Rejected::Dangling { target },
             _ => Rejected::Open(e),
         })?;
-    let f = o.facts.as_ref().map_err(|e| Rejected::Elf(e.clone()))?;
+    let f = o.facts.as_ref().map_err(|e| Rejected::Elf(Arc::clone(e)))?;
     let ok = match c.role {
         Role::Httpd => f.e_type == 2 || f.e_type == 3,
         _ => f.e_type == 3,

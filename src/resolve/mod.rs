@@ -250,7 +250,8 @@ pub struct Opened {
     pub id: FileId,
     pub canonical: PathBuf,
     pub size: u64,
-    pub facts: Result<Arc<ElfFacts>, String>,
+    /// Shared, as the file is, by every path that reaches it.
+    pub facts: Result<Arc<ElfFacts>, Arc<elf::Error>>,
 }
 
 /// The loader of one root.
@@ -405,7 +406,7 @@ impl<'r> Loader<'r> {
         let opened = Arc::clone(slot.get_or_init(|| {
             let facts = elf::read_sized(file.file, file.size, detail)
                 .map(Arc::new)
-                .map_err(|e| e.to_string());
+                .map_err(Arc::new);
             Arc::new(Opened {
                 id: file.id,
                 canonical: file.canonical,
@@ -495,7 +496,7 @@ fn accept(opened: Arc<Opened>, want: (Class, u16)) -> Probe {
             // A file shorter than the class's header: ld.so reads the
             // e_ident first and says "file too short"; anything not ELF is
             // an invalid header. Both stop the load.
-            return Probe::Fatal(e.clone());
+            return Probe::Fatal(e.to_string());
         }
     };
     if facts.class != Some(want.0) {
@@ -595,7 +596,7 @@ pub enum LoadError {
     #[error("{0}")]
     Open(#[from] RootError),
     #[error("{0}")]
-    Elf(String),
+    Elf(Arc<elf::Error>),
     #[error("not a dynamic executable")]
     NotDynamic,
 }
