@@ -392,9 +392,7 @@ fn image(args: &ImageArgs) -> anyhow::Result<u8> {
     let kind = soclash::image::process_kind(&args.process)
         .ok_or_else(|| anyhow::anyhow!("unknown process {:?}", args.process))?;
     let found = soclash::host::discover(&root);
-    let process = kind
-        .model(&root, &opts, &found, false)
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let process = kind.model(&root, &opts, &found, false)?;
     let doc = serde_json::json!({ "processes": [&process] });
     let format = match args.format {
         ImageFormat::Table => Format::Table,
