@@ -797,4 +797,31 @@ mod tests {
         let e = overlaid(dir.path(), &[missing], &[]).err().unwrap();
         assert!(matches!(&e, OverlayError::Lay { root, .. } if root == dir.path()));
     }
+
+    /// main prints `{e:#}`, each source after the message: an error whose
+    /// message prints the error inside it must not also name it as its
+    /// source, or main would say it twice.
+    #[test]
+    fn no_error_names_as_source_what_it_prints() {
+        let io = || std::io::Error::from_raw_os_error(libc::ENOENT);
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(crate::root::RootError::Io(io())),
+            Box::new(crate::elf::Error::Io(io())),
+            Box::new(crate::root::deb::DebError::Io(io())),
+            Box::new(LoadError::Open(crate::root::RootError::Io(io()))),
+            Box::new(crate::yaml_guard::Error::Open(io())),
+            Box::new(crate::report::diff::ArchiveError::ReadDir {
+                dir: PathBuf::from("/a"),
+                error: io(),
+            }),
+            Box::new(OverlayError::Unpack {
+                deb: PathBuf::from("x.deb"),
+                error: crate::root::deb::DebError::Io(io()),
+            }),
+        ];
+        for e in &errors {
+            assert!(e.source().is_none(), "{e}: {:?}", e.source());
+            assert!(e.to_string().contains("No such file or directory"), "{e}");
+        }
+    }
 }

@@ -593,7 +593,7 @@ pub struct Load {
 /// Why the main file could not be loaded at all.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{0}")]
+    #[error(transparent)]
     Open(#[from] RootError),
     #[error("{0}")]
     Elf(Arc<elf::Error>),
