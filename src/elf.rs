@@ -64,12 +64,19 @@ pub enum Error {
     Unsupported(&'static str),
     #[error("Invalid ELF {0}")]
     Invalid(&'static str),
+    /// Not a source: the message prints it.
     #[error("read error: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
     /// The file asked for more than a budget allows (`budget::exceeded`
     /// text, naming it); nothing of it is used.
     #[error("{0}")]
     Budget(String),
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::Io(e)
+    }
 }
 
 /// ELF class (`EI_CLASS`).

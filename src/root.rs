@@ -75,7 +75,7 @@ pub enum RootError {
     NotRegular(&'static str),
     #[error("path is not absolute inside the root")]
     NotAbsolute,
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
 }
 

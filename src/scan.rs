@@ -22,7 +22,7 @@ use crate::model::Finding;
 use crate::model::{Certainty, FindingId, Role};
 use crate::report::{ErrorEntry, Host, Object, OsRelease, ProcessEntry, Report, Tool};
 use crate::resolve::profile::glibc;
-use crate::resolve::{CacheSource, Cpu, How, Load, Loader, Opened, Options, cache};
+use crate::resolve::{CacheSource, Cpu, How, Load, LoadError, Loader, Opened, Options, cache};
 use crate::root::Root;
 use crate::rules;
 
@@ -76,7 +76,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         .collect();
 
     // Confirm each candidate from its ELF facts, in parallel.
-    let opened: Vec<(host::Candidate, Result<Arc<Opened>, String>)> = found
+    let opened: Vec<(host::Candidate, Result<Arc<Opened>, Rejected>)> = found
         .candidates
         .par_iter()
         .map(|c| (c.clone(), confirm(&loader, c)))
@@ -97,7 +97,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
                 e.role = e.role.min(c.role);
                 e.names.insert(text(&c.path));
             }
-            Err(reason) => errors.push(error(&c.path, reason)),
+            Err(reason) => errors.push(error(&c.path, reason.to_string())),
         }
     }
 
@@ -116,14 +116,9 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
             Some((canonical.clone(), PathBuf::from(first)))
         })
         .collect();
-    let loads: Vec<(PathBuf, Result<Load, String>)> = mains
+    let loads: Vec<(PathBuf, Result<Load, LoadError>)> = mains
         .par_iter()
-        .map(|(canonical, path)| {
-            (
-                canonical.clone(),
-                loader.load(path).map_err(|e| e.to_string()),
-            )
-        })
+        .map(|(canonical, path)| (canonical.clone(), loader.load(path)))
         .collect();
     for (canonical, load) in loads {
         let Some(role) = inventory.get(&canonical).map(|e| e.role) else {
@@ -132,7 +127,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         let load = match load {
             Ok(l) => l,
             Err(reason) => {
-                errors.push(error(&canonical, reason));
+                errors.push(error(&canonical, reason.to_string()));
                 continue;
             }
         };
@@ -409,21 +404,42 @@ pub struct Overlaid {
     _unpacked: Option<crate::root::scratch::Scratch>,
 }
 
+/// Why the overlays of `scan --overlay`/`--overlay-deb` could not be
+/// laid: nothing is scanned then.
+#[derive(Debug, thiserror::Error)]
+pub enum OverlayError {
+    #[error("cannot make a temporary directory for --overlay-deb: {0}")]
+    Scratch(std::io::Error),
+    /// Not a package soclash unpacks, over a budget, or unreadable.
+    #[error("cannot unpack {}: {error}", deb.display())]
+    Unpack {
+        deb: PathBuf,
+        error: crate::root::deb::DebError,
+    },
+    /// The root or an overlay directory is missing or not a directory.
+    #[error("cannot lay the overlays over {}: {error}", root.display())]
+    Lay {
+        root: PathBuf,
+        error: std::io::Error,
+    },
+}
+
 /// Lays `dirs`, then the packages `debs` (unpacked into soclash's private
 /// temporary directory, never by dpkg), over the root at `root_dir`; then,
 /// as apt configures packages after unpacking them all, models what each
 /// package's postinst Debian helpers would enable on that overlaid root
 /// (as data laid with the package's layer), so each is audited as `apt
 /// install` leaves it.
-pub fn overlaid(root_dir: &Path, dirs: &[PathBuf], debs: &[PathBuf]) -> Result<Overlaid, String> {
+pub fn overlaid(
+    root_dir: &Path,
+    dirs: &[PathBuf],
+    debs: &[PathBuf],
+) -> Result<Overlaid, OverlayError> {
     use crate::root::deb;
     let unpacked = if debs.is_empty() {
         None
     } else {
-        Some(
-            crate::root::scratch::Scratch::new()
-                .map_err(|e| format!("cannot make a temporary directory for --overlay-deb: {e}"))?,
-        )
+        Some(crate::root::scratch::Scratch::new().map_err(OverlayError::Scratch)?)
     };
     let mut all = dirs.to_vec();
     let mut controls = Vec::new();
@@ -431,19 +447,23 @@ pub fn overlaid(root_dir: &Path, dirs: &[PathBuf], debs: &[PathBuf]) -> Result<O
     if let Some(scratch) = &unpacked {
         for (i, deb) in debs.iter().enumerate() {
             let dest = scratch.path().join(i.to_string());
-            let cannot =
-                |e: &dyn std::fmt::Display| format!("cannot unpack {}: {e}", deb.display());
+            let cannot = |error: deb::DebError| OverlayError::Unpack {
+                deb: deb.clone(),
+                error,
+            };
             {
-                let _w = crate::root::scratch::writing().map_err(|e| cannot(&e))?;
-                std::fs::create_dir(&dest).map_err(|e| cannot(&e))?;
+                let _w = crate::root::scratch::writing().map_err(|e| cannot(e.into()))?;
+                std::fs::create_dir(&dest).map_err(|e| cannot(e.into()))?;
             }
-            let control = deb::unpack(deb, &dest, &mut totals).map_err(|e| cannot(&e))?;
+            let control = deb::unpack(deb, &dest, &mut totals).map_err(cannot)?;
             controls.push(control);
             all.push(dest);
         }
     }
-    let mut root = Root::with_overlays(root_dir, &all)
-        .map_err(|e| format!("cannot lay the overlays over {}: {e}", root_dir.display()))?;
+    let mut root = Root::with_overlays(root_dir, &all).map_err(|error| OverlayError::Lay {
+        root: root_dir.to_path_buf(),
+        error,
+    })?;
     let mut layers: Vec<(String, Option<Package>)> = dirs
         .iter()
         .map(|d| (d.display().to_string(), None))
@@ -522,38 +542,56 @@ pub fn scan_overlay(
     report
 }
 
+/// Why a candidate is not in the inventory (an entry of the report's
+/// errors).
+#[derive(Debug, thiserror::Error)]
+enum Rejected {
+    /// A link to nothing inside the root: often an absolute link that
+    /// points at the auditing machine's file, not the root's.
+    #[error("dangling symlink: {} does not exist inside the root", target.display())]
+    Dangling { target: PathBuf },
+    #[error("{0}")]
+    Open(crate::root::RootError),
+    /// Not ELF that ld.so would map.
+    #[error("{0}")]
+    Elf(Arc<crate::elf::Error>),
+    /// An ELF type its role cannot be (a module that is an executable).
+    #[error("not a shared object ({}), so not a {}", elf_type(*e_type), role.as_str())]
+    Type { e_type: u16, role: Role },
+    #[error("no dynamic section: cannot be loaded")]
+    NotDynamic,
+}
+
+fn elf_type(e_type: u16) -> &'static str {
+    match e_type {
+        1 => "relocatable object",
+        2 => "executable",
+        4 => "core file",
+        _ => "unknown ELF type",
+    }
+}
+
 /// Opens a candidate and checks that its ELF facts fit its role.
-fn confirm(loader: &Loader<'_>, c: &host::Candidate) -> Result<Arc<Opened>, String> {
-    let o = loader.open(&c.path).map_err(|e| {
-        // Name the target of a dangling link: often an absolute link that
-        // points at the auditing machine's file, not the root's.
-        match loader.root().read_link(&c.path) {
-            Some(target) if e.is_absent() => format!(
-                "dangling symlink: {} does not exist inside the root",
-                target.display()
-            ),
-            _ => e.to_string(),
-        }
-    })?;
-    let f = o.facts.as_ref().map_err(Clone::clone)?;
+fn confirm(loader: &Loader<'_>, c: &host::Candidate) -> Result<Arc<Opened>, Rejected> {
+    let o = loader
+        .open(&c.path)
+        .map_err(|e| match loader.root().read_link(&c.path) {
+            Some(target) if e.is_absent() => Rejected::Dangling { target },
+            _ => Rejected::Open(e),
+        })?;
+    let f = o.facts.as_ref().map_err(|e| Rejected::Elf(Arc::clone(e)))?;
     let ok = match c.role {
         Role::Httpd => f.e_type == 2 || f.e_type == 3,
         _ => f.e_type == 3,
     };
     if !ok {
-        return Err(format!(
-            "not a shared object ({}), so not a {}",
-            match f.e_type {
-                1 => "relocatable object",
-                2 => "executable",
-                4 => "core file",
-                _ => "unknown ELF type",
-            },
-            c.role.as_str()
-        ));
+        return Err(Rejected::Type {
+            e_type: f.e_type,
+            role: c.role,
+        });
     }
     if !f.dynamic {
-        return Err("no dynamic section: cannot be loaded".into());
+        return Err(Rejected::NotDynamic);
     }
     Ok(o)
 }
@@ -727,5 +765,64 @@ mod tests {
         assert_eq!(o.version_id.as_deref(), Some("9.4"));
         assert_eq!(o.pretty_name.as_deref(), Some("Rocky"));
         assert_eq!(os_release(b"garbage\n\0\xff"), OsRelease::default());
+    }
+
+    /// What stops `--overlay`/`--overlay-deb` says which step and file,
+    /// in the words `soclash scan` prints.
+    #[test]
+    fn overlay_errors_name_the_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_deb = dir.path().join("x.deb");
+        std::fs::write(&not_deb, "hello\n").unwrap();
+        let e = overlaid(dir.path(), &[], std::slice::from_ref(&not_deb))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(
+                &e,
+                OverlayError::Unpack {
+                    error: crate::root::deb::DebError::Format(_),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "cannot unpack {}: not a Debian package: not an ar archive",
+                not_deb.display()
+            )
+        );
+        let missing = dir.path().join("none");
+        let e = overlaid(dir.path(), &[missing], &[]).err().unwrap();
+        assert!(matches!(&e, OverlayError::Lay { root, .. } if root == dir.path()));
+    }
+
+    /// main prints `{e:#}`, each source after the message: an error whose
+    /// message prints the error inside it must not also name it as its
+    /// source, or main would say it twice.
+    #[test]
+    fn no_error_names_as_source_what_it_prints() {
+        let io = || std::io::Error::from_raw_os_error(libc::ENOENT);
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(crate::root::RootError::Io(io())),
+            Box::new(crate::elf::Error::Io(io())),
+            Box::new(crate::root::deb::DebError::Io(io())),
+            Box::new(LoadError::Open(crate::root::RootError::Io(io()))),
+            Box::new(crate::yaml_guard::Error::Open(io())),
+            Box::new(crate::report::diff::ArchiveError::ReadDir {
+                dir: PathBuf::from("/a"),
+                error: io(),
+            }),
+            Box::new(OverlayError::Unpack {
+                deb: PathBuf::from("x.deb"),
+                error: crate::root::deb::DebError::Io(io()),
+            }),
+        ];
+        for e in &errors {
+            assert!(e.source().is_none(), "{e}: {:?}", e.source());
+            assert!(e.to_string().contains("No such file or directory"), "{e}");
+        }
     }
 }

@@ -20,7 +20,7 @@
 //! files of bounded size or nothing.
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::io;
 use std::path::Path;
 
 use saphyr_parser::{Event, Parser};
@@ -29,7 +29,8 @@ use crate::budget;
 
 /// Why a document was refused before parsing, and where (1-based, as
 /// serde_norway counts, so both kinds of error read alike).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} at line {line} column {column}")]
 pub struct Refusal {
     pub line: usize,
     pub column: usize,
@@ -50,16 +51,6 @@ impl Refusal {
             Some((end, _)) => &text[..end],
             None => text,
         })
-    }
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} at line {} column {}",
-            self.message, self.line, self.column
-        )
     }
 }
 
@@ -244,10 +235,31 @@ fn too_deep() -> String {
     )
 }
 
-/// The text of `path` if it is a regular file of at most `cap` bytes of
-/// UTF-8; else why not, naming `budget` (the name of `cap` in
-/// [`crate::budget`]) when the size is what stops it.
-pub fn read_regular(path: &Path, cap: u64, budget: &str) -> Result<String, String> {
+/// Why [`read_regular`] gave no text. Each message is whole (a report
+/// entry or a signature error keeps it as it is), so the I/O error is
+/// part of it, not a source a caller would print a second time.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot open: {0}")]
+    Open(io::Error),
+    #[error("cannot stat: {0}")]
+    Stat(io::Error),
+    /// What it is instead (`a FIFO`, `a directory`).
+    #[error("not a regular file but {0}")]
+    NotRegular(&'static str),
+    /// Larger than the budget when opened, or grown past it while read.
+    #[error("{}", budget::exceeded(.0.name, budget::bytes(.0.value)))]
+    Budget(budget::Named),
+    #[error("cannot read: {0}")]
+    Read(io::Error),
+    #[error("not UTF-8 text (byte {valid_up_to})")]
+    NotUtf8 { valid_up_to: usize },
+}
+
+/// The text of `path` if it is a regular file of UTF-8 within `cap`
+/// (`budget::named!(REPORT_BYTES)`, whose name the error gives when the
+/// size is what stops it).
+pub fn read_regular(path: &Path, cap: budget::Named) -> Result<String, Error> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     // O_NONBLOCK: opening a FIFO returns at once instead of waiting for a
@@ -257,30 +269,27 @@ pub fn read_regular(path: &Path, cap: u64, budget: &str) -> Result<String, Strin
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)
-        .map_err(|e| format!("cannot open: {e}"))?;
+        .map_err(Error::Open)?;
     // The descriptor's own type and size, not the path's: the path may be
     // replaced between a stat and the open.
-    let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
+    let meta = file.metadata().map_err(Error::Stat)?;
     if !meta.is_file() {
-        return Err(format!(
-            "not a regular file but {}",
-            kind(&meta.file_type())
-        ));
+        return Err(Error::NotRegular(kind(&meta.file_type())));
     }
-    let too_big = || budget::exceeded(budget, budget::bytes(cap));
-    if meta.len() > cap {
-        return Err(too_big());
+    if meta.len() > cap.value {
+        return Err(Error::Budget(cap));
     }
     let mut bytes = Vec::new();
     // One byte past the cap tells a file that grew since the fstat.
-    file.take(cap.saturating_add(1))
+    file.take(cap.value.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    if bytes.len() as u64 > cap {
-        return Err(too_big());
+        .map_err(Error::Read)?;
+    if bytes.len() as u64 > cap.value {
+        return Err(Error::Budget(cap));
     }
-    String::from_utf8(bytes)
-        .map_err(|e| format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))
+    String::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
+        valid_up_to: e.utf8_error().valid_up_to(),
+    })
 }
 
 fn kind(t: &std::fs::FileType) -> &'static str {
@@ -436,14 +445,18 @@ mod tests {
     fn only_regular_files_within_the_cap_are_read() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("r.yaml");
+        let cap = |value| budget::Named {
+            name: "REPORT_BYTES",
+            value,
+        };
         std::fs::write(&f, "schema: 1\n").unwrap();
-        assert_eq!(read_regular(&f, 10, "REPORT_BYTES").unwrap(), "schema: 1\n");
-        let e = read_regular(&f, 9, "REPORT_BYTES").unwrap_err();
+        assert_eq!(read_regular(&f, cap(10)).unwrap(), "schema: 1\n");
+        let e = read_regular(&f, cap(9)).unwrap_err().to_string();
         assert!(e.contains("budget exceeded: REPORT_BYTES (9 bytes)"), "{e}");
-        let e = read_regular(dir.path(), 10, "REPORT_BYTES").unwrap_err();
+        let e = read_regular(dir.path(), cap(10)).unwrap_err().to_string();
         assert!(e.contains("not a regular file but a directory"), "{e}");
-        let e = read_regular(Path::new("/dev/zero"), 10, "REPORT_BYTES").unwrap_err();
-        assert!(e.contains("a character device"), "{e}");
+        let e = read_regular(Path::new("/dev/zero"), cap(10)).unwrap_err();
+        assert!(matches!(e, Error::NotRegular("a character device")), "{e}");
         let fifo = dir.path().join("fifo.yaml");
         rustix::fs::mknodat(
             rustix::fs::CWD,
@@ -453,12 +466,13 @@ mod tests {
             0,
         )
         .unwrap();
-        let e = read_regular(&fifo, 10, "REPORT_BYTES").unwrap_err();
+        let e = read_regular(&fifo, cap(10)).unwrap_err().to_string();
         assert!(e.contains("a FIFO"), "{e}");
         std::fs::write(&f, b"\xff").unwrap();
         assert!(
-            read_regular(&f, 10, "REPORT_BYTES")
+            read_regular(&f, cap(10))
                 .unwrap_err()
+                .to_string()
                 .contains("UTF-8")
         );
     }

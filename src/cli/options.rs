@@ -163,9 +163,7 @@ pub struct DiffRun {
 pub fn diff(args: DiffArgs) -> anyhow::Result<DiffRun> {
     use soclash::report::diff;
     let (old, new) = match (&args.archive, args.args.as_slice()) {
-        (Some(dir), [host]) => {
-            diff::newest_two(dir, &host.to_string_lossy()).map_err(anyhow::Error::msg)?
-        }
+        (Some(dir), [host]) => diff::newest_two(dir, &host.to_string_lossy())?,
         (None, [old, new]) => (old.clone(), new.clone()),
         (Some(_), _) => anyhow::bail!("with --archive, give one HOST"),
         (None, _) => anyhow::bail!("give OLD.yaml and NEW.yaml, or --archive DIR HOST"),
@@ -188,12 +186,7 @@ pub struct FleetRun {
 
 pub fn fleet(args: FleetArgs) -> anyhow::Result<FleetRun> {
     use soclash::report::fleet;
-    let at = args
-        .at
-        .as_deref()
-        .map(fleet::parse_at)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let at = args.at.as_deref().map(fleet::parse_at).transpose()?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -82,8 +82,7 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
     let report = match &run.overlays {
         None => soclash::scan::scan(&run.root, &run.opts),
         Some(layers) => {
-            let o = soclash::scan::overlaid(&layers.root, &layers.dirs, &layers.debs)
-                .map_err(anyhow::Error::msg)?;
+            let o = soclash::scan::overlaid(&layers.root, &layers.dirs, &layers.debs)?;
             let opts = ScanOptions {
                 overlay_packages: o.layers.iter().map(|(_, p)| p.clone()).collect(),
                 ..run.opts
@@ -110,7 +109,7 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
     }
     sink.flush()?;
     if let Some(dir) = &run.archive {
-        let path = soclash::report::diff::archive(dir, &report).map_err(anyhow::Error::msg)?;
+        let path = soclash::report::diff::archive(dir, &report)?;
         eprintln!("soclash: wrote {}", path.display());
     }
     Ok(Outcome::findings_if(
@@ -125,9 +124,7 @@ pub fn image(run: ImageRun) -> anyhow::Result<Outcome> {
         format,
     } = run;
     let found = soclash::host::discover(&m.root);
-    let process = kind
-        .model(&m.root, &m.opts, &found, false)
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let process = kind.model(&m.root, &m.opts, &found, false)?;
     let doc = serde_json::json!({ "processes": [soclash::report::ProcessEntry::from(&process)] });
     let format = match format {
         ImageFormat::Table => Format::Table,
@@ -186,8 +183,8 @@ pub fn explain(run: ExplainRun) -> anyhow::Result<Outcome> {
 
 pub fn diff(run: DiffRun) -> anyhow::Result<Outcome> {
     use soclash::report::diff;
-    let a = diff::read_report(&run.old).map_err(anyhow::Error::msg)?;
-    let b = diff::read_report(&run.new).map_err(anyhow::Error::msg)?;
+    let a = diff::read_report(&run.old)?;
+    let b = diff::read_report(&run.new)?;
     let names = (run.old.display().to_string(), run.new.display().to_string());
     let d = diff::diff(&a, &b, (&names.0, &names.1));
     write_doc(run.format, &serde_json::to_value(&d)?, |out| {

@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Finding, Object, Report, SCHEMA};
+use crate::budget;
 use crate::model::{FindingId, Severity};
-use crate::{budget, yaml_guard};
+use crate::yaml_guard::{self, Refusal};
 
 /// What changed between two reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -168,37 +169,103 @@ pub fn diff(old: &Report, new: &Report, names: (&str, &str)) -> Diff {
     out
 }
 
+/// Why a report could not be read back. Each message is whole, with the
+/// path first, and is what `soclash diff` prints.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Not a regular file within [`budget::REPORT_BYTES`] of UTF-8.
+    #[error("{}: {error}", path.display())]
+    File {
+        path: PathBuf,
+        error: yaml_guard::Error,
+    },
+    /// Refused by [`yaml_guard::check_report`] before parsing.
+    #[error("{}: not a report: {refusal}", path.display())]
+    Refused { path: PathBuf, refusal: Refusal },
+    #[error("{}: not a report: {error}", path.display())]
+    Yaml {
+        path: PathBuf,
+        error: serde_norway::Error,
+    },
+    /// Another schema (or none): refused rather than misread.
+    #[error(
+        "{}: report schema {} is not {SCHEMA}, which this soclash reads",
+        path.display(),
+        found.map_or_else(|| "missing".to_string(), |s| s.to_string())
+    )]
+    Schema { path: PathBuf, found: Option<u64> },
+    /// Schema 1 in name, not in shape.
+    #[error("{}: not a schema-{SCHEMA} report: {error}", path.display())]
+    Shape {
+        path: PathBuf,
+        error: serde_norway::Error,
+    },
+}
+
 /// Reads a report (YAML or JSON, which serde_norway reads as YAML),
 /// refusing another schema rather than misreading it, and a file that is
 /// not a regular one, is over [`budget::REPORT_BYTES`] or fails
 /// [`yaml_guard::check_report`] before parsing it.
-pub fn read_report(path: &Path) -> Result<Report, String> {
-    let text = yaml_guard::read_regular(path, budget::REPORT_BYTES, "REPORT_BYTES")
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    yaml_guard::check_report(&text)
-        .map_err(|e| format!("{}: not a report: {e}", path.display()))?;
-    let value: serde_norway::Value = serde_norway::from_str(&text)
-        .map_err(|e| format!("{}: not a report: {e}", path.display()))?;
+pub fn read_report(path: &Path) -> Result<Report, ReadError> {
+    let path_buf = || path.to_path_buf();
+    let text = yaml_guard::read_regular(path, budget::named!(REPORT_BYTES)).map_err(|error| {
+        ReadError::File {
+            path: path_buf(),
+            error,
+        }
+    })?;
+    yaml_guard::check_report(&text).map_err(|refusal| ReadError::Refused {
+        path: path_buf(),
+        refusal,
+    })?;
+    let value: serde_norway::Value =
+        serde_norway::from_str(&text).map_err(|error| ReadError::Yaml {
+            path: path_buf(),
+            error,
+        })?;
     let schema = value.get("schema").and_then(serde_norway::Value::as_u64);
     if schema != Some(u64::from(SCHEMA)) {
-        return Err(format!(
-            "{}: report schema {} is not {SCHEMA}, which this soclash reads",
-            path.display(),
-            schema.map_or_else(|| "missing".to_string(), |s| s.to_string())
-        ));
+        return Err(ReadError::Schema {
+            path: path_buf(),
+            found: schema,
+        });
     }
-    serde_norway::from_value(value)
-        .map_err(|e| format!("{}: not a schema-{SCHEMA} report: {e}", path.display()))
+    serde_norway::from_value(value).map_err(|error| ReadError::Shape {
+        path: path_buf(),
+        error,
+    })
+}
+
+/// Why a report could not be archived, or the archive read.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// Empty, `.`, `..` or with a `/`: not a directory name to file it
+    /// under.
+    #[error("the report has no usable hostname")]
+    Hostname,
+    #[error("scanned_at {scanned_at:?} is not RFC 3339 UTC")]
+    Stamp { scanned_at: String },
+    #[error("{}: {error}", dir.display())]
+    CreateDir { dir: PathBuf, error: io::Error },
+    /// Most often, a report of the same host and second is there.
+    #[error("{}: {error} (archived reports are never overwritten)", path.display())]
+    Create { path: PathBuf, error: io::Error },
+    #[error("{}: {error}", path.display())]
+    Write { path: PathBuf, error: io::Error },
+    #[error("{}: {error}", dir.display())]
+    ReadDir { dir: PathBuf, error: io::Error },
+    #[error("{}: fewer than two reports", dir.display())]
+    FewerThanTwo { dir: PathBuf },
 }
 
 /// `<archive>/<host>/<UTC %Y%m%dT%H%M%SZ>.yaml` for a report.
-pub fn archive_path(dir: &Path, report: &Report) -> Result<PathBuf, String> {
+pub fn archive_path(dir: &Path, report: &Report) -> Result<PathBuf, ArchiveError> {
     let host = report
         .host
         .hostname
         .as_deref()
         .filter(|h| !h.is_empty() && !h.contains('/') && *h != "." && *h != "..")
-        .ok_or("the report has no usable hostname")?;
+        .ok_or(ArchiveError::Hostname)?;
     // scanned_at is RFC 3339 in UTC, to the second: 2026-11-24T00:32:23Z.
     let stamp: String = report
         .host
@@ -207,51 +274,52 @@ pub fn archive_path(dir: &Path, report: &Report) -> Result<PathBuf, String> {
         .filter(|c| c.is_ascii_digit() || *c == 'T' || *c == 'Z')
         .collect();
     if stamp.len() != 16 {
-        return Err(format!(
-            "scanned_at {:?} is not RFC 3339 UTC",
-            report.host.scanned_at
-        ));
+        return Err(ArchiveError::Stamp {
+            scanned_at: report.host.scanned_at.clone(),
+        });
     }
     Ok(dir.join(host).join(format!("{stamp}.yaml")))
 }
 
 /// Writes a report into the archive; an existing report is never
 /// overwritten.
-pub fn archive(dir: &Path, report: &Report) -> Result<PathBuf, String> {
+pub fn archive(dir: &Path, report: &Report) -> Result<PathBuf, ArchiveError> {
     let path = archive_path(dir, report)?;
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(|error| ArchiveError::CreateDir {
+            dir: parent.to_path_buf(),
+            error,
+        })?;
     }
-    let mut file = std::fs::OpenOptions::new()
+    let mut file = match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&path)
-        .map_err(|e| {
-            format!(
-                "{}: {e} (archived reports are never overwritten)",
-                path.display()
-            )
-        })?;
-    report
-        .write_yaml(&mut file)
-        .and_then(|()| file.flush())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(path)
+    {
+        Ok(f) => f,
+        Err(error) => return Err(ArchiveError::Create { path, error }),
+    };
+    match report.write_yaml(&mut file).and_then(|()| file.flush()) {
+        Ok(()) => Ok(path),
+        Err(error) => Err(ArchiveError::Write { path, error }),
+    }
 }
 
 /// The two newest reports of a host in the archive, oldest first.
-pub fn newest_two(dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), String> {
+pub fn newest_two(dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), ArchiveError> {
     let hdir = dir.join(host);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&hdir)
-        .map_err(|e| format!("{}: {e}", hdir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&hdir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect(),
+        Err(error) => return Err(ArchiveError::ReadDir { dir: hdir, error }),
+    };
     files.sort();
     match files.as_slice() {
         [.., a, b] => Ok((a.clone(), b.clone())),
-        _ => Err(format!("{}: fewer than two reports", hdir.display())),
+        _ => Err(ArchiveError::FewerThanTwo { dir: hdir }),
     }
 }
 
@@ -365,5 +433,42 @@ mod tests {
             )]
         );
         assert!(diff(&report("1"), &report("1"), ("a", "b")).is_empty());
+    }
+
+    /// A report of another schema is refused with a variant a caller can
+    /// tell from an unreadable file, and the message `soclash diff` prints.
+    #[test]
+    fn another_schema_is_a_schema_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.yaml");
+        std::fs::write(&path, "schema: 2\nfindings: []\n").unwrap();
+        let e = read_report(&path).unwrap_err();
+        assert!(
+            matches!(&e, ReadError::Schema { path: p, found: Some(2) } if *p == path),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: report schema 2 is not 1, which this soclash reads",
+                path.display()
+            )
+        );
+        std::fs::write(&path, "findings: []\n").unwrap();
+        assert!(matches!(
+            read_report(&path),
+            Err(ReadError::Schema { found: None, .. })
+        ));
+        let e = read_report(&dir.path().join("none.yaml")).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                ReadError::File {
+                    error: yaml_guard::Error::Open(_),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
 }

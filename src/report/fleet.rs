@@ -21,8 +21,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{ErrorEntry, Finding, Host, Object, OverlayOutcome, Report, SCHEMA, Tool};
+use crate::budget;
 use crate::model::Severity;
-use crate::{budget, yaml_guard};
+use crate::yaml_guard::{self, Refusal};
 
 /// What `soclash fleet` reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -111,6 +112,31 @@ struct HostView {
     worst: Option<Severity>,
     drift: Option<Drift>,
     unreadable: Vec<ErrorEntry>,
+}
+
+/// Why one report of the archive is unreadable (listed in the view's
+/// `unreadable` by this message, which is whole), or why `--at` is no
+/// date.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Not a regular file within [`budget::REPORT_BYTES`] of UTF-8.
+    #[error("{0}")]
+    File(yaml_guard::Error),
+    /// Another schema, refused from its `schema:` line before parsing.
+    #[error("report schema {found} is not {SCHEMA}, which this soclash reads")]
+    Schema { found: String },
+    #[error("not a soclash report (no top-level schema)")]
+    NoSchema,
+    /// Refused by [`yaml_guard::check_report`] before parsing.
+    #[error("not a schema-{SCHEMA} report: {0}")]
+    Refused(Refusal),
+    #[error("not a schema-{SCHEMA} report: {0}")]
+    Shape(serde_norway::Error),
+    #[error("--at {at}: not YYYY-MM-DD or RFC 3339 ({error})")]
+    At {
+        at: String,
+        error: humantime::TimestampError,
+    },
 }
 
 /// Builds the fleet view of `archive`.
@@ -250,14 +276,14 @@ fn host_view(dir: &Path, opts: &FleetOptions) -> Option<HostView> {
     let text = match read_text(&newest_path) {
         Ok(t) => t,
         Err(e) => {
-            view.unreadable.push(unreadable(&newest_path, e));
+            view.unreadable.push(unreadable(&newest_path, &e));
             return Some(view);
         }
     };
     let newest = match parse(&text) {
         Ok(r) => r,
         Err(e) => {
-            view.unreadable.push(unreadable(&newest_path, e));
+            view.unreadable.push(unreadable(&newest_path, &e));
             return Some(view);
         }
     };
@@ -308,9 +334,9 @@ fn host_view(dir: &Path, opts: &FleetOptions) -> Option<HostView> {
                         });
                     }
                 }
-                Err(e) => view.unreadable.push(unreadable(prev_path, e)),
+                Err(e) => view.unreadable.push(unreadable(prev_path, &e)),
             },
-            Err(e) => view.unreadable.push(unreadable(prev_path, e)),
+            Err(e) => view.unreadable.push(unreadable(prev_path, &e)),
         }
     }
     Some(view)
@@ -322,15 +348,15 @@ fn stamp_of(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn unreadable(path: &Path, reason: String) -> ErrorEntry {
+fn unreadable(path: &Path, reason: &Error) -> ErrorEntry {
     ErrorEntry {
         path: path.display().to_string(),
-        reason,
+        reason: reason.to_string(),
     }
 }
 
-fn read_text(path: &Path) -> Result<String, String> {
-    yaml_guard::read_regular(path, budget::REPORT_BYTES, "REPORT_BYTES")
+fn read_text(path: &Path) -> Result<String, Error> {
+    yaml_guard::read_regular(path, budget::named!(REPORT_BYTES)).map_err(Error::File)
 }
 
 /// The report text without its `scanned_at` line.
@@ -341,23 +367,18 @@ fn without_time(text: &str) -> impl Iterator<Item = &str> + '_ {
 
 /// A report of schema 1, read without its processes; another schema (its
 /// top-level `schema:` line) is refused before anything else is read.
-fn parse(text: &str) -> Result<Report, String> {
+fn parse(text: &str) -> Result<Report, Error> {
     let schema = text
         .lines()
         .find_map(|l| l.strip_prefix("schema:"))
         .map(str::trim);
     match schema {
         Some(s) if s == SCHEMA.to_string() => {}
-        Some(s) => {
-            return Err(format!(
-                "report schema {s} is not {SCHEMA}, which this soclash reads"
-            ));
-        }
-        None => return Err("not a soclash report (no top-level schema)".into()),
+        Some(s) => return Err(Error::Schema { found: s.into() }),
+        None => return Err(Error::NoSchema),
     }
-    yaml_guard::check_report(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
-    let l: Light =
-        serde_norway::from_str(text).map_err(|e| format!("not a schema-{SCHEMA} report: {e}"))?;
+    yaml_guard::check_report(text).map_err(Error::Refused)?;
+    let l: Light = serde_norway::from_str(text).map_err(Error::Shape)?;
     Ok(Report {
         schema: SCHEMA,
         tool: l.tool,
@@ -392,7 +413,7 @@ fn age_days(stamp: &str, now: u64) -> Option<u64> {
 
 /// `--at DATE`: a stamp, `YYYY-MM-DD` (the end of that day, UTC) or RFC
 /// 3339, as the stamp it allows up to.
-pub fn parse_at(at: &str) -> Result<String, String> {
+pub fn parse_at(at: &str) -> Result<String, Error> {
     if is_stamp(at) {
         return Ok(at.to_string());
     }
@@ -401,8 +422,10 @@ pub fn parse_at(at: &str) -> Result<String, String> {
     } else {
         at.to_string()
     };
-    let t = humantime::parse_rfc3339_weak(&rfc)
-        .map_err(|e| format!("--at {at}: not YYYY-MM-DD or RFC 3339 ({e})"))?;
+    let t = humantime::parse_rfc3339_weak(&rfc).map_err(|error| Error::At {
+        at: at.into(),
+        error,
+    })?;
     Ok(humantime::format_rfc3339_seconds(t)
         .to_string()
         .chars()
@@ -532,7 +555,10 @@ mod tests {
             "20261115T083000Z"
         );
         assert_eq!(parse_at("20261115T083000Z").unwrap(), "20261115T083000Z");
-        assert!(parse_at("last tuesday").is_err());
+        assert_eq!(
+            parse_at("last tuesday").unwrap_err().to_string(),
+            "--at last tuesday: not YYYY-MM-DD or RFC 3339 (timestamp format is invalid)"
+        );
         assert!(!is_stamp("20261115T0830Z"));
     }
 
@@ -551,8 +577,9 @@ mod tests {
     #[test]
     fn another_schema_is_refused_before_it_is_read() {
         let e = parse("schema: 2\nanything: [at all\n").err().unwrap();
-        assert!(e.contains("schema 2 is not 1"), "{e}");
+        assert!(matches!(&e, Error::Schema { found } if found == "2"), "{e}");
+        assert!(e.to_string().contains("schema 2 is not 1"), "{e}");
         let e = parse("hello: world\n").err().unwrap();
-        assert!(e.contains("no top-level schema"), "{e}");
+        assert!(e.to_string().contains("no top-level schema"), "{e}");
     }
 }

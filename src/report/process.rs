@@ -250,7 +250,7 @@ summary:
 
     /// `read_report` of `text` (tests run in parallel: `name` keeps files
     /// apart).
-    fn read(name: &str, text: &str) -> Result<crate::report::Report, String> {
+    fn read(name: &str, text: &str) -> Result<crate::report::Report, crate::report::diff::ReadError> {
         let path =
             std::env::temp_dir().join(format!("soclash-test-{name}-{}.yaml", std::process::id()));
         std::fs::write(&path, text).unwrap();
@@ -306,7 +306,7 @@ summary:
             &OLD_REPORT[..start],
             &OLD_REPORT[end..]
         );
-        let e = read("no-list", &no_list).unwrap_err();
+        let e = read("no-list", &no_list).unwrap_err().to_string();
         assert!(
             e.ends_with("not a schema-1 report: invalid type: integer `5`, expected a sequence"),
             "{e}"

@@ -40,7 +40,7 @@ use crate::elf::{self, Class, Detail, ElfFacts};
 use crate::root::{FileId, Root, RootError};
 
 pub use profile::Profile;
-pub use search::{Found, Group, Namespace, rtld};
+pub use search::{DlopenError, Found, Group, Namespace, rtld};
 
 /// The x86-64 CPU the process is predicted for: its ISA level (1–4, for
 /// glibc-hwcaps, rule L5/C2) and whether glibc would call it an Intel
@@ -164,7 +164,8 @@ pub struct Opened {
     pub id: FileId,
     pub canonical: PathBuf,
     pub size: u64,
-    pub facts: Result<Arc<ElfFacts>, String>,
+    /// Shared, as the file is, by every path that reaches it.
+    pub facts: Result<Arc<ElfFacts>, Arc<elf::Error>>,
 }
 
 /// The loader of one root.
@@ -312,7 +313,7 @@ impl<'r> Loader<'r> {
         let opened = Arc::clone(slot.get_or_init(|| {
             let facts = elf::read_sized(file.file, file.size, detail)
                 .map(Arc::new)
-                .map_err(|e| e.to_string());
+                .map_err(Arc::new);
             Arc::new(Opened {
                 id: file.id,
                 canonical: file.canonical,
@@ -370,7 +371,7 @@ fn accept(opened: Arc<Opened>, want: (Class, u16)) -> Probe {
             // A file shorter than the class's header: ld.so reads the
             // e_ident first and says "file too short"; anything not ELF is
             // an invalid header. Both stop the load.
-            return Probe::Fatal(e.clone());
+            return Probe::Fatal(e.to_string());
         }
     };
     if facts.class != Some(want.0) {
@@ -467,10 +468,10 @@ pub struct Load {
 /// Why the main file could not be loaded at all.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{0}")]
+    #[error(transparent)]
     Open(#[from] RootError),
     #[error("{0}")]
-    Elf(String),
+    Elf(Arc<elf::Error>),
     #[error("not a dynamic executable")]
     NotDynamic,
 }

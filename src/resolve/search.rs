@@ -123,12 +123,27 @@ pub struct Group {
     pub flags: u32,
     /// Why the `dlopen` would fail, when it would (then nothing it loaded
     /// stays in the namespace).
-    pub failed: Option<String>,
+    pub failed: Option<DlopenError>,
     /// The objects this call created (indices, in creation order).
     pub created: std::ops::Range<usize>,
     /// How long the global scope was when the call began: what the new
     /// objects see of it when they are relocated (G2.7, G5).
     pub global_before: usize,
+}
+
+/// Why `dlopen` would fail, in the words of `dlerror()` where the model
+/// has them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DlopenError {
+    /// The object itself: the places searched, in order.
+    #[error("{name}: cannot open shared object file; tried {}", tried.join(", "))]
+    NotFound { name: BString, tried: Vec<String> },
+    /// A candidate that stops the search (rule L12).
+    #[error("{}: {reason}", path.display())]
+    Fatal { path: PathBuf, reason: String },
+    /// Dependencies of the object, by name.
+    #[error("{name}: dependencies not found: {}", missing.join(", "))]
+    Dependencies { name: BString, missing: Vec<String> },
 }
 
 /// A link-map namespace being built: the start-up of a program, then
@@ -305,7 +320,7 @@ impl Namespace<'_, '_> {
         name: &BStr,
         flags: u32,
         caller: Option<usize>,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, DlopenError> {
         let saved = (
             self.st.objects.len(),
             self.st.chain.len(),
@@ -314,11 +329,14 @@ impl Namespace<'_, '_> {
         let j = self.loader.map_object(&mut self.st, name, caller, None);
         let existing = j < saved.0;
         let failure = match self.st.objects.get(j).map(|o| &o.how) {
-            Some(How::NotFound(tried)) => Some(format!(
-                "{name}: cannot open shared object file; tried {}",
-                tried.join(", ")
-            )),
-            Some(How::Fatal { path, reason }) => Some(format!("{}: {reason}", path.display())),
+            Some(How::NotFound(tried)) => Some(DlopenError::NotFound {
+                name: name.to_owned(),
+                tried: tried.clone(),
+            }),
+            Some(How::Fatal { path, reason }) => Some(DlopenError::Fatal {
+                path: path.clone(),
+                reason: reason.clone(),
+            }),
             _ => None,
         };
         if let Some(why) = failure {
@@ -346,7 +364,10 @@ impl Namespace<'_, '_> {
             .map(|o| o.name.to_str_lossy().into_owned())
             .collect();
         if !missing.is_empty() {
-            let why = format!("{name}: dependencies not found: {}", missing.join(", "));
+            let why = DlopenError::Dependencies {
+                name: name.to_owned(),
+                missing,
+            };
             return self.fail(saved, j, flags, why);
         }
         let global_before = self.global.len();
@@ -370,8 +391,8 @@ impl Namespace<'_, '_> {
         saved: (usize, usize, Vec<Vec<BString>>),
         root: usize,
         flags: u32,
-        why: String,
-    ) -> Result<usize, String> {
+        why: DlopenError,
+    ) -> Result<usize, DlopenError> {
         self.rollback(saved);
         self.groups.push(Group {
             root,

@@ -50,7 +50,7 @@ pub enum DebError {
     /// A budget of `crate::budget` was reached; the text names it.
     #[error("{0}")]
     Budget(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
 }
 

@@ -83,9 +83,7 @@ impl<'de> Deserialize<'de> for Id {
             if ok {
                 Ok(Id(s.to_string()))
             } else {
-                Err(format!(
-                    "{s:?} is not kebab-case (lowercase letters, digits, single dashes)"
-                ))
+                Err(Error::Id(s.to_string()))
             }
         }))
     }
@@ -100,16 +98,9 @@ pub struct BuiltinId(pub FindingId);
 impl<'de> Deserialize<'de> for BuiltinId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<BuiltinId, D::Error> {
         d.deserialize_str(StrWith("a built-in finding id", |s: &str| {
-            FindingId::builtin(s).map(BuiltinId).ok_or_else(|| {
-                let known: Vec<String> = FindingId::BUILTIN
-                    .iter()
-                    .map(|b| format!("`{b}`"))
-                    .collect();
-                format!(
-                    "unknown built-in finding id `{s}`, expected one of {}",
-                    known.join(", ")
-                )
-            })
+            FindingId::builtin(s)
+                .map(BuiltinId)
+                .ok_or_else(|| Error::Builtin(s.to_string()))
         }))
     }
 }
@@ -119,7 +110,7 @@ impl<'de> Deserialize<'de> for BuiltinId {
 /// position.
 struct StrWith<F>(&'static str, F);
 
-impl<'de, T, F: FnOnce(&str) -> Result<T, String>> serde::de::Visitor<'de> for StrWith<F> {
+impl<'de, T, F: FnOnce(&str) -> Result<T, Error>> serde::de::Visitor<'de> for StrWith<F> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -212,9 +203,9 @@ struct MatcherSpec {
 }
 
 impl TryFrom<MatcherSpec> for Matcher {
-    type Error = String;
+    type Error = Error;
 
-    fn try_from(m: MatcherSpec) -> Result<Matcher, String> {
+    fn try_from(m: MatcherSpec) -> Result<Matcher, Error> {
         let mut kinds: Vec<Matcher> = Vec::new();
         kinds.extend(m.all.map(Matcher::All));
         kinds.extend(m.any.map(Matcher::Any));
@@ -227,18 +218,13 @@ impl TryFrom<MatcherSpec> for Matcher {
         kinds.extend(m.directive.map(Matcher::Directive));
         kinds.extend(m.present.map(Matcher::Present));
         kinds.extend(m.finding.map(Matcher::Finding));
-        if kinds.len() != 1 {
-            return Err(format!(
-                "a matcher has exactly one kind (all, any, not, symbol_clash, family_mix, embedded_copy, imports, elf_property, directive, present, finding); this one has {}",
-                kinds.len()
-            ));
-        }
-        match kinds.pop() {
-            Some(Matcher::All(v) | Matcher::Any(v)) if v.is_empty() => {
-                Err("all/any needs at least one matcher".into())
-            }
-            Some(k) => Ok(k),
-            None => Err("empty matcher".into()),
+        let n = kinds.len();
+        let Ok([kind]) = <[Matcher; 1]>::try_from(kinds) else {
+            return Err(Error::Kinds(n));
+        };
+        match kind {
+            Matcher::All(v) | Matcher::Any(v) if v.is_empty() => Err(Error::EmptyGroup),
+            k => Ok(k),
         }
     }
 }
@@ -380,18 +366,12 @@ pub struct Regex(pub regex::Regex);
 impl<'de> Deserialize<'de> for Regex {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Regex, D::Error> {
         d.deserialize_str(StrWith("a regular expression", |s: &str| {
-            regex::Regex::new(s).map(Regex).map_err(|e| {
-                // regex's message draws the pattern over several lines;
-                // its last line says what is wrong.
-                let why = e.to_string();
-                let why = why
-                    .lines()
-                    .last()
-                    .unwrap_or_default()
-                    .trim_start_matches("error: ")
-                    .to_string();
-                format!("bad regular expression {s:?}: {why}")
-            })
+            regex::Regex::new(s)
+                .map(Regex)
+                .map_err(|error| Error::Regex {
+                    pattern: s.to_string(),
+                    error,
+                })
         }))
     }
 }
@@ -404,9 +384,9 @@ pub struct Glob {
 }
 
 impl Glob {
-    pub fn new(text: &str) -> Result<Glob, String> {
+    pub fn new(text: &str) -> Result<Glob, Error> {
         if text.is_empty() {
-            return Err("empty symbol pattern".into());
+            return Err(Error::EmptyGlob);
         }
         let mut re = String::from("^");
         for c in text.chars() {
@@ -422,7 +402,7 @@ impl Glob {
                 text: text.to_string(),
                 re,
             })
-            .map_err(|e| e.to_string())
+            .map_err(Error::Glob)
     }
 
     pub fn matches(&self, name: &str) -> bool {
@@ -446,6 +426,69 @@ fn two() -> usize {
 
 fn yes() -> bool {
     true
+}
+
+/// What is wrong with a value of a signature file, a file or the
+/// directory; a value's error becomes serde_norway's message (which gives
+/// its place), the others a [`SchemaError`]'s.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0:?} is not kebab-case (lowercase letters, digits, single dashes)")]
+    Id(String),
+    #[error(
+        "unknown built-in finding id `{id}`, expected one of {known}",
+        id = .0,
+        known = builtin_ids()
+    )]
+    Builtin(String),
+    /// A matcher with no kind or several (`all` and `present` as keys of
+    /// one map).
+    #[error(
+        "a matcher has exactly one kind (all, any, not, symbol_clash, family_mix, embedded_copy, imports, elf_property, directive, present, finding); this one has {0}"
+    )]
+    Kinds(usize),
+    #[error("all/any needs at least one matcher")]
+    EmptyGroup,
+    #[error("bad regular expression {pattern:?}: {}", last_line(error))]
+    Regex {
+        pattern: String,
+        error: regex::Error,
+    },
+    #[error("empty symbol pattern")]
+    EmptyGlob,
+    /// The regular expression a glob became (past regex's size limit).
+    #[error("{0}")]
+    Glob(regex::Error),
+    /// Not a regular file within [`budget::SIGNATURE_BYTES`] of UTF-8.
+    #[error("{0}")]
+    File(yaml_guard::Error),
+    #[error("cannot read the directory: {0}")]
+    Dir(std::io::Error),
+    #[error(
+        "{}: more signature files than that",
+        budget::exceeded("SIGNATURE_FILES", budget::SIGNATURE_FILES)
+    )]
+    TooManyFiles,
+}
+
+/// `\`symbol-interposition\`, ...`: the ids `explains` may name.
+fn builtin_ids() -> String {
+    let known: Vec<String> = FindingId::BUILTIN
+        .iter()
+        .map(|b| format!("`{b}`"))
+        .collect();
+    known.join(", ")
+}
+
+/// regex's message draws the pattern over several lines; its last line
+/// says what is wrong.
+fn last_line(e: &regex::Error) -> String {
+    e.to_string()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string()
 }
 
 /// A problem with one signature file: where and what.
@@ -542,12 +585,12 @@ pub fn read_dir(dir: &Path) -> (Vec<Signature>, Vec<SchemaError>) {
     let mut errors = Vec::new();
     let files = match yaml_files(dir) {
         Ok(f) => f,
-        Err(message) => {
+        Err(e) => {
             errors.push(SchemaError {
                 file: dir.to_path_buf(),
                 line: None,
                 column: None,
-                message,
+                message: e.to_string(),
             });
             return (sigs, errors);
         }
@@ -556,12 +599,12 @@ pub fn read_dir(dir: &Path) -> (Vec<Signature>, Vec<SchemaError>) {
     for file in files {
         let text = match read_text(&file) {
             Ok(t) => t,
-            Err(message) => {
+            Err(e) => {
                 errors.push(SchemaError {
                     file,
                     line: None,
                     column: None,
-                    message,
+                    message: e.to_string(),
                 });
                 continue;
             }
@@ -589,16 +632,13 @@ pub fn read_dir(dir: &Path) -> (Vec<Signature>, Vec<SchemaError>) {
 /// The `*.yaml` and `*.yml` of a directory (not below it), in name order;
 /// none when there are more than [`budget::SIGNATURE_FILES`], rather than
 /// an arbitrary part of them.
-fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read the directory: {e}"))?;
+fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = std::fs::read_dir(dir).map_err(Error::Dir)?;
     let mut files = Vec::new();
     for path in entries.filter_map(Result::ok).map(|e| e.path()) {
         if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
             if files.len() == budget::SIGNATURE_FILES {
-                return Err(format!(
-                    "{}: more signature files than that",
-                    budget::exceeded("SIGNATURE_FILES", budget::SIGNATURE_FILES)
-                ));
+                return Err(Error::TooManyFiles);
             }
             files.push(path);
         }
@@ -607,8 +647,8 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-fn read_text(file: &Path) -> Result<String, String> {
-    yaml_guard::read_regular(file, budget::SIGNATURE_BYTES, "SIGNATURE_BYTES")
+fn read_text(file: &Path) -> Result<String, Error> {
+    yaml_guard::read_regular(file, budget::named!(SIGNATURE_BYTES)).map_err(Error::File)
 }
 
 /// The embedded catalogue; an embedded file that does not parse is a bug

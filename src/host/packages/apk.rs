@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use bstr::ByteSlice;
 
 use super::{
-    Answer, Database, DbFile, Lookups, Package, claim, read_db_file, unread, wanted_names,
+    Answer, Database, DbFile, Error, Lookups, Package, claim, read_db_file, unread, wanted_names,
 };
 use crate::root::{Kind, Root};
 
@@ -39,7 +39,7 @@ impl Database for Apk {
             },
             Err(why) => Answer::Owners {
                 by_file: BTreeMap::new(),
-                notes: vec![why],
+                notes: vec![format!("installed not read: {why}: packages unknown")],
             },
         }
     }
@@ -51,14 +51,12 @@ fn apk_owners(
     at: &Lookups<'_>,
     db: &Path,
     files: &BTreeSet<PathBuf>,
-) -> Result<BTreeMap<PathBuf, Package>, String> {
+) -> Result<BTreeMap<PathBuf, Package>, Error> {
     let root = at.root;
     let mut out = BTreeMap::new();
     let text = match read_db_file(root, db, u64::MAX) {
         DbFile::Unreadable => return Ok(out),
-        file => {
-            unread(file).map_err(|why| format!("installed not read: {why}: packages unknown"))?
-        }
+        file => unread(file)?,
     };
     let wanted = wanted_names(files);
     for record in text.split_str("\n\n") {

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use bstr::ByteSlice;
 
-use super::{Answer, Database, DbFile, Lookups, Package, read_db_file, unread, wanted_names};
+use super::{
+    Answer, Database, DbFile, Error, Lookups, Package, read_db_file, unread, wanted_names,
+};
 use crate::budget;
 use crate::root::Root;
 
@@ -142,7 +144,7 @@ fn dpkg_lookup(
 
 /// Installed packages' versions from `status`, by `name` and
 /// `name:arch`.
-fn dpkg_versions(root: &Root) -> Result<BTreeMap<String, String>, String> {
+fn dpkg_versions(root: &Root) -> Result<BTreeMap<String, String>, Error> {
     let mut out = BTreeMap::new();
     let path = Path::new(DPKG).join("status");
     let text = unread(read_db_file(root, &path, u64::MAX))?;

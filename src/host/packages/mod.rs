@@ -150,15 +150,48 @@ fn read_db_file(root: &Root, path: &Path, left: u64) -> DbFile {
     }
 }
 
+/// Why a database, or the one file that is all of it, was not read: a
+/// note gives the message after the database's name (`dpkg: status not
+/// read: unreadable: packages unknown`).
+#[derive(Debug, thiserror::Error)]
+enum Error {
+    /// Absent, not a regular file, or a read error.
+    #[error("unreadable")]
+    Unreadable,
+    /// A byte budget: `PACKAGE_DB_FILE`, `RPMDB_BYTES`, `RPMDB_HEAP`.
+    #[error("{}", budget::exceeded(.0.name, budget::bytes(.0.value)))]
+    Bytes(budget::Named),
+    /// `RPMDB_VM_STEPS`: an SQLite statement interrupted.
+    #[error("{}", budget::exceeded("RPMDB_VM_STEPS", budget::RPMDB_VM_STEPS))]
+    Steps,
+    #[error("{0}")]
+    Io(std::io::Error),
+    #[error("{0}")]
+    Sqlite(rusqlite::Error),
+    /// rpm's `Packages` is missing, or not a plain table that SQLite
+    /// reads without running the database's code: what it is.
+    #[error("no Packages table")]
+    NoPackages,
+    #[error("Packages is a {0}, not a table")]
+    NotATable(String),
+    #[error("Packages is a virtual table")]
+    VirtualTable,
+    #[error("Packages has generated columns")]
+    GeneratedColumns,
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        Error::Sqlite(e)
+    }
+}
+
 /// Why a single database file was not read, for a note.
-fn unread(file: DbFile) -> Result<Vec<u8>, String> {
+fn unread(file: DbFile) -> Result<Vec<u8>, Error> {
     match file {
         DbFile::Read(bytes) => Ok(bytes),
-        DbFile::TooLarge | DbFile::OverTotal => Err(budget::exceeded(
-            "PACKAGE_DB_FILE",
-            budget::bytes(budget::PACKAGE_DB_FILE),
-        )),
-        DbFile::Unreadable => Err("unreadable".into()),
+        DbFile::TooLarge | DbFile::OverTotal => Err(Error::Bytes(budget::named!(PACKAGE_DB_FILE))),
+        DbFile::Unreadable => Err(Error::Unreadable),
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::{Answer, Database, Lookups, Package, claim, wanted_names};
+use super::{Answer, Database, Error, Lookups, Package, claim, wanted_names};
 use crate::budget;
 use crate::root::Root;
 
@@ -91,17 +91,17 @@ fn rpm_sqlite(
     at: &Lookups<'_>,
     files: &BTreeSet<PathBuf>,
     db: &std::fs::File,
-) -> Result<BTreeMap<PathBuf, Package>, String> {
-    let size = db.metadata().map_err(|e| e.to_string())?.len();
+) -> Result<BTreeMap<PathBuf, Package>, Error> {
+    let size = db.metadata().map_err(Error::Io)?.len();
     if size > budget::RPMDB_BYTES {
-        return Err(budget::exceeded(
-            "RPMDB_BYTES",
-            budget::bytes(budget::RPMDB_BYTES),
-        ));
+        return Err(Error::Bytes(budget::named!(RPMDB_BYTES)));
     }
-    let (conn, steps) = rootfd::open(db).map_err(|e| rootfd::why(&e, &steps_unknown()))?;
-    let why = |e: rusqlite::Error| rootfd::why(&e, &steps);
-    packages_is_a_table(&conn).map_err(|e| e.either(why))?;
+    let (conn, steps) = rootfd::open(db).map_err(|e| rootfd::why(e, &steps_unknown()))?;
+    let why = |e: rusqlite::Error| rootfd::why(e, &steps);
+    packages_is_a_table(&conn).map_err(|e| match e {
+        Error::Sqlite(e) => why(e),
+        refused => refused,
+    })?;
     let wanted = wanted_names(files);
     let mut out = BTreeMap::new();
     let mut stmt = conn
@@ -129,32 +129,11 @@ fn steps_unknown() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     std::sync::Arc::default()
 }
 
-/// A refusal, or an SQLite error to explain.
-enum Refused {
-    Why(String),
-    Sqlite(rusqlite::Error),
-}
-
-impl Refused {
-    fn either(self, why: impl FnOnce(rusqlite::Error) -> String) -> String {
-        match self {
-            Refused::Why(w) => w,
-            Refused::Sqlite(e) => why(e),
-        }
-    }
-}
-
-impl From<rusqlite::Error> for Refused {
-    fn from(e: rusqlite::Error) -> Refused {
-        Refused::Sqlite(e)
-    }
-}
-
 /// rpm's `Packages` is a plain table (`hnum INTEGER PRIMARY KEY
 /// AUTOINCREMENT, blob BLOB NOT NULL`): a view runs the attacker's query
 /// (a recursive one forever), a virtual table a module's code, and a
 /// generated column an expression per row.
-fn packages_is_a_table(conn: &rusqlite::Connection) -> Result<(), Refused> {
+fn packages_is_a_table(conn: &rusqlite::Connection) -> Result<(), Error> {
     let found: Vec<(String, String)> = conn
         .prepare(
             "SELECT type, coalesce(sql, '') FROM main.sqlite_schema \
@@ -163,10 +142,10 @@ fn packages_is_a_table(conn: &rusqlite::Connection) -> Result<(), Refused> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let [(kind, sql)] = found.as_slice() else {
-        return Err(Refused::Why("no Packages table".into()));
+        return Err(Error::NoPackages);
     };
     if kind != "table" {
-        return Err(Refused::Why(format!("Packages is a {kind}, not a table")));
+        return Err(Error::NotATable(kind.clone()));
     }
     let words: Vec<String> = sql
         .split_whitespace()
@@ -174,7 +153,7 @@ fn packages_is_a_table(conn: &rusqlite::Connection) -> Result<(), Refused> {
         .map(str::to_ascii_uppercase)
         .collect();
     if words.get(1).is_some_and(|w| w == "VIRTUAL") {
-        return Err(Refused::Why("Packages is a virtual table".into()));
+        return Err(Error::VirtualTable);
     }
     // `hidden` is 2 or 3 for a generated column (1 for a virtual table's).
     let computed: i64 = conn.query_row(
@@ -183,7 +162,7 @@ fn packages_is_a_table(conn: &rusqlite::Connection) -> Result<(), Refused> {
         |r| r.get(0),
     )?;
     if computed > 0 {
-        return Err(Refused::Why("Packages has generated columns".into()));
+        return Err(Error::GeneratedColumns);
     }
     Ok(())
 }
@@ -206,6 +185,7 @@ mod rootfd {
     use rusqlite::ffi;
     use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+    use super::Error;
     use crate::budget;
 
     const VFS: &CStr = c"soclash-rootfd";
@@ -278,14 +258,14 @@ mod rootfd {
 
     /// Why reading failed, for the note: the budget that stopped it, or
     /// SQLite's words.
-    pub fn why(e: &rusqlite::Error, steps_over: &AtomicBool) -> String {
+    pub fn why(e: rusqlite::Error, steps_over: &AtomicBool) -> Error {
         let code = e.sqlite_error_code();
         if steps_over.load(Ordering::Relaxed) || code == Some(ErrorCode::OperationInterrupted) {
-            budget::exceeded("RPMDB_VM_STEPS", budget::RPMDB_VM_STEPS)
+            Error::Steps
         } else if code == Some(ErrorCode::OutOfMemory) {
-            budget::exceeded("RPMDB_HEAP", budget::bytes(budget::RPMDB_HEAP))
+            Error::Bytes(budget::named!(RPMDB_HEAP))
         } else {
-            e.to_string()
+            Error::Sqlite(e)
         }
     }
 
@@ -816,8 +796,12 @@ mod tests {
                 |r| r.get::<_, i64>(0),
             )
             .unwrap_err();
-        let why = rootfd::why(&e, &over);
-        assert!(why.contains("budget exceeded: RPMDB_VM_STEPS"), "{why}");
+        let why = rootfd::why(e, &over);
+        assert!(matches!(why, Error::Steps), "{why}");
+        assert!(
+            why.to_string().contains("budget exceeded: RPMDB_VM_STEPS"),
+            "{why}"
+        );
     }
 
     /// SQLite's allocations stop at the heap budget, and the note names
@@ -832,7 +816,7 @@ mod tests {
                 |r| r.get::<_, i64>(0),
             )
             .unwrap_err();
-        let why = rootfd::why(&e, &over);
+        let why = rootfd::why(e, &over).to_string();
         assert!(why.contains("budget exceeded: RPMDB_HEAP"), "{why}");
         let n: i64 = conn
             .query_row("SELECT count(*) FROM Packages", [], |r| r.get(0))
@@ -869,8 +853,8 @@ mod tests {
             let file = std::fs::File::open(&path).unwrap();
             let (conn, _) = rootfd::open(&file).unwrap();
             let got = match packages_is_a_table(&conn) {
-                Err(Refused::Why(w)) => w,
-                Err(Refused::Sqlite(e)) => panic!("{schema}: {e}"),
+                Err(Error::Sqlite(e)) => panic!("{schema}: {e}"),
+                Err(refused) => refused.to_string(),
                 Ok(()) => panic!("{schema}: accepted"),
             };
             assert_eq!(got, want, "{schema}");
