@@ -15,6 +15,7 @@
 //! This module knows no clash names; it only models the process.
 
 pub mod bind;
+mod solo;
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -845,7 +846,9 @@ fn finish(
 
 /// The link map the binding model reads: for each member its scopes at
 /// relocation time (G2.3), whether it binds lazily (G8), its stand-alone
-/// search list, and the order ld.so relocates members in.
+/// search list (its own, or its loader's when only the loader chain's
+/// `DT_RPATH` finds what it needs: [`solo`]), and the order ld.so
+/// relocates members in.
 fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMap {
     use bind::{MemberLink, Obj, Scope};
     let objects = ns.objects();
@@ -875,6 +878,9 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
     };
     link.global = as_objs(ns.global());
     let mut member_of = vec![None; objects.len()];
+    let mut alone = solo::StandAlone::new(objects, |o: &Loaded| {
+        ns.loader().load(o.path.as_ref()?).ok()
+    });
     for j in ns.chain_order() {
         let Some(o) = objects.get(j) else { continue };
         let Some(object) = obj_of.get(j).copied().flatten() else {
@@ -906,15 +912,20 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
         let startup = group.is_none_or(|g| g.root == 0);
         let lazy = !facts.is_some_and(|f| f.bind_now)
             && (startup || group.is_some_and(|g| g.flags & rtld::NOW == 0));
-        // Loaded on its own: the search list `ld.so --list` would build.
-        let solo = match o.path.as_ref().map(|p| ns.loader().load(p)) {
-            Some(Ok(load)) => load
-                .order
-                .iter()
-                .filter_map(|&k| load.objects.get(k))
-                .filter_map(|l| intern(&mut link, l))
-                .collect(),
-            _ => vec![object],
+        // Loaded on its own: the search list `ld.so --list` builds for it,
+        // or for the loader whose DT_RPATH it needs (`solo`).
+        let (solo, closure) = match alone.stand_in(j) {
+            Some(s) => {
+                let mut list = |ks: &mut dyn Iterator<Item = usize>| -> Vec<usize> {
+                    ks.filter_map(|k| s.load.objects.get(k))
+                        .filter_map(|l| intern(&mut link, l))
+                        .collect()
+                };
+                let solo = list(&mut s.load.order.iter().copied());
+                let closure = (!s.own()).then(|| list(&mut s.closure().into_iter()));
+                (solo, closure)
+            }
+            None => (vec![object], None),
         };
         let origin = group
             .and_then(|g| origins.iter().find(|(r, _)| *r == g.root))
@@ -949,6 +960,7 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
             lazy,
             exec: j == 0,
             solo,
+            closure,
             may_be_imported,
             installed_only,
         });
