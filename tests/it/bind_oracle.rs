@@ -24,6 +24,15 @@
 //! bind-roots.sh, never from soclash): glibc must pick it (else the
 //! scenario is broken), and the model must agree with glibc on every one.
 //!
+//! Its `alone LOADER REF SYMBOL DEF` lines are about `expected`, where a
+//! reference binds with its object loaded on its own: ld.so is run on
+//! LOADER alone under chroot in trace mode with relocation
+//! (`LD_TRACE_LOADED_OBJECTS=1 LD_WARN=1 LD_BIND_NOW=1 LD_DEBUG=bindings`,
+//! what `ldd -r` does); it must bind REF's SYMBOL to DEF, and every binding
+//! it prints for REF must be the model's `expected` for that reference.
+//! LOADER is REF, or the object that loads REF with its dependencies when
+//! REF finds them only through its loaders' DT_RPATH (elf/dl-load.c).
+//!
 //! Failures of all scenarios are collected and reported together, with the
 //! number of bindings compared per scenario and run (printed on stderr).
 
@@ -44,7 +53,7 @@ use soclash::root::Root;
 use crate::common::{repo, sample_roots_dir};
 
 /// The scenarios bind-roots.sh builds (`BIND_ROOTS` in the Makefile).
-const SCENARIOS: [&str; 16] = [
+const SCENARIOS: [&str; 17] = [
     "a-self-reference",
     "b-function-pointer",
     "c-deepbind",
@@ -61,6 +70,7 @@ const SCENARIOS: [&str; 16] = [
     "n-tls",
     "o-hidden-version",
     "p-scope-update",
+    "q-rpath-loader-chain",
 ];
 
 /// Signature roots the driver cannot run as the model says; their findings
@@ -141,15 +151,37 @@ struct Intent {
     text: String,
 }
 
-fn parse_intents(file: &Path) -> Result<Vec<Intent>, String> {
+/// An `alone LOADER REF SYMBOL DEF` line of `expected.txt`: ld.so run on
+/// `loader` alone binds `object`'s reference to `symbol` to `def`.
+#[derive(Debug)]
+struct Alone {
+    loader: String,
+    object: String,
+    symbol: String,
+    def: String,
+    text: String,
+}
+
+fn parse_intents(file: &Path) -> Result<(Vec<Intent>, Vec<Alone>), String> {
     let text =
         fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let mut out = Vec::new();
+    let mut alone = Vec::new();
     for raw in text.lines() {
         if raw.trim().is_empty() || raw.starts_with('#') {
             continue;
         }
         let words: Vec<&str> = raw.split(' ').collect();
+        if let ["alone", loader, object, symbol, def] = words.as_slice() {
+            alone.push(Alone {
+                loader: loader.to_string(),
+                object: object.to_string(),
+                symbol: symbol.to_string(),
+                def: def.to_string(),
+                text: raw.to_owned(),
+            });
+            continue;
+        }
         let (mode, object, symbol, def, protected) = match words.as_slice() {
             [m, o, s, d] => (*m, *o, *s, *d, false),
             [m, o, s, d, "protected"] => (*m, *o, *s, *d, true),
@@ -170,7 +202,7 @@ fn parse_intents(file: &Path) -> Result<Vec<Intent>, String> {
             text: raw.to_owned(),
         });
     }
-    Ok(out)
+    Ok((out, alone))
 }
 
 /// `RTLD_NOW|RTLD_GLOBAL` as a mode, with glibc's values (libc's constants,
@@ -304,6 +336,35 @@ fn parse_binding(line: &str) -> Option<Seen> {
 
 /// Runs the driver in the root; its LD_DEBUG=bindings lines.
 fn run_driver(root: &Path, mode: Mode) -> Result<Vec<String>, String> {
+    let mut cmd = Command::new("/usr/sbin/apache2");
+    cmd.arg(PLAN);
+    if mode == Mode::Now {
+        cmd.env("LD_BIND_NOW", "1");
+    }
+    run_chrooted(root, cmd).map_err(|e| {
+        format!(
+            "{e} (the driver, LD_BIND_NOW {})",
+            if mode == Mode::Now { "set" } else { "unset" }
+        )
+    })
+}
+
+/// Runs ld.so on `object` alone in the root, in trace mode with relocation
+/// (`ldd -r`); its LD_DEBUG=bindings lines.
+fn run_alone(root: &Path, object: &str) -> Result<Vec<String>, String> {
+    let mut cmd = Command::new("/lib64/ld-linux-x86-64.so.2");
+    cmd.arg(object)
+        .env("LD_TRACE_LOADED_OBJECTS", "1")
+        // ld.so relocates in trace mode only when warning (ldd -r).
+        .env("LD_WARN", "1")
+        .env("LD_BIND_NOW", "1");
+    run_chrooted(root, cmd).map_err(|e| format!("{e} (ld.so on {object} alone)"))
+}
+
+/// Runs `cmd` (a program of the root) under chroot with a cleared
+/// environment but `PATH`, `LD_DEBUG=bindings` and what `cmd` sets; the
+/// LD_DEBUG lines it wrote.
+fn run_chrooted(root: &Path, mut cmd: Command) -> Result<Vec<String>, String> {
     let tmp = root.join("tmp");
     let prefix = Path::new(DEBUG_OUTPUT).file_name().unwrap().to_owned();
     let stale = |tmp: &Path| {
@@ -317,16 +378,17 @@ fn run_driver(root: &Path, mode: Mode) -> Result<Vec<String>, String> {
     };
     stale(&tmp);
     let dir = CString::new(root.as_os_str().as_bytes()).unwrap();
-    let mut cmd = Command::new("/usr/sbin/apache2");
-    cmd.arg(PLAN)
-        .env_clear()
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let envs: Vec<(std::ffi::OsString, std::ffi::OsString)> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+        .collect();
+    cmd.env_clear()
         .env("PATH", "/usr/sbin:/usr/bin")
         .env("LD_DEBUG", "bindings")
         .env("LD_DEBUG_OUTPUT", DEBUG_OUTPUT)
+        .envs(envs)
         .stdin(Stdio::null());
-    if mode == Mode::Now {
-        cmd.env("LD_BIND_NOW", "1");
-    }
     // SAFETY: chroot and chdir are async-signal-safe; the path was
     // allocated before the fork.
     unsafe {
@@ -339,7 +401,7 @@ fn run_driver(root: &Path, mode: Mode) -> Result<Vec<String>, String> {
     }
     let out = cmd.output().map_err(|e| {
         format!(
-            "cannot run /usr/sbin/apache2 chrooted in {} (needs root): {e}",
+            "cannot run {program} chrooted in {} (needs root): {e}",
             root.display()
         )
     })?;
@@ -356,9 +418,8 @@ fn run_driver(root: &Path, mode: Mode) -> Result<Vec<String>, String> {
     stale(&tmp);
     if !out.status.success() {
         return Err(format!(
-            "the driver failed ({}) with LD_BIND_NOW {}:\n{}{}",
+            "{program} failed ({}):\n{}{}",
             out.status,
-            if mode == Mode::Now { "set" } else { "unset" },
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ));
@@ -644,7 +705,7 @@ fn compare(
 fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
     let mut fail = Vec::new();
     let root_dir = dir.join("root");
-    let intents = match parse_intents(&dir.join("expected.txt")) {
+    let (intents, alone) = match parse_intents(&dir.join("expected.txt")) {
         Ok(i) => i,
         Err(e) => return (vec![e], format!("{name}: unchecked")),
     };
@@ -703,7 +764,114 @@ fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
         )
         .unwrap();
     }
+    if !alone.is_empty() {
+        let before = fail.len();
+        let bindings = bind(&img, &Mode::Now.options());
+        let compared = compare_alone(&root_dir, &bindings, &alone, &mut fail);
+        write!(
+            summary,
+            " alone: {compared} bindings of {} lines compared with `expected`, {} failures;",
+            alone.len(),
+            fail.len() - before
+        )
+        .unwrap();
+    }
     (fail, summary)
+}
+
+/// The `alone` lines: ld.so run on each LOADER alone binds the line's
+/// reference as the line says (else the scenario is broken), and every
+/// binding it prints for the line's REF is the model's `expected` for that
+/// reference. Returns how many bindings were compared.
+fn compare_alone(
+    root: &Path,
+    bindings: &Bindings,
+    alone: &[Alone],
+    fail: &mut Vec<String>,
+) -> usize {
+    let mut compared = 0;
+    let mut cache = HashMap::new();
+    let mut traces: BTreeMap<&str, Vec<Seen>> = BTreeMap::new();
+    for a in alone {
+        if !traces.contains_key(a.loader.as_str()) {
+            let lines = match run_alone(root, &a.loader) {
+                Ok(l) => l,
+                Err(e) => {
+                    fail.push(format!("alone: {e}"));
+                    Vec::new()
+                }
+            };
+            let seen: Vec<Seen> = lines
+                .iter()
+                .filter_map(|l| parse_binding(l))
+                .filter_map(|mut b| {
+                    b.object = canonical(root, &b.object, &mut cache)?;
+                    b.def = canonical(root, &b.def, &mut cache)?;
+                    Some(b)
+                })
+                .collect();
+            traces.insert(&a.loader, seen);
+        }
+        let seen = traces
+            .get(a.loader.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let focal: BTreeSet<&str> = seen
+            .iter()
+            .filter(|b| b.object == a.object && b.symbol == a.symbol)
+            .map(|b| b.def.as_str())
+            .collect();
+        if focal != BTreeSet::from([a.def.as_str()]) {
+            fail.push(format!(
+                "alone: scenario broken: `{}' — ld.so on {} alone binds it to {focal:?}",
+                a.text, a.loader
+            ));
+        }
+    }
+    // Every binding of each REF in its LOADER's trace, against `expected`.
+    let pairs: BTreeSet<(&str, &str)> = alone
+        .iter()
+        .map(|a| (a.loader.as_str(), a.object.as_str()))
+        .collect();
+    for (loader, object) in pairs {
+        for b in traces.get(loader).into_iter().flatten() {
+            if b.object != object {
+                continue;
+            }
+            compared += 1;
+            let refs: Vec<&Reference> = bindings
+                .references
+                .iter()
+                .filter(|r| {
+                    !r.direct
+                        && r.object == b.object
+                        && r.symbol == b.symbol
+                        && r.version == b.version
+                })
+                .collect();
+            if refs.is_empty() {
+                fail.push(format!(
+                    "alone: the model has no reference for ld.so's (on {loader} alone): {}",
+                    b.line
+                ));
+            }
+            for r in refs {
+                if r.expected.as_deref() != Some(b.def.as_str()) {
+                    fail.push(format!(
+                        "alone: the model expects {} `{}' at {} (binds_to {}, interposed {}); \
+                         ld.so on {loader} alone: {}",
+                        r.object,
+                        r.symbol,
+                        show(&r.expected),
+                        show(&r.binds_to),
+                        r.interposed,
+                        b.line
+                    ));
+                }
+            }
+        }
+    }
+    compared
 }
 
 #[test]
