@@ -1059,6 +1059,7 @@ pub(crate) mod tests {
                 notes: Vec::new(),
                 link: self.link.clone(),
                 config: Vec::new(),
+                unresolved: Vec::new(),
             }
         }
 
