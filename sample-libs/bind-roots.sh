@@ -176,6 +176,15 @@ alone() {
     LINES+=("alone $*")
 }
 
+# unresolved SEVERITY PATH: `soclash scan` reports unresolved-dependency
+# for PATH at SEVERITY: `ldd PATH` prints "not found", and, unless
+# SEVERITY is low (nothing the configuration loads has it), the process
+# misses the name too: a dlopen of PATH after the plan fails.
+unresolved() {
+    (($# == 2)) || die "unresolved: SEVERITY PATH"
+    LINES+=("unresolved $*")
+}
+
 # Debian 12's merged /usr, as image-roots.sh builds it: the host's ld.so
 # and libc as real files in the multiarch directory,
 # /usr/lib64/ld-linux-x86-64.so.2 an absolute link to it, Debian's
@@ -704,6 +713,32 @@ EOF
     alone "$mod" $QLIBS/libqdec-2b2b2b2b.so.1 qc_only $QLIBS/libqcommon-3c3c3c3c.so.1
     alone "$mod" $QLIBS/libqfront-1a1a1a1a.so.1 qd_decode $QLIBS/libqdec-2b2b2b2b.so.1
     alone $MODS/mod_qsys.so $MODS/mod_qsys.so qc_dict $ML/libqcommon.so.1
+}
+
+# r: unresolved-dependency judged in the process. librgone.so.1 is
+# linked against and then removed: the Python module _rgone needs it, so
+# its import fails in the process as it does alone (high; likely, as the
+# application may not import it); mod_rlost.so needs it too but no
+# LoadModule names it, so nothing loads it (low).
+scenario_r-unresolved-in-process() {
+    DESCRIPTION="unresolved-dependency in the process: a Python module whose import fails for a library that exists nowhere (high), and an installed module nothing loads that needs it too (low)"
+    frame
+    lib $ML/librgone.so.1 librgone.so.1 <<'EOF'
+int rgone(void) { return 1; }
+EOF
+    pymod _rgone "$R$ML/librgone.so.1" <<'EOF'
+int rgone(void);
+int soclash_run(void) { return rgone(); }
+EOF
+    so "$MODS/mod_rlost.so" "$R$ML/librgone.so.1" <<'EOF'
+int rgone(void);
+int soclash_run(void) { return rgone(); }
+EOF
+    httpd
+    settle
+    rm -f -- "$R$ML/librgone.so.1"
+    unresolved high $DYN/_rgone.cpython-311-x86_64-linux-gnu.so
+    unresolved low $MODS/mod_rlost.so
 }
 
 # --- signature scenarios (signatures/*.yaml, tests/it/findings_roots.rs) -----
@@ -1792,8 +1827,12 @@ write_manifest() {
     local -a words
     for line in "${LINES[@]}"; do
         read -ra words <<<"$line"
-        local -a paths=("${words[1]}" "${words[3]}")
-        [[ ${words[0]} == alone ]] && paths=("${words[1]}" "${words[2]}" "${words[4]}")
+        local -a paths
+        case ${words[0]} in
+        alone) paths=("${words[1]}" "${words[2]}" "${words[4]}") ;;
+        unresolved) paths=("${words[2]}") ;;
+        *) paths=("${words[1]}" "${words[3]}") ;;
+        esac
         for path in "${paths[@]}"; do
             [[ $path == - ]] && continue
             [[ -f $R$path && ! -L $R$path ]] || die "$path is not a regular file in the root"
@@ -1809,6 +1848,8 @@ write_manifest() {
         echo "#   (lazy) or both; 'protected': LD_DEBUG says protected symbol. Written by hand."
         echo "#   alone LOADER REF SYMBOL DEF: ld.so run on LOADER alone (ldd -r) binds REF's reference"
         echo "#   to SYMBOL to DEF: where it binds loaded on its own (the model's 'expected')."
+        echo "#   unresolved SEVERITY PATH: soclash scan reports unresolved-dependency for PATH at"
+        echo "#   SEVERITY; ldd PATH misses a name, and unless low, a dlopen of PATH after the plan fails."
         printf '%s\n' "${LINES[@]}"
     } >"$WORK/expected.txt"
 }

@@ -31,7 +31,11 @@
 //! what `ldd -r` does); it must bind REF's SYMBOL to DEF, and every binding
 //! it prints for REF must be the model's `expected` for that reference.
 //! LOADER is REF, or the object that loads REF with its dependencies when
-//! REF finds them only through its loaders' DT_RPATH (elf/dl-load.c).
+//! REF finds them only through its loaders' DT_RPATH (elf/dl-load.c); then
+//! ld.so on REF alone (`ldd`) must print "not found".
+//!
+//! `unresolved-dependency` is judged in the process: no object glibc
+//! loaded and relocated in the run may be reported by `soclash scan`.
 //!
 //! Failures of all scenarios are collected and reported together, with the
 //! number of bindings compared per scenario and run (printed on stderr).
@@ -50,10 +54,10 @@ use soclash::image::{self, How, ImageOptions, ProcessImage};
 use soclash::resolve::Cpu;
 use soclash::root::Root;
 
-use crate::common::{repo, sample_roots_dir};
+use crate::common::{SOCLASH, repo, sample_roots_dir};
 
 /// The scenarios bind-roots.sh builds (`BIND_ROOTS` in the Makefile).
-const SCENARIOS: [&str; 17] = [
+const SCENARIOS: [&str; 18] = [
     "a-self-reference",
     "b-function-pointer",
     "c-deepbind",
@@ -71,6 +75,7 @@ const SCENARIOS: [&str; 17] = [
     "o-hidden-version",
     "p-scope-update",
     "q-rpath-loader-chain",
+    "r-unresolved-in-process",
 ];
 
 /// Signature roots the driver cannot run as the model says; their findings
@@ -162,11 +167,28 @@ struct Alone {
     text: String,
 }
 
-fn parse_intents(file: &Path) -> Result<(Vec<Intent>, Vec<Alone>), String> {
+/// An `unresolved SEVERITY PATH` line: the scan reports
+/// `unresolved-dependency` for `path` at `severity`.
+#[derive(Debug)]
+struct Unresolved {
+    severity: String,
+    path: String,
+}
+
+/// What `expected.txt` says.
+#[derive(Debug, Default)]
+struct Manifest {
+    intents: Vec<Intent>,
+    alone: Vec<Alone>,
+    unresolved: Vec<Unresolved>,
+}
+
+fn parse_intents(file: &Path) -> Result<Manifest, String> {
     let text =
         fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let mut out = Vec::new();
     let mut alone = Vec::new();
+    let mut unresolved = Vec::new();
     for raw in text.lines() {
         if raw.trim().is_empty() || raw.starts_with('#') {
             continue;
@@ -179,6 +201,13 @@ fn parse_intents(file: &Path) -> Result<(Vec<Intent>, Vec<Alone>), String> {
                 symbol: symbol.to_string(),
                 def: def.to_string(),
                 text: raw.to_owned(),
+            });
+            continue;
+        }
+        if let ["unresolved", severity, path] = words.as_slice() {
+            unresolved.push(Unresolved {
+                severity: severity.to_string(),
+                path: path.to_string(),
             });
             continue;
         }
@@ -202,7 +231,11 @@ fn parse_intents(file: &Path) -> Result<(Vec<Intent>, Vec<Alone>), String> {
             text: raw.to_owned(),
         });
     }
-    Ok((out, alone))
+    Ok(Manifest {
+        intents: out,
+        alone,
+        unresolved,
+    })
 }
 
 /// `RTLD_NOW|RTLD_GLOBAL` as a mode, with glibc's values (libc's constants,
@@ -341,12 +374,14 @@ fn run_driver(root: &Path, mode: Mode) -> Result<Vec<String>, String> {
     if mode == Mode::Now {
         cmd.env("LD_BIND_NOW", "1");
     }
-    run_chrooted(root, cmd).map_err(|e| {
-        format!(
-            "{e} (the driver, LD_BIND_NOW {})",
-            if mode == Mode::Now { "set" } else { "unset" }
-        )
-    })
+    run_chrooted(root, cmd)
+        .map(|(_, lines)| lines)
+        .map_err(|e| {
+            format!(
+                "{e} (the driver, LD_BIND_NOW {})",
+                if mode == Mode::Now { "set" } else { "unset" }
+            )
+        })
 }
 
 /// Runs ld.so on `object` alone in the root, in trace mode with relocation
@@ -358,13 +393,25 @@ fn run_alone(root: &Path, object: &str) -> Result<Vec<String>, String> {
         // ld.so relocates in trace mode only when warning (ldd -r).
         .env("LD_WARN", "1")
         .env("LD_BIND_NOW", "1");
-    run_chrooted(root, cmd).map_err(|e| format!("{e} (ld.so on {object} alone)"))
+    run_chrooted(root, cmd)
+        .map(|(_, lines)| lines)
+        .map_err(|e| format!("{e} (ld.so on {object} alone)"))
+}
+
+/// What `ldd` prints for `object` in the root: ld.so on it alone in trace
+/// mode (`NAME => not found` for what it finds nowhere).
+fn run_ldd(root: &Path, object: &str) -> Result<String, String> {
+    let mut cmd = Command::new("/lib64/ld-linux-x86-64.so.2");
+    cmd.arg(object).env("LD_TRACE_LOADED_OBJECTS", "1");
+    run_chrooted(root, cmd)
+        .map(|(stdout, _)| stdout)
+        .map_err(|e| format!("{e} (ldd {object})"))
 }
 
 /// Runs `cmd` (a program of the root) under chroot with a cleared
-/// environment but `PATH`, `LD_DEBUG=bindings` and what `cmd` sets; the
-/// LD_DEBUG lines it wrote.
-fn run_chrooted(root: &Path, mut cmd: Command) -> Result<Vec<String>, String> {
+/// environment but `PATH`, `LD_DEBUG=bindings` and what `cmd` sets; its
+/// standard output and the LD_DEBUG lines it wrote.
+fn run_chrooted(root: &Path, mut cmd: Command) -> Result<(String, Vec<String>), String> {
     let tmp = root.join("tmp");
     let prefix = Path::new(DEBUG_OUTPUT).file_name().unwrap().to_owned();
     let stale = |tmp: &Path| {
@@ -430,7 +477,10 @@ fn run_chrooted(root: &Path, mut cmd: Command) -> Result<Vec<String>, String> {
             debug.len()
         ));
     }
-    Ok(text.lines().map(str::to_owned).collect())
+    Ok((
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        text.lines().map(str::to_owned).collect(),
+    ))
 }
 
 /// (object, symbol, version) of a reference.
@@ -705,7 +755,11 @@ fn compare(
 fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
     let mut fail = Vec::new();
     let root_dir = dir.join("root");
-    let (intents, alone) = match parse_intents(&dir.join("expected.txt")) {
+    let Manifest {
+        intents,
+        alone,
+        unresolved,
+    } = match parse_intents(&dir.join("expected.txt")) {
         Ok(i) => i,
         Err(e) => return (vec![e], format!("{name}: unchecked")),
     };
@@ -738,6 +792,8 @@ fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
         return (vec![format!("{}: {e}", plan_file.display())], String::new());
     }
     let mut summary = format!("{name}:");
+    // The objects glibc relocated in the run with LD_BIND_NOW.
+    let mut relocated = BTreeSet::new();
     for mode in [Mode::Now, Mode::Lazy] {
         let lines = match run_driver(&root_dir, mode) {
             Ok(l) => l,
@@ -746,6 +802,15 @@ fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
                 continue;
             }
         };
+        if mode == Mode::Now {
+            let mut cache = HashMap::new();
+            relocated.extend(
+                lines
+                    .iter()
+                    .filter_map(|l| parse_binding(l))
+                    .filter_map(|b| canonical(&root_dir, &b.object, &mut cache)),
+            );
+        }
         let bindings = bind(&img, &mode.options());
         let before = fail.len();
         let c = compare(
@@ -764,6 +829,14 @@ fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
         )
         .unwrap();
     }
+    let before = fail.len();
+    let flagged = check_unresolved(&root_dir, &img, &relocated, &unresolved, &mut fail);
+    write!(
+        summary,
+        " {flagged} unresolved-dependency findings, {} for objects glibc loaded;",
+        fail.len() - before
+    )
+    .unwrap();
     if !alone.is_empty() {
         let before = fail.len();
         let bindings = bind(&img, &Mode::Now.options());
@@ -777,6 +850,110 @@ fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
         .unwrap();
     }
     (fail, summary)
+}
+
+/// `unresolved-dependency` is judged in the process (issue 15). An object
+/// glibc loaded and relocated in the driver's run found every `DT_NEEDED`
+/// there, whatever `ldd` says of it alone (q-rpath-loader-chain's .libs
+/// libraries find theirs only through the module's DT_RPATH), so `soclash
+/// scan` must not report it. The findings the scan makes are exactly the
+/// manifest's `unresolved` lines, each confirmed by glibc: `ldd` on the
+/// object prints "not found" (alone), and, above low (a process loads it),
+/// a `dlopen` of it after the model's plan fails (in the process). Returns
+/// how many findings the scan made.
+fn check_unresolved(
+    root: &Path,
+    img: &ProcessImage,
+    relocated: &BTreeSet<String>,
+    lines: &[Unresolved],
+    fail: &mut Vec<String>,
+) -> usize {
+    let out = match Command::new(SOCLASH)
+        .args(["scan", "--format", "json", "--root"])
+        .arg(root)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            fail.push(format!("soclash scan: {e}"));
+            return 0;
+        }
+    };
+    let report: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+        Ok(v) => v,
+        Err(e) => {
+            fail.push(format!(
+                "soclash scan gave no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            return 0;
+        }
+    };
+    let findings: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["id"] == "unresolved-dependency")
+        .collect();
+    let mut claimed = BTreeSet::new();
+    for f in &findings {
+        for o in f["objects"].as_array().into_iter().flatten() {
+            let o = o.as_str().unwrap_or_default();
+            claimed.insert((f["severity"].as_str().unwrap_or_default(), o));
+            if relocated.contains(o) {
+                fail.push(format!(
+                    "unresolved-dependency for {o}, which glibc loaded and relocated in the run: {}",
+                    f["title"]
+                ));
+            }
+        }
+    }
+    let want: BTreeSet<(&str, &str)> = lines
+        .iter()
+        .map(|u| (u.severity.as_str(), u.path.as_str()))
+        .collect();
+    if claimed != want {
+        fail.push(format!(
+            "unresolved-dependency (severity, object): the scan says {claimed:?}, the scenario {want:?}"
+        ));
+    }
+    for u in lines {
+        match run_ldd(root, &u.path) {
+            Ok(out) if out.contains("=> not found") => {}
+            Ok(out) => fail.push(format!(
+                "scenario broken: ldd {} misses nothing:\n{out}",
+                u.path
+            )),
+            Err(e) => fail.push(e),
+        }
+        if u.severity == "low" {
+            continue;
+        }
+        // RTLD_NOW, as an import or a module: the names must be there.
+        let extra = match plan(img) {
+            Ok(p) => format!("{p}dlopen {:#x} {}\n", libc::RTLD_NOW, u.path),
+            Err(e) => {
+                fail.push(e);
+                continue;
+            }
+        };
+        if let Err(e) = fs::write(root.join(PLAN.trim_start_matches('/')), extra) {
+            fail.push(format!("{PLAN}: {e}"));
+            continue;
+        }
+        match run_driver(root, Mode::Now) {
+            Err(e) if e.contains("cannot open shared object file") => {}
+            Err(e) => fail.push(format!(
+                "scenario broken: the process fails on {} otherwise: {e}",
+                u.path
+            )),
+            Ok(_) => fail.push(format!(
+                "scenario broken: the process loads {} after the plan",
+                u.path
+            )),
+        }
+    }
+    findings.len()
 }
 
 /// The `alone` lines: ld.so run on each LOADER alone binds the line's
@@ -811,6 +988,17 @@ fn compare_alone(
                 })
                 .collect();
             traces.insert(&a.loader, seen);
+        }
+        // The line claims REF finds its dependencies only through LOADER.
+        if a.loader != a.object {
+            match run_ldd(root, &a.object) {
+                Ok(out) if out.contains("=> not found") => {}
+                Ok(out) => fail.push(format!(
+                    "alone: scenario broken: `{}' — {} finds its dependencies alone:\n{out}",
+                    a.text, a.object
+                )),
+                Err(e) => fail.push(format!("alone: {e}")),
+            }
         }
         let seen = traces
             .get(a.loader.as_str())
