@@ -165,6 +165,26 @@ expect() {
     LINES+=("$*")
 }
 
+# alone LOADER REF SYMBOL DEF: ld.so run on LOADER alone, in trace mode
+# with relocation (what `ldd -r LOADER` does), binds REF's reference to
+# SYMBOL to DEF: where REF's reference binds "loaded on its own with its
+# dependencies" (the model's `expected`). LOADER is REF itself, or, for a
+# library that finds its dependencies only through the DT_RPATH of the
+# objects that load it, the object that loads it with them.
+alone() {
+    (($# == 4)) || die "alone: LOADER REF SYMBOL DEF"
+    LINES+=("alone $*")
+}
+
+# unresolved SEVERITY PATH: `soclash scan` reports unresolved-dependency
+# for PATH at SEVERITY: `ldd PATH` prints "not found", and, unless
+# SEVERITY is low (nothing the configuration loads has it), the process
+# misses the name too: a dlopen of PATH after the plan fails.
+unresolved() {
+    (($# == 2)) || die "unresolved: SEVERITY PATH"
+    LINES+=("unresolved $*")
+}
+
 # Debian 12's merged /usr, as image-roots.sh builds it: the host's ld.so
 # and libc as real files in the multiarch directory,
 # /usr/lib64/ld-linux-x86-64.so.2 an absolute link to it, Debian's
@@ -638,6 +658,87 @@ EOF
     httpd
     expect lazy $ML/libsharedx.so.1 py_provided $DYN/_provider.cpython-311-x86_64-linux-gnu.so
     expect now $ML/libsharedx.so.1 py_provided -
+}
+
+# q: an auditwheel-style wheel. The Python module _qwheel has
+# DT_RPATH=$ORIGIN/../qwheel.libs and needs libqfront-1a1a1a1a.so.1 there,
+# which needs libqdec-2b2b2b2b.so.1, which needs libqcommon-3c3c3c3c.so.1;
+# none of the three has an RPATH of its own: they find each other through
+# the module's, which glibc searches for the whole chain of loaders
+# (elf/dl-load.c _dl_map_object, the loop over l_loader). A module loaded
+# first put the system's libqcommon.so.1 in the global scope; it defines
+# qc_dict too, so libqdec's call binds to it (B4), while qc_only, which
+# only the wheel's copy defines, stays there. Loaded alone, libqfront and
+# libqdec find nothing: where libqdec binds "on its own" is where it binds
+# when the module alone loads it (ld.so on the module), the wheel's copy.
+QDIST=/usr/lib/python3/dist-packages/qwheel
+QLIBS=/usr/lib/python3/dist-packages/qwheel.libs
+scenario_q-rpath-loader-chain() {
+    DESCRIPTION="loader chain: libqdec in a wheel's .libs, found only through the module's DT_RPATH, loses qc_dict to the global system libqcommon; alone (as the module loads it) it binds to the wheel's copy (L3, B4)"
+    frame
+    lib $ML/libqcommon.so.1 libqcommon.so.1 <<'EOF'
+int qc_dict(void) { return 1; }
+EOF
+    lib $QLIBS/libqcommon-3c3c3c3c.so.1 libqcommon-3c3c3c3c.so.1 <<'EOF'
+int qc_dict(void) { return 2; }
+int qc_only(void) { return 2; }
+EOF
+    settle
+    lib $QLIBS/libqdec-2b2b2b2b.so.1 libqdec-2b2b2b2b.so.1 "$R$QLIBS/libqcommon-3c3c3c3c.so.1" <<'EOF'
+int qc_dict(void);
+int qc_only(void);
+int qd_decode(void) { return qc_dict() + qc_only(); }
+EOF
+    settle
+    lib $QLIBS/libqfront-1a1a1a1a.so.1 libqfront-1a1a1a1a.so.1 "$R$QLIBS/libqdec-2b2b2b2b.so.1" \
+        "-Wl,-rpath-link,$R$QLIBS" <<'EOF'
+int qd_decode(void);
+int qf_open(void) { return qd_decode(); }
+EOF
+    module qsys mod_qsys.so "$R$ML/libqcommon.so.1" <<'EOF'
+int qc_dict(void);
+int soclash_run(void) { return qc_dict(); }
+EOF
+    so "$QDIST/_qwheel.cpython-311-x86_64-linux-gnu.so" "$R$QLIBS/libqfront-1a1a1a1a.so.1" \
+        "-Wl,-rpath,\$ORIGIN/../qwheel.libs" -Wl,--disable-new-dtags "-Wl,-rpath-link,$R$QLIBS" <<'EOF'
+int qf_open(void);
+int soclash_run(void) { return qf_open(); }
+EOF
+    httpd
+    local mod=$QDIST/_qwheel.cpython-311-x86_64-linux-gnu.so
+    expect both $QLIBS/libqdec-2b2b2b2b.so.1 qc_dict $ML/libqcommon.so.1
+    expect both $QLIBS/libqdec-2b2b2b2b.so.1 qc_only $QLIBS/libqcommon-3c3c3c3c.so.1
+    expect both $QLIBS/libqfront-1a1a1a1a.so.1 qd_decode $QLIBS/libqdec-2b2b2b2b.so.1
+    alone "$mod" $QLIBS/libqdec-2b2b2b2b.so.1 qc_dict $QLIBS/libqcommon-3c3c3c3c.so.1
+    alone "$mod" $QLIBS/libqdec-2b2b2b2b.so.1 qc_only $QLIBS/libqcommon-3c3c3c3c.so.1
+    alone "$mod" $QLIBS/libqfront-1a1a1a1a.so.1 qd_decode $QLIBS/libqdec-2b2b2b2b.so.1
+    alone $MODS/mod_qsys.so $MODS/mod_qsys.so qc_dict $ML/libqcommon.so.1
+}
+
+# r: unresolved-dependency judged in the process. librgone.so.1 is
+# linked against and then removed: the Python module _rgone needs it, so
+# its import fails in the process as it does alone (high; likely, as the
+# application may not import it); mod_rlost.so needs it too but no
+# LoadModule names it, so nothing loads it (low).
+scenario_r-unresolved-in-process() {
+    DESCRIPTION="unresolved-dependency in the process: a Python module whose import fails for a library that exists nowhere (high), and an installed module nothing loads that needs it too (low)"
+    frame
+    lib $ML/librgone.so.1 librgone.so.1 <<'EOF'
+int rgone(void) { return 1; }
+EOF
+    pymod _rgone "$R$ML/librgone.so.1" <<'EOF'
+int rgone(void);
+int soclash_run(void) { return rgone(); }
+EOF
+    so "$MODS/mod_rlost.so" "$R$ML/librgone.so.1" <<'EOF'
+int rgone(void);
+int soclash_run(void) { return rgone(); }
+EOF
+    httpd
+    settle
+    rm -f -- "$R$ML/librgone.so.1"
+    unresolved high $DYN/_rgone.cpython-311-x86_64-linux-gnu.so
+    unresolved low $MODS/mod_rlost.so
 }
 
 # --- signature scenarios (signatures/*.yaml, tests/it/findings_roots.rs) -----
@@ -1726,7 +1827,13 @@ write_manifest() {
     local -a words
     for line in "${LINES[@]}"; do
         read -ra words <<<"$line"
-        for path in "${words[1]}" "${words[3]}"; do
+        local -a paths
+        case ${words[0]} in
+        alone) paths=("${words[1]}" "${words[2]}" "${words[4]}") ;;
+        unresolved) paths=("${words[2]}") ;;
+        *) paths=("${words[1]}" "${words[3]}") ;;
+        esac
+        for path in "${paths[@]}"; do
             [[ $path == - ]] && continue
             [[ -f $R$path && ! -L $R$path ]] || die "$path is not a regular file in the root"
             [[ $(realpath -e -- "$R$path") == "$R$path" ]] || die "$path is not canonical"
@@ -1739,6 +1846,10 @@ write_manifest() {
         echo "#   MODE REF SYMBOL DEF [protected]: the scenario is built so that glibc binds REF's"
         echo "#   reference to SYMBOL to DEF ('-': to nothing), with LD_BIND_NOW=1 (now), without"
         echo "#   (lazy) or both; 'protected': LD_DEBUG says protected symbol. Written by hand."
+        echo "#   alone LOADER REF SYMBOL DEF: ld.so run on LOADER alone (ldd -r) binds REF's reference"
+        echo "#   to SYMBOL to DEF: where it binds loaded on its own (the model's 'expected')."
+        echo "#   unresolved SEVERITY PATH: soclash scan reports unresolved-dependency for PATH at"
+        echo "#   SEVERITY; ldd PATH misses a name, and unless low, a dlopen of PATH after the plan fails."
         printf '%s\n' "${LINES[@]}"
     } >"$WORK/expected.txt"
 }

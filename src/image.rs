@@ -15,6 +15,7 @@
 //! This module knows no clash names; it only models the process.
 
 pub mod bind;
+mod solo;
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,8 @@ pub struct ProcessImage {
     /// The Apache directives the process was modelled from (empty for
     /// php-fpm), for the signatures' configuration conditions.
     pub config: Vec<apache::Directive>,
+    /// The loads the process attempts that miss a `DT_NEEDED`.
+    pub unresolved: Vec<Unresolved>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +109,57 @@ struct Origin {
     /// (`scan --installed`).
     installed_only: bool,
     uncertain: bool,
+}
+
+/// Why each member is there, by the object its `dlopen` opened, and why
+/// each `dlopen` that failed was tried, by its group: `via` for the
+/// members, and what the process misses ([`Unresolved`]).
+#[derive(Default)]
+struct Origins {
+    loaded: Vec<(usize, Origin)>,
+    failed: Vec<(usize, Origin)>,
+}
+
+impl Origins {
+    /// `ns.dlopen(path, flags)` from `caller`, remembering why.
+    fn dlopen(
+        &mut self,
+        ns: &mut Namespace<'_, '_>,
+        path: &Path,
+        flags: u32,
+        caller: Option<usize>,
+        origin: Origin,
+    ) -> Result<usize, String> {
+        let r = ns.dlopen(path_bytes(path), flags, caller);
+        match r {
+            Ok(j) => self.loaded.push((j, origin)),
+            // A failed dlopen records its group last.
+            Err(_) => self
+                .failed
+                .push((ns.groups().len().saturating_sub(1), origin)),
+        }
+        r
+    }
+}
+
+/// A load the process attempts that misses a `DT_NEEDED` (L3): the
+/// start-up (which ld.so then refuses), or a `dlopen` that fails for it
+/// and leaves nothing behind, so that its objects are no members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved {
+    /// What was being loaded: the directive, extension line or import
+    /// (`via`), or the start-up.
+    pub via: String,
+    /// The objects the load brought in (canonical paths): the members of
+    /// the start-up, or what the failed `dlopen` had opened.
+    pub objects: Vec<String>,
+    /// Each name found nowhere, with the object whose `DT_NEEDED` it is
+    /// (canonical path).
+    pub missing: Vec<(String, String)>,
+    /// Only if the application imports it (a Python extension module).
+    pub may_be_imported: bool,
+    /// A what-if of `scan --installed`, not loaded by the configuration.
+    pub installed_only: bool,
 }
 
 /// Why a process was not modelled. A host without Apache or php-fpm is
@@ -295,19 +349,15 @@ pub fn apache_model(
     let mut ns = loader
         .start(&httpd, &preload)
         .map_err(|e| ModelError::Failed(httpd.clone(), e.to_string()))?;
-    let mut origins: Vec<(usize, Origin)> = Vec::new();
+    let mut origins = Origins::default();
     for path in &survivors {
-        if let Ok(j) = ns.dlopen(path_bytes(path), rtld::NOW | rtld::GLOBAL, Some(0)) {
-            origins.push((
-                j,
-                Origin {
-                    via: "survives the first configuration pass (NODELETE)".into(),
-                    may_be_imported: false,
-                    installed_only: false,
-                    uncertain: true,
-                },
-            ));
-        }
+        let origin = Origin {
+            via: "survives the first configuration pass (NODELETE)".into(),
+            may_be_imported: false,
+            installed_only: false,
+            uncertain: true,
+        };
+        let _ = origins.dlopen(&mut ns, path, rtld::NOW | rtld::GLOBAL, Some(0), origin);
     }
     if !survivors.is_empty() {
         notes.push(format!(
@@ -320,17 +370,14 @@ pub fn apache_model(
     let mut libphp: Option<(usize, PathBuf)> = None;
     let mut libpython = false;
     for (via, path, at) in &modules {
-        match ns.dlopen(path_bytes(path), rtld::NOW | rtld::GLOBAL, Some(0)) {
+        let origin = Origin {
+            via: via.clone(),
+            may_be_imported: false,
+            installed_only: false,
+            uncertain: false,
+        };
+        match origins.dlopen(&mut ns, path, rtld::NOW | rtld::GLOBAL, Some(0), origin) {
             Ok(j) => {
-                origins.push((
-                    j,
-                    Origin {
-                        via: via.clone(),
-                        may_be_imported: false,
-                        installed_only: false,
-                        uncertain: false,
-                    },
-                ));
                 let name = path.file_name().map(|n| n.as_bytes()).unwrap_or_default();
                 if (name.starts_with(b"libphp") || name.starts_with(b"mod_php")) && libphp.is_none()
                 {
@@ -370,19 +417,16 @@ pub fn apache_model(
     });
     for service in nss_group_services(root) {
         let name = format!("libnss_{service}.so.2");
-        match ns.dlopen(BStr::new(name.as_bytes()), rtld::LAZY, libc) {
-            Ok(j) => origins.push((
-                j,
-                Origin {
-                    via: format!(
-                        "NSS module {service} (nsswitch.conf), loaded by libc in each child for initgroups()"
-                    ),
-                    may_be_imported: false,
-                    installed_only: false,
-                    uncertain: true,
-                },
-            )),
-            Err(why) => notes.push(format!("NSS service {service}: {why}")),
+        let origin = Origin {
+            via: format!(
+                "NSS module {service} (nsswitch.conf), loaded by libc in each child for initgroups()"
+            ),
+            may_be_imported: false,
+            installed_only: false,
+            uncertain: true,
+        };
+        if let Err(why) = origins.dlopen(&mut ns, Path::new(&name), rtld::LAZY, libc, origin) {
+            notes.push(format!("NSS service {service}: {why}"));
         }
     }
 
@@ -423,17 +467,17 @@ pub fn apache_model(
                 if c.role != Role::PythonExtension || !ours {
                     continue;
                 }
-                if let Ok(j) = ns.dlopen(path_bytes(&c.path), rtld::NOW, None) {
+                let origin = Origin {
+                    via: "import (Python extension module)".into(),
+                    may_be_imported: true,
+                    installed_only: false,
+                    uncertain: false,
+                };
+                if origins
+                    .dlopen(&mut ns, &c.path, rtld::NOW, None, origin)
+                    .is_ok()
+                {
                     count += 1;
-                    origins.push((
-                        j,
-                        Origin {
-                            via: "import (Python extension module)".into(),
-                            may_be_imported: true,
-                            installed_only: false,
-                            uncertain: false,
-                        },
-                    ));
                 }
             }
             // Virtualenvs and paths the configuration names (WSGIPythonHome,
@@ -446,17 +490,17 @@ pub fn apache_model(
                     {
                         continue;
                     }
-                    if let Ok(j) = ns.dlopen(path_bytes(&c.path), rtld::NOW, None) {
+                    let origin = Origin {
+                        via: format!("import ({via})"),
+                        may_be_imported: true,
+                        installed_only: false,
+                        uncertain: false,
+                    };
+                    if origins
+                        .dlopen(&mut ns, &c.path, rtld::NOW, None, origin)
+                        .is_ok()
+                    {
                         count += 1;
-                        origins.push((
-                            j,
-                            Origin {
-                                via: format!("import ({via})"),
-                                may_be_imported: true,
-                                installed_only: false,
-                                uncertain: false,
-                            },
-                        ));
                     }
                 }
             }
@@ -492,7 +536,7 @@ fn load_installed(
     ns: &mut Namespace<'_, '_>,
     found: &host::Discovery,
     python: Option<String>,
-    origins: &mut Vec<(usize, Origin)>,
+    origins: &mut Origins,
 ) {
     let tag = python.map(|v| format!("cpython-{}", v.replace('.', "")));
     let mut candidates: Vec<&host::Candidate> = found.candidates.iter().collect();
@@ -523,20 +567,16 @@ fn load_installed(
         if member {
             continue;
         }
-        if let Ok(j) = ns.dlopen(path_bytes(&c.path), mode, None) {
-            origins.push((
-                j,
-                Origin {
-                    via: format!(
-                        "installed, not loaded by the configuration ({})",
-                        c.role.as_str()
-                    ),
-                    may_be_imported: false,
-                    uncertain: false,
-                    installed_only: true,
-                },
-            ));
-        }
+        let origin = Origin {
+            via: format!(
+                "installed, not loaded by the configuration ({})",
+                c.role.as_str()
+            ),
+            may_be_imported: false,
+            uncertain: false,
+            installed_only: true,
+        };
+        let _ = origins.dlopen(ns, &c.path, mode, None, origin);
     }
 }
 
@@ -545,7 +585,7 @@ fn load_php_extensions(
     ns: &mut Namespace<'_, '_>,
     cfg: &php::PhpConfig,
     caller: Option<usize>,
-    origins: &mut Vec<(usize, Origin)>,
+    origins: &mut Origins,
     errors: &mut Vec<(String, String)>,
 ) {
     errors.extend(cfg.errors.iter().cloned());
@@ -558,20 +598,17 @@ fn load_php_extensions(
             ext.ini_file.display(),
             ext.line
         );
-        match ns.dlopen(path_bytes(&ext.path), mode, caller) {
-            Ok(j) => origins.push((
-                j,
-                Origin {
-                    via,
-                    may_be_imported: false,
-                    installed_only: false,
-                    uncertain: false,
-                },
-            )),
-            Err(why) => errors.push((
+        let origin = Origin {
+            via,
+            may_be_imported: false,
+            installed_only: false,
+            uncertain: false,
+        };
+        if let Err(why) = origins.dlopen(ns, &ext.path, mode, caller, origin) {
+            errors.push((
                 format!("{}:{}", ext.ini_file.display(), ext.line),
                 format!("PHP fails to load the extension: {why}"),
-            )),
+            ));
         }
     }
 }
@@ -687,7 +724,7 @@ pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, ModelEr
         ..php::PhpHints::default()
     };
     let cfg = php::php_extensions(root, php::Sapi::Fpm, &hints);
-    let mut origins = Vec::new();
+    let mut origins = Origins::default();
     let mut errors = Vec::new();
     load_php_extensions(&mut ns, &cfg, Some(0), &mut origins, &mut errors);
     let notes = cfg
@@ -771,12 +808,13 @@ fn nodelete(f: &ElfFacts) -> bool {
 fn finish(
     name: &str,
     ns: &Namespace<'_, '_>,
-    origins: &[(usize, Origin)],
+    all: &Origins,
     preload_count: usize,
     errors: Vec<(String, String)>,
     notes: Vec<String>,
     (env_bind_now, env_dynamic_weak): (bool, bool),
 ) -> ProcessImage {
+    let origins = all.loaded.as_slice();
     let objects = ns.objects();
     let canonical = |j: usize| -> String {
         objects
@@ -840,12 +878,55 @@ fn finish(
         notes,
         link,
         config: Vec::new(),
+        unresolved: unresolved(ns, all),
     }
+}
+
+/// What the process misses: the start-up's names found nowhere, and each
+/// `dlopen` that failed for one, with why it was tried.
+fn unresolved(ns: &Namespace<'_, '_>, origins: &Origins) -> Vec<Unresolved> {
+    let text = |p: &PathBuf| p.display().to_string();
+    let missing = |g: &crate::resolve::Group| -> Vec<(String, String)> {
+        g.missing
+            .iter()
+            .map(|(by, name)| (text(by), name.to_str_lossy().into_owned()))
+            .collect()
+    };
+    let mut out = Vec::new();
+    if let Some(g) = ns.groups().first().filter(|g| !g.missing.is_empty()) {
+        out.push(Unresolved {
+            via: "the start-up".into(),
+            objects: g
+                .list
+                .iter()
+                .filter_map(|&j| ns.objects().get(j)?.opened.as_ref())
+                .map(|o| text(&o.canonical))
+                .collect(),
+            missing: missing(g),
+            may_be_imported: false,
+            installed_only: false,
+        });
+    }
+    for (gi, origin) in &origins.failed {
+        let Some(g) = ns.groups().get(*gi).filter(|g| !g.missing.is_empty()) else {
+            continue;
+        };
+        out.push(Unresolved {
+            via: origin.via.clone(),
+            objects: g.attempted.iter().map(text).collect(),
+            missing: missing(g),
+            may_be_imported: origin.may_be_imported,
+            installed_only: origin.installed_only,
+        });
+    }
+    out
 }
 
 /// The link map the binding model reads: for each member its scopes at
 /// relocation time (G2.3), whether it binds lazily (G8), its stand-alone
-/// search list, and the order ld.so relocates members in.
+/// search list (its own, or its loader's when only the loader chain's
+/// `DT_RPATH` finds what it needs: [`solo`]), and the order ld.so
+/// relocates members in.
 fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMap {
     use bind::{MemberLink, Obj, Scope};
     let objects = ns.objects();
@@ -875,6 +956,9 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
     };
     link.global = as_objs(ns.global());
     let mut member_of = vec![None; objects.len()];
+    let mut alone = solo::StandAlone::new(objects, |o: &Loaded| {
+        ns.loader().load(o.path.as_ref()?).ok()
+    });
     for j in ns.chain_order() {
         let Some(o) = objects.get(j) else { continue };
         let Some(object) = obj_of.get(j).copied().flatten() else {
@@ -906,15 +990,20 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
         let startup = group.is_none_or(|g| g.root == 0);
         let lazy = !facts.is_some_and(|f| f.bind_now)
             && (startup || group.is_some_and(|g| g.flags & rtld::NOW == 0));
-        // Loaded on its own: the search list `ld.so --list` would build.
-        let solo = match o.path.as_ref().map(|p| ns.loader().load(p)) {
-            Some(Ok(load)) => load
-                .order
-                .iter()
-                .filter_map(|&k| load.objects.get(k))
-                .filter_map(|l| intern(&mut link, l))
-                .collect(),
-            _ => vec![object],
+        // Loaded on its own: the search list `ld.so --list` builds for it,
+        // or for the loader whose DT_RPATH it needs (`solo`).
+        let (solo, closure) = match alone.stand_in(j) {
+            Some(s) => {
+                let mut list = |ks: &mut dyn Iterator<Item = usize>| -> Vec<usize> {
+                    ks.filter_map(|k| s.load.objects.get(k))
+                        .filter_map(|l| intern(&mut link, l))
+                        .collect()
+                };
+                let solo = list(&mut s.load.order.iter().copied());
+                let closure = (!s.own()).then(|| list(&mut s.closure().into_iter()));
+                (solo, closure)
+            }
+            None => (vec![object], None),
         };
         let origin = group
             .and_then(|g| origins.iter().find(|(r, _)| *r == g.root))
@@ -949,6 +1038,7 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
             lazy,
             exec: j == 0,
             solo,
+            closure,
             may_be_imported,
             installed_only,
         });

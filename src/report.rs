@@ -180,6 +180,10 @@ pub struct Object {
     pub role: Role,
     pub soname: Option<String>,
     pub needed: Vec<String>,
+    /// Its `DT_NEEDED` as it finds them loaded on its own (`ldd`), `null`
+    /// for a name found nowhere. A process in `processes` found every
+    /// name (often through its loaders' `DT_RPATH`): `unresolved-dependency`
+    /// is only about what the processes that load it miss.
     pub resolved: BTreeMap<String, Option<String>>,
     pub loaded: Option<bool>,
     pub build_id: Option<String>,

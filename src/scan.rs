@@ -120,6 +120,9 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         .par_iter()
         .map(|(canonical, path)| (canonical.clone(), loader.load(path)))
         .collect();
+    // What each object misses loaded on its own; judged in the processes
+    // once they are modelled.
+    let mut alone_misses = Vec::new();
     for (canonical, load) in loads {
         let Some(role) = inventory.get(&canonical).map(|e| e.role) else {
             continue;
@@ -137,9 +140,9 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
                 format!("{reason} (ld.so would refuse to load it)"),
             ));
         }
-        if let Some(f) = rules::inventory::unresolved_dependency(&canonical, role, &load) {
-            findings.push(f);
-        }
+        alone_misses.extend(rules::inventory::stand_alone_misses(
+            &canonical, role, &load,
+        ));
         add_load(&mut inventory, &load);
     }
     for (path, e) in &inventory {
@@ -225,6 +228,11 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
             f.process = states.contains(&Some(true)).then(|| apache.to_string());
         }
     }
+    findings.extend(
+        alone_misses
+            .iter()
+            .filter_map(|m| rules::inventory::unresolved_dependency(m, &images)),
+    );
     // What the binding model says about each process (rules B1–B16), and
     // which known clashes of the catalogue match it.
     let (signatures, schema_errors) = crate::rules::signature::catalogue(&opts.signatures);

@@ -53,8 +53,15 @@ pub(crate) struct MemberLink {
     pub lazy: bool,
     /// The main program (skipped by `COPY` lookups, B15).
     pub exec: bool,
-    /// The search list when it is loaded on its own (`expected`).
+    /// The search list when it is loaded on its own (`expected`): `ld.so
+    /// --list` of the member, or, for a library that finds its
+    /// dependencies only through its loaders' `DT_RPATH`, of the nearest
+    /// loader that loads it complete (`super::solo`).
     pub solo: Vec<usize>,
+    /// When `solo` is a loader's: the member first, then what it needs in
+    /// that list (its closure as found there). `None`: `solo` is the
+    /// member's own, member first.
+    pub closure: Option<Vec<usize>>,
     /// Loaded only if the application imports it.
     pub may_be_imported: bool,
     /// Installed, not loaded by the configuration (a what-if).
@@ -120,8 +127,10 @@ pub struct Reference {
     /// The version of that definition.
     pub binds_to_version: Option<String>,
     /// Where it binds when its object is loaded on its own with its
-    /// dependencies; a symbol none of them defines is provided by the host
-    /// (httpd, libphp, libpython) and expected wherever it binds.
+    /// dependencies (a library that finds them only through its loaders'
+    /// `DT_RPATH`: as the nearest such loader loaded on its own loads it);
+    /// a symbol none of them defines is provided by the host (httpd,
+    /// libphp, libpython) and expected wherever it binds.
     pub expected: Option<String>,
     /// `binds_to` differs from `expected`.
     pub interposed: bool,
@@ -718,13 +727,16 @@ impl LinkMap {
         })
     }
 
-    /// The search list of member `i` loaded on its own (`ld.so --list`
-    /// order), as paths with their facts.
+    /// Member `i` and its dependencies as it loads on its own (`ld.so
+    /// --list` order; found through its loaders' `DT_RPATH` where only
+    /// that finds them), member first, as paths with their facts.
     pub fn solo(&self, i: usize) -> Vec<(&str, Option<&ElfFacts>)> {
         self.members
             .get(i)
             .map(|m| {
-                m.solo
+                m.closure
+                    .as_ref()
+                    .unwrap_or(&m.solo)
                     .iter()
                     .filter_map(|&o| self.objects.get(o))
                     .map(|o| (o.path.as_str(), o.facts.as_deref()))
@@ -995,6 +1007,7 @@ pub(crate) mod tests {
                 lazy: false,
                 exec: false,
                 solo: vec![o],
+                closure: None,
                 may_be_imported: false,
                 installed_only: false,
             });
@@ -1046,6 +1059,7 @@ pub(crate) mod tests {
                 notes: Vec::new(),
                 link: self.link.clone(),
                 config: Vec::new(),
+                unresolved: Vec::new(),
             }
         }
 

@@ -129,6 +129,14 @@ pub struct Group {
     /// How long the global scope was when the call began: what the new
     /// objects see of it when they are relocated (G2.7, G5).
     pub global_before: usize,
+    /// Each `DT_NEEDED` this call (or the start-up) found nowhere (L3):
+    /// the canonical path of the object that needs it, and the name. A
+    /// `dlopen` with one fails and leaves nothing behind; the start-up, in
+    /// trace mode, goes on without it.
+    pub missing: Vec<(PathBuf, BString)>,
+    /// For a call that failed: the canonical paths of the objects it had
+    /// opened before it was undone, the object it opened first.
+    pub attempted: Vec<PathBuf>,
 }
 
 /// Why `dlopen` would fail, in the words of `dlerror()` where the model
@@ -238,6 +246,7 @@ impl<'r> Loader<'r> {
         ns.global = list.clone();
         ns.startup = list.clone();
         ns.startup_len = ns.st.objects.len();
+        let missing = ns.st.missing(0..ns.startup_len);
         ns.groups.push(Group {
             root: 0,
             list,
@@ -245,6 +254,8 @@ impl<'r> Loader<'r> {
             failed: None,
             created: 0..ns.startup_len,
             global_before: ns.global.len(),
+            missing,
+            attempted: Vec::new(),
         });
         Ok(ns)
     }
@@ -368,7 +379,18 @@ impl Namespace<'_, '_> {
                 name: name.to_owned(),
                 missing,
             };
-            return self.fail(saved, j, flags, why);
+            let created = saved.0..self.st.objects.len();
+            let misses = self.st.missing(created.clone());
+            let attempted = created
+                .filter_map(|k| self.st.objects.get(k)?.opened.as_ref())
+                .map(|o| o.canonical.clone())
+                .collect();
+            let r = self.fail(saved, j, flags, why);
+            if let Some(g) = self.groups.last_mut() {
+                g.missing = misses;
+                g.attempted = attempted;
+            }
+            return r;
         }
         let global_before = self.global.len();
         if flags & rtld::GLOBAL != 0 {
@@ -381,6 +403,8 @@ impl Namespace<'_, '_> {
             failed: None,
             created: saved.0..self.st.objects.len(),
             global_before,
+            missing: Vec::new(),
+            attempted: Vec::new(),
         });
         Ok(j)
     }
@@ -401,6 +425,8 @@ impl Namespace<'_, '_> {
             failed: Some(why.clone()),
             created: 0..0,
             global_before: self.global.len(),
+            missing: Vec::new(),
+            attempted: Vec::new(),
         });
         Err(why)
     }
@@ -470,6 +496,22 @@ impl State {
     /// Not found in trace mode: "faked", never matched again (L1).
     fn is_faked(&self, j: usize) -> bool {
         j != 1 && self.objects.get(j).is_some_and(|o| o.opened.is_none())
+    }
+
+    /// The names among `range` found nowhere, with the canonical path of
+    /// the object whose `DT_NEEDED` asked for each.
+    fn missing(&self, range: std::ops::Range<usize>) -> Vec<(PathBuf, BString)> {
+        range
+            .filter(|&k| self.is_faked(k))
+            .filter_map(|k| {
+                let o = self.objects.get(k)?;
+                if !matches!(o.how, How::NotFound(_)) {
+                    return None;
+                }
+                let by = self.objects.get(o.loader?)?.opened.as_ref()?;
+                Some((by.canonical.clone(), o.name.clone()))
+            })
+            .collect()
     }
 }
 

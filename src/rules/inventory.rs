@@ -1,31 +1,49 @@
-//! Built-in findings about the inventory, before any process model: what
-//! the loader cannot find, what the httpd process cannot load, and an
-//! `ld.so.cache` that `ldconfig` would write differently.
+//! Built-in findings about the inventory: what the loader cannot find,
+//! what the httpd process cannot load, and an `ld.so.cache` that
+//! `ldconfig` would write differently.
 //!
-//! - `unresolved-dependency`: a `DT_NEEDED` the loader finds nowhere (L3);
+//! - `unresolved-dependency`: a `DT_NEEDED` the loader finds nowhere (L3),
+//!   found from each object loaded on its own ([`stand_alone_misses`],
+//!   what `ldd` prints as "not found") and judged in the processes that
+//!   load it ([`unresolved_dependency`]);
 //! - `wrong-architecture`: a module or extension of another ELF class or
 //!   machine than httpd's (L12);
 //! - `stale-ld-cache`: the cache ld.so reads disagrees with ld.so.conf (C11).
 //!
-//! `scan` calls each with the facts it gathered; the findings' certainty
-//! and process are set later from the process models.
+//! `scan` calls each with the facts it gathered; the certainty and process
+//! of the last two are set later from the process models, while
+//! `unresolved-dependency` is judged with them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bstr::ByteSlice;
 
 use crate::elf::machine_name;
 use crate::elf::{Class, ElfFacts};
+use crate::image::ProcessImage;
 use crate::model::Finding;
 use crate::model::{Certainty, FindingId, Role, Severity};
 use crate::resolve::{CacheSource, How, Load, Loader, cache};
 use crate::root::Root;
 
-/// `unresolved-dependency`: what `ldd` shows as "not found" for the object.
-pub fn unresolved_dependency(path: &Path, role: Role, load: &Load) -> Option<Finding> {
+/// What `ldd` shows as "not found" for one inventory object loaded on its
+/// own: the half of `unresolved-dependency` that needs no process model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandAloneMisses {
+    path: PathBuf,
+    role: Role,
+    /// The names found nowhere.
+    names: BTreeSet<String>,
+    /// One line per miss: the name, what needs it, where ld.so looked.
+    evidence: Vec<String>,
+}
+
+/// The names `load` (the object at `path` loaded on its own, as `ldd`
+/// does) finds nowhere, if any.
+pub fn stand_alone_misses(path: &Path, role: Role, load: &Load) -> Option<StandAloneMisses> {
     let mut evidence = Vec::new();
-    let mut symbols = BTreeSet::new();
+    let mut names = BTreeSet::new();
     for o in &load.objects {
         if let How::NotFound(tried) = &o.how {
             let by = o
@@ -38,15 +56,123 @@ pub fn unresolved_dependency(path: &Path, role: Role, load: &Load) -> Option<Fin
                 o.name.to_str_lossy(),
                 tried.join(", ")
             ));
-            symbols.insert(o.name.to_str_lossy().into_owned());
+            names.insert(o.name.to_str_lossy().into_owned());
         }
     }
     if evidence.is_empty() {
         return None;
     }
     evidence.dedup();
-    let names: Vec<String> = symbols.into_iter().collect();
-    let what = match role {
+    Some(StandAloneMisses {
+        path: path.to_path_buf(),
+        role,
+        names,
+        evidence,
+    })
+}
+
+/// `unresolved-dependency`, judged in the modelled processes (issue 15):
+/// a name the object misses alone matters where a process loads the object
+/// and misses it too.
+///
+/// - A process whose load of the object (the start-up, or the `dlopen` of
+///   the module, extension or import whose search list holds it) misses one
+///   of those names: the finding stands at its stand-alone severity
+///   (`certain`, or `likely` when only imports fail).
+/// - Else, a process that has the object as a member found every name (a
+///   `dlopen` missing one fails and leaves nothing behind; typically the
+///   loader chain's `DT_RPATH` or `LD_LIBRARY_PATH` finds it): no finding.
+///   The report's `objects[].processes` says which processes load it.
+/// - Else nothing modelled loads it: at most `low`, `latent`, since only
+///   what loads it would fail.
+/// - Without any process model the object alone is all there is to judge:
+///   the stand-alone severity, `likely`.
+pub fn unresolved_dependency(
+    alone: &StandAloneMisses,
+    processes: &[&ProcessImage],
+) -> Option<Finding> {
+    let path = text(&alone.path);
+    let mut evidence = alone.evidence.clone();
+    let mut severity = if alone.role == Role::Library {
+        Severity::Medium
+    } else {
+        Severity::High
+    };
+    let mut certainty = Certainty::Likely;
+    let mut process = None;
+    if !processes.is_empty() {
+        // (process, the load that fails, what it misses of ours).
+        let mut fails = Vec::new();
+        let mut what_ifs = Vec::new();
+        for p in processes {
+            for u in &p.unresolved {
+                if !u.objects.contains(&path) {
+                    continue;
+                }
+                let ours: Vec<&(String, String)> = u
+                    .missing
+                    .iter()
+                    .filter(|(_, name)| alone.names.contains(name))
+                    .collect();
+                if ours.is_empty() {
+                    continue;
+                }
+                if u.installed_only {
+                    what_ifs.push((p, u, ours));
+                } else {
+                    fails.push((p, u, ours));
+                }
+            }
+        }
+        let loaded_by: Vec<&str> = processes
+            .iter()
+            .filter(|p| {
+                p.members
+                    .iter()
+                    .any(|m| m.object == path && !m.installed_only)
+            })
+            .map(|p| p.name.as_str())
+            .collect();
+        for (p, u, ours) in &fails {
+            let names: Vec<String> = ours
+                .iter()
+                .map(|(by, name)| format!("{name} (needed by {by})"))
+                .collect();
+            evidence.push(format!(
+                "in process {}: {} misses {}",
+                p.name,
+                u.via,
+                names.join(", ")
+            ));
+        }
+        if let Some((p, _, _)) = fails.iter().find(|(_, u, _)| !u.may_be_imported) {
+            certainty = Certainty::Certain;
+            process = Some(p.name.clone());
+        } else if let Some((p, _, _)) = fails.first() {
+            process = Some(p.name.clone());
+        } else if !loaded_by.is_empty() {
+            return None;
+        } else {
+            severity = severity.min(Severity::Low);
+            certainty = Certainty::Latent;
+            let modelled: Vec<&str> = processes.iter().map(|p| p.name.as_str()).collect();
+            evidence.push(format!(
+                "no modelled process ({}) loads it: only what loads it would fail",
+                modelled.join(", ")
+            ));
+            for (p, u, _) in &what_ifs {
+                evidence.push(format!(
+                    "in process {}, if enabled: {} would fail",
+                    p.name, u.via
+                ));
+            }
+        }
+    } else {
+        evidence
+            .push("no process could be modelled: judged from the object loaded on its own".into());
+    }
+    let names: Vec<&str> = alone.names.iter().map(String::as_str).collect();
+    let what = match alone.role {
         Role::Httpd => "httpd cannot start",
         Role::ApacheModule => "Apache fails to start when the module is loaded",
         Role::PhpExtension => "PHP fails to load the extension",
@@ -55,19 +181,14 @@ pub fn unresolved_dependency(path: &Path, role: Role, load: &Load) -> Option<Fin
     };
     Some(Finding {
         id: FindingId::UnresolvedDependency,
-        severity: if role == Role::Library {
-            Severity::Medium
-        } else {
-            Severity::High
-        },
-        certainty: Certainty::Likely,
+        severity,
+        certainty,
         title: format!(
-            "{} needs {} that the loader cannot find: {what}",
-            text(path),
+            "{path} needs {} that the loader cannot find: {what}",
             names.join(", ")
         ),
-        process: None,
-        objects: vec![text(path)],
+        process,
+        objects: vec![path.clone()],
         symbols: Vec::new(),
         bindings: Vec::new(),
         evidence,
@@ -208,4 +329,166 @@ pub fn stale_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
 
 fn text(p: &Path) -> String {
     p.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    //! `unresolved-dependency` judged in hand-made processes: the
+    //! stand-alone half is a `Load` as ld.so's trace mode makes it, the
+    //! process half what the model records of each member and failed load.
+
+    use std::sync::Arc;
+
+    use bstr::BString;
+
+    use super::*;
+    use crate::image::{How as MemberHow, Member, Scopes, Unresolved};
+    use crate::resolve::{Found, Loaded, Opened};
+    use crate::root::FileId;
+
+    const MODULE: &str = "/usr/lib/apache2/modules/mod_x.so";
+
+    /// `MODULE` loaded alone: it needs libgone.so.1, found nowhere.
+    fn alone(role: Role) -> StandAloneMisses {
+        let main = Loaded {
+            name: BString::from(MODULE),
+            path: Some(PathBuf::from(MODULE)),
+            opened: Some(Arc::new(Opened {
+                id: FileId { dev: 1, ino: 1 },
+                canonical: PathBuf::from(MODULE),
+                size: 0,
+                facts: Ok(Arc::new(ElfFacts::default())),
+            })),
+            how: How::Found(Found::Path),
+            needed: vec![1],
+            loader: None,
+        };
+        let gone = Loaded {
+            name: BString::from("libgone.so.1"),
+            path: None,
+            opened: None,
+            how: How::NotFound(vec!["ld.so.cache".into()]),
+            needed: Vec::new(),
+            loader: Some(0),
+        };
+        let load = Load {
+            objects: vec![main, gone],
+            interpreter: None,
+            order: vec![0],
+        };
+        stand_alone_misses(Path::new(MODULE), role, &load).expect("a miss")
+    }
+
+    fn process(members: &[(&str, bool)], unresolved: Vec<Unresolved>) -> ProcessImage {
+        ProcessImage {
+            name: "apache".into(),
+            members: members
+                .iter()
+                .map(|(object, may_be_imported)| Member {
+                    object: object.to_string(),
+                    how: MemberHow::Dlopen,
+                    flags: String::new(),
+                    via: "test".into(),
+                    global: false,
+                    may_be_imported: *may_be_imported,
+                    uncertain: false,
+                    installed_only: false,
+                    brought_by: None,
+                })
+                .collect(),
+            scopes: Scopes { global: Vec::new() },
+            errors: Vec::new(),
+            notes: Vec::new(),
+            link: Default::default(),
+            config: Vec::new(),
+            unresolved,
+        }
+    }
+
+    fn failed(via: &str, may_be_imported: bool, installed_only: bool) -> Unresolved {
+        Unresolved {
+            via: via.into(),
+            objects: vec![MODULE.into()],
+            missing: vec![(MODULE.into(), "libgone.so.1".into())],
+            may_be_imported,
+            installed_only,
+        }
+    }
+
+    #[test]
+    fn the_stand_alone_half_is_what_ldd_prints_not_found() {
+        let a = alone(Role::ApacheModule);
+        assert_eq!(a.names, BTreeSet::from(["libgone.so.1".to_string()]));
+        assert!(a.evidence[0].starts_with("libgone.so.1 => not found (needed by"));
+    }
+
+    #[test]
+    fn a_process_whose_load_misses_it_keeps_the_severity() {
+        let p = process(
+            &[],
+            vec![failed("LoadModule x_module (a.conf:3)", false, false)],
+        );
+        let f = unresolved_dependency(&alone(Role::ApacheModule), &[&p]).expect("a finding");
+        assert_eq!(
+            (f.severity, f.certainty, f.process.as_deref()),
+            (Severity::High, Certainty::Certain, Some("apache"))
+        );
+        assert!(f.evidence.iter().any(|e| e.contains("LoadModule x_module")));
+        // Only an import that fails: it happens if the application imports it.
+        let p = process(&[], vec![failed("import", true, false)]);
+        let f = unresolved_dependency(&alone(Role::PythonExtension), &[&p]).expect("a finding");
+        assert_eq!(
+            (f.severity, f.certainty),
+            (Severity::High, Certainty::Likely)
+        );
+    }
+
+    #[test]
+    fn a_member_of_every_process_that_loads_it_is_no_finding() {
+        let loads = process(&[(MODULE, false)], Vec::new());
+        let other = process(&[], Vec::new());
+        assert_eq!(
+            unresolved_dependency(&alone(Role::Library), &[&loads, &other]),
+            None
+        );
+        // A failure of another load that misses a name of its own is not
+        // this object's.
+        let mut elsewhere = failed("LoadModule y_module (a.conf:4)", false, false);
+        elsewhere.objects = vec!["/usr/lib/apache2/modules/mod_y.so".into()];
+        let p = process(&[(MODULE, false)], vec![elsewhere]);
+        assert_eq!(
+            unresolved_dependency(&alone(Role::ApacheModule), &[&p]),
+            None
+        );
+    }
+
+    #[test]
+    fn nothing_loads_it_at_most_low() {
+        let p = process(&[], vec![failed("installed, not loaded", false, true)]);
+        let f = unresolved_dependency(&alone(Role::ApacheModule), &[&p]).expect("a finding");
+        assert_eq!(
+            (f.severity, f.certainty, f.process),
+            (Severity::Low, Certainty::Latent, None)
+        );
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.contains("no modelled process (apache)"))
+        );
+        assert!(f.evidence.iter().any(|e| e.contains("if enabled")));
+    }
+
+    #[test]
+    fn without_a_process_model_the_object_alone_decides() {
+        let f = unresolved_dependency(&alone(Role::Library), &[]).expect("a finding");
+        assert_eq!(
+            (f.severity, f.certainty),
+            (Severity::Medium, Certainty::Likely)
+        );
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.contains("no process could be modelled"))
+        );
+    }
 }

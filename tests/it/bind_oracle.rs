@@ -24,6 +24,19 @@
 //! bind-roots.sh, never from soclash): glibc must pick it (else the
 //! scenario is broken), and the model must agree with glibc on every one.
 //!
+//! Its `alone LOADER REF SYMBOL DEF` lines are about `expected`, where a
+//! reference binds with its object loaded on its own: ld.so is run on
+//! LOADER alone under chroot in trace mode with relocation
+//! (`LD_TRACE_LOADED_OBJECTS=1 LD_WARN=1 LD_BIND_NOW=1 LD_DEBUG=bindings`,
+//! what `ldd -r` does); it must bind REF's SYMBOL to DEF, and every binding
+//! it prints for REF must be the model's `expected` for that reference.
+//! LOADER is REF, or the object that loads REF with its dependencies when
+//! REF finds them only through its loaders' DT_RPATH (elf/dl-load.c); then
+//! ld.so on REF alone (`ldd`) must print "not found".
+//!
+//! `unresolved-dependency` is judged in the process: no object glibc
+//! loaded and relocated in the run may be reported by `soclash scan`.
+//!
 //! Failures of all scenarios are collected and reported together, with the
 //! number of bindings compared per scenario and run (printed on stderr).
 
@@ -41,10 +54,10 @@ use soclash::image::{self, How, ImageOptions, ProcessImage};
 use soclash::resolve::Cpu;
 use soclash::root::Root;
 
-use crate::common::{repo, sample_roots_dir};
+use crate::common::{SOCLASH, repo, sample_roots_dir};
 
 /// The scenarios bind-roots.sh builds (`BIND_ROOTS` in the Makefile).
-const SCENARIOS: [&str; 16] = [
+const SCENARIOS: [&str; 18] = [
     "a-self-reference",
     "b-function-pointer",
     "c-deepbind",
@@ -61,6 +74,8 @@ const SCENARIOS: [&str; 16] = [
     "n-tls",
     "o-hidden-version",
     "p-scope-update",
+    "q-rpath-loader-chain",
+    "r-unresolved-in-process",
 ];
 
 /// Signature roots the driver cannot run as the model says; their findings
@@ -141,15 +156,61 @@ struct Intent {
     text: String,
 }
 
-fn parse_intents(file: &Path) -> Result<Vec<Intent>, String> {
+/// An `alone LOADER REF SYMBOL DEF` line of `expected.txt`: ld.so run on
+/// `loader` alone binds `object`'s reference to `symbol` to `def`.
+#[derive(Debug)]
+struct Alone {
+    loader: String,
+    object: String,
+    symbol: String,
+    def: String,
+    text: String,
+}
+
+/// An `unresolved SEVERITY PATH` line: the scan reports
+/// `unresolved-dependency` for `path` at `severity`.
+#[derive(Debug)]
+struct Unresolved {
+    severity: String,
+    path: String,
+}
+
+/// What `expected.txt` says.
+#[derive(Debug, Default)]
+struct Manifest {
+    intents: Vec<Intent>,
+    alone: Vec<Alone>,
+    unresolved: Vec<Unresolved>,
+}
+
+fn parse_intents(file: &Path) -> Result<Manifest, String> {
     let text =
         fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let mut out = Vec::new();
+    let mut alone = Vec::new();
+    let mut unresolved = Vec::new();
     for raw in text.lines() {
         if raw.trim().is_empty() || raw.starts_with('#') {
             continue;
         }
         let words: Vec<&str> = raw.split(' ').collect();
+        if let ["alone", loader, object, symbol, def] = words.as_slice() {
+            alone.push(Alone {
+                loader: loader.to_string(),
+                object: object.to_string(),
+                symbol: symbol.to_string(),
+                def: def.to_string(),
+                text: raw.to_owned(),
+            });
+            continue;
+        }
+        if let ["unresolved", severity, path] = words.as_slice() {
+            unresolved.push(Unresolved {
+                severity: severity.to_string(),
+                path: path.to_string(),
+            });
+            continue;
+        }
         let (mode, object, symbol, def, protected) = match words.as_slice() {
             [m, o, s, d] => (*m, *o, *s, *d, false),
             [m, o, s, d, "protected"] => (*m, *o, *s, *d, true),
@@ -170,7 +231,11 @@ fn parse_intents(file: &Path) -> Result<Vec<Intent>, String> {
             text: raw.to_owned(),
         });
     }
-    Ok(out)
+    Ok(Manifest {
+        intents: out,
+        alone,
+        unresolved,
+    })
 }
 
 /// `RTLD_NOW|RTLD_GLOBAL` as a mode, with glibc's values (libc's constants,
@@ -304,6 +369,49 @@ fn parse_binding(line: &str) -> Option<Seen> {
 
 /// Runs the driver in the root; its LD_DEBUG=bindings lines.
 fn run_driver(root: &Path, mode: Mode) -> Result<Vec<String>, String> {
+    let mut cmd = Command::new("/usr/sbin/apache2");
+    cmd.arg(PLAN);
+    if mode == Mode::Now {
+        cmd.env("LD_BIND_NOW", "1");
+    }
+    run_chrooted(root, cmd)
+        .map(|(_, lines)| lines)
+        .map_err(|e| {
+            format!(
+                "{e} (the driver, LD_BIND_NOW {})",
+                if mode == Mode::Now { "set" } else { "unset" }
+            )
+        })
+}
+
+/// Runs ld.so on `object` alone in the root, in trace mode with relocation
+/// (`ldd -r`); its LD_DEBUG=bindings lines.
+fn run_alone(root: &Path, object: &str) -> Result<Vec<String>, String> {
+    let mut cmd = Command::new("/lib64/ld-linux-x86-64.so.2");
+    cmd.arg(object)
+        .env("LD_TRACE_LOADED_OBJECTS", "1")
+        // ld.so relocates in trace mode only when warning (ldd -r).
+        .env("LD_WARN", "1")
+        .env("LD_BIND_NOW", "1");
+    run_chrooted(root, cmd)
+        .map(|(_, lines)| lines)
+        .map_err(|e| format!("{e} (ld.so on {object} alone)"))
+}
+
+/// What `ldd` prints for `object` in the root: ld.so on it alone in trace
+/// mode (`NAME => not found` for what it finds nowhere).
+fn run_ldd(root: &Path, object: &str) -> Result<String, String> {
+    let mut cmd = Command::new("/lib64/ld-linux-x86-64.so.2");
+    cmd.arg(object).env("LD_TRACE_LOADED_OBJECTS", "1");
+    run_chrooted(root, cmd)
+        .map(|(stdout, _)| stdout)
+        .map_err(|e| format!("{e} (ldd {object})"))
+}
+
+/// Runs `cmd` (a program of the root) under chroot with a cleared
+/// environment but `PATH`, `LD_DEBUG=bindings` and what `cmd` sets; its
+/// standard output and the LD_DEBUG lines it wrote.
+fn run_chrooted(root: &Path, mut cmd: Command) -> Result<(String, Vec<String>), String> {
     let tmp = root.join("tmp");
     let prefix = Path::new(DEBUG_OUTPUT).file_name().unwrap().to_owned();
     let stale = |tmp: &Path| {
@@ -317,16 +425,17 @@ fn run_driver(root: &Path, mode: Mode) -> Result<Vec<String>, String> {
     };
     stale(&tmp);
     let dir = CString::new(root.as_os_str().as_bytes()).unwrap();
-    let mut cmd = Command::new("/usr/sbin/apache2");
-    cmd.arg(PLAN)
-        .env_clear()
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let envs: Vec<(std::ffi::OsString, std::ffi::OsString)> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+        .collect();
+    cmd.env_clear()
         .env("PATH", "/usr/sbin:/usr/bin")
         .env("LD_DEBUG", "bindings")
         .env("LD_DEBUG_OUTPUT", DEBUG_OUTPUT)
+        .envs(envs)
         .stdin(Stdio::null());
-    if mode == Mode::Now {
-        cmd.env("LD_BIND_NOW", "1");
-    }
     // SAFETY: chroot and chdir are async-signal-safe; the path was
     // allocated before the fork.
     unsafe {
@@ -339,7 +448,7 @@ fn run_driver(root: &Path, mode: Mode) -> Result<Vec<String>, String> {
     }
     let out = cmd.output().map_err(|e| {
         format!(
-            "cannot run /usr/sbin/apache2 chrooted in {} (needs root): {e}",
+            "cannot run {program} chrooted in {} (needs root): {e}",
             root.display()
         )
     })?;
@@ -356,9 +465,8 @@ fn run_driver(root: &Path, mode: Mode) -> Result<Vec<String>, String> {
     stale(&tmp);
     if !out.status.success() {
         return Err(format!(
-            "the driver failed ({}) with LD_BIND_NOW {}:\n{}{}",
+            "{program} failed ({}):\n{}{}",
             out.status,
-            if mode == Mode::Now { "set" } else { "unset" },
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ));
@@ -369,7 +477,10 @@ fn run_driver(root: &Path, mode: Mode) -> Result<Vec<String>, String> {
             debug.len()
         ));
     }
-    Ok(text.lines().map(str::to_owned).collect())
+    Ok((
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        text.lines().map(str::to_owned).collect(),
+    ))
 }
 
 /// (object, symbol, version) of a reference.
@@ -644,7 +755,11 @@ fn compare(
 fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
     let mut fail = Vec::new();
     let root_dir = dir.join("root");
-    let intents = match parse_intents(&dir.join("expected.txt")) {
+    let Manifest {
+        intents,
+        alone,
+        unresolved,
+    } = match parse_intents(&dir.join("expected.txt")) {
         Ok(i) => i,
         Err(e) => return (vec![e], format!("{name}: unchecked")),
     };
@@ -677,6 +792,8 @@ fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
         return (vec![format!("{}: {e}", plan_file.display())], String::new());
     }
     let mut summary = format!("{name}:");
+    // The objects glibc relocated in the run with LD_BIND_NOW.
+    let mut relocated = BTreeSet::new();
     for mode in [Mode::Now, Mode::Lazy] {
         let lines = match run_driver(&root_dir, mode) {
             Ok(l) => l,
@@ -685,6 +802,15 @@ fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
                 continue;
             }
         };
+        if mode == Mode::Now {
+            let mut cache = HashMap::new();
+            relocated.extend(
+                lines
+                    .iter()
+                    .filter_map(|l| parse_binding(l))
+                    .filter_map(|b| canonical(&root_dir, &b.object, &mut cache)),
+            );
+        }
         let bindings = bind(&img, &mode.options());
         let before = fail.len();
         let c = compare(
@@ -703,7 +829,237 @@ fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
         )
         .unwrap();
     }
+    let before = fail.len();
+    let flagged = check_unresolved(&root_dir, &img, &relocated, &unresolved, &mut fail);
+    write!(
+        summary,
+        " {flagged} unresolved-dependency findings, {} for objects glibc loaded;",
+        fail.len() - before
+    )
+    .unwrap();
+    if !alone.is_empty() {
+        let before = fail.len();
+        let bindings = bind(&img, &Mode::Now.options());
+        let compared = compare_alone(&root_dir, &bindings, &alone, &mut fail);
+        write!(
+            summary,
+            " alone: {compared} bindings of {} lines compared with `expected`, {} failures;",
+            alone.len(),
+            fail.len() - before
+        )
+        .unwrap();
+    }
     (fail, summary)
+}
+
+/// `unresolved-dependency` is judged in the process (issue 15). An object
+/// glibc loaded and relocated in the driver's run found every `DT_NEEDED`
+/// there, whatever `ldd` says of it alone (q-rpath-loader-chain's .libs
+/// libraries find theirs only through the module's DT_RPATH), so `soclash
+/// scan` must not report it. The findings the scan makes are exactly the
+/// manifest's `unresolved` lines, each confirmed by glibc: `ldd` on the
+/// object prints "not found" (alone), and, above low (a process loads it),
+/// a `dlopen` of it after the model's plan fails (in the process). Returns
+/// how many findings the scan made.
+fn check_unresolved(
+    root: &Path,
+    img: &ProcessImage,
+    relocated: &BTreeSet<String>,
+    lines: &[Unresolved],
+    fail: &mut Vec<String>,
+) -> usize {
+    let out = match Command::new(SOCLASH)
+        .args(["scan", "--format", "json", "--root"])
+        .arg(root)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            fail.push(format!("soclash scan: {e}"));
+            return 0;
+        }
+    };
+    let report: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+        Ok(v) => v,
+        Err(e) => {
+            fail.push(format!(
+                "soclash scan gave no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            return 0;
+        }
+    };
+    let findings: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["id"] == "unresolved-dependency")
+        .collect();
+    let mut claimed = BTreeSet::new();
+    for f in &findings {
+        for o in f["objects"].as_array().into_iter().flatten() {
+            let o = o.as_str().unwrap_or_default();
+            claimed.insert((f["severity"].as_str().unwrap_or_default(), o));
+            if relocated.contains(o) {
+                fail.push(format!(
+                    "unresolved-dependency for {o}, which glibc loaded and relocated in the run: {}",
+                    f["title"]
+                ));
+            }
+        }
+    }
+    let want: BTreeSet<(&str, &str)> = lines
+        .iter()
+        .map(|u| (u.severity.as_str(), u.path.as_str()))
+        .collect();
+    if claimed != want {
+        fail.push(format!(
+            "unresolved-dependency (severity, object): the scan says {claimed:?}, the scenario {want:?}"
+        ));
+    }
+    for u in lines {
+        match run_ldd(root, &u.path) {
+            Ok(out) if out.contains("=> not found") => {}
+            Ok(out) => fail.push(format!(
+                "scenario broken: ldd {} misses nothing:\n{out}",
+                u.path
+            )),
+            Err(e) => fail.push(e),
+        }
+        if u.severity == "low" {
+            continue;
+        }
+        // RTLD_NOW, as an import or a module: the names must be there.
+        let extra = match plan(img) {
+            Ok(p) => format!("{p}dlopen {:#x} {}\n", libc::RTLD_NOW, u.path),
+            Err(e) => {
+                fail.push(e);
+                continue;
+            }
+        };
+        if let Err(e) = fs::write(root.join(PLAN.trim_start_matches('/')), extra) {
+            fail.push(format!("{PLAN}: {e}"));
+            continue;
+        }
+        match run_driver(root, Mode::Now) {
+            Err(e) if e.contains("cannot open shared object file") => {}
+            Err(e) => fail.push(format!(
+                "scenario broken: the process fails on {} otherwise: {e}",
+                u.path
+            )),
+            Ok(_) => fail.push(format!(
+                "scenario broken: the process loads {} after the plan",
+                u.path
+            )),
+        }
+    }
+    findings.len()
+}
+
+/// The `alone` lines: ld.so run on each LOADER alone binds the line's
+/// reference as the line says (else the scenario is broken), and every
+/// binding it prints for the line's REF is the model's `expected` for that
+/// reference. Returns how many bindings were compared.
+fn compare_alone(
+    root: &Path,
+    bindings: &Bindings,
+    alone: &[Alone],
+    fail: &mut Vec<String>,
+) -> usize {
+    let mut compared = 0;
+    let mut cache = HashMap::new();
+    let mut traces: BTreeMap<&str, Vec<Seen>> = BTreeMap::new();
+    for a in alone {
+        if !traces.contains_key(a.loader.as_str()) {
+            let lines = match run_alone(root, &a.loader) {
+                Ok(l) => l,
+                Err(e) => {
+                    fail.push(format!("alone: {e}"));
+                    Vec::new()
+                }
+            };
+            let seen: Vec<Seen> = lines
+                .iter()
+                .filter_map(|l| parse_binding(l))
+                .filter_map(|mut b| {
+                    b.object = canonical(root, &b.object, &mut cache)?;
+                    b.def = canonical(root, &b.def, &mut cache)?;
+                    Some(b)
+                })
+                .collect();
+            traces.insert(&a.loader, seen);
+        }
+        // The line claims REF finds its dependencies only through LOADER.
+        if a.loader != a.object {
+            match run_ldd(root, &a.object) {
+                Ok(out) if out.contains("=> not found") => {}
+                Ok(out) => fail.push(format!(
+                    "alone: scenario broken: `{}' — {} finds its dependencies alone:\n{out}",
+                    a.text, a.object
+                )),
+                Err(e) => fail.push(format!("alone: {e}")),
+            }
+        }
+        let seen = traces
+            .get(a.loader.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let focal: BTreeSet<&str> = seen
+            .iter()
+            .filter(|b| b.object == a.object && b.symbol == a.symbol)
+            .map(|b| b.def.as_str())
+            .collect();
+        if focal != BTreeSet::from([a.def.as_str()]) {
+            fail.push(format!(
+                "alone: scenario broken: `{}' — ld.so on {} alone binds it to {focal:?}",
+                a.text, a.loader
+            ));
+        }
+    }
+    // Every binding of each REF in its LOADER's trace, against `expected`.
+    let pairs: BTreeSet<(&str, &str)> = alone
+        .iter()
+        .map(|a| (a.loader.as_str(), a.object.as_str()))
+        .collect();
+    for (loader, object) in pairs {
+        for b in traces.get(loader).into_iter().flatten() {
+            if b.object != object {
+                continue;
+            }
+            compared += 1;
+            let refs: Vec<&Reference> = bindings
+                .references
+                .iter()
+                .filter(|r| {
+                    !r.direct
+                        && r.object == b.object
+                        && r.symbol == b.symbol
+                        && r.version == b.version
+                })
+                .collect();
+            if refs.is_empty() {
+                fail.push(format!(
+                    "alone: the model has no reference for ld.so's (on {loader} alone): {}",
+                    b.line
+                ));
+            }
+            for r in refs {
+                if r.expected.as_deref() != Some(b.def.as_str()) {
+                    fail.push(format!(
+                        "alone: the model expects {} `{}' at {} (binds_to {}, interposed {}); \
+                         ld.so on {loader} alone: {}",
+                        r.object,
+                        r.symbol,
+                        show(&r.expected),
+                        show(&r.binds_to),
+                        r.interposed,
+                        b.line
+                    ));
+                }
+            }
+        }
+    }
+    compared
 }
 
 #[test]

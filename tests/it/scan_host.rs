@@ -1,7 +1,8 @@
 //! `soclash scan` on this machine: the inventory must hold every Apache
 //! module, PHP extension and lib-dynload module the file system has, with
 //! the right role, and `unresolved-dependency` must name exactly the
-//! objects for which `ldd` prints "not found".
+//! objects for which `ldd` prints "not found" and that no modelled process
+//! loads with all it needs.
 //!
 //! Expectations are counted from the file system and from the system `ldd`
 //! (run only on the distribution's own files), never typed in by hand.
@@ -175,6 +176,25 @@ fn scan_of_this_host_matches_file_system_and_ldd() {
             ldd_not_found.insert(c.to_string());
         }
     }
+    // The in-process half (issue 15): ldd loads the object alone; a name it
+    // misses matters where a process misses it too. A member of a modelled
+    // process (`objects[].processes`, the members tests/it/apache_oracle.rs
+    // checks against the real Apache) found every name there, since a
+    // dlopen that misses one fails and leaves nothing behind; httpd is a
+    // member of its own start-up whatever it misses. So ldd's objects stay
+    // flagged unless a process has them as members.
+    let member = |path: &str| {
+        objects.iter().any(|o| {
+            o["path"] == path
+                && o["role"] != "httpd"
+                && o["processes"].as_array().is_some_and(|p| !p.is_empty())
+        })
+    };
+    let expected_flagged: BTreeSet<String> = ldd_not_found
+        .iter()
+        .filter(|c| !member(c))
+        .cloned()
+        .collect();
     let flagged: BTreeSet<String> = report["findings"]
         .as_array()
         .expect("findings")
@@ -184,18 +204,20 @@ fn scan_of_this_host_matches_file_system_and_ldd() {
         .filter_map(|p| p.as_str().map(str::to_string))
         .collect();
     assert_eq!(
-        flagged, ldd_not_found,
-        "unresolved-dependency vs ldd 'not found'"
+        flagged, expected_flagged,
+        "unresolved-dependency vs ldd 'not found' minus what a process loads"
     );
     eprintln!(
         "scan of this host: {} expected objects found with their roles ({} modules, {} PHP, {} Python); \
-         {} enabled modules loaded, the others not; {} candidates through ldd, {} with 'not found'",
+         {} enabled modules loaded, the others not; {} candidates through ldd, {} with 'not found', \
+         {} of them loaded by a process",
         expected.len(),
         count("apache-module"),
         count("php-extension"),
         count("python-extension"),
         enabled.len(),
         candidates.len(),
-        ldd_not_found.len()
+        ldd_not_found.len(),
+        ldd_not_found.len() - expected_flagged.len()
     );
 }

@@ -316,6 +316,23 @@ fn check_root(name: &str, dir: &Path, notes: &mut Vec<String>) -> Vec<String> {
                 }
             }
             Line::Finding { id, path } => {
+                // expected.txt's unresolved-dependency lines are ldd's "not
+                // found" in the chroot, the object alone. The scan judges in
+                // the processes (issue 15): ldd's half suffices only while no
+                // process has the object as a member (here: no root has an
+                // Apache configuration to model); a member found the name.
+                if id == "unresolved-dependency" {
+                    let member = by_path
+                        .get(path.as_str())
+                        .and_then(|o| o["processes"].as_array())
+                        .is_some_and(|p| !p.is_empty());
+                    if member {
+                        fail.push(format!(
+                            "{path}: ldd misses a name alone, but a process has it as a member: \
+                             the expectation needs the in-process half"
+                        ));
+                    }
+                }
                 let hit = findings.iter().any(|f| {
                     f["id"] == id.as_str() && strs(&f["objects"]).contains(&path.as_str())
                 });
