@@ -129,7 +129,7 @@ impl Origins {
         flags: u32,
         caller: Option<usize>,
         origin: Origin,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, crate::resolve::DlopenError> {
         let r = ns.dlopen(path_bytes(path), flags, caller);
         match r {
             Ok(j) => self.loaded.push((j, origin)),
