@@ -3,7 +3,9 @@
 //! - `symbol-interposition`: references that bind outside the group their
 //!   object would bind in when loaded on its own (glibc's
 //!   `elf/dl-lookup.c`), one per pair of losing and winning object, its
-//!   severity from what crosses ([`consequence`]);
+//!   severity from what crosses ([`consequence`]); [`group`] then makes one
+//!   finding per root cause of the pairs and the signatures that explain
+//!   them;
 //! - `duplicate-soname-different-file`: an object expects a soname at one
 //!   file, the process already has that soname from another (rule L1);
 //! - `missing-symbol-version`: a required version its file does not define
@@ -22,6 +24,7 @@
 //! rule, from `scan`).
 
 pub mod consequence;
+pub mod group;
 pub mod inventory;
 pub mod matcher;
 pub mod signature;
@@ -274,7 +277,8 @@ fn substituted(image: &ProcessImage, r: &Reference) -> bool {
 
 /// `symbol-interposition`: per (losing, winning) object pair, its
 /// severity from what crosses ([`consequence::judge`], capped by
-/// [`consequence::interactive_only`]).
+/// [`consequence::interactive_only`]); [`group`] then makes one finding per
+/// root cause of them.
 fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
     type Key = (String, String);
     let mut groups: BTreeMap<Key, Vec<&Reference>> = BTreeMap::new();

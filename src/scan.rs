@@ -240,13 +240,35 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         root.read(Path::new(p), crate::budget::named!(VERSION_STRING_FILE))
             .ok()
     };
+    // Which Python distribution each object belongs to (the inventory's
+    // and the processes' members: a virtualenv's modules are only the
+    // latter's), for one finding per cause.
+    let python_files: BTreeSet<PathBuf> = inventory
+        .keys()
+        .cloned()
+        .chain(
+            images
+                .iter()
+                .flat_map(|i| &i.members)
+                .map(|m| PathBuf::from(&m.object)),
+        )
+        .collect();
+    let wheels = crate::host::wheels::owners(root, &python_files);
+    errors.extend(wheels.errors.iter().map(|(p, r)| error(p, r.clone())));
+    let units = rules::group::Units::new(&wheels.by_file, &images);
     let per_process: Vec<Vec<Finding>> = images
         .par_iter()
         .map(|i| {
             let bindings = crate::image::bind::bind(i, &crate::image::bind::BindOptions::default());
             let mut builtin = crate::rules::process_findings(i, &bindings);
-            let known =
-                crate::rules::matcher::evaluate(&signatures, i, &bindings, &read, &mut builtin);
+            let known = crate::rules::matcher::evaluate(
+                &signatures,
+                i,
+                &bindings,
+                &read,
+                &mut builtin,
+                &units,
+            );
             builtin.extend(known);
             builtin
         })
@@ -255,6 +277,24 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
     let found = crate::host::packages::owners(root, &inventory.keys().cloned().collect());
     let mut owners = found.by_file;
     overlay_owners(root, opts, inventory.keys(), &mut owners);
+    let interposing: BTreeSet<String> = signatures
+        .iter()
+        .filter(|s| {
+            s.explains
+                .iter()
+                .any(|e| e.0 == FindingId::SymbolInterposition)
+        })
+        .map(|s| s.id.0.clone())
+        .collect();
+    let mut findings = rules::group::by_cause(
+        findings,
+        &rules::group::Context {
+            images: &images,
+            owners: &owners,
+            units: &units,
+            interposing: &interposing,
+        },
+    );
     for f in &mut findings {
         name_packages(f, &owners, &images);
     }
