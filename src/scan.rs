@@ -399,20 +399,61 @@ fn name_packages(
     if !named.is_empty() {
         f.evidence.push(format!("packages: {}", named.join(", ")));
     }
-    let image = images.iter().find(|i| f.process.as_ref() == Some(&i.name));
-    let mut lines = Vec::new();
+    // The finding's process first, then the others a group spans.
+    let mut ordered: Vec<&crate::image::ProcessImage> = images
+        .iter()
+        .copied()
+        .filter(|i| f.process.as_ref() == Some(&i.name))
+        .collect();
+    ordered.extend(
+        images
+            .iter()
+            .copied()
+            .filter(|i| f.process.as_ref() != Some(&i.name)),
+    );
+    // One line per module that brings objects (or package that holds
+    // them), its objects listed: a group of one cause names many.
+    let mut lines: Vec<(String, Vec<String>)> = Vec::new();
     for o in &f.objects {
-        let brought = image
-            .and_then(|i| i.members.iter().find(|m| m.object == *o))
+        let brought = ordered
+            .iter()
+            .find_map(|i| i.members.iter().find(|m| m.object == *o))
             .and_then(|m| m.brought_by.as_deref());
-        match brought {
-            Some(b) => lines.push(match package(b) {
-                Some(p) => format!("{} comes with {} (package {p})", file(o), file(b)),
-                None => format!("{} comes with {}", file(o), file(b)),
+        let tail = match brought {
+            Some(b) => Some(match package(b) {
+                Some(p) => format!("with {} (package {p})", file(b)),
+                None => format!("with {}", file(b)),
             }),
-            None => lines.extend(package(o).map(|p| format!("{} is in package {p}", file(o)))),
+            None => package(o).map(|p| format!("in package {p}")),
+        };
+        let Some(tail) = tail else { continue };
+        match lines.iter_mut().find(|(t, _)| *t == tail) {
+            Some((_, names)) => names.push(file(o)),
+            None => lines.push((tail, vec![file(o)])),
         }
     }
+    let lines: Vec<String> = lines
+        .into_iter()
+        .map(|(tail, names)| {
+            const SHOWN: usize = 4;
+            let (verb, rest) = match tail.strip_prefix("with ") {
+                Some(r) => (("comes", "come"), format!("with {r}")),
+                None => (("is", "are"), tail.clone()),
+            };
+            let who = match names.as_slice() {
+                [one] => return format!("{one} {} {rest}", verb.0),
+                [init @ .., last] if names.len() <= SHOWN => {
+                    format!("{} and {last}", init.join(", "))
+                }
+                _ => format!(
+                    "{} and {} more",
+                    names[..SHOWN].join(", "),
+                    names.len() - SHOWN
+                ),
+            };
+            format!("{who} {} {rest}", verb.1)
+        })
+        .collect();
     if !lines.is_empty() {
         f.remedy = format!("{} Packages: {}.", f.remedy.trim_end(), lines.join("; "));
     }
