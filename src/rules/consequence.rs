@@ -159,7 +159,13 @@ pub fn judge(p: &Pair<'_>) -> Judgement {
     }
     let (lv, wv) = (file_version(p.loser), file_version(p.winner));
     let (lt, wt) = (version_text(p.loser), version_text(p.winner));
-    let differ = lv.is_some() && wv.is_some() && lv != wv;
+    // Versions of which one is a prefix of the other (`4` and `4.8.0`: a
+    // file named by its soname) say nothing about which is newer.
+    let comparable = match (&lv, &wv) {
+        (Some(l), Some(w)) => l == w || !(l.starts_with(w) || w.starts_with(l)),
+        _ => false,
+    };
+    let differ = comparable && lv != wv;
     if p.loser_refers_itself && differ {
         return Judgement {
             severity: Severity::High,
@@ -180,9 +186,13 @@ pub fn judge(p: &Pair<'_>) -> Judgement {
         severity: Severity::Low,
         why: if differ {
             format!("the older {lf} {lt} loses {what} to the newer {wt}, the same ABI")
-        } else {
+        } else if comparable {
             format!(
                 "two copies of {lf} with the same ABI and file version ({lt}): no sign the builds differ"
+            )
+        } else {
+            format!(
+                "two copies of {lf} with the same ABI; their file names ({ln}, {wn}) do not tell which release is newer"
             )
         },
     }
@@ -396,6 +406,19 @@ mod tests {
             .severity,
             Severity::Low
         );
+        // A file named by its soname says nothing of its release: low.
+        let unknown = pair(
+            "/sp/pillow.libs/libtiff-f683b479.so.6.0.2",
+            "/usr/lib/libtiff.so.6",
+            Some(&l),
+            Some(&w),
+        );
+        let j = judge(&Pair {
+            loser_refers_itself: true,
+            ..unknown
+        });
+        assert_eq!(j.severity, Severity::Low);
+        assert!(j.why.contains("do not tell"), "{}", j.why);
         // Older loses to newer, whole: low.
         let older = pair(
             "/sp/pillow.libs/libtiff-f683b479.so.6.0.0",
