@@ -88,11 +88,12 @@ pub const VERSION_STRING_FILE: u64 = 256 << 20;
 
 // --- Package databases -----------------------------------------------------
 
-/// Largest dpkg `status`, dpkg `info/*.list` or apk `installed` file read.
-/// Debian's largest `.list` files (texlive, linux headers) are a few MiB.
+/// Largest dpkg `status`, dpkg `info/*.list`, apk `installed` or wheel
+/// `RECORD` file read. Debian's largest `.list` files (texlive, linux
+/// headers) are a few MiB.
 pub const PACKAGE_DB_FILE: u64 = 64 << 20;
-/// Bytes of dpkg `info/*.list` files read in one scan. All lists of a full
-/// Debian desktop come to about 60 MiB.
+/// Bytes of dpkg `info/*.list` files read in one scan, and of wheel
+/// `RECORD` files. All lists of a full Debian desktop come to about 60 MiB.
 pub const PACKAGE_LISTS_PER_SCAN: u64 = 256 << 20;
 /// Paths listed by packages looked up in the root in one scan (each
 /// listed directory once). Only paths whose name is that of a file the

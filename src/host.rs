@@ -31,6 +31,7 @@ pub mod packages;
 pub mod php;
 pub(crate) mod service;
 mod text;
+pub mod wheels;
 
 /// httpd executable names (RHEL's `httpd`, Debian's `apache2`, SUSE's
 /// `httpd2` and MPM-specific names).

@@ -371,6 +371,15 @@ impl Report {
                 if let Some(why) = f.symptoms.first().or_else(|| f.evidence.first()) {
                     lines.push(format!("why: {why}"));
                 }
+                // A severity below the signature's says why (rules::consequence,
+                // the matcher's `when_apart`): its evidence gives it first.
+                if let Some(cap) = f
+                    .evidence
+                    .first()
+                    .filter(|e| !f.symptoms.is_empty() && e.starts_with("at most "))
+                {
+                    lines.push(format!("severity: {cap}"));
+                }
                 lines.push(format!("fix: {}", f.remedy));
                 let shown = if style.verbose { usize::MAX } else { 3 };
                 for o in f.objects.iter().take(shown) {

@@ -1,8 +1,11 @@
 //! Built-in findings from the binding model: one problem, one finding.
 //!
 //! - `symbol-interposition`: references that bind outside the group their
-//!   object would bind in when loaded on its own (loader-model.md B1–B16),
-//!   one finding per pair of losing and winning object;
+//!   object would bind in when loaded on its own (glibc's
+//!   `elf/dl-lookup.c`), one per pair of losing and winning object, its
+//!   severity from what crosses ([`consequence`]); [`group`] then makes one
+//!   finding per root cause of the pairs and the signatures that explain
+//!   them;
 //! - `duplicate-soname-different-file`: an object expects a soname at one
 //!   file, the process already has that soname from another (rule L1);
 //! - `missing-symbol-version`: a required version its file does not define
@@ -20,6 +23,8 @@
 //! it reads and call it from [`process_findings`] (or, for an inventory
 //! rule, from `scan`).
 
+pub mod consequence;
+pub mod group;
 pub mod inventory;
 pub mod matcher;
 pub mod signature;
@@ -270,7 +275,10 @@ fn substituted(image: &ProcessImage, r: &Reference) -> bool {
         .is_some_and(|e| !image.members.iter().any(|m| &m.object == e))
 }
 
-/// `symbol-interposition`: per (losing, winning) object pair.
+/// `symbol-interposition`: per (losing, winning) object pair, its
+/// severity from what crosses ([`consequence::judge`], capped by
+/// [`consequence::interactive_only`]); [`group`] then makes one finding per
+/// root cause of them.
 fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
     type Key = (String, String);
     let mut groups: BTreeMap<Key, Vec<&Reference>> = BTreeMap::new();
@@ -296,37 +304,34 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
         let symbols: BTreeSet<&str> = refs.iter().map(|r| r.symbol.as_str()).collect();
         let froms: BTreeSet<&str> = refs.iter().map(|r| r.object.as_str()).collect();
         let sure = certainty(refs.iter().map(|r| (r.may_be_imported, r.installed_only)));
-        let data = refs.iter().any(|r| r.class != RelocClass::Plt);
         let lazy_only = refs.iter().all(|r| r.at_load.is_some());
+        // Variables of the winner among what moves: data, not only code.
+        let variables: BTreeSet<&[u8]> = wf
+            .map(|f| {
+                f.symbols
+                    .iter()
+                    .filter(|s| s.is_defined() && matches!(s.kind, 1 | 5 | 6))
+                    .map(|s| s.name.as_slice())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let data = symbols.iter().any(|s| variables.contains(s.as_bytes()));
+        let judgement = consequence::judge(&consequence::Pair {
+            loser: &loser,
+            winner: &winner,
+            loser_facts: lf,
+            winner_facts: wf,
+            loser_refers_itself: froms.contains(loser.as_str()),
+            data,
+        });
+        let interactive =
+            consequence::interactive_only(image, froms.iter().map(|f| (*f, winner.as_str())));
+        let mut severity = judgement.severity;
+        if interactive.is_some() {
+            severity = severity.min(Severity::Low);
+        }
         let what = plural(symbols.len(), "symbol");
         let data_note = if data { ", data included" } else { "" };
-        let (severity, headline) = match (soname(lf), soname(wf)) {
-            (Some(a), Some(b)) if a == b => {
-                let (lv, wv) = (file_version(&loser), file_version(&winner));
-                let (lt, wt) = (version_text(&loser), version_text(&winner));
-                if lv.is_some() && wv.is_some() && lv > wv {
-                    (
-                        Severity::Medium,
-                        format!(
-                            "two copies of {a}: the newer {lt} loses {what}{data_note} to the older {wt}"
-                        ),
-                    )
-                } else {
-                    (
-                        Severity::Low,
-                        format!("two copies of {a}: {lt} loses {what}{data_note} to {wt}"),
-                    )
-                }
-            }
-            _ => (
-                Severity::High,
-                format!(
-                    "{} takes {what} of {}{data_note}",
-                    file_name(&winner),
-                    file_name(&loser)
-                ),
-            ),
-        };
         let others: Vec<&str> = froms
             .iter()
             .filter(|f| **f != loser)
@@ -337,12 +342,23 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
             from.push(format!("{} itself", file_name(&loser)));
         }
         from.extend(others.iter().map(|o| o.to_string()));
-        let title = format!("{headline}; referenced from {}", from.join(" and "));
-        let mut evidence = vec![format!(
-            "{} from {} bind to {winner}; loaded on its own, each binds to {loser}",
-            plural(refs.len(), "reference"),
-            plural(froms.len(), "object"),
-        )];
+        let title = format!(
+            "{} takes {what} of {}{data_note}; referenced from {}",
+            file_name(&winner),
+            file_name(&loser),
+            from.join(" and ")
+        );
+        let mut evidence = vec![
+            format!("{}: {}", judgement.severity, judgement.why),
+            format!(
+                "{} from {} bind to {winner}; loaded on its own, each binds to {loser}",
+                plural(refs.len(), "reference"),
+                plural(froms.len(), "object"),
+            ),
+        ];
+        if let Some(modules) = &interactive {
+            evidence.push(consequence::interactive_note(modules));
+        }
         if lazy_only {
             evidence.push(
                 "only lazily bound PLT slots: they bind at the first call, here evaluated once everything is loaded (P2); a call before the winner is loaded binds as expected".into(),
@@ -381,7 +397,7 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
                 file_name(&loser)
             ),
             references: vec![
-                "research/loader-model.md B1-B5 (scope order: an earlier global definition wins)".into(),
+                "https://sourceware.org/git/?p=glibc.git;a=blob;f=elf/dl-lookup.c (_dl_lookup_symbol_x: the first definition in scope order wins)".into(),
             ],
             symptoms: Vec::new(),
         });
@@ -498,7 +514,7 @@ fn duplicate_sonames(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> 
                 remedy: format!(
                     "Use one {name} for the whole process: update or remove the copy at {wanted} or {have} so that both are the same version."
                 ),
-                references: vec!["research/loader-model.md L1 (already loaded: match by name and soname)".into()],
+                references: vec!["https://sourceware.org/git/?p=glibc.git;a=blob;f=elf/dl-load.c (_dl_map_object: an object already loaded under a matching name or soname is reused)".into()],
                 symptoms: Vec::new(),
             }
         })
@@ -558,7 +574,7 @@ fn missing_versions(image: &ProcessImage) -> Vec<Finding> {
                     file_name(path),
                     file_name(path)
                 ),
-                references: vec!["research/loader-model.md B10 (_dl_check_map_versions)".into()],
+                references: vec!["https://sourceware.org/git/?p=glibc.git;a=blob;f=elf/dl-version.c (_dl_check_map_versions)".into()],
                 symptoms: Vec::new(),
             });
         }
@@ -635,7 +651,7 @@ fn unresolved_symbols(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding>
                     file_name(object),
                     file_name(object)
                 ),
-                references: vec!["research/loader-model.md B16".into()],
+                references: vec!["https://sourceware.org/git/?p=glibc.git;a=blob;f=elf/dl-lookup.c (_dl_lookup_symbol_x: undefined symbol)".into()],
                 symptoms: Vec::new(),
             }
         })
@@ -939,10 +955,13 @@ mod tests {
         // relocation of md5.so's MD5Init count once), 2 referring objects.
         assert!(md5.title.contains("2 symbols"), "{}", md5.title);
         assert!(
-            md5.evidence[0].contains("3 references") && md5.evidence[0].contains("2 objects"),
+            md5.evidence[1].contains("3 references") && md5.evidence[1].contains("2 objects"),
             "{:?}",
             md5.evidence
         );
+        // Another library (md5.so's own MD5 code against libmhash): high,
+        // its reason first.
+        assert!(md5.evidence[0].starts_with("high: "), "{:?}", md5.evidence);
         assert_eq!(md5.severity, Severity::High);
         assert_eq!(md5.certainty, Certainty::Certain);
         let other = f

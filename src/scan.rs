@@ -244,13 +244,35 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         root.read(Path::new(p), crate::budget::named!(VERSION_STRING_FILE))
             .ok()
     };
+    // Which Python distribution each object belongs to (the inventory's
+    // and the processes' members: a virtualenv's modules are only the
+    // latter's), for one finding per cause.
+    let python_files: BTreeSet<PathBuf> = inventory
+        .keys()
+        .cloned()
+        .chain(
+            images
+                .iter()
+                .flat_map(|i| &i.members)
+                .map(|m| PathBuf::from(&m.object)),
+        )
+        .collect();
+    let wheels = crate::host::wheels::owners(root, &python_files);
+    errors.extend(wheels.errors.iter().map(|(p, r)| error(p, r.clone())));
+    let units = rules::group::Units::new(&wheels.by_file, &images);
     let per_process: Vec<Vec<Finding>> = images
         .par_iter()
         .map(|i| {
             let bindings = crate::image::bind::bind(i, &crate::image::bind::BindOptions::default());
             let mut builtin = crate::rules::process_findings(i, &bindings);
-            let known =
-                crate::rules::matcher::evaluate(&signatures, i, &bindings, &read, &mut builtin);
+            let known = crate::rules::matcher::evaluate(
+                &signatures,
+                i,
+                &bindings,
+                &read,
+                &mut builtin,
+                &units,
+            );
             builtin.extend(known);
             builtin
         })
@@ -259,6 +281,24 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
     let found = crate::host::packages::owners(root, &inventory.keys().cloned().collect());
     let mut owners = found.by_file;
     overlay_owners(root, opts, inventory.keys(), &mut owners);
+    let interposing: BTreeSet<String> = signatures
+        .iter()
+        .filter(|s| {
+            s.explains
+                .iter()
+                .any(|e| e.0 == FindingId::SymbolInterposition)
+        })
+        .map(|s| s.id.0.clone())
+        .collect();
+    let mut findings = rules::group::by_cause(
+        findings,
+        &rules::group::Context {
+            images: &images,
+            owners: &owners,
+            units: &units,
+            interposing: &interposing,
+        },
+    );
     for f in &mut findings {
         name_packages(f, &owners, &images);
     }
@@ -363,20 +403,61 @@ fn name_packages(
     if !named.is_empty() {
         f.evidence.push(format!("packages: {}", named.join(", ")));
     }
-    let image = images.iter().find(|i| f.process.as_ref() == Some(&i.name));
-    let mut lines = Vec::new();
+    // The finding's process first, then the others a group spans.
+    let mut ordered: Vec<&crate::image::ProcessImage> = images
+        .iter()
+        .copied()
+        .filter(|i| f.process.as_ref() == Some(&i.name))
+        .collect();
+    ordered.extend(
+        images
+            .iter()
+            .copied()
+            .filter(|i| f.process.as_ref() != Some(&i.name)),
+    );
+    // One line per module that brings objects (or package that holds
+    // them), its objects listed: a group of one cause names many.
+    let mut lines: Vec<(String, Vec<String>)> = Vec::new();
     for o in &f.objects {
-        let brought = image
-            .and_then(|i| i.members.iter().find(|m| m.object == *o))
+        let brought = ordered
+            .iter()
+            .find_map(|i| i.members.iter().find(|m| m.object == *o))
             .and_then(|m| m.brought_by.as_deref());
-        match brought {
-            Some(b) => lines.push(match package(b) {
-                Some(p) => format!("{} comes with {} (package {p})", file(o), file(b)),
-                None => format!("{} comes with {}", file(o), file(b)),
+        let tail = match brought {
+            Some(b) => Some(match package(b) {
+                Some(p) => format!("with {} (package {p})", file(b)),
+                None => format!("with {}", file(b)),
             }),
-            None => lines.extend(package(o).map(|p| format!("{} is in package {p}", file(o)))),
+            None => package(o).map(|p| format!("in package {p}")),
+        };
+        let Some(tail) = tail else { continue };
+        match lines.iter_mut().find(|(t, _)| *t == tail) {
+            Some((_, names)) => names.push(file(o)),
+            None => lines.push((tail, vec![file(o)])),
         }
     }
+    let lines: Vec<String> = lines
+        .into_iter()
+        .map(|(tail, names)| {
+            const SHOWN: usize = 4;
+            let (verb, rest) = match tail.strip_prefix("with ") {
+                Some(r) => (("comes", "come"), format!("with {r}")),
+                None => (("is", "are"), tail.clone()),
+            };
+            let who = match names.as_slice() {
+                [one] => return format!("{one} {} {rest}", verb.0),
+                [init @ .., last] if names.len() <= SHOWN => {
+                    format!("{} and {last}", init.join(", "))
+                }
+                _ => format!(
+                    "{} and {} more",
+                    names[..SHOWN].join(", "),
+                    names.len() - SHOWN
+                ),
+            };
+            format!("{who} {} {rest}", verb.1)
+        })
+        .collect();
     if !lines.is_empty() {
         f.remedy = format!("{} Packages: {}.", f.remedy.trim_end(), lines.join("; "));
     }

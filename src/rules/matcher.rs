@@ -13,6 +13,7 @@ use crate::image::{How, ProcessImage};
 use crate::model::{Binding, Finding};
 use crate::model::{Certainty, FindingId, Severity};
 
+use super::group::Units;
 use super::signature::{
     DirectiveMatch, EmbeddedCopy, FamilyMix, FindingMatch, Glob, Imports, Kind, Matcher,
     ObjectPattern, Property, Signature, SymbolClash,
@@ -30,6 +31,8 @@ struct Evidence {
     bindings: Vec<Binding>,
     /// How many bindings in all (more than `bindings` may list).
     binding_count: usize,
+    /// (referencing object, winner) of every interposed reference.
+    crossings: BTreeSet<(String, String)>,
     lines: Vec<String>,
 }
 
@@ -46,6 +49,7 @@ impl Evidence {
         }
         self.symbols.extend(other.symbols);
         self.binding_count += other.binding_count;
+        self.crossings.extend(other.crossings);
         for b in other.bindings {
             if self.bindings.len() < EVIDENCE && !self.bindings.contains(&b) {
                 self.bindings.push(b);
@@ -56,6 +60,7 @@ impl Evidence {
 }
 
 /// One member as the matchers see it.
+#[derive(Clone)]
 struct View<'a> {
     path: &'a str,
     facts: Option<&'a ElfFacts>,
@@ -76,6 +81,9 @@ struct Context<'a> {
     read: ReadFile<'a>,
     /// The built-in findings of the process, before any is explained away.
     builtin: Vec<Finding>,
+    /// Members left out of this view (other Python distributions'), and
+    /// every reference and built-in finding that touches one.
+    hidden: BTreeSet<&'a str>,
 }
 
 fn soname(f: Option<&ElfFacts>) -> Option<String> {
@@ -137,7 +145,38 @@ impl<'a> Context<'a> {
             members,
             read,
             builtin,
+            hidden: BTreeSet::new(),
         }
+    }
+
+    /// The process as if the only Python distribution in it were `dist`
+    /// (members of other distributions hidden): a signature that matches
+    /// several wheels is one finding per wheel, each its own cause.
+    fn only(&self, dist: &str, units: &Units) -> Context<'a> {
+        let other = |path: &str| units.of(path).is_some_and(|d| d.key != dist);
+        Context {
+            image: self.image,
+            bindings: self.bindings,
+            members: self
+                .members
+                .iter()
+                .filter(|m| !other(m.path))
+                .cloned()
+                .collect(),
+            read: self.read,
+            builtin: self.builtin.clone(),
+            hidden: self
+                .members
+                .iter()
+                .filter(|m| other(m.path))
+                .map(|m| m.path)
+                .chain(self.hidden.iter().copied())
+                .collect(),
+        }
+    }
+
+    fn visible(&self, path: &str) -> bool {
+        !self.hidden.contains(path)
     }
 
     fn member(&self, path: &str) -> Option<&View<'a>> {
@@ -210,11 +249,18 @@ impl<'a> Context<'a> {
                 || super::benign(self.image, r).is_some()
                 || !self.pattern_at(c.owner.as_ref(), r.expected.as_deref())
                 || !self.pattern_at(c.taker.as_ref(), r.binds_to.as_deref())
+                || [Some(&r.object), r.expected.as_ref(), r.binds_to.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|o| !self.visible(o))
             {
                 continue;
             }
             if !seen.insert((r.object.as_str(), r.symbol.as_str())) {
                 continue;
+            }
+            if let Some(w) = &r.binds_to {
+                ev.crossings.insert((r.object.clone(), w.clone()));
             }
             for o in [&r.expected, &r.binds_to].into_iter().flatten() {
                 if self.member(o).is_some() {
@@ -410,7 +456,11 @@ impl<'a> Context<'a> {
 
     fn finding(&self, m: &FindingMatch) -> Option<Evidence> {
         let mut ev = Evidence::default();
-        for f in self.builtin.iter().filter(|f| f.id == m.id.0) {
+        for f in self
+            .builtin
+            .iter()
+            .filter(|f| f.id == m.id.0 && f.objects.iter().all(|o| self.visible(o)))
+        {
             let about = |o: &String| {
                 self.member(o)
                     .is_some_and(|v| m.object.as_ref().is_none_or(|p| self.pattern(p, v)))
@@ -582,12 +632,22 @@ fn plural(n: usize, what: &str) -> String {
 
 /// The findings of every signature that matches the process; built-in
 /// findings a matching signature explains are removed from `builtin`.
+///
+/// A signature whose evidence spans several Python distributions
+/// (`units`) is evaluated once per distribution, the others hidden, and
+/// gives one finding for each it matches alone: one per cause, which
+/// [`super::group`] then joins across virtualenvs and processes. Its
+/// severity is the signature's, at most its `when_apart` when no reference
+/// crosses between its objects, at most low when every crossing needs an
+/// interactive or test-only import ([`super::consequence`]) or when only
+/// `--installed` what-ifs make it.
 pub fn evaluate(
     sigs: &[Signature],
     image: &ProcessImage,
     bindings: &Bindings,
     read: ReadFile<'_>,
     builtin: &mut Vec<Finding>,
+    units: &Units,
 ) -> Vec<Finding> {
     let cx = Context::new(image, bindings, read, builtin.clone());
     let mut out = Vec::new();
@@ -595,65 +655,132 @@ pub fn evaluate(
         let Some(ev) = cx.eval(&sig.matcher) else {
             continue;
         };
-        let certainty = ev
+        let dists: BTreeSet<String> = ev
             .objects
             .iter()
-            .filter_map(|o| cx.member(o))
-            .map(|m| m.certainty)
-            .max()
-            .unwrap_or(Certainty::Certain);
-        let severity = if certainty == Certainty::Latent {
-            sig.severity.min(Severity::Low)
-        } else {
-            sig.severity
-        };
-        let mut ev = ev;
-        let mut evidence = std::mem::take(&mut ev.lines);
-        if ev.binding_count > ev.bindings.len() {
-            evidence.push(format!(
-                "{} bindings in all, the first {} listed",
-                ev.binding_count,
-                ev.bindings.len()
-            ));
-        }
-        let objects: BTreeSet<String> = ev.objects.iter().cloned().collect();
-        let (explained, kept): (Vec<Finding>, Vec<Finding>) =
-            std::mem::take(builtin).into_iter().partition(|f| {
-                sig.explains.iter().any(|e| e.0 == f.id)
-                    && f.process.as_deref() == Some(image.name.as_str())
-                    && f.objects.iter().take(2).all(|o| objects.contains(o))
-            });
-        *builtin = kept;
-        // The explained finding's evidence is this problem's evidence.
-        for f in explained {
-            for o in &f.objects {
-                ev.object(o);
-            }
-            ev.symbols.extend(f.symbols);
-            for b in f.bindings {
-                if ev.bindings.len() < EVIDENCE && !ev.bindings.contains(&b) {
-                    ev.bindings.push(b);
+            .filter_map(|o| units.of(o).map(|d| d.key))
+            .collect();
+        let mut views: Vec<(Evidence, Option<Context<'_>>)> = Vec::new();
+        if dists.len() > 1 {
+            for d in &dists {
+                let only = cx.only(d, units);
+                if let Some(e) = only.eval(&sig.matcher) {
+                    views.push((e, Some(only)));
                 }
             }
-            evidence.push(format!("{} ({}): {}", f.id, f.severity, f.title));
-            evidence.extend(f.evidence);
         }
-        out.push(Finding {
-            id: FindingId::Signature(sig.id.0.clone()),
-            severity,
-            certainty,
-            title: sig.title.clone(),
-            process: Some(image.name.clone()),
-            objects: ev.objects,
-            symbols: ev.symbols.into_iter().collect(),
-            bindings: ev.bindings,
-            evidence,
-            remedy: sig.remedy.clone(),
-            references: sig.references.clone(),
-            symptoms: sig.symptoms.clone(),
-        });
+        if views.is_empty() {
+            views.push((ev, None));
+        }
+        for (ev, view) in views {
+            out.push(finding(
+                sig,
+                image,
+                view.as_ref().unwrap_or(&cx),
+                ev,
+                builtin,
+            ));
+        }
     }
     out
+}
+
+/// The finding of one signature that matched, taking over the built-in
+/// findings it explains.
+fn finding(
+    sig: &Signature,
+    image: &ProcessImage,
+    cx: &Context<'_>,
+    mut ev: Evidence,
+    builtin: &mut Vec<Finding>,
+) -> Finding {
+    let certainty = ev
+        .objects
+        .iter()
+        .filter_map(|o| cx.member(o))
+        .map(|m| m.certainty)
+        .max()
+        .unwrap_or(Certainty::Certain);
+    let mut severity = if certainty == Certainty::Latent {
+        sig.severity.min(Severity::Low)
+    } else {
+        sig.severity
+    };
+    let mut evidence = std::mem::take(&mut ev.lines);
+    if ev.binding_count > ev.bindings.len() {
+        evidence.push(format!(
+            "{} bindings in all, the first {} listed",
+            ev.binding_count,
+            ev.bindings.len()
+        ));
+    }
+    let objects: BTreeSet<String> = ev.objects.iter().cloned().collect();
+    let (explained, kept): (Vec<Finding>, Vec<Finding>) =
+        std::mem::take(builtin).into_iter().partition(|f| {
+            sig.explains.iter().any(|e| e.0 == f.id)
+                && f.process.as_deref() == Some(image.name.as_str())
+                && f.objects.iter().take(2).all(|o| objects.contains(o))
+        });
+    *builtin = kept;
+    let apart = ev.binding_count == 0 && explained.is_empty();
+    // The explained finding's evidence is this problem's evidence.
+    for f in explained {
+        if f.id == FindingId::SymbolInterposition
+            && let (Some(l), Some(w)) = (f.objects.first(), f.objects.get(1))
+        {
+            for r in cx.bindings.references.iter().filter(|r| {
+                r.interposed && r.expected.as_ref() == Some(l) && r.binds_to.as_ref() == Some(w)
+            }) {
+                ev.crossings.insert((r.object.clone(), w.clone()));
+            }
+        }
+        for o in &f.objects {
+            ev.object(o);
+        }
+        ev.symbols.extend(f.symbols);
+        for b in f.bindings {
+            if ev.bindings.len() < EVIDENCE && !ev.bindings.contains(&b) {
+                ev.bindings.push(b);
+            }
+        }
+        evidence.push(format!("{} ({}): {}", f.id, f.severity, f.title));
+        evidence.extend(f.evidence);
+    }
+    if let Some(cap) = sig.when_apart.filter(|_| apart) {
+        if cap < severity {
+            severity = cap;
+        }
+        evidence.insert(
+            0,
+            format!(
+                "at most {cap}: no reference crosses between these copies (their symbol versions keep them apart: glibc's elf/dl-lookup.c matches a versioned reference only to a definition of that version), so each object runs on its own copy"
+            ),
+        );
+    }
+    if let Some(modules) = super::consequence::interactive_only(
+        image,
+        ev.crossings.iter().map(|(f, w)| (f.as_str(), w.as_str())),
+    ) {
+        severity = severity.min(Severity::Low);
+        evidence.insert(0, super::consequence::interactive_note(&modules));
+    }
+    // An explained finding may have said the same (its own cap).
+    let mut seen = BTreeSet::new();
+    evidence.retain(|e| seen.insert(e.clone()));
+    Finding {
+        id: FindingId::Signature(sig.id.0.clone()),
+        severity,
+        certainty,
+        title: sig.title.clone(),
+        process: Some(image.name.clone()),
+        objects: ev.objects,
+        symbols: ev.symbols.into_iter().collect(),
+        bindings: ev.bindings,
+        evidence,
+        remedy: sig.remedy.clone(),
+        references: sig.references.clone(),
+        symptoms: sig.symptoms.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -678,7 +805,7 @@ mod tests {
         let image = p.image();
         let b = bind(&image, &BindOptions::default());
         let mut builtin = crate::rules::process_findings(&image, &b);
-        let found = evaluate(sigs, &image, &b, read, &mut builtin);
+        let found = evaluate(sigs, &image, &b, read, &mut builtin, &Units::default());
         (found, builtin)
     }
 
@@ -767,6 +894,148 @@ mod tests {
         let (found, _) = run(&md5_process(true), &[s], &no_read);
         assert_eq!(found[0].certainty, Certainty::Latent);
         assert_eq!(found[0].severity, Severity::Low);
+    }
+
+    /// httpd with the system `libssl.so.3` global, a wheel's grafted copy
+    /// `libssl-a1b2c3d4` (both define `SSL_new`), and the wheel's module
+    /// `module` that loaded on its own finds `SSL_new` in the grafted copy;
+    /// `refers` makes the module call it (it then binds to the system's).
+    fn grafted_ssl(module: &str, refers: bool) -> P {
+        let mut p = P::new();
+        let e = p.obj("/usr/sbin/httpd", O::new());
+        let sys = p.obj(
+            "/usr/lib/libssl.so.3",
+            O::new().soname("libssl.so.3").sym(def("SSL_new")),
+        );
+        let w = p.obj(
+            "/sp/w.libs/libssl-a1b2c3d4.so.3",
+            O::new().soname("libssl-a1b2c3d4.so.3").sym(def("SSL_new")),
+        );
+        let m = p.obj(
+            module,
+            if refers {
+                O::new().reloc(undef("SSL_new"), Plt)
+            } else {
+                O::new()
+            },
+        );
+        p.link.global = vec![e, sys];
+        let me = p.member(e, vec![Global(2)]);
+        p.m(me).exec = true;
+        p.member(sys, vec![Global(2)]);
+        let mw = p.member(w, vec![Global(2), List(vec![m, w])]);
+        p.m(mw).may_be_imported = true;
+        let mm = p.member(m, vec![Global(2), List(vec![m, w])]);
+        p.m(mm).solo = vec![m, w];
+        p.m(mm).may_be_imported = true;
+        p.via(mm, "import (x)");
+        p
+    }
+
+    const VENDORED: &str = "explains: [symbol-interposition]\nwhen_apart: info\nmatch:\n  all:\n    - present: { soname: '^libssl-' }\n    - any:\n        - symbol_clash: { symbols: ['SSL_*'] }\n        - present: { soname: '^libssl\\.so' }";
+
+    /// `when_apart`: copies no reference crosses between are at most its
+    /// severity, said first in the evidence; once one crosses, the
+    /// signature's own.
+    #[test]
+    fn when_apart_caps_copies_kept_apart() {
+        let s = sig("vendored", VENDORED);
+        let module = "/sp/w/_m.cpython-311-x86_64-linux-gnu.so";
+        let (found, _) = run(
+            &grafted_ssl(module, false),
+            std::slice::from_ref(&s),
+            &no_read,
+        );
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].severity, Severity::Info);
+        assert!(found[0].evidence[0].starts_with("at most info: no reference crosses"));
+        let (found, builtin) = run(&grafted_ssl(module, true), &[s], &no_read);
+        assert_eq!(found[0].severity, Severity::High, "{found:#?}");
+        assert!(found[0].evidence.iter().all(|e| !e.starts_with("at most")));
+        assert!(builtin.iter().all(|b| b.id != "symbol-interposition"));
+    }
+
+    /// A signature whose every crossing needs an interactive import (the
+    /// module is Python's `readline`) is at most low, saying so; the same
+    /// crossing from `_ssl` keeps its severity.
+    #[test]
+    fn interactive_imports_cap_at_low() {
+        let s = sig("vendored", VENDORED);
+        let rl = "/usr/lib/python3.11/lib-dynload/readline.cpython-311-x86_64-linux-gnu.so";
+        let (found, _) = run(&grafted_ssl(rl, true), std::slice::from_ref(&s), &no_read);
+        assert_eq!(found[0].severity, Severity::Low, "{found:#?}");
+        assert!(
+            found[0].evidence[0]
+                .starts_with("at most low: every crossing needs Python to import `readline`"),
+            "{:?}",
+            found[0].evidence
+        );
+        let ssl = "/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so";
+        let (found, _) = run(&grafted_ssl(ssl, true), &[s], &no_read);
+        assert_eq!(found[0].severity, Severity::High);
+    }
+
+    /// A signature matching two Python distributions' copies is one
+    /// finding per distribution, each with its own objects; one that only
+    /// the two together make true stays one finding.
+    #[test]
+    fn one_finding_per_distribution() {
+        let mut p = P::new();
+        let e = p.obj("/usr/sbin/httpd", O::new());
+        let sys = p.obj("/usr/lib/libssl.so.3", O::new().soname("libssl.so.3"));
+        let a = p.obj(
+            "/v/site-packages/a.libs/libssl-11111111.so.3",
+            O::new().soname("libssl-11111111.so.3"),
+        );
+        let b = p.obj(
+            "/v/site-packages/b.libs/libssl-22222222.so.3",
+            O::new().soname("libssl-22222222.so.3"),
+        );
+        p.link.global = vec![e, sys];
+        let me = p.member(e, vec![Global(2)]);
+        p.m(me).exec = true;
+        p.member(sys, vec![Global(2)]);
+        p.member(a, vec![Global(2), List(vec![a])]);
+        p.member(b, vec![Global(2), List(vec![b])]);
+        let image = p.image();
+        let bindings = bind(&image, &BindOptions::default());
+        let units = Units::default();
+        let found = evaluate(
+            &[sig("vendored", VENDORED)],
+            &image,
+            &bindings,
+            &no_read,
+            &mut Vec::new(),
+            &units,
+        );
+        let objects: Vec<&Vec<String>> = found.iter().map(|f| &f.objects).collect();
+        assert_eq!(
+            objects,
+            [
+                &vec![
+                    "/v/site-packages/a.libs/libssl-11111111.so.3".to_string(),
+                    "/usr/lib/libssl.so.3".to_string()
+                ],
+                &vec![
+                    "/v/site-packages/b.libs/libssl-22222222.so.3".to_string(),
+                    "/usr/lib/libssl.so.3".to_string()
+                ],
+            ]
+        );
+        let both = sig(
+            "both",
+            "match:\n  all:\n    - present: { path: '/a\\.libs/' }\n    - present: { path: '/b\\.libs/' }",
+        );
+        let found = evaluate(
+            &[both],
+            &image,
+            &bindings,
+            &no_read,
+            &mut Vec::new(),
+            &units,
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].objects.len(), 2);
     }
 
     /// all / any / not: `not` silences; `any` joins the evidence of what
@@ -873,7 +1142,14 @@ mod tests {
             "g",
             "match:\n  all:\n    - imports: { symbols: ['PyGILState_*'] }\n    - directive: { name: wsgidaemonprocess, option: display-name, value: '%\\{GROUP\\}' }",
         );
-        let found = evaluate(&[s], &image, &b, &no_read, &mut Vec::new());
+        let found = evaluate(
+            &[s],
+            &image,
+            &b,
+            &no_read,
+            &mut Vec::new(),
+            &Units::default(),
+        );
         assert_eq!(found.len(), 1);
         assert!(
             found[0]
@@ -885,6 +1161,16 @@ mod tests {
             "g",
             "match:\n  directive: { name: WSGIDaemonProcess, option: display-name, value: '[()]' }",
         );
-        assert!(evaluate(&[other], &image, &b, &no_read, &mut Vec::new()).is_empty());
+        assert!(
+            evaluate(
+                &[other],
+                &image,
+                &b,
+                &no_read,
+                &mut Vec::new(),
+                &Units::default()
+            )
+            .is_empty()
+        );
     }
 }

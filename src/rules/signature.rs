@@ -57,6 +57,13 @@ pub struct Signature {
     pub explains: Vec<BuiltinId>,
     #[serde(rename = "match")]
     pub matcher: Matcher,
+    /// The severity at most, when the signature matches copies that no
+    /// reference crosses between (no interposed binding in its evidence,
+    /// no built-in finding explained): their symbol versions keep them
+    /// apart, so the finding stays visible without the consequence of an
+    /// interposition.
+    #[serde(default)]
+    pub when_apart: Option<Severity>,
     /// What users see (error messages they search for).
     #[serde(default)]
     pub symptoms: Vec<String>,

@@ -9,9 +9,10 @@
 //!
 //! Differences of the machine are taken out before comparing, not hidden
 //! in the files: `scanned_at`, the directory the sample roots were built
-//! in (`$SAMPLES`), and build-ids, which gold derives from the output path
-//! (`make sample-libs` in another checkout gives mod_protdata.so another
-//! one). The CPU level is fixed with `--cpu-level 3`.
+//! in (`$SAMPLES`, as given or as resolved when it is a symlink), and
+//! build-ids, which gold derives from the output path (`make sample-libs`
+//! in another checkout gives mod_protdata.so another one). The CPU level
+//! is fixed with `--cpu-level 3`.
 //!
 //! `SOCLASH_GOLDEN_RECORD=BINARY cargo test --test it golden::` re-records
 //! the files from BINARY (and fails, so a recording never passes as a
@@ -156,6 +157,10 @@ fn run(bin: &Path, case: &Case, base: &Path) -> String {
         .output()
         .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
     let samples = base.display().to_string();
+    // soclash names the roots as resolved: the sample roots' directory may
+    // be a symlink to where another checkout built them.
+    let resolved =
+        std::fs::canonicalize(base).map_or_else(|_| samples.clone(), |p| p.display().to_string());
     let mut text = String::new();
     for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
         text.push_str(&format!("--- {stream}\n"));
@@ -163,7 +168,9 @@ fn run(bin: &Path, case: &Case, base: &Path) -> String {
             if line.contains("\"scanned_at\"") {
                 continue;
             }
-            let line = line.replace(&samples, "$SAMPLES");
+            let line = line
+                .replace(&resolved, "$SAMPLES")
+                .replace(&samples, "$SAMPLES");
             text.push_str(&mask_build_id(&line));
             text.push('\n');
         }
