@@ -250,7 +250,10 @@ summary:
 
     /// `read_report` of `text` (tests run in parallel: `name` keeps files
     /// apart).
-    fn read(name: &str, text: &str) -> Result<crate::report::Report, crate::report::diff::ReadError> {
+    fn read(
+        name: &str,
+        text: &str,
+    ) -> Result<crate::report::Report, crate::report::diff::ReadError> {
         let path =
             std::env::temp_dir().join(format!("soclash-test-{name}-{}.yaml", std::process::id()));
         std::fs::write(&path, text).unwrap();
