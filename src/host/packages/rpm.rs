@@ -1,6 +1,6 @@
-//! RPM (RHEL, Fedora, SUSE): the SQLite database (`rpmdb.sqlite`), read
-//! through the descriptor the root opened, read-only, immutable and
-//! untrusted; its headers parsed by hand. Berkeley DB and ndb are
+//! RPM (RHEL, Fedora, SUSE): the SQLite database (`rpmdb.sqlite`), copied
+//! into SQLite's memory from the descriptor the root opened, read-only
+//! and untrusted; its headers parsed by hand. Berkeley DB and ndb are
 //! recognised, not read.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -686,7 +686,8 @@ mod tests {
 
     /// The largest database copied fits in SQLite's heap budget with room
     /// to read it (here zeros, which SQLite then finds no database), and
-    /// one byte more is not copied at all. The files are sparse.
+    /// one byte more is not copied at all; an empty file is an empty
+    /// database. The files are sparse.
     #[test]
     fn rpm_databases_are_copied_up_to_their_byte_budget() {
         let dir = tempfile::tempdir().unwrap();
@@ -695,6 +696,8 @@ mod tests {
         let files = paths(&["/usr/lib64/libx.so"]);
         let db = r.join("rpmdb.sqlite");
         for (len, want) in [
+            // An empty database, as SQLite reads an empty file.
+            (0, "no Packages table".to_string()),
             (budget::RPMDB_BYTES, "file is not a database".to_string()),
             (
                 budget::RPMDB_BYTES + 1,
