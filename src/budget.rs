@@ -99,8 +99,10 @@ pub const PACKAGE_LISTS_PER_SCAN: u64 = 256 << 20;
 /// listed directory once). Only paths whose name is that of a file the
 /// scan asks about are looked up: on a real host a few thousand.
 pub const PACKAGE_PATH_LOOKUPS: usize = 100_000;
-/// Largest `rpmdb.sqlite` opened. A Fedora workstation's is about 100 MiB.
-pub const RPMDB_BYTES: u64 = 1 << 30;
+/// Largest `rpmdb.sqlite` read. It is copied whole into SQLite's memory,
+/// within [`RPMDB_HEAP`], so that SQLite opens no file of the root. A
+/// Fedora workstation's is about 100 MiB.
+pub const RPMDB_BYTES: u64 = 192 << 20;
 /// SQLite virtual-machine steps for reading the rpm database (checked
 /// every 10,000 steps by a progress handler). Reading a package takes
 /// three, so 5,000 packages about 15,000; this is over a thousand times
@@ -108,11 +110,14 @@ pub const RPMDB_BYTES: u64 = 1 << 30;
 /// statement that never ends (a recursive view) stops within a second
 /// even in a debug build (2^30 steps took a minute there).
 pub const RPMDB_VM_STEPS: u64 = 1 << 24;
-/// Memory SQLite may use for the rpm database, its cache and temporary
-/// tables (which are kept in memory, never in a file). It is SQLite's
-/// hard heap limit, which is per process; soclash uses SQLite for this
-/// database only.
+/// Memory SQLite may use for the rpm database: the copy of the file (up
+/// to [`RPMDB_BYTES`]), its cache and temporary tables (which are kept in
+/// memory, never in a file). It is SQLite's hard heap limit, which is per
+/// process; soclash uses SQLite for this database only.
 pub const RPMDB_HEAP: u64 = 256 << 20;
+// The largest copy leaves SQLite 64 MiB to read it with (its cache, one
+// row's header, the schema): reading a real database takes a few.
+const _: () = assert!(RPMDB_BYTES + (64 << 20) <= RPMDB_HEAP);
 
 // --- Overlays and packages for the what-if ---------------------------------
 

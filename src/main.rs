@@ -1,6 +1,11 @@
 //! The `soclash` binary: parses the arguments, runs the command, and turns
 //! how it ended into the exit code.
 
+// Everything soclash reads is untrusted (roots, images, packages, reports),
+// so a mistake in reading it must stay a Rust error, never memory
+// corruption: no unsafe code, not even behind a safe wrapper (issue 14).
+#![forbid(unsafe_code)]
+
 mod cli;
 
 use std::io;

@@ -18,6 +18,7 @@ use serde_json::Value;
 use soclash::host::packages::{Package, owners};
 use soclash::root::Root;
 
+use crate::common::strace::{Syscall, unquote};
 use crate::common::{path, soclash, tempdir};
 
 /// Any small regular file does as a payload; rpm never looks inside.
@@ -523,4 +524,115 @@ fn unread_rpm_databases_are_reported_unknown() {
         report["host"]["packages"],
         serde_json::json!(["rpm: Berkeley DB (Packages), not read: packages unknown"])
     );
+}
+
+/// What SQLite may not do to an rpm database it reads, as `strace` sees
+/// every file system call of a scan: open it again by a path (a path of
+/// the root, resolved on this machine, may lead out of it by then), turn
+/// the root's descriptor back into a path, look at anything beside it
+/// (`-journal`, `-wal` and `-shm` are left there as decoys), or write
+/// anything in the root. The one open of the database is the root's own,
+/// `openat2` confined to the root, and the scan still reads it.
+#[test]
+fn strace_sees_the_rpm_database_opened_only_by_the_root() {
+    assert!(Path::new(PAYLOAD).is_file(), "{PAYLOAD} (zlib1g) needed");
+    let dir = tempdir();
+    let top = dir.path().join("top");
+    std::fs::create_dir_all(&top).expect("topdir");
+    let httpd = build(
+        &top,
+        &Spec {
+            files: &[("/usr/sbin/apache2", PAYLOAD)],
+            ..Spec::new("soclash-test-httpd")
+        },
+    );
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(&root).expect("root");
+    let db = "/var/lib/rpm";
+    run("rpm", &[&rpm_args(&root, db)[..], &["--initdb"]].concat());
+    install(&root, db, &[(&httpd, &[])]);
+    let db_dir = root.join("var/lib/rpm");
+    for beside in ["-journal", "-wal", "-shm"] {
+        let decoy = db_dir.join(format!("rpmdb.sqlite{beside}"));
+        if !decoy.exists() {
+            std::fs::write(&decoy, b"decoy: never to be opened").expect("decoy");
+        }
+    }
+    let before = snapshot(&db_dir);
+
+    let log = dir.path().join("strace.log");
+    let out = Command::new("strace")
+        .args(["-f", "-y", "-qq", "-s", "4096", "-e", "trace=%file", "-o"])
+        .arg(&log)
+        .arg(crate::common::SOCLASH)
+        .args(["scan", "--format", "json", "--root", path(&root)])
+        .current_dir(dir.path())
+        .output()
+        .expect("strace runs (.ci/run installs it)");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report["host"]["packages"], serde_json::json!(["rpm"]));
+    let owned = report["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .any(|o| o["package"]["name"] == "soclash-test-httpd");
+    assert!(owned, "the database was not read: {report:#}");
+    assert_eq!(
+        snapshot(&db_dir),
+        before,
+        "the database's directory changed"
+    );
+
+    let log = std::fs::read_to_string(&log).expect("strace log");
+    let root_text = path(&root).to_string();
+    let names_db = |s: &str| s == "rpmdb.sqlite" || s.ends_with("/rpmdb.sqlite");
+    let (mut confined, mut bad) = (0, Vec::new());
+    for line in log.lines() {
+        let Some(call) = Syscall::parse(line) else {
+            continue;
+        };
+        if line.contains("rpmdb.sqlite-") {
+            bad.push(format!("beside the database: {line}"));
+        }
+        let by_path = call
+            .args
+            .iter()
+            .filter_map(|a| unquote(a))
+            .any(|p| names_db(&p));
+        let opened_db = call.ret_fd_path.as_deref().is_some_and(names_db);
+        let opens = matches!(call.name.as_str(), "open" | "openat" | "openat2" | "creat");
+        let no_follow_stat = matches!(call.name.as_str(), "lstat" | "statx" | "newfstatat")
+            && line.contains("AT_SYMLINK_NOFOLLOW");
+        if opens && (by_path || opened_db) {
+            let writes = ["O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC"]
+                .iter()
+                .any(|w| line.contains(w));
+            if call.name == "openat2" && line.contains("RESOLVE_IN_ROOT") && !writes {
+                confined += 1;
+            } else {
+                bad.push(format!("opened other than by the root: {line}"));
+            }
+        } else if by_path && !no_follow_stat {
+            // Root's own walk lstats each component; nothing else may
+            // name the database by a path (a readlink of the descriptor,
+            // a stat that follows links).
+            bad.push(format!("named by a path: {line}"));
+        }
+        for written in call.written_paths(dir.path()) {
+            if written.starts_with(&root_text) {
+                bad.push(format!("written in the root: {line}"));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_eq!(
+        confined, 1,
+        "the root's one open of the database not seen: is the log parsed?\n{log}"
+    );
+    eprintln!("rpm: strace saw the database opened once, by the root, and nothing beside it");
 }

@@ -1,12 +1,13 @@
 //! Which package owns a file, from the root's package database, never by
 //! running the package manager: Debian/Ubuntu's `/var/lib/dpkg/status` and
 //! `info/*.list`, Alpine's `/lib/apk/db/installed`, and the RPM database of
-//! RHEL, Fedora and SUSE in its SQLite form (`rpmdb.sqlite`, read through
-//! the descriptor the root opened, read-only and immutable, so the audit
-//! writes nothing beside it). The Berkeley DB and ndb formats of older
-//! releases and of SUSE are recognised but not read: their packages are
-//! "unknown". Only the files asked about are looked up, so a database of
-//! 100,000 paths costs one read and a few path resolutions.
+//! RHEL, Fedora and SUSE in its SQLite form (`rpmdb.sqlite`, copied into
+//! SQLite's memory from the descriptor the root opened, so that SQLite
+//! opens no file and the audit writes nothing beside it). The Berkeley DB
+//! and ndb formats of older releases and of SUSE are recognised but not
+//! read: their packages are "unknown". Only the files asked about are
+//! looked up, so a database of 100,000 paths costs one read and a few
+//! path resolutions.
 //!
 //! Each database is a module of its own (`dpkg`, `apk`, `rpm`) with a type
 //! that implements `Database` (find it in a root, name the owners of the

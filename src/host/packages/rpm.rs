@@ -1,6 +1,6 @@
-//! RPM (RHEL, Fedora, SUSE): the SQLite database (`rpmdb.sqlite`), read
-//! through the descriptor the root opened, read-only, immutable and
-//! untrusted; its headers parsed by hand. Berkeley DB and ndb are
+//! RPM (RHEL, Fedora, SUSE): the SQLite database (`rpmdb.sqlite`), copied
+//! into SQLite's memory from the descriptor the root opened, read-only
+//! and untrusted; its headers parsed by hand. Berkeley DB and ndb are
 //! recognised, not read.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -76,17 +76,14 @@ impl Database for Rpm {
 }
 
 /// Reads the `Packages` table of an rpmdb.sqlite the root opened. SQLite
-/// is given the root's descriptor through [`rootfd`], not a path: its own
-/// VFS would reopen the file by the path text it resolves on this machine
-/// (even `/proc/self/fd/N` becomes that text), which a link swapped in
-/// meanwhile could point out of the root. Immutable: no lock taken, no
-/// journal, `-wal` or `-shm` looked at or written.
+/// reads a copy made from the root's descriptor ([`memdb`]), never a
+/// path: nothing is opened, locked or written beside the database.
 ///
 /// The database is untrusted, and SQL in a schema runs when it is read:
 /// a `Packages` that is a view (a recursive one never ends) or a table
 /// that computes its columns is refused, schema code is not trusted with
 /// functions that have side effects, and the read is bounded in size,
-/// steps and memory ([`rootfd::open`]). The error is why, for the note.
+/// steps and memory ([`memdb::open`]). The error is why, for the note.
 fn rpm_sqlite(
     at: &Lookups<'_>,
     files: &BTreeSet<PathBuf>,
@@ -96,8 +93,8 @@ fn rpm_sqlite(
     if size > budget::RPMDB_BYTES {
         return Err(Error::Bytes(budget::named!(RPMDB_BYTES)));
     }
-    let (conn, steps) = rootfd::open(db).map_err(|e| rootfd::why(e, &steps_unknown()))?;
-    let why = |e: rusqlite::Error| rootfd::why(e, &steps);
+    let (conn, steps) = memdb::open(db, size)?;
+    let why = |e: rusqlite::Error| memdb::why(e, &steps);
     packages_is_a_table(&conn).map_err(|e| match e {
         Error::Sqlite(e) => why(e),
         refused => refused,
@@ -122,11 +119,6 @@ fn rpm_sqlite(
         claim(at, files, listed, &package, &mut out);
     }
     Ok(out)
-}
-
-/// No progress handler ran yet.
-fn steps_unknown() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    std::sync::Arc::default()
 }
 
 /// rpm's `Packages` is a plain table (`hnum INTEGER PRIMARY KEY
@@ -167,80 +159,70 @@ fn packages_is_a_table(conn: &rusqlite::Connection) -> Result<(), Error> {
     Ok(())
 }
 
-/// A read-only SQLite VFS over a descriptor already open, so that what
-/// SQLite reads is the file `Root` opened confined to the root, and
-/// nothing can be created, written, locked or deleted beside it: only the
-/// main database is opened (journals and temporary files are refused),
-/// every other file is reported absent, writes fail, and the device is
-/// declared immutable.
-mod rootfd {
-    use std::ffi::{CStr, c_char, c_int, c_void};
+/// The database as SQLite reads it: a copy in SQLite's own memory
+/// (`sqlite3_deserialize`), read from the descriptor the root opened.
+/// SQLite is given no file name at all, so it opens nothing: not the
+/// database by a path (its unix VFS turns even `/proc/self/fd/N` back
+/// into the path text the link shows and opens that, a path of the root
+/// resolved again on this machine, where a link or FIFO swapped in
+/// meanwhile would be followed), nothing beside it (no journal, `-wal` or
+/// `-shm`), and it cannot write: the copy is read-only. The copy costs
+/// its size in memory, counted in [`budget::RPMDB_HEAP`] with the rest of
+/// SQLite's.
+mod memdb {
     use std::fs::File;
-    use std::os::fd::{AsRawFd, BorrowedFd};
+    use std::io::{self, Read};
     use std::os::unix::fs::FileExt;
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, OnceLock};
 
     use rusqlite::config::DbConfig;
     use rusqlite::ffi;
-    use rusqlite::{Connection, ErrorCode, OpenFlags};
+    use rusqlite::{Connection, ErrorCode, MAIN_DB, OpenFlags};
 
     use super::Error;
     use crate::budget;
 
-    const VFS: &CStr = c"soclash-rootfd";
-    /// Database names are this prefix and the descriptor's number.
-    const PREFIX: &[u8] = b"soclash-rootfd-";
-
-    /// The file SQLite allocates `szOsFile` bytes for: its base first.
-    #[repr(C)]
-    struct FdFile {
-        base: ffi::sqlite3_file,
-        file: File,
-    }
-
-    /// Opens `db` read-only through the VFS; the descriptor is duplicated,
-    /// so the connection does not borrow `db`. Schema code may not call
-    /// functions with side effects (`TRUSTED_SCHEMA` off), the defensive
-    /// mode refuses what could corrupt or write, and a progress handler
-    /// interrupts any statement past [`budget::RPMDB_VM_STEPS`], setting
-    /// the flag returned. SQLite's memory is capped at
-    /// [`budget::RPMDB_HEAP`] for the whole process, which uses SQLite
-    /// for this database only.
-    pub fn open(db: &File) -> rusqlite::Result<(Connection, Arc<AtomicBool>)> {
-        if !heap_limited() {
-            return Err(rusqlite::Error::SqliteFailure(
-                ffi::Error::new(ffi::SQLITE_MISUSE),
-                Some("SQLite's memory could not be limited".into()),
-            ));
+    /// Reads the first `size` bytes of `db` into a read-only in-memory
+    /// database. Schema code may not call functions with side effects
+    /// (`TRUSTED_SCHEMA` off), the defensive mode refuses what could
+    /// corrupt or write, and a progress handler interrupts any statement
+    /// past [`budget::RPMDB_VM_STEPS`], setting the flag returned.
+    /// SQLite's memory, the copy included, is capped at
+    /// [`budget::RPMDB_HEAP`] for the whole process, which uses SQLite for
+    /// this database only. The error is why, for the note.
+    pub fn open(db: &File, size: u64) -> Result<(Connection, Arc<AtomicBool>), Error> {
+        let unknown = AtomicBool::new(false);
+        let sqlite = |e| why(e, &unknown);
+        let mut conn = Connection::open_in_memory_with_flags(
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sqlite)?;
+        heap_limited(&conn).map_err(sqlite)?;
+        // A sort or temporary index must not need a file either.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(sqlite)?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)
+            .map_err(sqlite)?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
+            .map_err(sqlite)?;
+        // An empty file is an empty database, as SQLite reads one; SQLite
+        // allocates no buffer of 0 bytes to deserialize it into.
+        if size > 0 {
+            let len =
+                usize::try_from(size).map_err(|_| Error::Bytes(budget::named!(RPMDB_BYTES)))?;
+            let mut image = Image::new(db);
+            conn.deserialize_read_exact(MAIN_DB, &mut image, len, true)
+                .map_err(sqlite)?;
+            if let Some(e) = image.failed {
+                return Err(Error::Io(e));
+            }
         }
-        if !registered() {
-            return Err(rusqlite::Error::SqliteFailure(
-                ffi::Error::new(ffi::SQLITE_CANTOPEN),
-                Some("the descriptor VFS could not be registered".into()),
-            ));
-        }
-        let name = format!(
-            "file:{}{}?immutable=1",
-            String::from_utf8_lossy(PREFIX),
-            db.as_raw_fd()
-        );
-        let conn = Connection::open_with_flags_and_vfs(
-            name,
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-                | OpenFlags::SQLITE_OPEN_URI
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            VFS,
-        )?;
-        // A sort or temporary index must not need a file the VFS refuses.
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
         let over = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&over);
         let mut calls = 0u64;
         conn.progress_handler(
-            PROGRESS_STEPS as c_int,
+            PROGRESS_STEPS as std::ffi::c_int,
             Some(move || {
                 calls += 1;
                 let stop = calls.saturating_mul(PROGRESS_STEPS) > budget::RPMDB_VM_STEPS;
@@ -249,7 +231,8 @@ mod rootfd {
                 }
                 stop
             }),
-        )?;
+        )
+        .map_err(sqlite)?;
         Ok((conn, over))
     }
 
@@ -269,286 +252,105 @@ mod rootfd {
         }
     }
 
-    /// Sets SQLite's hard heap limit once: past it, an allocation fails
-    /// (`SQLITE_NOMEM`) and the statement with it.
-    fn heap_limited() -> bool {
-        static DONE: OnceLock<bool> = OnceLock::new();
-        *DONE.get_or_init(|| {
-            let Ok(limit) = ffi::sqlite3_int64::try_from(budget::RPMDB_HEAP) else {
-                return false;
-            };
-            // SAFETY: initialises SQLite if needed and sets a global
-            // limit; no pointers involved.
-            unsafe { ffi::sqlite3_hard_heap_limit64(limit) };
-            // SAFETY: a negative argument only queries the limit.
-            unsafe { ffi::sqlite3_hard_heap_limit64(-1) == limit }
-        })
+    /// Sets SQLite's hard heap limit (`PRAGMA hard_heap_limit`, which
+    /// only ever lowers it) and checks the limit it reports: past it, an
+    /// allocation fails (`SQLITE_NOMEM`) and the statement with it, the
+    /// copy of the database first of all. Set before the copy is made.
+    fn heap_limited(conn: &Connection) -> rusqlite::Result<()> {
+        let limit = i64::try_from(budget::RPMDB_HEAP).unwrap_or(i64::MAX);
+        let now: i64 =
+            conn.pragma_update_and_check(None, "hard_heap_limit", limit, |r| r.get(0))?;
+        if now == limit {
+            Ok(())
+        } else {
+            Err(rusqlite::Error::SqliteFailure(
+                ffi::Error::new(ffi::SQLITE_MISUSE),
+                Some("SQLite's memory could not be limited".into()),
+            ))
+        }
     }
 
-    fn registered() -> bool {
-        static DONE: OnceLock<bool> = OnceLock::new();
-        *DONE.get_or_init(|| {
-            // SAFETY: sqlite3_vfs_find initialises SQLite and returns its
-            // default VFS (or null), which lives as long as the process.
-            let default = unsafe { ffi::sqlite3_vfs_find(std::ptr::null()) };
-            if default.is_null() {
-                return false;
+    /// The database file from its start, read by position through the
+    /// root's descriptor (whose own offset is left alone). It never
+    /// fails: rusqlite would leak the buffer it reads into, so an error or
+    /// a file that shrank meanwhile is kept in `failed` and the rest of
+    /// the buffer zeroed.
+    pub struct Image<'a> {
+        file: &'a File,
+        at: u64,
+        pub failed: Option<io::Error>,
+    }
+
+    impl<'a> Image<'a> {
+        pub fn new(file: &'a File) -> Image<'a> {
+            Image {
+                file,
+                at: 0,
+                failed: None,
             }
-            // Randomness, time, sleep and errors are the default VFS's;
-            // everything that names or opens a file is ours.
-            // SAFETY: non-null pointer to an initialised sqlite3_vfs.
-            let mut vfs = unsafe { *default };
-            vfs.iVersion = 2;
-            vfs.szOsFile = std::mem::size_of::<FdFile>() as c_int;
-            vfs.mxPathname = 512;
-            vfs.pNext = std::ptr::null_mut();
-            vfs.zName = VFS.as_ptr();
-            vfs.pAppData = std::ptr::null_mut();
-            vfs.xOpen = Some(x_open);
-            vfs.xDelete = Some(x_delete);
-            vfs.xAccess = Some(x_access);
-            vfs.xFullPathname = Some(x_full_pathname);
-            vfs.xSetSystemCall = None;
-            vfs.xGetSystemCall = None;
-            vfs.xNextSystemCall = None;
-            // SQLite keeps the pointer for the life of the process.
-            let vfs = Box::leak(Box::new(vfs));
-            // SAFETY: a complete sqlite3_vfs that is never freed.
-            unsafe { ffi::sqlite3_vfs_register(vfs, 0) == ffi::SQLITE_OK }
-        })
+        }
     }
 
-    static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
-        iVersion: 1,
-        xClose: Some(x_close),
-        xRead: Some(x_read),
-        xWrite: Some(x_write),
-        xTruncate: Some(x_truncate),
-        xSync: Some(x_sync),
-        xFileSize: Some(x_file_size),
-        xLock: Some(x_lock),
-        xUnlock: Some(x_lock),
-        xCheckReservedLock: Some(x_check_reserved_lock),
-        xFileControl: Some(x_file_control),
-        xSectorSize: Some(x_sector_size),
-        xDeviceCharacteristics: Some(x_device_characteristics),
-        xShmMap: None,
-        xShmLock: None,
-        xShmBarrier: None,
-        xShmUnmap: None,
-        xFetch: None,
-        xUnfetch: None,
-    };
-
-    /// The descriptor number a database name carries.
-    fn descriptor(name: &[u8]) -> Option<c_int> {
-        let digits = name.strip_prefix(PREFIX)?;
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        std::str::from_utf8(digits).ok()?.parse().ok()
-    }
-
-    unsafe extern "C" fn x_open(
-        _vfs: *mut ffi::sqlite3_vfs,
-        name: ffi::sqlite3_filename,
-        file: *mut ffi::sqlite3_file,
-        flags: c_int,
-        out_flags: *mut c_int,
-    ) -> c_int {
-        // SAFETY: SQLite passes szOsFile writable bytes; a null pMethods
-        // tells it there is nothing to close when the open fails.
-        unsafe { (*file).pMethods = std::ptr::null() };
-        let writable = ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_CREATE;
-        if name.is_null() || flags & ffi::SQLITE_OPEN_MAIN_DB == 0 || flags & writable != 0 {
-            return ffi::SQLITE_CANTOPEN;
-        }
-        // SAFETY: a non-null name from SQLite is NUL-terminated.
-        let name = unsafe { CStr::from_ptr(name) }.to_bytes();
-        let Some(fd) = descriptor(name) else {
-            return ffi::SQLITE_CANTOPEN;
-        };
-        // SAFETY: the number is the descriptor `open` was given, which the
-        // caller holds open across the open call; it is only duplicated.
-        let Ok(dup) = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned() else {
-            return ffi::SQLITE_CANTOPEN;
-        };
-        let f = file.cast::<FdFile>();
-        // SAFETY: szOsFile is FdFile's size; `file` is uninitialised, so
-        // written without dropping what is there.
-        unsafe {
-            std::ptr::addr_of_mut!((*f).file).write(File::from(dup));
-            (*f).base.pMethods = &METHODS;
-        }
-        if !out_flags.is_null() {
-            // SAFETY: non-null out pointer from SQLite.
-            unsafe { *out_flags = ffi::SQLITE_OPEN_READONLY | ffi::SQLITE_OPEN_MAIN_DB };
-        }
-        ffi::SQLITE_OK
-    }
-
-    unsafe extern "C" fn x_delete(
-        _vfs: *mut ffi::sqlite3_vfs,
-        _name: *const c_char,
-        _sync_dir: c_int,
-    ) -> c_int {
-        ffi::SQLITE_IOERR_DELETE
-    }
-
-    /// No journal, `-wal` or `-shm` exists as far as SQLite can tell.
-    unsafe extern "C" fn x_access(
-        _vfs: *mut ffi::sqlite3_vfs,
-        _name: *const c_char,
-        _flags: c_int,
-        out: *mut c_int,
-    ) -> c_int {
-        if !out.is_null() {
-            // SAFETY: non-null out pointer from SQLite.
-            unsafe { *out = 0 };
-        }
-        ffi::SQLITE_OK
-    }
-
-    /// Names are not paths: kept as they are, never resolved.
-    unsafe extern "C" fn x_full_pathname(
-        _vfs: *mut ffi::sqlite3_vfs,
-        name: *const c_char,
-        n_out: c_int,
-        out: *mut c_char,
-    ) -> c_int {
-        if name.is_null() || out.is_null() {
-            return ffi::SQLITE_CANTOPEN;
-        }
-        // SAFETY: a non-null name from SQLite is NUL-terminated.
-        let name = unsafe { CStr::from_ptr(name) }.to_bytes_with_nul();
-        if usize::try_from(n_out).map_or(true, |n| name.len() > n) {
-            return ffi::SQLITE_CANTOPEN;
-        }
-        // SAFETY: `out` has n_out bytes, at least name.len().
-        unsafe { std::ptr::copy_nonoverlapping(name.as_ptr().cast(), out, name.len()) };
-        ffi::SQLITE_OK
-    }
-
-    /// The file behind an open `sqlite3_file` of this VFS.
-    ///
-    /// # Safety
-    /// `file` was opened by `x_open` and not yet closed.
-    unsafe fn inner<'a>(file: *mut ffi::sqlite3_file) -> &'a File {
-        // SAFETY: per the contract, an initialised FdFile.
-        unsafe { &(*file.cast::<FdFile>()).file }
-    }
-
-    unsafe extern "C" fn x_close(file: *mut ffi::sqlite3_file) -> c_int {
-        let f = file.cast::<FdFile>();
-        // SAFETY: opened by x_open (SQLite closes only what opened); the
-        // File is dropped once, and pMethods cleared so it is not again.
-        unsafe {
-            drop(std::ptr::addr_of_mut!((*f).file).read());
-            (*f).base.pMethods = std::ptr::null();
-        }
-        ffi::SQLITE_OK
-    }
-
-    unsafe extern "C" fn x_read(
-        file: *mut ffi::sqlite3_file,
-        buf: *mut c_void,
-        amount: c_int,
-        offset: ffi::sqlite3_int64,
-    ) -> c_int {
-        let (Ok(len), Ok(mut at)) = (usize::try_from(amount), u64::try_from(offset)) else {
-            return ffi::SQLITE_IOERR_READ;
-        };
-        // SAFETY: SQLite passes `amount` writable bytes.
-        let buf = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
-        // SAFETY: called on a file x_open opened.
-        let f = unsafe { inner(file) };
-        let mut done = 0;
-        while done < len {
-            match f.read_at(&mut buf[done..], at) {
-                Ok(0) => break,
-                Ok(n) => {
-                    done += n;
-                    at += n as u64;
+    impl Read for Image<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            let n = if self.failed.is_some() {
+                0
+            } else {
+                loop {
+                    match self.file.read_at(buf, self.at) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            self.failed = Some(e);
+                            break 0;
+                        }
+                        Ok(0) => {
+                            self.failed = Some(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "the file shrank while it was read",
+                            ));
+                            break 0;
+                        }
+                        Ok(n) => break n,
+                    }
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return ffi::SQLITE_IOERR_READ,
+            };
+            let n = if n == 0 {
+                buf.fill(0);
+                buf.len()
+            } else {
+                n
+            };
+            if let Some(filled) = buf.get_mut(..n) {
+                rollback_journal_mode(filled, self.at);
+            }
+            self.at += n as u64;
+            Ok(n)
+        }
+    }
+
+    /// Offsets of the header's file format versions (write, read): 1 for
+    /// a rollback journal, 2 for WAL.
+    const FORMAT_VERSIONS: [u64; 2] = [18, 19];
+
+    /// Says "rollback journal" where the header of `chunk` (at `at` in the
+    /// file) says WAL, as rpm keeps its database: an in-memory database
+    /// cannot have a WAL, and SQLite refuses to read one whose header
+    /// says it has ("unable to open database file"). The WAL beside the
+    /// file is not read, as with SQLite's `immutable=1`; rpm folds it
+    /// into the database when it closes it. Other values are SQLite's to
+    /// refuse.
+    fn rollback_journal_mode(chunk: &mut [u8], at: u64) {
+        for offset in FORMAT_VERSIONS {
+            let Some(i) = offset.checked_sub(at).and_then(|i| usize::try_from(i).ok()) else {
+                continue;
+            };
+            if let Some(b) = chunk.get_mut(i).filter(|b| **b == 2) {
+                *b = 1;
             }
         }
-        if done < len {
-            // SQLite requires the unread rest zeroed on a short read.
-            buf[done..].fill(0);
-            return ffi::SQLITE_IOERR_SHORT_READ;
-        }
-        ffi::SQLITE_OK
-    }
-
-    unsafe extern "C" fn x_write(
-        _file: *mut ffi::sqlite3_file,
-        _buf: *const c_void,
-        _amount: c_int,
-        _offset: ffi::sqlite3_int64,
-    ) -> c_int {
-        ffi::SQLITE_READONLY
-    }
-
-    unsafe extern "C" fn x_truncate(
-        _file: *mut ffi::sqlite3_file,
-        _size: ffi::sqlite3_int64,
-    ) -> c_int {
-        ffi::SQLITE_READONLY
-    }
-
-    unsafe extern "C" fn x_sync(_file: *mut ffi::sqlite3_file, _flags: c_int) -> c_int {
-        ffi::SQLITE_OK
-    }
-
-    unsafe extern "C" fn x_file_size(
-        file: *mut ffi::sqlite3_file,
-        size: *mut ffi::sqlite3_int64,
-    ) -> c_int {
-        // SAFETY: called on a file x_open opened.
-        let f = unsafe { inner(file) };
-        let Ok(len) = f.metadata().map(|m| m.len()) else {
-            return ffi::SQLITE_IOERR_FSTAT;
-        };
-        let Ok(len) = ffi::sqlite3_int64::try_from(len) else {
-            return ffi::SQLITE_IOERR_FSTAT;
-        };
-        // SAFETY: SQLite passes a valid out pointer.
-        unsafe { *size = len };
-        ffi::SQLITE_OK
-    }
-
-    /// Immutable: there is nothing to lock against.
-    unsafe extern "C" fn x_lock(_file: *mut ffi::sqlite3_file, _level: c_int) -> c_int {
-        ffi::SQLITE_OK
-    }
-
-    unsafe extern "C" fn x_check_reserved_lock(
-        _file: *mut ffi::sqlite3_file,
-        out: *mut c_int,
-    ) -> c_int {
-        if !out.is_null() {
-            // SAFETY: non-null out pointer from SQLite.
-            unsafe { *out = 0 };
-        }
-        ffi::SQLITE_OK
-    }
-
-    unsafe extern "C" fn x_file_control(
-        _file: *mut ffi::sqlite3_file,
-        _op: c_int,
-        _arg: *mut c_void,
-    ) -> c_int {
-        ffi::SQLITE_NOTFOUND
-    }
-
-    unsafe extern "C" fn x_sector_size(_file: *mut ffi::sqlite3_file) -> c_int {
-        4096
-    }
-
-    unsafe extern "C" fn x_device_characteristics(_file: *mut ffi::sqlite3_file) -> c_int {
-        ffi::SQLITE_IOCAP_IMMUTABLE
     }
 }
 
@@ -779,7 +581,7 @@ mod tests {
         let path = dir.path().join("rpmdb.sqlite");
         rpm_db(&path, "p");
         let file = std::fs::File::open(&path).unwrap();
-        let (conn, over) = rootfd::open(&file).unwrap();
+        let (conn, over) = memdb::open(&file, file.metadata().unwrap().len()).unwrap();
         (dir, conn, over)
     }
 
@@ -796,7 +598,7 @@ mod tests {
                 |r| r.get::<_, i64>(0),
             )
             .unwrap_err();
-        let why = rootfd::why(e, &over);
+        let why = memdb::why(e, &over);
         assert!(matches!(why, Error::Steps), "{why}");
         assert!(
             why.to_string().contains("budget exceeded: RPMDB_VM_STEPS"),
@@ -816,12 +618,102 @@ mod tests {
                 |r| r.get::<_, i64>(0),
             )
             .unwrap_err();
-        let why = rootfd::why(e, &over).to_string();
+        let why = memdb::why(e, &over).to_string();
         assert!(why.contains("budget exceeded: RPMDB_HEAP"), "{why}");
         let n: i64 = conn
             .query_row("SELECT count(*) FROM Packages", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1);
+        // The limit SQLite reports is the budget (a negative N only asks).
+        let limit: i64 = conn
+            .query_row("PRAGMA hard_heap_limit = -1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(limit as u64, budget::RPMDB_HEAP);
+    }
+
+    /// The copy SQLite reads is the file, byte for byte, but for the
+    /// header's WAL mark (offsets 18 and 19), which says "rollback
+    /// journal", however the reads fall; a header without it is not
+    /// changed.
+    #[test]
+    fn the_copy_is_the_file_in_rollback_journal_mode() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let wal = dir.path().join("wal.sqlite");
+        rpm_db(&wal, "p");
+        let bytes = std::fs::read(&wal).unwrap();
+        assert_eq!(bytes[18..20], [2, 2], "rpm_db makes a WAL database");
+        let rollback = dir.path().join("rollback.sqlite");
+        rusqlite::Connection::open(&rollback)
+            .unwrap()
+            .execute_batch("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB)")
+            .unwrap();
+        for (path, marks) in [(&wal, [2, 2]), (&rollback, [1, 1])] {
+            let file = std::fs::File::open(path).unwrap();
+            let bytes = std::fs::read(path).unwrap();
+            for chunk in [1, 7, 19, 4096, bytes.len()] {
+                let mut image = memdb::Image::new(&file);
+                let mut copy = vec![0xaa; bytes.len()];
+                for part in copy.chunks_mut(chunk) {
+                    image.read_exact(part).unwrap();
+                }
+                assert!(image.failed.is_none());
+                assert_eq!(bytes[18..20], marks);
+                assert_eq!(copy[18..20], [1, 1], "{chunk}-byte reads");
+                assert_eq!(copy[..18], bytes[..18]);
+                assert_eq!(copy[20..], bytes[20..], "{chunk}-byte reads");
+            }
+        }
+    }
+
+    /// A file shorter than its size said (it shrank while it was copied)
+    /// is not read, and says so; the copy never fails half way, so that
+    /// rusqlite has no buffer to leak.
+    #[test]
+    fn a_file_that_shrank_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rpmdb.sqlite");
+        rpm_db(&path, "p");
+        let file = std::fs::File::open(&path).unwrap();
+        let len = file.metadata().unwrap().len();
+        let got = match memdb::open(&file, len + 4096) {
+            Ok(_) => panic!("read past the end of the file"),
+            Err(e) => e,
+        };
+        assert!(matches!(got, Error::Io(_)), "{got}");
+        assert_eq!(got.to_string(), "the file shrank while it was read");
+    }
+
+    /// The largest database copied fits in SQLite's heap budget with room
+    /// to read it (here zeros, which SQLite then finds no database), and
+    /// one byte more is not copied at all; an empty file is an empty
+    /// database. The files are sparse.
+    #[test]
+    fn rpm_databases_are_copied_up_to_their_byte_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        let root = Root::new(r).unwrap();
+        let files = paths(&["/usr/lib64/libx.so"]);
+        let db = r.join("rpmdb.sqlite");
+        for (len, want) in [
+            // An empty database, as SQLite reads an empty file.
+            (0, "no Packages table".to_string()),
+            (budget::RPMDB_BYTES, "file is not a database".to_string()),
+            (
+                budget::RPMDB_BYTES + 1,
+                budget::exceeded("RPMDB_BYTES", budget::bytes(budget::RPMDB_BYTES)),
+            ),
+        ] {
+            let f = std::fs::File::create(&db).unwrap();
+            f.set_len(len).unwrap();
+            drop(f);
+            let file = root.open(Path::new("/rpmdb.sqlite")).unwrap();
+            let got = rpm_sqlite(&Lookups::new(&root), &files, &file.file)
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
+            assert_eq!(got, want, "{len} bytes");
+        }
     }
 
     /// A `Packages` that is not rpm's plain table is refused before any
@@ -851,7 +743,7 @@ mod tests {
                 .execute_batch(schema)
                 .unwrap();
             let file = std::fs::File::open(&path).unwrap();
-            let (conn, _) = rootfd::open(&file).unwrap();
+            let (conn, _) = memdb::open(&file, file.metadata().unwrap().len()).unwrap();
             let got = match packages_is_a_table(&conn) {
                 Err(Error::Sqlite(e)) => panic!("{schema}: {e}"),
                 Err(refused) => refused.to_string(),

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod ld_debug;
+pub mod strace;
 
 /// The soclash binary under test (cargo builds it for the integration tests).
 pub const SOCLASH: &str = env!("CARGO_BIN_EXE_soclash");
