@@ -36,6 +36,7 @@ use crate::image::ProcessImage;
 use crate::image::bind::{Bindings, Reference};
 use crate::model::{Binding, Finding};
 use crate::model::{Certainty, FindingId, Severity};
+use consequence::{file_version, version_text};
 
 /// Bindings listed per finding; the rest are counted.
 const EVIDENCE: usize = 5;
@@ -206,19 +207,6 @@ pub fn benign(image: &ProcessImage, r: &Reference) -> Option<Benign> {
 /// The file name of a path.
 fn file_name(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
-}
-
-/// The version a library's file name carries after `.so.` (`3.45.1` of
-/// `libsqlite3.so.0.8.6`'s `0.8.6`), as numbers for comparing.
-fn file_version(p: &str) -> Option<Vec<u64>> {
-    let (_, v) = file_name(p).split_once(".so.")?;
-    v.split('.').map(|x| x.parse().ok()).collect()
-}
-
-fn version_text(p: &str) -> String {
-    file_name(p)
-        .split_once(".so.")
-        .map_or_else(|| "unversioned".to_string(), |(_, v)| v.to_string())
 }
 
 /// How sure a finding about references from these members is: certain

@@ -37,6 +37,8 @@ use crate::elf::ElfFacts;
 use crate::image::{How, ProcessImage};
 use crate::model::Severity;
 
+use super::file_name;
+
 /// One pair of copies as the severity rules see it.
 #[derive(Debug, Clone, Copy)]
 pub struct Pair<'a> {
@@ -56,11 +58,6 @@ pub struct Pair<'a> {
 pub struct Judgement {
     pub severity: Severity,
     pub why: String,
-}
-
-/// The file name of a path.
-fn file_name(p: &str) -> &str {
-    p.rsplit('/').next().unwrap_or(p)
 }
 
 /// The name a copy goes by: its soname, else its file name.
@@ -110,7 +107,8 @@ pub fn file_version(p: &str) -> Option<Vec<u64>> {
     v.split('.').map(|x| x.parse().ok()).collect()
 }
 
-fn version_text(p: &str) -> String {
+/// The text after `.so.` in a file name, or `unversioned`.
+pub(crate) fn version_text(p: &str) -> String {
     file_name(p)
         .split_once(".so.")
         .map_or_else(|| "unversioned".to_string(), |(_, v)| v.to_string())
