@@ -196,7 +196,7 @@ pub fn unresolved_dependency(
                  RPATH/RUNPATH or ld.so.conf that should find it (then run ldconfig); \
                  if the object is not used, remove it."
             .into(),
-        references: vec!["research/loader-model.md §1 (L3)".into()],
+        references: vec!["https://sourceware.org/git/?p=glibc.git;a=blob;f=elf/dl-load.c (_dl_map_object: RPATH, LD_LIBRARY_PATH, RUNPATH, ld.so.cache, default directories)".into()],
         symptoms: Vec::new(),
     })
 }
@@ -244,7 +244,7 @@ pub fn wrong_architecture(
         remedy: "Replace it with the build for this machine's architecture, or remove it; \
                  ld.so refuses to load it (\"wrong ELF class\")."
             .into(),
-        references: vec!["research/loader-model.md §1 (L12)".into()],
+        references: vec!["https://sourceware.org/git/?p=glibc.git;a=blob;f=elf/dl-load.c (open_verify: a file of another ELF class or machine is skipped)".into()],
         symptoms: Vec::new(),
     })
 }
@@ -322,7 +322,7 @@ pub fn stale_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
         remedy: "Run ldconfig (as root) so the cache matches ld.so.conf; until then ld.so \
                  resolves these names from the stale cache."
             .into(),
-        references: vec!["research/loader-model.md §2.3 (C11)".into()],
+        references: vec!["https://man7.org/linux/man-pages/man8/ldconfig.8.html (ld.so.cache is rebuilt only when ldconfig runs)".into()],
         symptoms: Vec::new(),
     })
 }
