@@ -150,7 +150,7 @@ debian_stack() {
     so32 apache-module $mods/mod_x86.so
     expect finding wrong-architecture $mods/mod_x86.so
 
-    # Not ELF at all: an error entry, never a module.
+    # Not ELF at all: an unreadable-object finding, never a module.
     printf 'This is not a module.\nLoadModule foo_module modules/mod_foo.so\n' \
         >"$R$mods/mod_broken.so"
     expect error $mods/mod_broken.so
@@ -414,7 +414,8 @@ write_manifest() {
         echo "#                         (candidates as built; libraries as glibc's loader loaded them in a chroot)"
         echo "#   finding ID PATH       a finding with this id whose objects contain PATH"
         echo "#   no-finding ID         no finding with this id"
-        echo "#   error PATH            an errors[] entry for PATH"
+        echo "#   error PATH            a file not audited: an errors[] entry for PATH, or an"
+        echo "#                         unreadable-object finding for an object of the web stack"
         echo "#   absent PATH           PATH is no object's path nor one of its names"
         echo "#   absent-soname NAME    no object has this soname"
         echo "#   unreadable PATH       PATH is inside a mode-000 directory: an object (root bypasses"

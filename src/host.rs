@@ -132,6 +132,10 @@ pub struct Discovery {
     pub candidates: Vec<Candidate>,
     /// (inner path, reason), sorted.
     pub errors: Vec<(PathBuf, String)>,
+    /// Files in a place that gives them a role that are not regular files
+    /// (a FIFO, a device), with why, sorted: objects of the web stack that
+    /// cannot be read, which `scan` reports as findings, not errors.
+    pub unreadable: Vec<(Candidate, String)>,
 }
 
 /// One place to look.
@@ -177,11 +181,14 @@ pub fn discover(root: &Root) -> Discovery {
     for d in results {
         out.candidates.extend(d.candidates);
         out.errors.extend(d.errors);
+        out.unreadable.extend(d.unreadable);
     }
     out.candidates.sort();
     out.candidates.dedup();
     out.errors.sort();
     out.errors.dedup();
+    out.unreadable.sort();
+    out.unreadable.dedup();
     out
 }
 
@@ -193,6 +200,7 @@ pub fn python_packages(root: &Root, dir: &Path) -> Discovery {
             let mut d = walk(root, &canonical, Place::Packages);
             d.candidates.sort();
             d.errors.sort();
+            d.unreadable.sort();
             d
         }
         _ => Discovery::default(),
@@ -241,8 +249,10 @@ fn walk(root: &Root, dir: &Path, place: Place) -> Discovery {
         };
         if let Kind::Other(what) = kind {
             if what != "symlink" {
-                out.errors
-                    .push((path, format!("not a regular file ({what})")));
+                out.unreadable.push((
+                    Candidate { path, role },
+                    format!("not a regular file ({what})"),
+                ));
                 continue;
             }
         }

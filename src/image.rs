@@ -83,6 +83,22 @@ pub struct ProcessImage {
     pub config: Vec<apache::Directive>,
     /// The loads the process attempts that miss a `DT_NEEDED`.
     pub unresolved: Vec<Unresolved>,
+    /// Every `dlopen` the process attempts that fails, by the path it
+    /// names: `scan` tells by it that an object it could not read is one
+    /// the configuration loads, not one merely installed.
+    pub refused: Vec<Refused>,
+}
+
+/// A `dlopen` of the model that failed (the file unreadable, no ELF ld.so
+/// maps, of another architecture, or missing a dependency).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The path as the directive, extension line or import names it.
+    pub path: String,
+    /// Only if the application imports it (a Python extension module).
+    pub may_be_imported: bool,
+    /// A what-if of `scan --installed`, not loaded by the configuration.
+    pub installed_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +134,7 @@ struct Origin {
 struct Origins {
     loaded: Vec<(usize, Origin)>,
     failed: Vec<(usize, Origin)>,
+    refused: Vec<Refused>,
 }
 
 impl Origins {
@@ -134,9 +151,15 @@ impl Origins {
         match r {
             Ok(j) => self.loaded.push((j, origin)),
             // A failed dlopen records its group last.
-            Err(_) => self
-                .failed
-                .push((ns.groups().len().saturating_sub(1), origin)),
+            Err(_) => {
+                self.refused.push(Refused {
+                    path: path.display().to_string(),
+                    may_be_imported: origin.may_be_imported,
+                    installed_only: origin.installed_only,
+                });
+                self.failed
+                    .push((ns.groups().len().saturating_sub(1), origin));
+            }
         }
         r
     }
@@ -879,6 +902,7 @@ fn finish(
         link,
         config: Vec::new(),
         unresolved: unresolved(ns, all),
+        refused: all.refused.clone(),
     }
 }
 

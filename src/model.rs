@@ -99,13 +99,17 @@ pub enum FindingId {
     /// `stale-ld-cache`: `/etc/ld.so.cache` disagrees with what
     /// `ld.so.conf` would give.
     StaleLdCache,
+    /// `unreadable-object`: an object of the web stack (the httpd binary,
+    /// a module, an extension) that could not be read or is no ELF ld.so
+    /// would map, so the audit of what it brings is partial.
+    UnreadableObject,
     /// A signature's finding, by the signature's id.
     Signature(String),
 }
 
 impl FindingId {
     /// Every built-in id.
-    pub const BUILTIN: [FindingId; 7] = [
+    pub const BUILTIN: [FindingId; 8] = [
         FindingId::SymbolInterposition,
         FindingId::DuplicateSonameDifferentFile,
         FindingId::MissingSymbolVersion,
@@ -113,6 +117,7 @@ impl FindingId {
         FindingId::UnresolvedDependency,
         FindingId::WrongArchitecture,
         FindingId::StaleLdCache,
+        FindingId::UnreadableObject,
     ];
 
     pub fn as_str(&self) -> &str {
@@ -124,6 +129,7 @@ impl FindingId {
             FindingId::UnresolvedDependency => "unresolved-dependency",
             FindingId::WrongArchitecture => "wrong-architecture",
             FindingId::StaleLdCache => "stale-ld-cache",
+            FindingId::UnreadableObject => "unreadable-object",
             FindingId::Signature(id) => id,
         }
     }
@@ -252,6 +258,7 @@ mod tests {
             "unresolved-dependency",
             "wrong-architecture",
             "stale-ld-cache",
+            "unreadable-object",
         ];
         for (id, s) in FindingId::BUILTIN.iter().zip(strings) {
             assert_eq!(id.as_str(), s);

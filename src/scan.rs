@@ -82,6 +82,15 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         .map(|c| (c.clone(), confirm(&loader, c)))
         .collect();
     let mut inventory: BTreeMap<PathBuf, Entry> = BTreeMap::new();
+    // Objects of the web stack that could not be read: findings once the
+    // processes are modelled, not errors, so a partial audit is not clean.
+    let mut unreadable: BTreeMap<PathBuf, (Role, String)> = BTreeMap::new();
+    for (c, reason) in &found.unreadable {
+        let e = unreadable
+            .entry(c.path.clone())
+            .or_insert((c.role, reason.clone()));
+        e.0 = e.0.min(c.role);
+    }
     for (c, result) in opened {
         match result {
             Ok(o) => {
@@ -96,6 +105,12 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
                 // A file in two places keeps the role of the first in Role order.
                 e.role = e.role.min(c.role);
                 e.names.insert(text(&c.path));
+            }
+            Err(reason) if reason.is_unreadable() => {
+                let e = unreadable
+                    .entry(c.path.clone())
+                    .or_insert((c.role, reason.to_string()));
+                e.0 = e.0.min(c.role);
             }
             Err(reason) => errors.push(error(&c.path, reason.to_string())),
         }
@@ -233,6 +248,9 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
             .iter()
             .filter_map(|m| rules::inventory::unresolved_dependency(m, &images)),
     );
+    findings.extend(unreadable.iter().map(|(path, (role, reason))| {
+        rules::inventory::unreadable_object(path, *role, reason, &images)
+    }));
     // What the binding model says about each process (rules B1–B16), and
     // which known clashes of the catalogue match it.
     let (signatures, schema_errors) = crate::rules::signature::catalogue(&opts.signatures);
@@ -649,6 +667,18 @@ enum Rejected {
     Type { e_type: u16, role: Role },
     #[error("no dynamic section: cannot be loaded")]
     NotDynamic,
+}
+
+impl Rejected {
+    /// The file could not be read as ELF at all (missing, not a regular
+    /// file, not ELF ld.so maps), as opposed to ELF that is no object of
+    /// its role: what it would bring into a process is unknown.
+    fn is_unreadable(&self) -> bool {
+        matches!(
+            self,
+            Rejected::Dangling { .. } | Rejected::Open(_) | Rejected::Elf(_)
+        )
+    }
 }
 
 fn elf_type(e_type: u16) -> &'static str {

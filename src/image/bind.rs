@@ -1060,6 +1060,7 @@ pub(crate) mod tests {
                 link: self.link.clone(),
                 config: Vec::new(),
                 unresolved: Vec::new(),
+                refused: Vec::new(),
             }
         }
 

@@ -8,11 +8,15 @@
 //!   load it ([`unresolved_dependency`]);
 //! - `wrong-architecture`: a module or extension of another ELF class or
 //!   machine than httpd's (L12);
-//! - `stale-ld-cache`: the cache ld.so reads disagrees with ld.so.conf (C11).
+//! - `stale-ld-cache`: the cache ld.so reads disagrees with ld.so.conf (C11);
+//! - `unreadable-object`: an object of the web stack that could not be read
+//!   or is no ELF ld.so maps ([`unreadable_object`]), so that an audit
+//!   that could not see part of the stack does not pass as clean.
 //!
 //! `scan` calls each with the facts it gathered; the certainty and process
-//! of the last two are set later from the process models, while
-//! `unresolved-dependency` is judged with them.
+//! of `wrong-architecture` and `stale-ld-cache` are set later from the
+//! process models, while `unresolved-dependency` and `unreadable-object`
+//! are judged with them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -249,6 +253,84 @@ pub fn wrong_architecture(
     })
 }
 
+/// `unreadable-object`: an object discovery found in a place of the web
+/// stack (`role`) that could not be opened or is no ELF ld.so would map
+/// (`reason`). Whatever it would bring into a process is unknown, so the
+/// audit of that process is partial: medium, certain when a modelled
+/// process's configuration loads it (its `dlopen` is among the process's
+/// refused ones), likely when only an import would or no process could be
+/// modelled, and latent, at most low, when no modelled process loads it,
+/// as for `unresolved-dependency`.
+pub fn unreadable_object(
+    path: &Path,
+    role: Role,
+    reason: &str,
+    processes: &[&ProcessImage],
+) -> Finding {
+    let path = text(path);
+    let what = match role {
+        Role::Httpd => "the httpd binary",
+        Role::ApacheModule => "the Apache module",
+        Role::PhpExtension => "the PHP extension",
+        Role::PythonExtension => "the Python extension module",
+        Role::Library => "the library",
+    };
+    let mut evidence = vec![reason.to_string()];
+    let tried: Vec<(&str, &crate::image::Refused)> = processes
+        .iter()
+        .flat_map(|p| p.refused.iter().map(move |r| (p.name.as_str(), r)))
+        .filter(|(_, r)| r.path == path)
+        .collect();
+    let configured = tried
+        .iter()
+        .find(|(_, r)| !r.installed_only && !r.may_be_imported);
+    let imported = tried
+        .iter()
+        .find(|(_, r)| !r.installed_only && r.may_be_imported);
+    let (severity, certainty, process) = if let Some((p, _)) = configured {
+        evidence.push(format!(
+            "the {p} process's configuration loads it, and the load fails"
+        ));
+        (Severity::Medium, Certainty::Certain, Some(p.to_string()))
+    } else if let Some((p, _)) = imported {
+        evidence.push(format!(
+            "the {p} process loads it if the application imports it"
+        ));
+        (Severity::Medium, Certainty::Likely, Some(p.to_string()))
+    } else if processes.is_empty() || role == Role::Httpd {
+        evidence.push(
+            "no process could be modelled from it: whether anything loads it is unknown".into(),
+        );
+        (Severity::Medium, Certainty::Likely, None)
+    } else {
+        let modelled: Vec<&str> = processes.iter().map(|p| p.name.as_str()).collect();
+        evidence.push(format!(
+            "no modelled process ({}) loads it: only what would load it is affected",
+            modelled.join(", ")
+        ));
+        (Severity::Low, Certainty::Latent, None)
+    };
+    Finding {
+        id: FindingId::UnreadableObject,
+        severity,
+        certainty,
+        title: format!(
+            "{what} {path} could not be read as an ELF object, so what it brings was not audited"
+        ),
+        process,
+        objects: vec![path],
+        symbols: Vec::new(),
+        bindings: Vec::new(),
+        evidence,
+        remedy: "Make the file readable as the ELF shared object it should be: reinstall \
+                 the package that ships it (a truncated or replaced file), fix the symlink, \
+                 or remove it and the line that loads it if it is not used."
+            .into(),
+        references: vec!["glibc elf/dl-load.c (open_verify: what ld.so refuses to map)".into()],
+        symptoms: Vec::new(),
+    }
+}
+
 /// `stale-ld-cache`: what `ldconfig` would write now differs from the cache
 /// ld.so reads (research/peers.md cases E1/E2; rule C11).
 pub fn stale_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
@@ -402,6 +484,7 @@ mod tests {
             link: Default::default(),
             config: Vec::new(),
             unresolved,
+            refused: Vec::new(),
         }
     }
 
@@ -490,5 +573,46 @@ mod tests {
                 .iter()
                 .any(|e| e.contains("no process could be modelled"))
         );
+    }
+    /// An unreadable module is certain in the process whose configuration
+    /// loads it, likely when only an import would or nothing could be
+    /// modelled, and latent (low) when no modelled process loads it,
+    /// `--installed` what-ifs included.
+    #[test]
+    fn unreadable_object_is_judged_by_who_loads_it() {
+        use crate::image::Refused;
+        let refusing = |may_be_imported: bool, installed_only: bool| {
+            let mut p = process(&[], Vec::new());
+            p.refused.push(Refused {
+                path: MODULE.into(),
+                may_be_imported,
+                installed_only,
+            });
+            p
+        };
+        let judge = |ps: &[&ProcessImage]| {
+            let f = unreadable_object(Path::new(MODULE), Role::ApacheModule, "a FIFO", ps);
+            assert_eq!(f.id, FindingId::UnreadableObject);
+            assert_eq!(f.objects, [MODULE]);
+            assert_eq!(f.evidence.first().map(String::as_str), Some("a FIFO"));
+            (f.severity, f.certainty, f.process)
+        };
+        let apache = Some("apache".to_string());
+        assert_eq!(
+            judge(&[&refusing(false, false)]),
+            (Severity::Medium, Certainty::Certain, apache.clone())
+        );
+        assert_eq!(
+            judge(&[&refusing(true, false)]),
+            (Severity::Medium, Certainty::Likely, apache)
+        );
+        assert_eq!(judge(&[]), (Severity::Medium, Certainty::Likely, None));
+        let latent = (Severity::Low, Certainty::Latent, None);
+        assert_eq!(judge(&[&process(&[], Vec::new())]), latent);
+        assert_eq!(judge(&[&refusing(false, true)]), latent);
+        // Another path refused is not this one.
+        let mut other = refusing(false, false);
+        other.refused[0].path = format!("{MODULE}.1");
+        assert_eq!(judge(&[&other]), latent);
     }
 }

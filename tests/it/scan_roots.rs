@@ -361,9 +361,16 @@ fn check_root(name: &str, dir: &Path, notes: &mut Vec<String>) -> Vec<String> {
                 }
             }
             Line::Error(path) => {
-                if !error_paths.contains(path.as_str()) {
+                // A file the scan could not audit: an errors[] entry, or,
+                // for an object of the web stack, an `unreadable-object`
+                // finding, which a partial audit cannot pass without
+                // (issue 15).
+                let unreadable = findings.iter().any(|f| {
+                    f["id"] == "unreadable-object" && strs(&f["objects"]).contains(&path.as_str())
+                });
+                if !error_paths.contains(path.as_str()) && !unreadable {
                     fail.push(format!(
-                        "no errors entry for {path}; errors:\n{}",
+                        "no errors entry or unreadable-object finding for {path}; errors:\n{}",
                         show_errors()
                     ));
                 }
