@@ -1,7 +1,8 @@
 //! The vocabulary every stage of the pipeline shares: what an object is to
 //! the web server (`Role`), how bad a finding is (`Severity`) and how sure
-//! (`Certainty`), and a finding's id (`FindingId`, the built-in ones fixed
-//! here). It comes first in the pipeline and imports nothing from the
+//! (`Certainty`), which findings fail a run (`FailOn`), how well a
+//! signature is confirmed (`Status`), and a finding's id (`FindingId`, the
+//! built-in ones fixed here). It comes first in the pipeline and imports nothing from the
 //! crate, so any stage may use it.
 
 use std::fmt;
@@ -41,6 +42,103 @@ pub enum Certainty {
     Likely,
     /// An installed object no modelled process is known to load.
     Latent,
+}
+
+/// `--fail-on`: the findings that make a run exit 1. A timer wants to be
+/// woken for what the configuration does or an application is likely to
+/// do, not for what-ifs of installed but unloaded files, so a severity
+/// alone counts certain and likely findings; `SEVERITY:CERTAINTY` says how
+/// sure a finding must be at least, and `none` never fails on findings
+/// (an audit that could not be done still exits 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailOn {
+    /// `None`: no finding counts.
+    pub severity: Option<Severity>,
+    /// The least sure a counted finding may be.
+    pub certainty: Certainty,
+}
+
+impl FailOn {
+    pub const NONE: FailOn = FailOn {
+        severity: None,
+        certainty: Certainty::Certain,
+    };
+
+    /// Whether a finding of this severity and certainty fails the run.
+    pub fn counts(&self, severity: Severity, certainty: Certainty) -> bool {
+        // Certainty is ordered surest first.
+        self.severity.is_some_and(|s| severity >= s) && certainty <= self.certainty
+    }
+}
+
+impl Default for FailOn {
+    fn default() -> FailOn {
+        FailOn {
+            severity: Some(Severity::High),
+            certainty: Certainty::Likely,
+        }
+    }
+}
+
+impl std::str::FromStr for FailOn {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<FailOn, String> {
+        if s == "none" {
+            return Ok(FailOn::NONE);
+        }
+        let (severity, certainty) = s.split_once(':').unwrap_or((s, "likely"));
+        let severity = match severity {
+            "critical" => Severity::Critical,
+            "high" => Severity::High,
+            "medium" => Severity::Medium,
+            "low" => Severity::Low,
+            "info" => Severity::Info,
+            other => {
+                return Err(format!(
+                    "`{other}` is no severity: critical, high, medium, low, info, or none"
+                ));
+            }
+        };
+        let certainty = match certainty {
+            "certain" => Certainty::Certain,
+            "likely" => Certainty::Likely,
+            "latent" => Certainty::Latent,
+            other => {
+                return Err(format!(
+                    "`{other}` is no certainty: certain, likely or latent"
+                ));
+            }
+        };
+        Ok(FailOn {
+            severity: Some(severity),
+            certainty,
+        })
+    }
+}
+
+/// How well the public sources confirm a known clash: a sysadmin weighs a
+/// finding differently when its failure was seen in Apache than when it
+/// was seen elsewhere and is expected in Apache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Seen in Apache, as described.
+    Confirmed,
+    /// Part of the description is seen in Apache, part inferred.
+    PartiallyConfirmed,
+    /// Seen outside Apache; expected, not yet confirmed, in Apache.
+    ApacheUnconfirmed,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Confirmed => "confirmed in Apache",
+            Status::PartiallyConfirmed => "partly confirmed in Apache",
+            Status::ApacheUnconfirmed => "not yet confirmed in Apache",
+        })
+    }
 }
 
 /// What an object is to the web server.
@@ -239,11 +337,41 @@ pub struct Finding {
     /// What users see when it bites (a signature's symptoms).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub symptoms: Vec<String>,
+    /// A signature's finding: how well the sources confirm the clash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--fail-on`: a severity alone counts certain and likely findings,
+    /// `:certain` and `:latent` narrow or widen that, `none` counts nothing;
+    /// anything else is refused with the words it takes.
+    #[test]
+    fn fail_on_reads_severity_and_certainty() {
+        use Certainty::*;
+        let f = |s: &str| s.parse::<FailOn>().expect(s);
+        assert_eq!(f("high"), FailOn::default());
+        let high = f("high");
+        assert!(high.counts(Severity::High, Certain));
+        assert!(high.counts(Severity::Critical, Likely));
+        assert!(!high.counts(Severity::High, Latent));
+        assert!(!high.counts(Severity::Medium, Certain));
+        let certain = f("medium:certain");
+        assert!(certain.counts(Severity::High, Certain));
+        assert!(!certain.counts(Severity::High, Likely));
+        assert!(f("low:latent").counts(Severity::Low, Latent));
+        assert!(f("info").counts(Severity::Info, Likely));
+        let none = f("none");
+        for s in [Severity::Info, Severity::Critical] {
+            assert!(!none.counts(s, Certain));
+        }
+        for bad in ["hihg", "high:", "high:sure", "none:certain", ""] {
+            assert!(bad.parse::<FailOn>().is_err(), "{bad}");
+        }
+    }
 
     /// Each built-in id is written as the string reports have always had,
     /// read back as its variant, and equal to a signature's id of the same

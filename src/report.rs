@@ -32,11 +32,12 @@ pub mod diff;
 pub mod dot;
 pub mod fleet;
 pub mod process;
+pub mod waiver;
 
 // The shared vocabulary lives in `model`; re-exported here until every
 // branch of issue 14 imports it from there.
 pub use crate::model::{Binding, Finding};
-use crate::model::{Certainty, FindingId, Role, Severity};
+use crate::model::{Certainty, FailOn, FindingId, Role, Severity};
 pub use process::{MemberEntry, ProcessEntry};
 
 pub const SCHEMA: u32 = 1;
@@ -52,6 +53,10 @@ pub struct Report {
     pub processes: Vec<ProcessEntry>,
     pub objects: Vec<Object>,
     pub findings: Vec<Finding>,
+    /// Findings a waiver accepts (`--waivers`): kept, with its reason, but
+    /// not counted for the exit code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waived: Vec<waiver::Waived>,
     pub errors: Vec<ErrorEntry>,
     pub summary: Summary,
     /// With `scan --overlay`: what the overlays change compared with the
@@ -216,6 +221,13 @@ pub struct Summary {
     pub by_role: BTreeMap<Role, usize>,
     pub findings: BTreeMap<Severity, usize>,
     pub errors: usize,
+    /// Findings moved to `waived`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub waived: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Report {
@@ -235,6 +247,7 @@ impl Report {
         let mut summary = Summary {
             objects: self.objects.len(),
             errors: self.errors.len(),
+            waived: self.waived.len(),
             ..Summary::default()
         };
         for o in &self.objects {
@@ -246,9 +259,24 @@ impl Report {
         self.summary = summary;
     }
 
-    /// The highest severity among the findings.
-    pub fn worst(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+    /// Whether the root held nothing of a web stack to audit: no httpd,
+    /// module or extension read, none found unreadable. Such a report has
+    /// no findings because nothing was looked at, which a timer must not
+    /// take for a clean host.
+    pub fn audited_nothing(&self) -> bool {
+        self.objects.iter().all(|o| o.role == Role::Library)
+            && !self
+                .findings
+                .iter()
+                .chain(self.waived.iter().map(|w| &w.finding))
+                .any(|f| f.id == FindingId::UnreadableObject)
+    }
+
+    /// Whether a finding `fail_on` counts is left (waived ones are not).
+    pub fn fails(&self, fail_on: FailOn) -> bool {
+        self.findings
+            .iter()
+            .any(|f| fail_on.counts(f.severity, f.certainty))
     }
 
     pub fn write_yaml(&self, out: &mut dyn Write) -> io::Result<()> {
@@ -348,7 +376,12 @@ impl Report {
             }
             t
         };
-        if self.findings.is_empty() {
+        if self.audited_nothing() {
+            writeln!(
+                out,
+                "Nothing audited: no web stack was found under this root."
+            )?;
+        } else if self.findings.is_empty() {
             writeln!(out, "No findings.")?;
         } else {
             let mut t = styled();
@@ -364,6 +397,9 @@ impl Report {
                     certainty_word(f.certainty).to_string(),
                     f.process.clone().unwrap_or_else(|| "host".into()),
                 ];
+                if let Some(status) = f.status {
+                    tags.push(status.to_string());
+                }
                 if introduced {
                     tags.push("introduced by the overlay".into());
                 }
@@ -421,6 +457,28 @@ impl Report {
                 writeln!(out, "(-v adds the evidence and the bindings)")?;
             }
         }
+        if !self.waived.is_empty() {
+            writeln!(
+                out,
+                "{} finding{} waived (not counted for the exit code):",
+                self.waived.len(),
+                plural(self.waived.len())
+            )?;
+            for w in &self.waived {
+                let line = format!(
+                    "  {} {} ({}): {}; until {} ({})",
+                    w.finding.severity,
+                    w.finding.id,
+                    w.finding.process.as_deref().unwrap_or("host"),
+                    w.reason,
+                    w.expires,
+                    w.waiver
+                );
+                for l in fit(&[line], width) {
+                    writeln!(out, "{l}")?;
+                }
+            }
+        }
         writeln!(out)?;
 
         let mut roles = styled();
@@ -474,9 +532,14 @@ impl Report {
             .rev()
             .map(|(s, n)| format!("{n} {s}"))
             .collect();
+        let waived = if self.waived.is_empty() {
+            String::new()
+        } else {
+            format!(" · {} waived", self.waived.len())
+        };
         writeln!(
             out,
-            "{} objects · {} finding{}{}{} · {} error{}",
+            "{} objects · {} finding{}{}{}{waived} · {} error{}",
             self.summary.objects,
             self.findings.len(),
             plural(self.findings.len()),

@@ -47,7 +47,7 @@ use rustix::fs::{Mode, OFlags, ResolveFlags};
 use crate::budget::{self, WHATIF_ENTRIES, WHATIF_PATH_BYTES};
 
 pub mod deb;
-mod glob;
+pub(crate) mod glob;
 pub mod scratch;
 
 pub use glob::fnmatch;

@@ -388,6 +388,7 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
                 "https://sourceware.org/git/?p=glibc.git;a=blob;f=elf/dl-lookup.c (_dl_lookup_symbol_x: the first definition in scope order wins)".into(),
             ],
             symptoms: Vec::new(),
+            status: None,
         });
     }
     out
@@ -504,6 +505,7 @@ fn duplicate_sonames(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> 
                 ),
                 references: vec!["https://sourceware.org/git/?p=glibc.git;a=blob;f=elf/dl-load.c (_dl_map_object: an object already loaded under a matching name or soname is reused)".into()],
                 symptoms: Vec::new(),
+                status: None,
             }
         })
         .collect()
@@ -564,6 +566,7 @@ fn missing_versions(image: &ProcessImage) -> Vec<Finding> {
                 ),
                 references: vec!["https://sourceware.org/git/?p=glibc.git;a=blob;f=elf/dl-version.c (_dl_check_map_versions)".into()],
                 symptoms: Vec::new(),
+                status: None,
             });
         }
     }
@@ -641,6 +644,7 @@ fn unresolved_symbols(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding>
                 ),
                 references: vec!["https://sourceware.org/git/?p=glibc.git;a=blob;f=elf/dl-lookup.c (_dl_lookup_symbol_x: undefined symbol)".into()],
                 symptoms: Vec::new(),
+                status: None,
             }
         })
         .collect()

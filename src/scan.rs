@@ -340,12 +340,21 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         processes: images.iter().map(|&i| ProcessEntry::from(i)).collect(),
         objects,
         findings,
+        waived: Vec::new(),
         errors,
         summary: Default::default(),
         overlay: None,
     };
     report.host.stack = stack(&report.objects);
     report.host.packages = found.databases;
+    if report.audited_nothing() {
+        // Said in the report too: an archived report of nothing must not
+        // read as a clean host.
+        report.errors.push(error(
+            Path::new("/"),
+            "nothing to audit: no httpd, Apache module, PHP extension or Python extension module found".into(),
+        ));
+    }
     report.finish();
     report
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use soclash::model::FailOn;
 
 /// Audit a Linux host for shared-library conflicts in its Apache, PHP and
 /// Python processes, from the ELF files alone. Nothing audited is executed.
@@ -81,8 +82,13 @@ pub struct DiffArgs {
     /// Output format; default: table.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Exit with status 1 when an added finding is at or above this.
-    #[arg(long, value_enum, default_value = "high")]
+    /// Exit with status 1 when a finding was added, or rose, at or above this severity: critical,
+    /// high, medium, low, info; or none, to never fail on findings (an
+    /// audit that could not be done still exits 2). A severity alone counts
+    /// certain and likely findings; SEVERITY:certain counts only certain
+    /// ones, SEVERITY:latent also what-ifs of installed files nothing
+    /// loads (`--fail-on low:latent`).
+    #[arg(long, default_value = "high", value_name = "SEVERITY[:CERTAINTY]")]
     pub fail_on: FailOn,
     /// OLD.yaml NEW.yaml, or HOST with --archive.
     #[arg(required = true, num_args = 1..=2, value_name = "REPORT|HOST")]
@@ -94,8 +100,13 @@ pub struct FleetArgs {
     /// Output format; default: table.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Exit with status 1 when a host has a finding at or above this.
-    #[arg(long, value_enum, default_value = "high")]
+    /// Exit with status 1 when a host's newest report has a finding at or above this severity: critical,
+    /// high, medium, low, info; or none, to never fail on findings (an
+    /// audit that could not be done still exits 2). A severity alone counts
+    /// certain and likely findings; SEVERITY:certain counts only certain
+    /// ones, SEVERITY:latent also what-ifs of installed files nothing
+    /// loads (`--fail-on low:latent`).
+    #[arg(long, default_value = "high", value_name = "SEVERITY[:CERTAINTY]")]
     pub fail_on: FailOn,
     /// A host whose newest report is older than DAYS is stale.
     #[arg(long, value_name = "DAYS", default_value_t = 8)]
@@ -191,15 +202,6 @@ pub enum Format {
     Json,
 }
 
-/// Severities for --fail-on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    Critical,
-    High,
-    Medium,
-    Low,
-}
-
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// The audited system's root directory (an unpacked image, a chroot);
@@ -227,9 +229,21 @@ pub struct ScanArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Exit with status 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value = "high")]
+    /// Exit with status 1 when a finding is at or above this severity: critical,
+    /// high, medium, low, info; or none, to never fail on findings (an
+    /// audit that could not be done still exits 2). A severity alone counts
+    /// certain and likely findings; SEVERITY:certain counts only certain
+    /// ones, SEVERITY:latent also what-ifs of installed files nothing
+    /// loads (`--fail-on low:latent`).
+    #[arg(long, default_value = "high", value_name = "SEVERITY[:CERTAINTY]")]
     pub fail_on: FailOn,
+    /// Waivers: a YAML list of {id, reason, expires, host, objects} (see
+    /// docs/waivers.md). A waived finding is listed under `waived` with
+    /// its reason and does not count for the exit code; expired waivers
+    /// and waivers that match nothing are named on standard error. Default:
+    /// /etc/soclash/waivers.yaml when it exists.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
     /// In the table: every object, error and evidence line of each
     /// finding, and its bindings.
     #[arg(short, long)]

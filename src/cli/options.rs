@@ -8,14 +8,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use soclash::image::{ImageOptions, ProcessKind};
-use soclash::model::Severity;
+use soclash::model::FailOn;
 use soclash::report::fleet::FleetOptions;
+use soclash::report::waiver::{self, Waivers};
 use soclash::resolve::{self, Cpu};
 use soclash::root::Root;
 use soclash::scan::ScanOptions;
 
 use super::args::{
-    DepsArgs, DiffArgs, ExplainArgs, FailOn, FleetArgs, Format, ImageArgs, ImageFormat, ScanArgs,
+    DepsArgs, DiffArgs, ExplainArgs, FleetArgs, Format, ImageArgs, ImageFormat, ScanArgs,
 };
 
 /// `soclash deps`.
@@ -65,7 +66,10 @@ pub struct ScanRun {
     pub verbose: bool,
     pub output: Option<PathBuf>,
     pub archive: Option<PathBuf>,
-    pub fail_on: Severity,
+    pub fail_on: FailOn,
+    /// `--waivers`, or the default file when it exists: read and checked
+    /// before the scan, so a broken file stops the run, not the audit.
+    pub waivers: Waivers,
     /// `--jobs`: the size of the worker pool, set up by the run.
     pub jobs: Option<usize>,
 }
@@ -79,6 +83,22 @@ pub struct Overlays {
 
 pub fn scan(args: ScanArgs) -> anyhow::Result<ScanRun> {
     let root = root(&args.root)?;
+    // A --signatures directory that is missing or has an invalid file
+    // would make the audit quietly weaker than asked: refuse it now.
+    for dir in &args.signatures {
+        let (_, errors) = soclash::rules::signature::read_dir(dir);
+        if !errors.is_empty() {
+            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            anyhow::bail!("--signatures {}: {}", dir.display(), list.join("; "));
+        }
+    }
+    let waivers = match &args.waivers {
+        Some(file) => waiver::read(file)?,
+        None if Path::new(waiver::DEFAULT_FILE).exists() => {
+            waiver::read(Path::new(waiver::DEFAULT_FILE))?
+        }
+        None => Waivers::default(),
+    };
     let opts = ScanOptions {
         cpu: cpu(args.cpu_level),
         scanned_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
@@ -106,7 +126,8 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ScanRun> {
         verbose: args.verbose,
         output: args.output,
         archive: args.archive,
-        fail_on: severity(args.fail_on),
+        fail_on: args.fail_on,
+        waivers,
         jobs: args.jobs,
     })
 }
@@ -157,7 +178,7 @@ pub struct DiffRun {
     pub old: PathBuf,
     pub new: PathBuf,
     pub format: Format,
-    pub fail_on: Severity,
+    pub fail_on: FailOn,
 }
 
 pub fn diff(args: DiffArgs) -> anyhow::Result<DiffRun> {
@@ -172,7 +193,7 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<DiffRun> {
         old,
         new,
         format: args.format,
-        fail_on: severity(args.fail_on),
+        fail_on: args.fail_on,
     })
 }
 
@@ -181,7 +202,6 @@ pub struct FleetRun {
     pub archive: PathBuf,
     pub opts: FleetOptions,
     pub format: Format,
-    pub fail_on: Severity,
 }
 
 pub fn fleet(args: FleetArgs) -> anyhow::Result<FleetRun> {
@@ -196,9 +216,9 @@ pub fn fleet(args: FleetArgs) -> anyhow::Result<FleetRun> {
             at,
             stale_days: args.stale,
             now,
+            fail_on: args.fail_on,
         },
         format: args.format,
-        fail_on: severity(args.fail_on),
     })
 }
 
@@ -208,15 +228,6 @@ fn root(dir: &Path) -> anyhow::Result<Root> {
 
 fn cpu(level: Option<u8>) -> Cpu {
     level.map_or_else(Cpu::detect, Cpu::with_level)
-}
-
-fn severity(f: FailOn) -> Severity {
-    match f {
-        FailOn::Critical => Severity::Critical,
-        FailOn::High => Severity::High,
-        FailOn::Medium => Severity::Medium,
-        FailOn::Low => Severity::Low,
-    }
 }
 
 fn model(

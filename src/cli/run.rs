@@ -79,7 +79,7 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
             .context("cannot start worker threads")?;
     }
     let progress = Progress::start("scanning");
-    let report = match &run.overlays {
+    let mut report = match &run.overlays {
         None => soclash::scan::scan(&run.root, &run.opts),
         Some(layers) => {
             let o = soclash::scan::overlaid(&layers.root, &layers.dirs, &layers.debs)?;
@@ -92,6 +92,13 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
         }
     };
     drop(progress);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let applied = run.waivers.apply(&mut report, now);
+    for line in applied.expired.iter().chain(&applied.unmatched) {
+        eprintln!("soclash: waiver {line}");
+    }
 
     let mut sink: Box<dyn Write> = match &run.output {
         Some(path) => Box::new(io::BufWriter::new(
@@ -112,9 +119,14 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
         let path = soclash::report::diff::archive(dir, &report)?;
         eprintln!("soclash: wrote {}", path.display());
     }
-    Ok(Outcome::findings_if(
-        report.worst().is_some_and(|w| w >= run.fail_on),
-    ))
+    if report.audited_nothing() {
+        eprintln!(
+            "soclash: nothing to audit under {}: no httpd, Apache module, PHP extension or Python extension module",
+            report.host.root
+        );
+        return Ok(Outcome::Incomplete);
+    }
+    Ok(Outcome::findings_if(report.fails(run.fail_on)))
 }
 
 pub fn image(run: ImageRun) -> anyhow::Result<Outcome> {
@@ -190,9 +202,7 @@ pub fn diff(run: DiffRun) -> anyhow::Result<Outcome> {
     write_doc(run.format, &serde_json::to_value(&d)?, |out| {
         diff::write_table(&d, out)
     })?;
-    Ok(Outcome::findings_if(
-        d.worst_added().is_some_and(|w| w >= run.fail_on),
-    ))
+    Ok(Outcome::findings_if(d.fails(run.fail_on)))
 }
 
 pub fn fleet(run: FleetRun) -> anyhow::Result<Outcome> {
@@ -204,9 +214,14 @@ pub fn fleet(run: FleetRun) -> anyhow::Result<Outcome> {
     write_doc(run.format, &serde_json::to_value(&f)?, |out| {
         fleet::write_table(&f, out, width)
     })?;
-    Ok(Outcome::findings_if(
-        f.worst().is_some_and(|w| w >= run.fail_on),
-    ))
+    if f.hosts == 0 {
+        eprintln!(
+            "soclash: no readable report in {}: the fleet cannot be judged",
+            run.archive.display()
+        );
+        return Ok(Outcome::Incomplete);
+    }
+    Ok(Outcome::findings_if(f.fails()))
 }
 
 pub fn signatures(cmd: SignaturesCommand) -> anyhow::Result<Outcome> {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Finding, Object, Report, SCHEMA};
 use crate::budget;
-use crate::model::{FindingId, Severity};
+use crate::model::{FailOn, FindingId};
 use crate::yaml_guard::{self, Refusal};
 
 /// What changed between two reports.
@@ -58,19 +58,16 @@ impl Diff {
 
     /// The worst severity the new report added: new findings, and findings
     /// whose severity rose.
-    pub fn worst_added(&self) -> Option<Severity> {
-        self.findings
-            .added
-            .iter()
-            .map(|f| f.severity)
-            .chain(
-                self.findings
-                    .changed
-                    .iter()
-                    .filter(|(o, n)| n.severity > o.severity)
-                    .map(|(_, n)| n.severity),
-            )
-            .max()
+    /// Whether a finding `fail_on` counts was added, or a finding rose to
+    /// be counted or to a higher severity.
+    pub fn fails(&self, fail_on: FailOn) -> bool {
+        let counts = |f: &Finding| fail_on.counts(f.severity, f.certainty);
+        self.findings.added.iter().any(counts)
+            || self
+                .findings
+                .changed
+                .iter()
+                .any(|(o, n)| counts(n) && (n.severity > o.severity || !counts(o)))
     }
 }
 
@@ -408,6 +405,7 @@ mod tests {
                 }),
             }],
             findings: Vec::new(),
+            waived: Vec::new(),
             errors: Vec::new(),
             summary: Summary::default(),
             overlay: None,

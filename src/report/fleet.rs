@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ErrorEntry, Finding, Host, Object, OverlayOutcome, Report, SCHEMA, Tool};
 use crate::budget;
-use crate::model::Severity;
+use crate::model::{FailOn, Severity};
 use crate::yaml_guard::{self, Refusal};
 
 /// What `soclash fleet` reports.
@@ -46,6 +46,10 @@ pub struct Fleet {
     pub tools: BTreeMap<String, usize>,
     /// Reports that could not be read (another schema, not a report).
     pub unreadable: Vec<ErrorEntry>,
+    /// Hosts whose newest report has a finding `--fail-on` counts (the
+    /// exit code's, not part of the view).
+    #[serde(skip)]
+    pub failing: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -88,6 +92,8 @@ pub struct FleetOptions {
     pub stale_days: u64,
     /// Now, as seconds since the epoch (the caller's clock).
     pub now: u64,
+    /// Which findings make a host fail.
+    pub fail_on: FailOn,
 }
 
 /// A report without its processes: what the fleet view and diff need.
@@ -110,6 +116,8 @@ struct HostView {
     tool: String,
     findings: Vec<(String, Severity, String)>,
     worst: Option<Severity>,
+    /// Its newest report has a finding `--fail-on` counts.
+    fails: bool,
     drift: Option<Drift>,
     unreadable: Vec<ErrorEntry>,
 }
@@ -176,6 +184,9 @@ pub fn fleet(archive: &Path, opts: &FleetOptions) -> io::Result<Fleet> {
             continue;
         }
         out.hosts += 1;
+        if v.fails {
+            out.failing.push(v.host.clone());
+        }
         *out.tools.entry(v.tool).or_default() += 1;
         let worst = v
             .worst
@@ -226,10 +237,10 @@ pub fn fleet(archive: &Path, opts: &FleetOptions) -> io::Result<Fleet> {
     Ok(out)
 }
 
-/// The worst severity any newest report has.
 impl Fleet {
-    pub fn worst(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+    /// Whether a host's newest report has a finding `--fail-on` counts.
+    pub fn fails(&self) -> bool {
+        !self.failing.is_empty()
     }
 }
 
@@ -270,6 +281,7 @@ fn host_view(dir: &Path, opts: &FleetOptions) -> Option<HostView> {
         tool: String::new(),
         findings: Vec::new(),
         worst: None,
+        fails: false,
         drift: None,
         unreadable: Vec::new(),
     };
@@ -304,6 +316,10 @@ fn host_view(dir: &Path, opts: &FleetOptions) -> Option<HostView> {
         .map(|f| (f.id.to_string(), f.severity, f.title.clone()))
         .collect();
     view.worst = newest.findings.iter().map(|f| f.severity).max();
+    view.fails = newest
+        .findings
+        .iter()
+        .any(|f| opts.fail_on.counts(f.severity, f.certainty));
     if let Some((_, prev_path)) = stamps.len().checked_sub(2).and_then(|i| stamps.get(i)) {
         match read_text(prev_path) {
             // Identical but for the time of the scan: nothing drifted.
@@ -386,6 +402,7 @@ fn parse(text: &str) -> Result<Report, Error> {
         processes: Vec::new(),
         objects: l.objects,
         findings: l.findings,
+        waived: Vec::new(),
         errors: l.errors,
         summary: Default::default(),
         overlay: l.overlay,
@@ -469,7 +486,9 @@ pub fn write_table(f: &Fleet, out: &mut dyn Write, width: u16) -> io::Result<()>
         )?;
     }
     writeln!(out)?;
-    if f.findings.is_empty() {
+    if f.hosts == 0 {
+        writeln!(out, "No readable report: nothing to judge.")?;
+    } else if f.findings.is_empty() {
         writeln!(out, "No findings on any host.")?;
     } else {
         let mut t = table(&["severity", "finding", "hosts", "which"]);

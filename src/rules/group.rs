@@ -583,6 +583,7 @@ mod tests {
             remedy: "r".into(),
             references: vec!["x".into()],
             symptoms: Vec::new(),
+            status: None,
         }
     }
 

@@ -202,6 +202,7 @@ pub fn unresolved_dependency(
             .into(),
         references: vec!["https://sourceware.org/git/?p=glibc.git;a=blob;f=elf/dl-load.c (_dl_map_object: RPATH, LD_LIBRARY_PATH, RUNPATH, ld.so.cache, default directories)".into()],
         symptoms: Vec::new(),
+        status: None,
     })
 }
 
@@ -250,6 +251,7 @@ pub fn wrong_architecture(
             .into(),
         references: vec!["https://sourceware.org/git/?p=glibc.git;a=blob;f=elf/dl-load.c (open_verify: a file of another ELF class or machine is skipped)".into()],
         symptoms: Vec::new(),
+        status: None,
     })
 }
 
@@ -328,6 +330,7 @@ pub fn unreadable_object(
             .into(),
         references: vec!["glibc elf/dl-load.c (open_verify: what ld.so refuses to map)".into()],
         symptoms: Vec::new(),
+        status: None,
     }
 }
 
@@ -406,6 +409,7 @@ pub fn stale_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
             .into(),
         references: vec!["https://man7.org/linux/man-pages/man8/ldconfig.8.html (ld.so.cache is rebuilt only when ldconfig runs)".into()],
         symptoms: Vec::new(),
+        status: None,
     })
 }
 

@@ -780,6 +780,7 @@ fn finding(
         remedy: sig.remedy.clone(),
         references: sig.references.clone(),
         symptoms: sig.symptoms.clone(),
+        status: Some(sig.status),
     }
 }
 

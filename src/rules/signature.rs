@@ -21,14 +21,7 @@ use crate::{budget, yaml_guard};
 /// The signatures shipped with soclash (`signatures/*.yaml` at build time).
 const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/signatures.rs"));
 
-/// How well the sources confirm a signature (research/signatures.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    Confirmed,
-    PartiallyConfirmed,
-    ApacheUnconfirmed,
-}
+pub use crate::model::Status;
 
 /// Whether the clash is of old software or still met today.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]

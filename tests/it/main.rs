@@ -15,6 +15,7 @@ mod bind_oracle;
 mod deps_cli;
 mod dlopen_model;
 mod elf_oracle;
+mod exit_codes;
 mod explain_cli;
 mod findings_roots;
 mod fleet;

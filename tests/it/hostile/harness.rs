@@ -50,6 +50,15 @@ impl Run {
         );
     }
 
+    /// The scan ran to its report: findings or not (0, 1), or, for a
+    /// root with no web stack (what most hostile packages are laid over),
+    /// exit 2 saying there was nothing to audit, never 2 for another
+    /// reason.
+    pub fn assert_scanned(&self) {
+        let nothing = self.code == Some(2) && self.stderr.contains("nothing to audit");
+        assert!(matches!(self.code, Some(0 | 1)) || nothing, "{self:#?}");
+    }
+
     /// stdout and stderr together, for "names the budget" checks.
     pub fn output(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
