@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => options::diff(args).and_then(run::diff),
         Command::Fleet(args) => options::fleet(args).and_then(run::fleet),
         Command::Generate { dir } => run::generate(&dir),
+        Command::Schema => run::schema(),
     };
     if soclash::root::scratch::stopping() {
         // The signal thread is ending the process; an error this thread

@@ -10,7 +10,19 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// How bad a finding is. Ordered: `Info` < `Low` < … < `Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -32,8 +44,22 @@ impl fmt::Display for Severity {
     }
 }
 
-/// How sure the finding is (DESIGN.md: certain, likely, latent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// How sure the finding is: certain (what the configuration loads),
+/// likely (what the application may import), latent (installed, loaded by
+/// nothing modelled).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Certainty {
     /// Proven for what the configuration loads.
@@ -120,7 +146,7 @@ impl std::str::FromStr for FailOn {
 /// How well the public sources confirm a known clash: a sysadmin weighs a
 /// finding differently when its failure was seen in Apache than when it
 /// was seen elsewhere and is expected in Apache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Seen in Apache, as described.
@@ -142,7 +168,19 @@ impl fmt::Display for Status {
 }
 
 /// What an object is to the web server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     Httpd,
@@ -288,6 +326,22 @@ impl std::hash::Hash for FindingId {
     }
 }
 
+/// In the report schema a finding id is a string: a built-in id or a
+/// signature's, both lowercase words joined by single dashes.
+impl schemars::JsonSchema for FindingId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FindingId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A built-in finding id (symbol-interposition, duplicate-soname-different-file, missing-symbol-version, unresolved-symbol, unresolved-dependency, wrong-architecture, stale-ld-cache, unreadable-object) or a signature's id (signatures/*.yaml).",
+            "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"
+        })
+    }
+}
+
 impl fmt::Display for FindingId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -310,7 +364,7 @@ impl<'de> Deserialize<'de> for FindingId {
 
 /// One symbol reference a finding is about: where it binds, and where its
 /// own object's stand-alone load would bind it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Binding {
     pub symbol: String,
     pub from: String,
@@ -320,7 +374,7 @@ pub struct Binding {
 
 /// One problem, with what shows it and what to do: the unit rules produce
 /// and reports carry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     /// A built-in id, or the signature's.
     pub id: FindingId,

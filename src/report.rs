@@ -42,8 +42,22 @@ pub use process::{MemberEntry, ProcessEntry};
 
 pub const SCHEMA: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The JSON Schema (draft 2020-12) of the report, derived from these
+/// types so that it cannot drift from what soclash writes; `soclash
+/// schema` prints it and docs/report.schema.json is a copy a test keeps
+/// equal.
+pub fn json_schema() -> schemars::Schema {
+    let mut schema = schemars::schema_for!(Report);
+    schema.insert(
+        "title".into(),
+        format!("soclash report, schema {SCHEMA}").into(),
+    );
+    schema
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
+    #[schemars(range(min = 1, max = 1))]
     pub schema: u32,
     pub tool: Tool,
     pub host: Host,
@@ -68,7 +82,7 @@ pub struct Report {
 /// The pre-upgrade answer: findings the overlays bring in or take away,
 /// and the objects they add or change, from a second scan of the root
 /// alone.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OverlayOutcome {
     /// The overlays, bottom first (a directory, or `FILE.deb (package
     /// version)`).
@@ -82,7 +96,9 @@ pub struct OverlayOutcome {
 }
 
 /// A finding's identity (as `diff` matches findings) and severity.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct FindingKey {
     pub id: FindingId,
     pub severity: Severity,
@@ -114,7 +130,7 @@ impl FindingKey {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
     pub name: String,
     pub version: String,
@@ -134,7 +150,7 @@ impl Default for Tool {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Host {
     pub hostname: Option<String>,
     /// The root directory on the machine that ran the scan.
@@ -160,7 +176,7 @@ pub struct Host {
 }
 
 /// A part of the web stack and how it was recognised.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Software {
     /// `apache`, `php` or `python`.
     pub name: String,
@@ -172,14 +188,14 @@ pub struct Software {
     pub package: Option<crate::host::packages::Package>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OsRelease {
     pub id: Option<String>,
     pub version_id: Option<String>,
     pub pretty_name: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Object {
     pub path: String,
     pub role: Role,
@@ -209,13 +225,15 @@ pub struct Object {
     pub package: Option<crate::host::packages::Package>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct ErrorEntry {
     pub path: String,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     pub objects: usize,
     pub by_role: BTreeMap<Role, usize>,

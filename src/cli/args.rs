@@ -72,6 +72,10 @@ pub enum Command {
     /// signature files (exit 1 when one has an error).
     #[command(subcommand)]
     Signatures(SignaturesCommand),
+    /// Print the JSON Schema (draft 2020-12) of the report `scan` writes
+    /// (schema 1), as docs/report.schema.json holds it: validate archived
+    /// reports with any JSON Schema validator.
+    Schema,
 }
 
 #[derive(Debug, Args)]

@@ -260,6 +260,15 @@ pub fn signatures(cmd: SignaturesCommand) -> anyhow::Result<Outcome> {
     }
 }
 
+pub fn schema() -> anyhow::Result<Outcome> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    serde_json::to_writer_pretty(&mut out, &soclash::report::json_schema())?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(Outcome::Clean)
+}
+
 /// Completions and man pages from the clap definitions, for packaging.
 pub fn generate(dir: &Path) -> anyhow::Result<Outcome> {
     use clap::CommandFactory;

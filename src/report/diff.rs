@@ -38,7 +38,7 @@ pub struct FindingChanges {
     pub changed: Vec<(Finding, Finding)>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ObjectChanges {
     pub added: Vec<String>,
     pub removed: Vec<String>,
@@ -56,8 +56,6 @@ impl Diff {
             && self.objects.changed.is_empty()
     }
 
-    /// The worst severity the new report added: new findings, and findings
-    /// whose severity rose.
     /// Whether a finding `fail_on` counts was added, or a finding rose to
     /// be counted or to a higher severity.
     pub fn fails(&self, fail_on: FailOn) -> bool {

@@ -28,7 +28,7 @@ pub(crate) fn read_entries<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Proces
 }
 
 /// One modelled process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProcessEntry {
     /// (`file:line` or path, reason): what would fail to load, what could
     /// not be read; each written as a two-element list.
@@ -43,7 +43,7 @@ pub struct ProcessEntry {
 }
 
 /// One object of a process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MemberEntry {
     /// For a library, the module, extension or import whose `dlopen`
     /// brought it in (what a sysadmin disables to be rid of it).
@@ -70,7 +70,7 @@ pub struct MemberEntry {
 }
 
 /// How a member came into the process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum How {
     Exec,
@@ -79,9 +79,9 @@ pub enum How {
     Dlopen,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Scopes {
-    /// The global scope in order (G5).
+    /// The global scope, in the order ld.so searches it.
     pub global: Vec<String>,
 }
 

@@ -36,7 +36,7 @@ use crate::{budget, yaml_guard};
 pub const DEFAULT_FILE: &str = "/etc/soclash/waivers.yaml";
 
 /// A finding of the report's `waived` list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Waived {
     pub finding: Finding,
     /// The waiver's reason, as written.

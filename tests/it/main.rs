@@ -30,6 +30,7 @@ mod overlay;
 mod packages_host;
 mod packages_rpm;
 mod realistic;
+mod report_schema;
 mod sample_roots;
 mod scan_host;
 mod scan_processes;

@@ -32,7 +32,9 @@ mod rpm;
 pub use dpkg::dpkg_owners;
 
 /// A package and its installed version.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Package {
     pub name: String,
     pub version: String,
