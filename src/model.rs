@@ -9,6 +9,25 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// FNV-1a (64 bit): a hash that stays the same across builds, hosts and
+/// Rust releases, for identities written into reports (a signature set's
+/// version, a SARIF finding's fingerprint) that later runs compare.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fnv1a(pub u64);
+
+impl Fnv1a {
+    pub fn new() -> Fnv1a {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+
+    pub fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
 /// How bad a finding is. Ordered: `Info` < `Low` < … < `Critical`.
 #[derive(
     Debug,

@@ -32,6 +32,7 @@ pub mod diff;
 pub mod dot;
 pub mod fleet;
 pub mod process;
+pub mod sarif;
 pub mod waiver;
 
 // The shared vocabulary lives in `model`; re-exported here until every

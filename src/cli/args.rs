@@ -206,6 +206,15 @@ pub enum Format {
     Json,
 }
 
+/// `scan` formats: the report formats and those of other tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    Table,
+    Yaml,
+    Json,
+    Sarif,
+}
+
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// The audited system's root directory (an unpacked image, a chroot);
@@ -223,9 +232,10 @@ pub struct ScanArgs {
     /// the order given.
     #[arg(long, value_name = "FILE")]
     pub overlay_deb: Vec<PathBuf>,
-    /// Output format; default: table on a terminal, yaml otherwise.
+    /// Output format; default: table on a terminal, yaml otherwise. `sarif`
+    /// is SARIF 2.1.0 for code-scanning dashboards.
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub format: Option<ScanFormat>,
     /// Also keep the report (YAML) as DIR/<hostname>/<UTC
     /// %Y%m%dT%H%M%SZ>.yaml; an existing report is never overwritten.
     #[arg(long, value_name = "DIR")]

@@ -17,6 +17,7 @@ use soclash::scan::ScanOptions;
 
 use super::args::{
     DepsArgs, DiffArgs, ExplainArgs, FleetArgs, Format, ImageArgs, ImageFormat, ScanArgs,
+    ScanFormat,
 };
 
 /// `soclash deps`.
@@ -59,7 +60,7 @@ pub struct ScanRun {
     /// What `--overlay` and `--overlay-deb` lay over the root, if anything.
     pub overlays: Option<Overlays>,
     pub opts: ScanOptions,
-    pub format: Format,
+    pub format: ScanFormat,
     /// The report goes to standard output and that is a terminal: the
     /// table takes its width and colour from it.
     pub to_terminal: bool,
@@ -113,9 +114,9 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ScanRun> {
     });
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let format = args.format.unwrap_or(if to_terminal {
-        Format::Table
+        ScanFormat::Table
     } else {
-        Format::Yaml
+        ScanFormat::Yaml
     });
     Ok(ScanRun {
         root,

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use soclash::resolve::Loader;
 
 use super::Outcome;
-use super::args::{Format, ImageFormat, SignaturesCommand};
+use super::args::{Format, ImageFormat, ScanFormat, SignaturesCommand};
 use super::options::{DepsRun, DiffRun, ExplainRun, FleetRun, ImageRun, ScanRun};
 use super::output::write_doc;
 use super::terminal::{Progress, table_style};
@@ -85,7 +85,7 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
             let o = soclash::scan::overlaid(&layers.root, &layers.dirs, &layers.debs)?;
             let opts = ScanOptions {
                 overlay_packages: o.layers.iter().map(|(_, p)| p.clone()).collect(),
-                ..run.opts
+                ..run.opts.clone()
             };
             let labels = o.layers.iter().map(|(l, _)| l.clone()).collect();
             soclash::scan::scan_overlay(&run.root, &o.root, labels, &opts)
@@ -108,10 +108,16 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
         None => Box::new(io::BufWriter::new(io::stdout().lock())),
     };
     match run.format {
-        Format::Yaml => report.write_yaml(&mut sink)?,
-        Format::Json => report.write_json(&mut sink)?,
-        Format::Table => {
+        ScanFormat::Yaml => report.write_yaml(&mut sink)?,
+        ScanFormat::Json => report.write_json(&mut sink)?,
+        ScanFormat::Table => {
             report.write_table(&mut sink, &table_style(run.to_terminal, run.verbose))?;
+        }
+        ScanFormat::Sarif => {
+            let (signatures, _) = soclash::rules::signature::catalogue(&run.opts.signatures);
+            let log = soclash::report::sarif::sarif(&report, &signatures);
+            serde_json::to_writer_pretty(&mut sink, &log)?;
+            writeln!(sink)?;
         }
     }
     sink.flush()?;

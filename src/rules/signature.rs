@@ -685,14 +685,9 @@ pub fn catalogue(dirs: &[PathBuf]) -> (Vec<Signature>, Vec<SchemaError>) {
 /// files and an FNV-1a hash of their names and texts (the embedded ones,
 /// then each directory's in name order), stable across builds and hosts.
 pub fn set_version(dirs: &[PathBuf]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = crate::model::Fnv1a::new();
     let mut count = 0;
-    let mut feed = |bytes: &[u8]| {
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
+    let mut feed = |bytes: &[u8]| hash.feed(bytes);
     for (name, text) in EMBEDDED {
         feed(name.as_bytes());
         feed(text.as_bytes());
@@ -714,7 +709,7 @@ pub fn set_version(dirs: &[PathBuf]) -> String {
             }
         }
     }
-    format!("{count} signatures, fnv1a {hash:016x}")
+    format!("{count} signatures, fnv1a {:016x}", hash.0)
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ mod packages_rpm;
 mod realistic;
 mod report_schema;
 mod sample_roots;
+mod sarif;
 mod scan_host;
 mod scan_processes;
 mod scan_roots;
