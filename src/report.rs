@@ -32,6 +32,7 @@ pub mod diff;
 pub mod dot;
 pub mod fleet;
 pub mod process;
+pub mod prometheus;
 pub mod sarif;
 pub mod waiver;
 

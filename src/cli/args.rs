@@ -213,6 +213,7 @@ pub enum ScanFormat {
     Yaml,
     Json,
     Sarif,
+    Prometheus,
 }
 
 #[derive(Debug, Args)]
@@ -233,14 +234,17 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub overlay_deb: Vec<PathBuf>,
     /// Output format; default: table on a terminal, yaml otherwise. `sarif`
-    /// is SARIF 2.1.0 for code-scanning dashboards.
+    /// is SARIF 2.1.0 for code-scanning dashboards, `prometheus` the text
+    /// format of node_exporter's textfile collector.
     #[arg(long, value_enum)]
     pub format: Option<ScanFormat>,
     /// Also keep the report (YAML) as DIR/<hostname>/<UTC
     /// %Y%m%dT%H%M%SZ>.yaml; an existing report is never overwritten.
     #[arg(long, value_name = "DIR")]
     pub archive: Option<PathBuf>,
-    /// Write the report to FILE instead of standard output.
+    /// Write the report to FILE instead of standard output; FILE is
+    /// replaced at once (written beside it, then renamed), so a reader such
+    /// as node_exporter never sees half of it.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Exit with status 1 when a finding is at or above this severity: critical,

@@ -78,6 +78,7 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
             .build_global()
             .context("cannot start worker threads")?;
     }
+    let started = std::time::Instant::now();
     let progress = Progress::start("scanning");
     let mut report = match &run.overlays {
         None => soclash::scan::scan(&run.root, &run.opts),
@@ -100,27 +101,35 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
         eprintln!("soclash: waiver {line}");
     }
 
-    let mut sink: Box<dyn Write> = match &run.output {
-        Some(path) => Box::new(io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot write {}", path.display()))?,
-        )),
-        None => Box::new(io::BufWriter::new(io::stdout().lock())),
-    };
+    let mut text: Vec<u8> = Vec::new();
     match run.format {
-        ScanFormat::Yaml => report.write_yaml(&mut sink)?,
-        ScanFormat::Json => report.write_json(&mut sink)?,
+        ScanFormat::Yaml => report.write_yaml(&mut text)?,
+        ScanFormat::Json => report.write_json(&mut text)?,
         ScanFormat::Table => {
-            report.write_table(&mut sink, &table_style(run.to_terminal, run.verbose))?;
+            report.write_table(&mut text, &table_style(run.to_terminal, run.verbose))?;
         }
         ScanFormat::Sarif => {
             let (signatures, _) = soclash::rules::signature::catalogue(&run.opts.signatures);
             let log = soclash::report::sarif::sarif(&report, &signatures);
-            serde_json::to_writer_pretty(&mut sink, &log)?;
-            writeln!(sink)?;
+            serde_json::to_writer_pretty(&mut text, &log)?;
+            writeln!(text)?;
+        }
+        ScanFormat::Prometheus => {
+            soclash::report::prometheus::write(
+                &report,
+                Some(started.elapsed().as_secs_f64()),
+                &mut text,
+            )?;
         }
     }
-    sink.flush()?;
+    match &run.output {
+        Some(path) => write_atomically(path, &text)?,
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(&text)?;
+            out.flush()?;
+        }
+    }
     if let Some(dir) = &run.archive {
         let path = soclash::report::diff::archive(dir, &report)?;
         eprintln!("soclash: wrote {}", path.display());
@@ -133,6 +142,31 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Incomplete);
     }
     Ok(Outcome::findings_if(report.fails(run.fail_on)))
+}
+
+/// Replaces `path` with `bytes` at once: a temporary file beside it,
+/// renamed over it, so a collector reading it meanwhile sees the old file
+/// or the new one, never part of one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".soclash-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    // Readable as a file created by the scan always was (0644).
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 pub fn image(run: ImageRun) -> anyhow::Result<Outcome> {

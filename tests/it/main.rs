@@ -29,6 +29,7 @@ mod ldd_oracle;
 mod overlay;
 mod packages_host;
 mod packages_rpm;
+mod prometheus;
 mod realistic;
 mod report_schema;
 mod sample_roots;
