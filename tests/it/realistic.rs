@@ -1275,7 +1275,7 @@ fn print_findings(t: &Truth, fs: &[Finding]) {
 /// named by a finding; the run itself is checked first (every binding line
 /// parsed, every import that failed was still loaded and relocated).
 #[test]
-#[ignore = "each WSGIDaemonProcess is modelled inside the one apache process (issue 16), and the interpositions whose expected copy the process replaces by a byte-identical one of the same soname (pymssql's libkrb5-fcafa220) are named by no finding"]
+#[ignore = "each WSGIDaemonProcess is modelled inside the one apache process (issue 16): there a virtualenv's wheel libraries that another virtualenv's of the same soname replace (app2's and app3's psycopg2-binary, app3's Pillow) are no members, so the interpositions of their references are named by no finding"]
 fn real_interpositions_are_named_by_findings() {
     let t = truth();
     assert_eq!(
