@@ -254,13 +254,44 @@ fn soname(f: Option<&ElfFacts>) -> Option<String> {
         .map(|s| String::from_utf8_lossy(s).into_owned())
 }
 
-/// The expected definer is not in the process at all: ld.so handed the
-/// object another file for that soname (L1), which
-/// `duplicate-soname-different-file` reports with these bindings.
-fn substituted(image: &ProcessImage, r: &Reference) -> bool {
+/// The member that stands in for an expected definer the process does not
+/// hold: ld.so handed the referencing object the file it had already
+/// loaded under that soname (or, for a library without one, file name)
+/// instead (L1). `None` when the expected definer is a member itself, or
+/// nothing answers its name.
+fn stand_in<'a>(image: &'a ProcessImage, expected: &str) -> Option<&'a str> {
+    if image.members.iter().any(|m| m.object == expected) {
+        return None;
+    }
+    let name = soname(image.link.facts(expected)).unwrap_or_else(|| file_name(expected).into());
+    image
+        .link
+        .members()
+        .find(|(p, f)| soname(*f).as_deref() == Some(name.as_str()) || file_name(p) == name)
+        .map(|(p, _)| p)
+}
+
+/// The reference binds to the stand-in for its expected definer: what the
+/// substitution does, which `duplicate-soname-different-file` reports with
+/// these bindings, and which changes nothing when the stand-in is the same
+/// build. A reference whose expected definer is replaced but that binds
+/// elsewhere still is interposed: a third object takes what its own copy
+/// (and the stand-in) defines, as when pymssql's bundled libkrb5 is
+/// replaced by psycopg2-binary's identical one and both lose to Debian's.
+fn binds_to_stand_in(image: &ProcessImage, r: &Reference) -> bool {
     r.expected
-        .as_ref()
-        .is_some_and(|e| !image.members.iter().any(|m| &m.object == e))
+        .as_deref()
+        .and_then(|e| stand_in(image, e))
+        .is_some_and(|s| r.binds_to.as_deref() == Some(s))
+}
+
+/// Two files of one build (the same GNU build ID): the same code, whatever
+/// their paths.
+fn same_build(a: Option<&ElfFacts>, b: Option<&ElfFacts>) -> bool {
+    fn id(f: Option<&ElfFacts>) -> Option<&Vec<u8>> {
+        f.and_then(|f| f.build_id.as_ref())
+    }
+    id(a).is_some() && id(a) == id(b)
 }
 
 /// `symbol-interposition`: per (losing, winning) object pair, its
@@ -271,7 +302,7 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
     type Key = (String, String);
     let mut groups: BTreeMap<Key, Vec<&Reference>> = BTreeMap::new();
     for r in &bindings.references {
-        if !r.interposed || benign(image, r).is_some() || substituted(image, r) {
+        if !r.interposed || benign(image, r).is_some() || binds_to_stand_in(image, r) {
             continue;
         }
         let (Some(e), Some(a)) = (&r.expected, &r.binds_to) else {
@@ -346,6 +377,19 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
         ];
         if let Some(modules) = &interactive {
             evidence.push(consequence::interactive_note(modules));
+        }
+        if let Some(s) = stand_in(image, &loser) {
+            let name = soname(lf).unwrap_or_else(|| file_name(&loser).into());
+            evidence.push(if same_build(lf, image.link.facts(s)) {
+                format!(
+                    "{loser} itself is not in the process: ld.so reuses {s}, the same build, for {name} (L1), and {} takes these symbols from it too",
+                    file_name(&winner)
+                )
+            } else {
+                format!(
+                    "{loser} itself is not in the process: ld.so reuses {s}, another build, for {name} (L1; duplicate-soname-different-file)"
+                )
+            });
         }
         if lazy_only {
             evidence.push(
@@ -433,10 +477,7 @@ fn duplicate_sonames(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> 
             let Some(&have) = by_soname.get(&name) else {
                 continue;
             };
-            let same_build = sf.and_then(|f| f.build_id.as_ref()).is_some()
-                && sf.and_then(|f| f.build_id.as_ref())
-                    == image.link.facts(have).and_then(|f| f.build_id.as_ref());
-            if have == s || same_build {
+            if have == s || same_build(sf, image.link.facts(have)) {
                 continue;
             }
             let g = groups
@@ -1062,6 +1103,84 @@ mod tests {
             severity("/opt/lib/libfoo.so.1", "/usr/lib/libfoo.so.1"),
             Severity::Low
         );
+    }
+
+    const PYMSSQL_KRB5: &str = "/sp/pymssql.libs/libkrb5-fcafa220.so.3.3";
+    const PSYCOPG_KRB5: &str = "/sp/psycopg2_binary.libs/libkrb5-fcafa220.so.3.3";
+    const MSSQL: &str = "/sp/pymssql/_mssql.cpython-311-x86_64-linux-gnu.so";
+    const DEBIAN_KRB5: &str = "/usr/lib/libkrb5.so.3.3";
+
+    /// Two wheels bundle libkrb5 under one soname (`libkrb5-fcafa220.so.3`);
+    /// psycopg2-binary's copy is loaded first, so ld.so gives it to
+    /// pymssql's `_mssql` as well (L1), and Debian's libkrb5 is global.
+    /// `_mssql` loaded on its own binds to pymssql's copy, whose build is
+    /// the stand-in's when `build` is `b"k5"`.
+    fn shared_graft(build: &[u8]) -> P {
+        let krb5 = |path: &str, p: &mut P, build: &[u8]| {
+            p.obj(
+                path,
+                O::new()
+                    .soname("libkrb5-fcafa220.so.3")
+                    .build_id(build)
+                    .sym(def("krb5_init_context"))
+                    .sym(def("krb5int_only_here")),
+            )
+        };
+        let mut p = P::new();
+        let e = p.obj("/usr/sbin/httpd", O::new());
+        let deb = p.obj(
+            DEBIAN_KRB5,
+            O::new()
+                .soname("libkrb5.so.3")
+                .sym(def("krb5_init_context")),
+        );
+        let stand_in = krb5(PSYCOPG_KRB5, &mut p, build);
+        let m = p.obj(
+            MSSQL,
+            O::new()
+                .reloc(undef("krb5_init_context"), Plt)
+                .reloc(undef("krb5int_only_here"), Plt),
+        );
+        let own = krb5(PYMSSQL_KRB5, &mut p, b"k5");
+        p.link.global = vec![e, deb];
+        let me = p.member(e, vec![Global(2)]);
+        p.m(me).exec = true;
+        p.member(deb, vec![Global(2)]);
+        p.member(stand_in, vec![Global(2), List(vec![stand_in])]);
+        let mm = p.member(m, vec![Global(2), List(vec![m, stand_in])]);
+        p.m(mm).solo = vec![m, own];
+        p
+    }
+
+    /// An expected definer the process replaces by another file of its
+    /// soname (L1): a reference that binds to that stand-in is the
+    /// substitution (`duplicate-soname-different-file`, none for the same
+    /// build, where the code is the same); one that a third object takes
+    /// (Debian's libkrb5) is a `symbol-interposition` of its own copy,
+    /// which names that copy and says what stands in for it.
+    #[test]
+    fn interposition_of_a_replaced_copy() {
+        for (build, same) in [(b"k5".as_slice(), true), (b"other".as_slice(), false)] {
+            let (_, _, f) = run(&shared_graft(build));
+            let i = with_id(&f, "symbol-interposition");
+            assert_eq!(i.len(), 1, "{f:#?}");
+            assert_eq!(i[0].objects, vec![PYMSSQL_KRB5, DEBIAN_KRB5, MSSQL]);
+            assert_eq!(i[0].symbols, vec!["krb5_init_context"]);
+            let note = i[0]
+                .evidence
+                .iter()
+                .find(|e| e.contains("itself is not in the process"))
+                .unwrap_or_else(|| panic!("{:?}", i[0].evidence));
+            assert!(note.contains(PSYCOPG_KRB5), "{note}");
+            assert_eq!(note.contains("the same build"), same, "{note}");
+            let d = with_id(&f, "duplicate-soname-different-file");
+            if same {
+                assert!(d.is_empty(), "{d:#?}");
+            } else {
+                assert_eq!(d.len(), 1, "{f:#?}");
+                assert_eq!(d[0].symbols, vec!["krb5int_only_here"]);
+            }
+        }
     }
 
     /// `duplicate-soname-different-file` (L1): a member's stand-alone

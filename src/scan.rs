@@ -263,16 +263,19 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
             .ok()
     };
     // Which Python distribution each object belongs to (the inventory's
-    // and the processes' members: a virtualenv's modules are only the
-    // latter's), for one finding per cause.
+    // and the processes' link maps: a virtualenv's modules are only the
+    // latter's, and a wheel's library the process replaces by another
+    // wheel's of the same soname is only in a member's stand-alone load,
+    // yet the interposition that expected it is its wheel's), for one
+    // finding per cause.
     let python_files: BTreeSet<PathBuf> = inventory
         .keys()
         .cloned()
         .chain(
             images
                 .iter()
-                .flat_map(|i| &i.members)
-                .map(|m| PathBuf::from(&m.object)),
+                .flat_map(|i| i.link.paths())
+                .map(PathBuf::from),
         )
         .collect();
     let wheels = crate::host::wheels::owners(root, &python_files);

@@ -727,6 +727,13 @@ impl LinkMap {
         })
     }
 
+    /// Every object's canonical path: the members, and the files only
+    /// their stand-alone loads hold (one the process has another file of
+    /// the same soname for, L1).
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.objects.iter().map(|o| o.path.as_str())
+    }
+
     /// Member `i` and its dependencies as it loads on its own (`ld.so
     /// --list` order; found through its loaders' `DT_RPATH` where only
     /// that finds them), member first, as paths with their facts.

@@ -29,7 +29,10 @@
 //! virtualenvs, the processes), keeps each pair's first bindings and one
 //! evidence line per pair with its counts and its severity's reason, and
 //! takes the worst severity: a signature's own for the pairs it explained,
-//! each remaining pair's ([`super::consequence`]).
+//! each remaining pair's ([`super::consequence`]). Its title names the
+//! library families whose copies lose; definitions glibc answers are no
+//! copy of libc, so they are named by the C library API they implement
+//! (librdkafka's C11 threads).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -475,8 +478,79 @@ fn merge(cause: &Cause, fs: Vec<Finding>, cx: &Context<'_>) -> Option<Finding> {
     Some(head)
 }
 
+/// APIs of the C library that other libraries implement themselves, by
+/// the names (or name prefixes) of their functions and variables. A copy
+/// that glibc answers is no copy of glibc: it is its own implementation of
+/// one of these (librdkafka's bundled C11 threads next to glibc's since
+/// 2.28), and a title naming "libc" would send the reader after the wrong
+/// library.
+const LIBC_APIS: [(&str, &[&str]); 4] = [
+    (
+        "C11 threads",
+        &["thrd_", "mtx_", "cnd_", "tss_", "call_once"],
+    ),
+    (
+        "POSIX regex",
+        &["regcomp", "regexec", "regerror", "regfree"],
+    ),
+    (
+        "getopt",
+        &["getopt", "optarg", "optind", "opterr", "optopt"],
+    ),
+    ("iconv", &["iconv"]),
+];
+
+/// What an object's own definitions that glibc answers are: the C
+/// library's APIs they belong to ([`LIBC_APIS`], else "C library"), with
+/// the first names of each (`C11 threads functions (thrd_create,
+/// mtx_destroy, cnd_broadcast, …)`).
+fn libc_functions(symbols: &BTreeSet<String>) -> String {
+    const SHOWN: usize = 3;
+    let api_of = |s: &str| {
+        LIBC_APIS
+            .iter()
+            .find(|(_, names)| names.iter().any(|n| s.starts_with(n)))
+            .map(|(api, _)| *api)
+    };
+    let mut apis: Vec<&str> = Vec::new();
+    let mut examples: Vec<&str> = Vec::new();
+    for (api, names) in LIBC_APIS {
+        for n in names {
+            if let Some(s) = symbols.iter().find(|s| s.starts_with(n)) {
+                push_new(&mut apis, &[api]);
+                push_new(&mut examples, &[s.as_str()]);
+            }
+        }
+    }
+    let others: Vec<&str> = symbols
+        .iter()
+        .map(String::as_str)
+        .filter(|s| api_of(s).is_none())
+        .collect();
+    push_new(&mut examples, &others);
+    let mut what = match apis.split_last() {
+        None => "C library".to_string(),
+        Some((last, [])) => last.to_string(),
+        Some((last, init)) => format!("{} and {last}", init.join(", ")),
+    };
+    if !apis.is_empty() && !others.is_empty() {
+        what.push_str(" and other C library");
+    }
+    let mut shown = examples
+        .iter()
+        .take(SHOWN)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if symbols.len() > SHOWN {
+        shown.push_str(", …");
+    }
+    format!("{what} functions ({shown})")
+}
+
 /// The title of a group of built-in pairs: the libraries whose copies
-/// clash (for an embedder, those it holds copies of).
+/// clash (for an embedder, those it holds copies of), and the C library
+/// functions of its own that glibc answers.
 fn title(
     cause: &Cause,
     pairs: &[Finding],
@@ -485,6 +559,7 @@ fn title(
     cx: &Context<'_>,
 ) -> String {
     let mut families: Vec<String> = Vec::new();
+    let mut libc: BTreeSet<String> = BTreeSet::new();
     for p in pairs {
         let (Some(l), Some(w)) = (p.objects.first(), p.objects.get(1)) else {
             continue;
@@ -497,10 +572,24 @@ fn title(
             }
             _ => w,
         };
-        push_new(&mut families, &[cx.family(p.process.as_deref(), copy)]);
+        let process = p.process.as_deref();
+        if cx.facts(process, copy).is_some_and(super::is_glibc) {
+            libc.extend(p.symbols.iter().cloned());
+        } else {
+            push_new(&mut families, &[cx.family(process, copy)]);
+        }
     }
     families.sort();
     let n = format!("{symbols} symbol{}", if symbols == 1 { "" } else { "s" });
+    let own = |copies: &str| match (families.is_empty(), libc.is_empty()) {
+        (_, true) => format!("{copies} {}", list(&families, 6)),
+        (false, false) => format!(
+            "{copies} {} and its own {}",
+            list(&families, 6),
+            libc_functions(&libc)
+        ),
+        (true, false) => format!("its own {}", libc_functions(&libc)),
+    };
     match cause {
         Cause::Python(_) => {
             let name = dists
@@ -515,15 +604,20 @@ fn title(
             } else {
                 format!(" {}", versions.join(", "))
             };
+            let to = match (families.is_empty(), libc.is_empty()) {
+                (_, true) => "other copies in the process",
+                (false, false) => "other copies in the process and glibc's",
+                (true, false) => "glibc's",
+            };
             format!(
-                "{name}{versions}: its own copies of {} lose {n} to other copies in the process",
-                list(&families, 6)
+                "{name}{versions}: {} lose {n} to {to}",
+                own("its own copies of")
             )
         }
         Cause::Embedder(e) => format!(
-            "{}: its static copies of {} and the process's shared ones take each other's symbols ({n})",
+            "{}: {} and the process's shared ones take each other's symbols ({n})",
             file_name(e),
-            list(&families, 6)
+            own("its static copies of")
         ),
         Cause::Libraries(a, b) | Cause::Apart(a, b) => format!(
             "{a} and {b}: {n} of one bind to the other ({} pairs of copies)",
@@ -842,6 +936,77 @@ mod tests {
             lxml.evidence
         );
         assert!(found[1].objects.contains(&ssl1) && found[1].objects.contains(&ssl2));
+    }
+
+    /// A wheel's own definitions that glibc answers are no copy of "libc":
+    /// the title names the C library API they implement (librdkafka's
+    /// bundled C11 threads) with their first names, next to the libraries
+    /// it has copies of; names of no known API are "C library functions".
+    #[test]
+    fn glibc_answering_is_named_by_its_functions() {
+        let rdkafka = format!("{S1}/confluent_kafka.libs/librdkafka-55260171.so.1");
+        let (libc, libz) = (
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+            "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13",
+        );
+        let mut p = crate::image::bind::tests::P::new();
+        let o = crate::image::bind::tests::O::new;
+        for (path, soname) in [
+            (libc, "libc.so.6"),
+            (libz, "libz.so.1"),
+            (rdkafka.as_str(), "librdkafka-55260171.so.1"),
+        ] {
+            let x = p.obj(path, o().soname(soname));
+            p.member(x, vec![crate::image::bind::Scope::Global(1)]);
+        }
+        let mut image = p.image();
+        image.name = "app1".into();
+        let record = BTreeMap::from([(
+            PathBuf::from(&rdkafka),
+            Package {
+                name: "confluent-kafka".into(),
+                version: "2.3.0".into(),
+            },
+        )]);
+        let units = Units::new(&record, &[]);
+        let (owners, interposing, images) = (BTreeMap::new(), BTreeSet::new(), [&image]);
+        let cx = Context {
+            images: &images,
+            owners: &owners,
+            units: &units,
+            interposing: &interposing,
+        };
+        let with = |winner: &str, symbols: &[&str]| Finding {
+            symbols: symbols.iter().map(|s| s.to_string()).collect(),
+            ..pair("app1", &rdkafka, winner, &[], Severity::High)
+        };
+        let threads = ["cnd_broadcast", "cnd_wait", "mtx_lock", "thrd_create"];
+        let found = by_cause(
+            vec![with(libc, &threads), with(libz, &["deflate", "inflate"])],
+            &cx,
+        );
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(
+            found[0].title,
+            "confluent-kafka 2.3.0: its own copies of libz and its own C11 threads functions \
+             (thrd_create, mtx_lock, cnd_broadcast, …) lose 6 symbols to other copies in the \
+             process and glibc's"
+        );
+        let found = by_cause(vec![with(libc, &["regcomp", "regexec", "strlcpy"])], &cx);
+        assert_eq!(
+            found[0].title,
+            "confluent-kafka 2.3.0: its own POSIX regex and other C library functions \
+             (regcomp, regexec, strlcpy) lose 3 symbols to glibc's"
+        );
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(
+            libc_functions(&names(&["strlcpy"])),
+            "C library functions (strlcpy)"
+        );
+        assert_eq!(
+            libc_functions(&names(&["regfree", "thrd_create"])),
+            "C11 threads and POSIX regex functions (thrd_create, regfree)"
+        );
     }
 
     /// Rules 2 and 3: an object with static copies groups every pair it is
