@@ -396,7 +396,7 @@ impl Report {
             }
             t
         };
-        if self.audited_nothing() {
+        if self.findings.is_empty() && self.audited_nothing() {
             writeln!(
                 out,
                 "Nothing audited: no web stack was found under this root."
