@@ -242,6 +242,15 @@ pub struct ScanArgs {
     /// %Y%m%dT%H%M%SZ>.yaml; an existing report is never overwritten.
     #[arg(long, value_name = "DIR")]
     pub archive: Option<PathBuf>,
+    /// No report on standard output (for a timer: with --archive or
+    /// --output); a one-line summary goes to standard error, which the
+    /// journal keeps.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The host's name in the report and the archive; default: the root's
+    /// /etc/hostname, or the kernel's for /.
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
     /// Write the report to FILE instead of standard output; FILE is
     /// replaced at once (written beside it, then renamed), so a reader such
     /// as node_exporter never sees half of it.

@@ -67,6 +67,10 @@ pub struct ScanRun {
     pub verbose: bool,
     pub output: Option<PathBuf>,
     pub archive: Option<PathBuf>,
+    /// `--quiet`: no report on standard output, a summary on stderr.
+    pub quiet: bool,
+    /// `--hostname`, checked to be usable as an archive directory.
+    pub hostname: Option<String>,
     pub fail_on: FailOn,
     /// `--waivers`, or the default file when it exists: read and checked
     /// before the scan, so a broken file stops the run, not the audit.
@@ -127,6 +131,8 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ScanRun> {
         verbose: args.verbose,
         output: args.output,
         archive: args.archive,
+        quiet: args.quiet,
+        hostname: args.hostname.map(hostname).transpose()?,
         fail_on: args.fail_on,
         waivers,
         jobs: args.jobs,
@@ -221,6 +227,24 @@ pub fn fleet(args: FleetArgs) -> anyhow::Result<FleetRun> {
         },
         format: args.format,
     })
+}
+
+/// A host name the archive can use as a directory: what `--hostname`
+/// gives must not climb out of it or hide in it.
+fn hostname(name: String) -> anyhow::Result<String> {
+    let usable = !name.is_empty()
+        && name.len() <= 253
+        && name != "."
+        && name != ".."
+        && !name.contains('/')
+        && !name.chars().any(char::is_control);
+    if usable {
+        Ok(name)
+    } else {
+        anyhow::bail!(
+            "--hostname {name:?}: not a host name (empty, `.`, `..`, a `/` or a control character)"
+        )
+    }
 }
 
 fn root(dir: &Path) -> anyhow::Result<Root> {

@@ -93,6 +93,9 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
         }
     };
     drop(progress);
+    if let Some(name) = &run.hostname {
+        report.host.hostname = Some(name.clone());
+    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -123,16 +126,21 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
         }
     }
     match &run.output {
-        Some(path) => write_atomically(path, &text)?,
+        Some(path) => write_output(path, &text)?,
+        None if run.quiet => {}
         None => {
             let mut out = io::stdout().lock();
             out.write_all(&text)?;
             out.flush()?;
         }
     }
-    if let Some(dir) = &run.archive {
-        let path = soclash::report::diff::archive(dir, &report)?;
-        eprintln!("soclash: wrote {}", path.display());
+    let archived = match &run.archive {
+        Some(dir) => Some(soclash::report::diff::archive(dir, &report)?),
+        None => None,
+    };
+    let fails = report.fails(run.fail_on);
+    if run.quiet || archived.is_some() {
+        eprintln!("soclash: {}", summary(&report, fails, archived.as_deref()));
     }
     if report.audited_nothing() {
         eprintln!(
@@ -141,31 +149,83 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
         );
         return Ok(Outcome::Incomplete);
     }
-    Ok(Outcome::findings_if(report.fails(run.fail_on)))
+    Ok(Outcome::findings_if(fails))
 }
 
-/// Replaces `path` with `bytes` at once: a temporary file beside it,
-/// renamed over it, so a collector reading it meanwhile sees the old file
-/// or the new one, never part of one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// The run in one line, for the journal: findings by severity, waived,
+/// errors, whether `--fail-on` fails, where the report went.
+fn summary(report: &soclash::report::Report, fails: bool, archived: Option<&Path>) -> String {
+    let counts: Vec<String> = report
+        .summary
+        .findings
+        .iter()
+        .rev()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    let mut line = if counts.is_empty() {
+        "no findings".to_string()
+    } else {
+        counts.join(", ")
+    };
+    if !report.waived.is_empty() {
+        line.push_str(&format!(" ({} waived)", report.waived.len()));
+    }
+    let errors = report.errors.len();
+    line.push_str(&format!(
+        ", {errors} file{} not audited",
+        if errors == 1 { "" } else { "s" }
+    ));
+    if fails {
+        line.push_str(": fails --fail-on");
+    }
+    if let Some(p) = archived {
+        line.push_str(&format!("; archived {}", p.display()));
+    }
+    line
+}
+
+/// Writes the report to `--output`. A regular file (or a new one) is
+/// replaced at once: a temporary file beside it, renamed over it, so a
+/// collector reading it meanwhile sees the old file or the new one, never
+/// part of one. A symlink is followed, so the file it names is replaced
+/// and the link stays. Anything else (`/dev/null`, a FIFO, a terminal) is
+/// written as it is: renaming over a device would replace the device.
+fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let dir = match path.parent() {
+    let context = || format!("cannot write {}", path.display());
+    let target = match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => std::fs::canonicalize(path).with_context(context)?,
+        Ok(_) => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(context)?;
+            f.write_all(bytes).with_context(context)?;
+            return Ok(());
+        }
+        // A dangling symlink: create what it names, as File::create does.
+        Err(_) if std::fs::symlink_metadata(path).is_ok() => {
+            std::fs::write(path, bytes).with_context(context)?;
+            return Ok(());
+        }
+        Err(_) => path.to_path_buf(),
+    };
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(".soclash-")
         .tempfile_in(dir)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        .with_context(context)?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        .with_context(context)?;
     // Readable as a file created by the scan always was (0644).
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o644))
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        .with_context(context)?;
+    tmp.persist(&target).with_context(context)?;
     Ok(())
 }
 

@@ -236,7 +236,7 @@ pub fn read_report(path: &Path) -> Result<Report, ReadError> {
 pub enum ArchiveError {
     /// Empty, `.`, `..` or with a `/`: not a directory name to file it
     /// under.
-    #[error("the report has no usable hostname")]
+    #[error("the report has no usable hostname (give one with --hostname NAME)")]
     Hostname,
     #[error("scanned_at {scanned_at:?} is not RFC 3339 UTC")]
     Stamp { scanned_at: String },

@@ -207,3 +207,51 @@ fn signature_status_is_shown() {
     let (_, table, _) = soclash(&["scan", "--root", path(&r), "--format", "table"]);
     assert!(table.contains("not yet confirmed in Apache"), "{table}");
 }
+
+/// A timer's run: `--quiet` prints no report, one summary line on stderr
+/// (which the journal keeps) says what was found, whether it fails
+/// `--fail-on` and where the report was archived; `--hostname` names the
+/// archive's directory, and a name that would climb out of it is refused.
+#[test]
+fn quiet_runs_summarise_on_stderr() {
+    let r = bind_root(OPENSSL);
+    let dir = tempdir();
+    let (code, out, err) = soclash(&[
+        "scan",
+        "--root",
+        path(&r),
+        "--quiet",
+        "--archive",
+        path(dir.path()),
+        "--hostname",
+        "web-01",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(out, "");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("soclash: 1 high"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.contains("0 files not audited: fails --fail-on; archived "),
+        "{line}"
+    );
+    assert!(line.contains("/web-01/"), "{line}");
+    let archived: Vec<_> = std::fs::read_dir(dir.path().join("web-01"))
+        .expect("the archive has the host's directory")
+        .collect();
+    assert_eq!(archived.len(), 1);
+
+    let (code, out, err) = soclash(&["scan", "--root", path(&r), "--quiet", "--fail-on", "none"]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(
+        err.contains("soclash: 1 high, 0 files not audited\n"),
+        "{err}"
+    );
+
+    for bad in ["..", "a/b", ""] {
+        let (code, out, err) = soclash(&["scan", "--root", path(&r), "--hostname", bad]);
+        assert_eq!((code, out.as_str()), (2, ""), "{bad:?}: {err}");
+        assert!(err.contains("--hostname"), "{err}");
+    }
+}

@@ -26,6 +26,7 @@ mod image_dot;
 mod image_roots;
 mod ld_cache;
 mod ldd_oracle;
+mod output_file;
 mod overlay;
 mod packages_host;
 mod packages_rpm;
