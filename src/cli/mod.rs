@@ -2,9 +2,11 @@
 //! never parses arguments or looks at a terminal: `args` the clap
 //! definitions (their doc comments are the help), `options` each command's
 //! arguments turned into one validated value, `run` each command on it,
-//! `output` the document writers, `terminal` the width, colour and spinner.
+//! `output` the document writers, `terminal` the width, colour and spinner,
+//! `manual` the man pages and completions.
 
 mod args;
+mod manual;
 pub mod options;
 mod output;
 pub mod run;

@@ -371,18 +371,6 @@ pub fn schema() -> anyhow::Result<Outcome> {
 
 /// Completions and man pages from the clap definitions, for packaging.
 pub fn generate(dir: &Path) -> anyhow::Result<Outcome> {
-    use clap::CommandFactory;
-    use clap_complete::Shell;
-    let completions = dir.join("completions");
-    let man = dir.join("man");
-    for d in [&completions, &man] {
-        std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
-    }
-    let mut cmd = super::Cli::command();
-    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        clap_complete::generate_to(shell, &mut cmd, "soclash", &completions)
-            .with_context(|| format!("cannot write {shell} completions"))?;
-    }
-    clap_mangen::generate_to(cmd, &man).context("cannot write the man pages")?;
+    super::manual::generate(dir)?;
     Ok(Outcome::Clean)
 }

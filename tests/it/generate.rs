@@ -47,4 +47,55 @@ fn completions_and_man_pages_cover_every_subcommand() {
         !page.contains("generate"),
         "the packaging helper stays out of the man page"
     );
+    // No page for `help` subcommands: 11 pages, one per command.
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path().join("man"))
+        .expect("man")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    assert!(pages.iter().all(|p| !p.contains("help")), "{pages:?}");
+    assert_eq!(pages.len(), 11, "{pages:?}");
+    // Rendered by man(1) (man-db, which .ci/deps installs), the pages a
+    // sysadmin reads first have the sections they look for.
+    let render = |page: &str| {
+        let out = Std::new("man")
+            .args(["-l", "-P", "cat"])
+            .arg(dir.path().join("man").join(page))
+            .env("MANWIDTH", "100")
+            .output()
+            .expect("man-db's man is needed (.ci/deps installs it)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for page in ["soclash.1", "soclash-scan.1"] {
+        let text = render(page);
+        for section in [
+            "NAME",
+            "SYNOPSIS",
+            "OPTIONS",
+            "EXIT STATUS",
+            "EXAMPLES",
+            "ENVIRONMENT",
+            "FILES",
+        ] {
+            assert!(
+                text.lines().any(|l| l.trim_end() == section),
+                "{page}: no {section} section:\n{text}"
+            );
+        }
+    }
+    for page in ["soclash-diff.1", "soclash-fleet.1", "soclash-deps.1"] {
+        let text = render(page);
+        assert!(
+            text.contains("EXIT STATUS") && text.contains("EXAMPLES"),
+            "{page}:\n{text}"
+        );
+    }
+    let scan = render("soclash-scan.1");
+    assert!(scan.contains("--fail-on high:certain"), "{scan}");
 }
