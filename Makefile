@@ -3,8 +3,11 @@
 
 CARGO ?= cargo
 ROOTS := $(abspath target/sample-roots)
+# Where cargo puts its builds (CARGO_TARGET_DIR, as cargo reads it).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+BIN := $(TARGET_DIR)/release/soclash
 
-.PHONY: all build test lint sample-libs bench clean install ansible-venv realistic-root fuzz
+.PHONY: all build test deps lint sample-libs bench clean generated install deb deb-check ansible-venv realistic-root fuzz
 
 all: build
 
@@ -27,8 +30,16 @@ ansible-venv:
 realistic-root:
 	bash tests/realistic/build-root.sh
 
-test: lint sample-libs ansible-venv realistic-root
+# What the tests need on Debian 12, installed when missing (.ci/deps).
+deps:
+	bash .ci/deps
+
+# `deps` first, alone: the other prerequisites need what it installs.
+test:
+	$(MAKE) deps
+	$(MAKE) lint sample-libs ansible-venv realistic-root
 	$(CARGO) test --all-targets
+	$(MAKE) deb-check
 
 bench: build sample-libs
 	bench/bench.sh
@@ -45,15 +56,26 @@ fuzz: sample-libs
 # completions and man pages generated from the clap definitions.
 PREFIX ?= /usr/local
 GEN := target/generated
-install: build
+generated: build
 	rm -rf $(GEN)
-	target/release/soclash generate $(GEN)
-	install -Dm755 target/release/soclash $(DESTDIR)$(PREFIX)/bin/soclash
+	$(BIN) generate $(GEN)
+
+install: generated
+	install -Dm755 $(BIN) $(DESTDIR)$(PREFIX)/bin/soclash
 	install -Dm644 $(GEN)/completions/soclash.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/soclash
 	install -Dm644 $(GEN)/completions/_soclash $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_soclash
 	install -Dm644 $(GEN)/completions/soclash.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/soclash.fish
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m644 $(GEN)/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+# `make deb`: a Debian package (cargo-deb, from Cargo.toml's metadata) of
+# the binary, man pages, completions and the systemd units (not enabled).
+deb: generated
+	$(CARGO) deb --no-build --strip --output $(TARGET_DIR)/debian/
+
+# The package installed with dpkg, run and removed again (.ci/deb-check).
+deb-check: deb
+	bash .ci/deb-check $$(ls -t $(TARGET_DIR)/debian/soclash_*.deb | head -1)
 
 clean:
 	$(MAKE) -C sample-libs OUT=$(ROOTS) clean
