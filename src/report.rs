@@ -312,6 +312,17 @@ impl Report {
             .iter()
             .map(|p| format!("{} ({} objects)", p.name, p.members.len()))
             .collect();
+        // Many daemon process groups: the first few, then how many.
+        let processes = if processes.len() > SHOWN_PROCESSES {
+            let mut few = processes[..SHOWN_PROCESSES - 1].to_vec();
+            few.push(format!(
+                "… {} more",
+                processes.len() - (SHOWN_PROCESSES - 1)
+            ));
+            few
+        } else {
+            processes
+        };
         header.push(vec![if processes.is_empty() {
             "processes modelled: none (no web server configuration found)".to_string()
         } else {
@@ -362,7 +373,7 @@ impl Report {
                 let mut tags = vec![
                     f.id.to_string(),
                     certainty_word(f.certainty).to_string(),
-                    f.process.clone().unwrap_or_else(|| "host".into()),
+                    processes_tag(f),
                 ];
                 if introduced {
                     tags.push("introduced by the overlay".into());
@@ -570,6 +581,21 @@ fn fit(parts: &[String], width: usize) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+/// Processes named on the table's header line before the rest are counted.
+const SHOWN_PROCESSES: usize = 8;
+
+/// Where a finding holds, for the table: its process, or the first few of
+/// its processes and how many there are; `host` for none.
+fn processes_tag(f: &Finding) -> String {
+    const SHOWN: usize = 4;
+    match (&f.process, f.processes.len()) {
+        (None, _) => "host".into(),
+        (Some(p), 0 | 1) => p.clone(),
+        (_, n) if n <= SHOWN => f.processes.join(", "),
+        (_, n) => format!("{}, … ({n} processes)", f.processes[..SHOWN - 1].join(", ")),
+    }
 }
 
 fn plural(n: usize) -> &'static str {

@@ -123,6 +123,31 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         .find_map(|e| facts(&e.opened).map(|f| (f.class, f.machine)))
         .unwrap_or((Some(Class::Elf64), object::elf::EM_X86_64.0));
 
+    // Which objects the modelled Apache process loads (`loaded`), and how
+    // sure the findings about them are.
+    let image_opts = crate::image::ImageOptions {
+        apache_config: None,
+        cpu: opts.cpu,
+    };
+    // Every registered process kind, modelled in parallel, in registry order.
+    let modelled: Vec<_> = crate::image::PROCESSES
+        .par_iter()
+        .map(|kind| (kind, kind.model(root, &image_opts, &found, opts.installed)))
+        .collect();
+    // A process that is there but could not be modelled (its binary over
+    // a budget, unreadable, not ELF) is an error of the scan; one that is
+    // not there is nothing to say.
+    let mut models: Vec<crate::image::ProcessImage> = Vec::new();
+    for (kind, r) in modelled {
+        match r {
+            Ok(images) => models.extend(images),
+            Err(crate::image::ModelError::Absent(_)) => {}
+            Err(crate::image::ModelError::Failed(binary, why)) => errors.push(ErrorEntry {
+                path: binary.display().to_string(),
+                reason: format!("the {} process could not be modelled: {why}", kind.name),
+            }),
+        }
+    }
     let mut findings = Vec::new();
     let mains: Vec<(PathBuf, PathBuf)> = inventory
         .iter()
@@ -171,31 +196,6 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         findings.push(f);
     }
 
-    // Which objects the modelled Apache process loads (`loaded`), and how
-    // sure the findings about them are.
-    let image_opts = crate::image::ImageOptions {
-        apache_config: None,
-        cpu: opts.cpu,
-    };
-    // Every registered process kind, modelled in parallel, in registry order.
-    let modelled: Vec<_> = crate::image::PROCESSES
-        .par_iter()
-        .map(|kind| (kind, kind.model(root, &image_opts, &found, opts.installed)))
-        .collect();
-    // A process that is there but could not be modelled (its binary over
-    // a budget, unreadable, not ELF) is an error of the scan; one that is
-    // not there is nothing to say.
-    let mut models: Vec<crate::image::ProcessImage> = Vec::new();
-    for (kind, r) in modelled {
-        match r {
-            Ok(image) => models.push(image),
-            Err(crate::image::ModelError::Absent(_)) => {}
-            Err(crate::image::ModelError::Failed(binary, why)) => errors.push(ErrorEntry {
-                path: binary.display().to_string(),
-                reason: format!("the {} process could not be modelled: {why}", kind.name),
-            }),
-        }
-    }
     let apache = crate::image::APACHE.name;
     // The findings above are about the Apache process: without its model,
     // whether their objects are loaded is unknown.
@@ -240,7 +240,15 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
             } else {
                 Certainty::Latent
             };
-            f.process = states.contains(&Some(true)).then(|| apache.to_string());
+            // The first process that loads one of its objects.
+            f.process = images
+                .iter()
+                .find(|i| {
+                    i.members.iter().any(|m| {
+                        !m.may_be_imported && !m.installed_only && f.objects.contains(&m.object)
+                    })
+                })
+                .map(|i| i.name.clone());
         }
     }
     findings.extend(

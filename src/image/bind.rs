@@ -1058,7 +1058,7 @@ pub(crate) mod tests {
                 errors: Vec::new(),
                 notes: Vec::new(),
                 link: self.link.clone(),
-                config: Vec::new(),
+                config: Default::default(),
                 unresolved: Vec::new(),
                 refused: Vec::new(),
             }

@@ -788,6 +788,7 @@ fn finding(
         certainty,
         title: sig.title.clone(),
         process: Some(image.name.clone()),
+        processes: Vec::new(),
         objects: ev.objects,
         symbols: ev.symbols.into_iter().collect(),
         bindings: ev.bindings,

@@ -7,14 +7,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use crate::common::{SOCLASH, repo};
+use crate::common::{SOCLASH, sample_roots_dir};
 
 #[test]
 fn scan_objects_name_the_processes_that_load_them() {
-    let base = repo().join("target/sample-roots/image");
+    let base = sample_roots_dir().join("image");
     let mut checked = 0;
     let mut failures = Vec::new();
-    for name in ["debian", "rhel", "source"] {
+    for name in ["debian", "rhel", "source", "wsgi"] {
         let dir = base.join(name);
         let manifest = std::fs::read_to_string(dir.join("expected.txt"))
             .unwrap_or_else(|_| panic!("{} missing: run `make sample-libs`", dir.display()));
