@@ -60,6 +60,9 @@ pub struct Member {
     /// For a library, the module, extension or import whose `dlopen`
     /// brought it in (what a sysadmin disables to be rid of it).
     pub brought_by: Option<String>,
+    /// What it is to the process: what its `dlopen` loaded it as (a module,
+    /// an extension, an import), the executable, else a library.
+    pub role: Role,
 }
 
 /// One modelled process. Not serialisable: what a report or `soclash
@@ -121,6 +124,8 @@ pub struct ImageOptions {
 #[derive(Clone)]
 struct Origin {
     via: String,
+    /// What the `dlopen` loads it as.
+    role: Role,
     may_be_imported: bool,
     /// Installed, not loaded by the configuration: modelled as a what-if
     /// (`scan --installed`).
@@ -348,17 +353,20 @@ pub fn apache_model(
     let preload_count = preload.len();
 
     // Pass 1 (H4): what survives the unload keeps its pass-1 place.
-    let modules: Vec<(String, PathBuf, String)> = config
+    let modules: Vec<(String, PathBuf, String, Role)> = config
         .directives
         .iter()
         .filter_map(|d| {
             let at = format!("{}:{}", d.file.display(), d.line);
             match &d.kind {
-                apache::DirectiveKind::LoadModule { name, path, .. } => {
-                    Some((format!("LoadModule {name} ({at})"), path.clone(), at))
-                }
+                apache::DirectiveKind::LoadModule { name, path, .. } => Some((
+                    format!("LoadModule {name} ({at})"),
+                    path.clone(),
+                    at,
+                    Role::ApacheModule,
+                )),
                 apache::DirectiveKind::LoadFile { path, .. } => {
-                    Some((format!("LoadFile ({at})"), path.clone(), at))
+                    Some((format!("LoadFile ({at})"), path.clone(), at, Role::Library))
                 }
                 _ => None,
             }
@@ -369,7 +377,7 @@ pub fn apache_model(
             .start(&httpd, &preload)
             .map_err(|e| ModelError::Failed(httpd.clone(), e.to_string()))?;
         let startup_len = pass1.objects().len();
-        for (_, path, _) in &modules {
+        for (_, path, _, _) in &modules {
             let _ = pass1.dlopen(path_bytes(path), rtld::NOW | rtld::GLOBAL, Some(0));
         }
         // G7: a NODELETE object stays, and so does everything it needs.
@@ -404,6 +412,7 @@ pub fn apache_model(
     for path in &survivors {
         let origin = Origin {
             via: "survives the first configuration pass (NODELETE)".into(),
+            role: Role::Library,
             may_be_imported: false,
             installed_only: false,
             uncertain: true,
@@ -421,9 +430,10 @@ pub fn apache_model(
     let mut libphp: Option<(usize, PathBuf)> = None;
     let mut libpython = false;
     let mut wsgi_loaded = false;
-    for (via, path, at) in &modules {
+    for (via, path, at, role) in &modules {
         let origin = Origin {
             via: via.clone(),
+            role: *role,
             may_be_imported: false,
             installed_only: false,
             uncertain: false,
@@ -474,6 +484,7 @@ pub fn apache_model(
             via: format!(
                 "NSS module {service} (nsswitch.conf), loaded by libc in each child for initgroups()"
             ),
+            role: Role::Library,
             may_be_imported: false,
             installed_only: false,
             uncertain: true,
@@ -741,6 +752,7 @@ fn import_python(
     for (via, path) in modules {
         let origin = Origin {
             via,
+            role: Role::PythonExtension,
             may_be_imported: true,
             installed_only: false,
             uncertain: false,
@@ -810,6 +822,7 @@ fn load_installed(
                 "installed, not loaded by the configuration ({})",
                 c.role.as_str()
             ),
+            role: c.role,
             may_be_imported: false,
             uncertain: false,
             installed_only: true,
@@ -838,6 +851,7 @@ fn load_php_extensions(
         );
         let origin = Origin {
             via,
+            role: Role::PhpExtension,
             may_be_imported: false,
             installed_only: false,
             uncertain: false,
@@ -1043,6 +1057,11 @@ fn finish(
             brought_by: group
                 .filter(|g| how == How::Needed && g.root != 0 && g.root != j)
                 .map(|g| canonical(g.root)),
+            role: match (how, origin) {
+                (How::Exec, _) => Role::Httpd,
+                (How::Dlopen, Some(o)) => o.role,
+                _ => Role::Library,
+            },
         });
     }
     let mut errors = errors;

@@ -47,6 +47,7 @@ pub enum Certainty {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
+    /// The executable of a modelled server process: httpd (php-fpm's too).
     Httpd,
     ApacheModule,
     PhpExtension,

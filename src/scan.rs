@@ -185,6 +185,69 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         ));
         add_load(&mut inventory, &load);
     }
+    // Every member of every process is an object of the report: the
+    // modules of a virtualenv or a `python-path` entry, and the libraries
+    // they bundle, are found by the model alone. Each module, extension or
+    // import is loaded on its own as a candidate is (its libraries come
+    // with it), then any member still unreached.
+    let mut extra: Vec<(PathBuf, Role)> = Vec::new();
+    for m in models.iter().flat_map(|i| &i.members) {
+        let path = PathBuf::from(&m.object);
+        if !inventory.contains_key(&path) && !extra.iter().any(|(p, _)| *p == path) {
+            extra.push((path, m.role));
+        }
+    }
+    extra.sort_by_key(|(p, role)| (*role == Role::Library, p.clone()));
+    let opened: Vec<(PathBuf, Role, Result<Arc<Opened>, crate::root::RootError>)> = extra
+        .into_par_iter()
+        .map(|(p, role)| {
+            let o = loader.open(&p);
+            (p, role, o)
+        })
+        .collect();
+    let mut added = Vec::new();
+    for (path, role, o) in opened {
+        match o {
+            Ok(o) => {
+                added.push((o.canonical.clone(), role));
+                inventory
+                    .entry(o.canonical.clone())
+                    .or_insert_with(|| Entry {
+                        role,
+                        opened: o,
+                        names: BTreeSet::from([text(&path)]),
+                        resolved: None,
+                    });
+            }
+            Err(e) => errors.push(error(&path, e.to_string())),
+        }
+    }
+    for libraries in [false, true] {
+        let todo: Vec<PathBuf> = added
+            .iter()
+            .filter(|(_, role)| (*role == Role::Library) == libraries)
+            .map(|(p, _)| p.clone())
+            .filter(|p| inventory.get(p).is_some_and(|e| e.resolved.is_none()))
+            .collect();
+        let loads: Vec<(PathBuf, Result<Load, LoadError>)> = todo
+            .par_iter()
+            .map(|p| (p.clone(), loader.load(p)))
+            .collect();
+        for (canonical, load) in loads {
+            let Some(role) = inventory.get(&canonical).map(|e| e.role) else {
+                continue;
+            };
+            match load {
+                Ok(load) => {
+                    alone_misses.extend(rules::inventory::stand_alone_misses(
+                        &canonical, role, &load,
+                    ));
+                    add_load(&mut inventory, &load);
+                }
+                Err(reason) => errors.push(error(&canonical, reason.to_string())),
+            }
+        }
+    }
     for (path, e) in &inventory {
         if let Some(f) =
             rules::inventory::wrong_architecture(path, e.role, facts(&e.opened), target)
@@ -334,7 +397,11 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         .map(|mut o| {
             o.loaded = loaded(&o.path);
             o.processes = processes_of(&o.path);
-            o.package = owners.get(Path::new(&o.path)).cloned();
+            // A virtualenv's file: the wheel its RECORD names.
+            o.package = owners
+                .get(Path::new(&o.path))
+                .or_else(|| wheels.by_file.get(Path::new(&o.path)))
+                .cloned();
             o
         })
         .collect();
@@ -373,7 +440,13 @@ fn stack(objects: &[Object]) -> Vec<crate::report::Software> {
         let v = v.trim_end_matches('.');
         (!v.is_empty()).then(|| v.to_string())
     };
-    let apache = objects.iter().find(|o| o.role == Role::Httpd);
+    // The executable of Apache's process (php-fpm's is an executable too).
+    let apache = objects
+        .iter()
+        .find(|o| {
+            o.role == Role::Httpd && o.processes.iter().any(|p| p == crate::image::APACHE.name)
+        })
+        .or_else(|| objects.iter().find(|o| o.role == Role::Httpd));
     let php = objects
         .iter()
         .find(|o| o.role == Role::ApacheModule && file(o).starts_with("libphp"))

@@ -1050,6 +1050,7 @@ pub(crate) mod tests {
                         uncertain: false,
                         installed_only: m.installed_only,
                         brought_by: None,
+                        role: crate::model::Role::Library,
                     })
                     .collect(),
                 scopes: Scopes {

@@ -480,6 +480,7 @@ mod tests {
                     uncertain: false,
                     installed_only: false,
                     brought_by: None,
+                    role: crate::model::Role::Library,
                 })
                 .collect(),
             scopes: Scopes { global: Vec::new() },

@@ -1,7 +1,8 @@
 //! `soclash scan` takes `loaded` and `processes` from the process model: on
 //! the image sample roots (built by `make sample-libs`), every object the
-//! root's manifest says a process loads lists that process, and no object
-//! lists a process the manifest says does not load it. The manifests come
+//! root's manifest says a process loads is an object of the report and
+//! lists that process, and no object lists a process the manifest says
+//! does not load it. The manifests come
 //! from how sample-libs/image-roots.sh built each root, not from soclash.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,8 +45,15 @@ fn scan_objects_name_the_processes_that_load_them() {
                 continue;
             };
             let Some((set, loaded)) = procs.get(path) else {
-                // Objects outside the crawled places (e.g. a virtualenv's
-                // modules) are not in the inventory.
+                // Every member of a process is an object of the report
+                // (a virtualenv's modules too); what no process loads
+                // may be none.
+                if kind == "member" {
+                    checked += 1;
+                    failures.push(format!(
+                        "{name}: {path}, a member of {process}, is no object"
+                    ));
+                }
                 continue;
             };
             match kind {

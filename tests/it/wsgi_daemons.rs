@@ -15,9 +15,11 @@
 //!   distribution) in three processes: one finding naming them;
 //! - both builds bundle `libsame-33333333.so.1`, one soname, different
 //!   files: in one process the second would be the first's (L1), but no
-//!   process holds both virtualenvs, so no finding may name both.
+//!   process holds both virtualenvs, so no finding may name both;
+//! - every member of every process is an object of the report, with the
+//!   processes it is in.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -28,6 +30,7 @@ use crate::common::{SOCLASH, sample_roots_dir};
 const SITE1: &str = "/srv/one/venv/lib/python3.11/site-packages";
 const SITE2: &str = "/srv/two/venv/lib/python3.11/site-packages";
 const CLASH: &str = "clashpkg/_clash.cpython-311-x86_64-linux-gnu.so";
+const EMB: &str = "/srv/emb/lib/_emb.cpython-311-x86_64-linux-gnu.so";
 const PHP_LIB: &str = "/usr/lib/x86_64-linux-gnu/libclashx.so.1";
 
 fn root() -> PathBuf {
@@ -137,6 +140,56 @@ fn daemon_groups_are_processes_and_their_clash_one_finding() {
                 .iter()
                 .any(|o| o.starts_with("/srv/one/") || o.starts_with("/srv/two/"))),
         "the Apache children import nothing from the daemons' virtualenvs"
+    );
+}
+
+/// Every member of every process is an object of the report, listing the
+/// processes it is in: a virtualenv's modules and the libraries they
+/// bundle, and the embedded application's `WSGIPythonPath` module (in
+/// apache alone), which only the model finds.
+#[test]
+fn every_member_is_an_object_with_its_processes() {
+    let root = root();
+    let (code, out, err) = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--root",
+        root.to_str().expect("a UTF-8 path"),
+    ]);
+    assert!(matches!(code, Some(0 | 1)), "scan failed ({code:?}): {err}");
+    let report: Value = serde_json::from_str(&out).expect("scan --format json is JSON");
+    let objects: BTreeMap<String, &Value> = report["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter_map(|o| Some((o["path"].as_str()?.to_string(), o)))
+        .collect();
+    let mut missing = Vec::new();
+    for p in report["processes"].as_array().expect("processes") {
+        let name = p["name"].as_str().unwrap_or_default();
+        for m in p["members"].as_array().into_iter().flatten() {
+            let path = m["object"].as_str().unwrap_or_default();
+            match objects.get(path) {
+                Some(o) if strs(&o["processes"]).iter().any(|x| x == name) => {}
+                Some(o) => missing.push(format!("{path}: lists {:?}, not {name}", o["processes"])),
+                None => missing.push(format!("{path} ({name}) is no object")),
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+    let role = |p: &str| objects.get(p).map(|o| o["role"].clone());
+    assert_eq!(
+        role(&format!("{SITE1}/{CLASH}")),
+        Some("python-extension".into())
+    );
+    assert_eq!(
+        role(&format!("{SITE1}/clashpkg.libs/libclashx-11111111.so.1")),
+        Some("library".into())
+    );
+    assert_eq!(
+        objects.get(EMB).map(|o| strs(&o["processes"])),
+        Some(vec!["apache".to_string()])
     );
 }
 
