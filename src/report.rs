@@ -19,9 +19,10 @@
 //! does, null when it is loaded only if imported or no configuration was
 //! found),
 //! `build_id`, `size`, `class`, `machine`, `names` (other paths that reached
-//! the same file). Per finding: `id`, `severity`, `certainty`, `title`,
-//! `process`, `objects`, `symbols`, `bindings`, `evidence`, `remedy`,
-//! `references`.
+//! the same file), `processes` (those it is a member of), `package`. Per
+//! finding: `id`, `severity`, `certainty`, `title`, `process` (the first it
+//! holds in), `processes` (all of them, when several), `objects`,
+//! `symbols`, `bindings`, `evidence`, `remedy`, `references`.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
