@@ -5,7 +5,7 @@
 # files, a virtualenv), plus the manifest of which objects each process
 # loads, in which order, with which dlopen mode.
 #
-#   bash image-roots.sh NAME OUT        NAME: debian | rhel | source
+#   bash image-roots.sh NAME OUT        NAME: debian | rhel | source | wsgi
 #
 # writes OUT/image/NAME/root/ (the sysroot) and OUT/image/NAME/expected.txt
 # (the manifest; line kinds in write_manifest below and in README.md). The
@@ -135,6 +135,21 @@ exe() {
 process() {
     PROCESSES+=("$1")
     EXE[$1]=$2
+}
+
+# daemon GROUP: mod_wsgi's daemon process group GROUP, the process
+# `wsgi:GROUP`: forked from the Apache parent, it holds what apache loaded
+# so far but its Python imports (the parent's image); then what it imports
+# itself is listed for it.
+daemon() {
+    local p=wsgi:$1 ev c kind path
+    process "$p" "${EXE[apache]}"
+    for ev in "${EVENTS[@]}"; do
+        read -r c kind path <<<"$ev"
+        if [[ $c == apache && $kind != python ]]; then
+            EVENTS+=("$p $kind $path")
+        fi
+    done
 }
 
 # loads PROCESS KIND PATH: PROCESS dlopens PATH (as its configuration writes
@@ -634,12 +649,17 @@ EOF
     loads apache php $php/apcu.so
     loads apache php $php/mysqli.so
     loads apache php $php/xml.so
-    # What Python 3.11 may import, after everything global: lib-dynload and
-    # the site-packages of the virtualenv of the enabled site's
-    # WSGIDaemonProcess (not /srv/othervenv, not python3.9's).
+    # What Python 3.11 may import in the Apache children, after everything
+    # global: lib-dynload (not python3.9's).
     loads apache python $dyn/_bar.cpython-311-x86_64-linux-gnu.so
     loads apache python $dyn/_foo.cpython-311-x86_64-linux-gnu.so
-    loads apache python /srv/venv/lib/python3.11/site-packages/venvpkg/_venv.cpython-311-x86_64-linux-gnu.so
+    # The enabled site's WSGIDaemonProcess app is a process of its own: the
+    # parent's image, lib-dynload (its virtualenv's base Python's) and its
+    # virtualenv's site-packages (not /srv/othervenv: that site is off).
+    daemon app
+    loads wsgi:app python $dyn/_bar.cpython-311-x86_64-linux-gnu.so
+    loads wsgi:app python $dyn/_foo.cpython-311-x86_64-linux-gnu.so
+    loads wsgi:app python /srv/venv/lib/python3.11/site-packages/venvpkg/_venv.cpython-311-x86_64-linux-gnu.so
 
     # php-fpm: fpm/conf.d; xdebug is a zend extension, so it comes before
     # mysqli and xml although its file sorts after theirs.
@@ -1006,6 +1026,115 @@ EOF
     loads apache module $mods/mod_headers.so
     loads apache module $mods/mod_alias.so
     loads apache module $mods/mod_remoteip.so
+}
+
+root_wsgi() {
+    DESCRIPTION="mod_wsgi's processes: two WSGIDaemonProcess groups with python-home= virtualenvs, each with its own build of one wheel (clashpkg, whose module calls clash_fn, which a PHP extension's library defines too; and a bundled library of one soname, built twice), a third group no application names, and an embedded application with WSGIPythonPath; mod_php with that extension"
+    debian_base
+    identity wsgi-image debian 12 "Debian GNU/Linux 12 (bookworm)"
+    local ml=/usr/lib/x86_64-linux-gnu mods=/usr/lib/apache2/modules
+    local php=/usr/lib/php/20220829 ea=/etc/apache2 ep=/etc/php/8.2
+    local dyn=/usr/lib/python3.11/lib-dynload
+
+    # clash_fn: defined by a system library that a PHP extension brings
+    # into the global scope, and by each wheel build's own copy, which its
+    # module calls.
+    printf 'int clash_fn(void) { return 7; }\n' >"$B/def.c"
+    printf 'extern int clash_fn(void);\nint PyInit__clash(void) { return clash_fn(); }\n' >"$B/ref.c"
+    gcc -c -fPIC -o "$B/def.o" "$B/def.c"
+    gcc -c -fPIC -o "$B/ref.o" "$B/ref.c"
+
+    lib $ml/libapr-1.so.0.7.2 libapr-1.so.0
+    lib $ml/libpython3.11.so.1.0 libpython3.11.so.1.0
+    link_bg "$R$ml/libclashx.so.1" -shared "$B/def.o" -Wl,-soname,libclashx.so.1
+    LIBS_PENDING=1
+    exe /usr/sbin/apache2 "$R$ml/libapr-1.so.0.7.2"
+    process apache /usr/sbin/apache2
+    exe /usr/bin/python3.11
+    so $mods/mod_mpm_prefork.so
+    so $mods/libphp8.2.so
+    so $mods/mod_wsgi.so "$R$ml/libpython3.11.so.1.0"
+    so $php/clashext.so "$R$ml/libclashx.so.1"
+    so $dyn/_std.cpython-311-x86_64-linux-gnu.so
+    # Embedded mode's path (WSGIPythonPath): no daemon imports from it.
+    so /srv/emb/lib/_emb.cpython-311-x86_64-linux-gnu.so
+
+    # venv HOME HASH: a virtualenv with clashpkg: its module calls clash_fn,
+    # its own copy of which is in clashpkg.libs (found through RUNPATH
+    # $ORIGIN/../clashpkg.libs), with libsame-33333333.so.1: one soname in
+    # both virtualenvs, another build in each.
+    venv() {
+        local home=$1 hash=$2 sp=$1/lib/python3.11/site-packages
+        printf 'home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11.2\n' |
+            file "$home/pyvenv.cfg"
+        link /usr/bin/python3.11 "$home/bin/python3"
+        link_bg "$R$sp/clashpkg.libs/libclashx-$hash.so.1" -shared "$B/def.o" \
+            -Wl,-soname,"libclashx-$hash.so.1"
+        lib "$sp/clashpkg.libs/libsame-33333333.so.1" libsame-33333333.so.1
+        settle
+        # shellcheck disable=SC2016 # $ORIGIN is for the loader
+        link_bg "$R$sp/clashpkg/_clash.cpython-311-x86_64-linux-gnu.so" -shared "$B/ref.o" \
+            -Wl,--no-as-needed "$R$sp/clashpkg.libs/libclashx-$hash.so.1" \
+            "$R$sp/clashpkg.libs/libsame-33333333.so.1" \
+            -Wl,--enable-new-dtags,-rpath,'$ORIGIN/../clashpkg.libs'
+        CANDIDATES+=("$sp/clashpkg/_clash.cpython-311-x86_64-linux-gnu.so")
+        echo "from . import _clash" | file "$sp/clashpkg/__init__.py"
+    }
+    venv /srv/one/venv 11111111
+    venv /srv/two/venv 22222222
+
+    printf '%s\n' 'ServerRoot "/etc/apache2"' 'PidFile /run/apache2/apache2.pid' \
+        'User www-data' 'Group www-data' \
+        "LoadModule mpm_prefork_module $mods/mod_mpm_prefork.so" \
+        "LoadModule php_module $mods/libphp8.2.so" \
+        "LoadModule wsgi_module $mods/mod_wsgi.so" \
+        'Include sites-enabled/*.conf' | file $ea/apache2.conf
+    link ../sites-available/apps.conf $ea/sites-enabled/apps.conf
+    printf '%s\n' \
+        'WSGIPythonPath /srv/emb/lib' \
+        'WSGIDaemonProcess one python-home=/srv/one/venv display-name=%{GROUP}' \
+        'WSGIDaemonProcess two python-home=/srv/two/venv' \
+        '# No application names it: still a process of its own.' \
+        'WSGIDaemonProcess idle python-home=/srv/two/venv' \
+        '<VirtualHost *:80>' \
+        '	WSGIScriptAlias /one /srv/one/app.wsgi' \
+        '	WSGIScriptAlias /two /srv/two/app.wsgi process-group=two application-group=%{GLOBAL}' \
+        '	# Embedded: no process group.' \
+        '	WSGIScriptAlias /emb /srv/emb/app.wsgi' \
+        '	<Directory /srv/one>' \
+        '		WSGIProcessGroup one' \
+        '		Require all granted' \
+        '	</Directory>' \
+        '</VirtualHost>' | file $ea/sites-available/apps.conf
+    local app
+    for app in one two emb; do
+        printf 'def application(environ, start_response):\n    start_response("200 OK", [])\n    return [b"%s"]\n' "$app" |
+            file /srv/$app/app.wsgi
+    done
+    printf '; priority=20\nextension=clashext.so\n' | file $ep/mods-available/clash.ini
+    printf '[PHP]\nengine = On\n' | file $ep/apache2/php.ini
+    link $ep/mods-available/clash.ini $ep/apache2/conf.d/20-clash.ini
+
+    loads apache module $mods/mod_mpm_prefork.so
+    loads apache module $mods/libphp8.2.so
+    loads apache module $mods/mod_wsgi.so
+    loads apache php $php/clashext.so
+    # The Apache children: lib-dynload, then WSGIPythonPath.
+    loads apache python $dyn/_std.cpython-311-x86_64-linux-gnu.so
+    loads apache python /srv/emb/lib/_emb.cpython-311-x86_64-linux-gnu.so
+    # Each daemon group in configuration order: the parent's image, its
+    # virtualenv's base Python's lib-dynload, its site-packages; never
+    # WSGIPythonPath (embedded mode's alone).
+    local sp=lib/python3.11/site-packages/clashpkg/_clash.cpython-311-x86_64-linux-gnu.so
+    daemon one
+    loads wsgi:one python $dyn/_std.cpython-311-x86_64-linux-gnu.so
+    loads wsgi:one python /srv/one/venv/$sp
+    daemon two
+    loads wsgi:two python $dyn/_std.cpython-311-x86_64-linux-gnu.so
+    loads wsgi:two python /srv/two/venv/$sp
+    daemon idle
+    loads wsgi:idle python $dyn/_std.cpython-311-x86_64-linux-gnu.so
+    loads wsgi:idle python /srv/two/venv/$sp
 }
 
 # --- the oracle: glibc's loader inside the root ----------------------------

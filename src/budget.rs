@@ -206,6 +206,16 @@ pub const APACHE_LINE: usize = 1 << 20;
 /// paths fail in httpd (`ENAMETOOLONG`) and here, and so no kept path is
 /// longer.
 pub const APACHE_PATH: usize = 4096;
+/// mod_wsgi daemon process groups modelled as processes of their own.
+/// Each is the Apache parent's image plus its own Python, bound on its
+/// own; hosting servers run one group per site, some hundred at most.
+/// The groups past it are reported and not modelled.
+pub const WSGI_DAEMON_GROUPS: usize = 256;
+/// Scope checks made to place WSGI applications in their process groups
+/// (each application against each `WSGIProcessGroup` and
+/// `WSGIApplicationGroup`): real configurations make a few thousand; a
+/// flood of either directive in one scope squares the work.
+pub const WSGI_SCOPE_WORK: usize = 10_000_000;
 /// Largest envvars, unit, environment or `ld.so.preload` file read.
 pub const SMALL_FILE: u64 = 1 << 20;
 /// Files read for httpd's service environment (the unit, its drop-ins,

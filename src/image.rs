@@ -60,6 +60,9 @@ pub struct Member {
     /// For a library, the module, extension or import whose `dlopen`
     /// brought it in (what a sysadmin disables to be rid of it).
     pub brought_by: Option<String>,
+    /// What it is to the process: what its `dlopen` loaded it as (a module,
+    /// an extension, an import), the executable, else a library.
+    pub role: Role,
 }
 
 /// One modelled process. Not serialisable: what a report or `soclash
@@ -78,9 +81,10 @@ pub struct ProcessImage {
     pub notes: Vec<String>,
     /// What the binding model reads ([`bind::bind`]).
     pub link: bind::LinkMap,
-    /// The Apache directives the process was modelled from (empty for
-    /// php-fpm), for the signatures' configuration conditions.
-    pub config: Vec<apache::Directive>,
+    /// The Apache directives of this process (none for php-fpm): the
+    /// parent's, and those mod_wsgi runs in it (`host::apache::wsgi`), for
+    /// the signatures' configuration conditions.
+    pub config: apache::wsgi::ProcessConfig,
     /// The loads the process attempts that miss a `DT_NEEDED`.
     pub unresolved: Vec<Unresolved>,
     /// Every `dlopen` the process attempts that fails, by the path it
@@ -120,6 +124,8 @@ pub struct ImageOptions {
 #[derive(Clone)]
 struct Origin {
     via: String,
+    /// What the `dlopen` loads it as.
+    role: Role,
     may_be_imported: bool,
     /// Installed, not loaded by the configuration: modelled as a what-if
     /// (`scan --installed`).
@@ -130,7 +136,7 @@ struct Origin {
 /// Why each member is there, by the object its `dlopen` opened, and why
 /// each `dlopen` that failed was tried, by its group: `via` for the
 /// members, and what the process misses ([`Unresolved`]).
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Origins {
     loaded: Vec<(usize, Origin)>,
     failed: Vec<(usize, Origin)>,
@@ -198,53 +204,75 @@ pub enum ModelError {
     Failed(PathBuf, String),
 }
 
+/// How a process kind is modelled: the root, the options, its discovery,
+/// whether to add the installed what-ifs.
+type ModelFn =
+    fn(&Root, &ImageOptions, &host::Discovery, bool) -> Result<Vec<ProcessImage>, ModelError>;
+
 /// One kind of process the model knows: the name `--process` takes and the
 /// report's `processes[].name`, and how to model it. To add a process
 /// kind, write its model function and list it in [`PROCESSES`]; `scan`,
-/// `image` and `explain` take it from there.
+/// `image` and `explain` take it from there. A kind may model several
+/// processes: Apache's are its children and one per mod_wsgi daemon
+/// process group, named `wsgi:GROUP` ([`daemon_process`]).
 #[derive(Debug)]
 pub struct ProcessKind {
     pub name: &'static str,
-    /// Models the process of the root from its discovery (`installed`:
+    /// The prefix of the names of the further processes it models.
+    pub family: Option<&'static str>,
+    /// Models the processes of the root from its discovery (`installed`:
     /// also the installed, unloaded modules as what-ifs, where the kind
-    /// has them), or says why it cannot.
-    model: fn(&Root, &ImageOptions, &host::Discovery, bool) -> Result<ProcessImage, ModelError>,
+    /// has them), the kind's own first, or says why it cannot.
+    model: ModelFn,
 }
 
 impl ProcessKind {
-    /// Models this process of `root`, or says why it cannot.
+    /// Models the processes of this kind on `root`, its own first, or says
+    /// why it cannot.
     pub fn model(
         &self,
         root: &Root,
         opts: &ImageOptions,
         found: &host::Discovery,
         installed: bool,
-    ) -> Result<ProcessImage, ModelError> {
+    ) -> Result<Vec<ProcessImage>, ModelError> {
         (self.model)(root, opts, found, installed)
+    }
+
+    /// Whether `name` is a process this kind models (its own name, or one
+    /// of its family's).
+    pub fn names(&self, name: &str) -> bool {
+        name == self.name
+            || self
+                .family
+                .is_some_and(|f| name.strip_prefix(f).is_some_and(|rest| !rest.is_empty()))
     }
 }
 
-/// Apache httpd with its modules (mod_php, mod_wsgi) and what they load.
+/// Apache httpd with its modules (mod_php, mod_wsgi) and what they load:
+/// its child processes, and each mod_wsgi daemon process group.
 pub const APACHE: ProcessKind = ProcessKind {
     name: "apache",
+    family: Some(WSGI_PREFIX),
     model: apache_model,
 };
 
 /// php-fpm, a process of its own (research/loader-model.md H9).
 pub const PHP_FPM: ProcessKind = ProcessKind {
     name: "php-fpm",
-    model: |root, opts, _, _| php_fpm(root, opts),
+    family: None,
+    model: |root, opts, _, _| php_fpm(root, opts).map(|p| vec![p]),
 };
 
 /// Every process kind the model knows, in the order reports list them.
 pub const PROCESSES: &[ProcessKind] = &[APACHE, PHP_FPM];
 
-/// The registered process kind called `name`.
+/// The registered process kind that models the process `name`.
 pub fn process_kind(name: &str) -> Option<&'static ProcessKind> {
-    PROCESSES.iter().find(|k| k.name == name)
+    PROCESSES.iter().find(|k| k.names(name))
 }
 
-/// Models the Apache process of `root`, or says why it cannot.
+/// Models the Apache child process of `root`, or says why it cannot.
 pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, ModelError> {
     apache_with(root, opts, &host::discover(root))
 }
@@ -255,20 +283,25 @@ pub fn apache_with(
     opts: &ImageOptions,
     found: &host::Discovery,
 ) -> Result<ProcessImage, ModelError> {
-    apache_model(root, opts, found, false)
+    apache_model(root, opts, found, false)?
+        .into_iter()
+        .next()
+        .ok_or(ModelError::Absent("no Apache process modelled"))
 }
 
-/// [`apache_with`], and with `installed` every Apache module, PHP extension
-/// and Python extension module of the discovery that the configuration
-/// does not load, as a what-if: each `dlopen`ed last, locally, so that it
-/// changes no other member's bindings (`scan --installed`, certainty
-/// latent).
+/// The Apache processes of `root`: the child processes first, then each
+/// mod_wsgi daemon process group in configuration order (each the
+/// parent's image plus its group's Python); with `installed`, the
+/// children also get every Apache module, PHP extension and Python
+/// extension module of the discovery that the configuration does not
+/// load, as a what-if: each `dlopen`ed last, locally, so that it changes
+/// no other member's bindings (`scan --installed`, certainty latent).
 pub fn apache_model(
     root: &Root,
     opts: &ImageOptions,
     found: &host::Discovery,
     installed: bool,
-) -> Result<ProcessImage, ModelError> {
+) -> Result<Vec<ProcessImage>, ModelError> {
     let env = apache::service_env(root);
     let mut cfg_opts = env.config_options();
     if let Some(main) = &opts.apache_config {
@@ -320,17 +353,20 @@ pub fn apache_model(
     let preload_count = preload.len();
 
     // Pass 1 (H4): what survives the unload keeps its pass-1 place.
-    let modules: Vec<(String, PathBuf, String)> = config
+    let modules: Vec<(String, PathBuf, String, Role)> = config
         .directives
         .iter()
         .filter_map(|d| {
             let at = format!("{}:{}", d.file.display(), d.line);
             match &d.kind {
-                apache::DirectiveKind::LoadModule { name, path, .. } => {
-                    Some((format!("LoadModule {name} ({at})"), path.clone(), at))
-                }
+                apache::DirectiveKind::LoadModule { name, path, .. } => Some((
+                    format!("LoadModule {name} ({at})"),
+                    path.clone(),
+                    at,
+                    Role::ApacheModule,
+                )),
                 apache::DirectiveKind::LoadFile { path, .. } => {
-                    Some((format!("LoadFile ({at})"), path.clone(), at))
+                    Some((format!("LoadFile ({at})"), path.clone(), at, Role::Library))
                 }
                 _ => None,
             }
@@ -341,7 +377,7 @@ pub fn apache_model(
             .start(&httpd, &preload)
             .map_err(|e| ModelError::Failed(httpd.clone(), e.to_string()))?;
         let startup_len = pass1.objects().len();
-        for (_, path, _) in &modules {
+        for (_, path, _, _) in &modules {
             let _ = pass1.dlopen(path_bytes(path), rtld::NOW | rtld::GLOBAL, Some(0));
         }
         // G7: a NODELETE object stays, and so does everything it needs.
@@ -376,6 +412,7 @@ pub fn apache_model(
     for path in &survivors {
         let origin = Origin {
             via: "survives the first configuration pass (NODELETE)".into(),
+            role: Role::Library,
             may_be_imported: false,
             installed_only: false,
             uncertain: true,
@@ -392,9 +429,11 @@ pub fn apache_model(
     // Pass 2: modules in configuration order (H1–H3).
     let mut libphp: Option<(usize, PathBuf)> = None;
     let mut libpython = false;
-    for (via, path, at) in &modules {
+    let mut wsgi_loaded = false;
+    for (via, path, at, role) in &modules {
         let origin = Origin {
             via: via.clone(),
+            role: *role,
             may_be_imported: false,
             installed_only: false,
             uncertain: false,
@@ -409,6 +448,7 @@ pub fn apache_model(
                 if name.starts_with(b"mod_wsgi") || name.starts_with(b"mod_python") {
                     libpython = true;
                 }
+                wsgi_loaded |= name.starts_with(b"mod_wsgi");
             }
             Err(why) => errors.push((at.clone(), format!("httpd fails to load it: {why}"))),
         }
@@ -444,6 +484,7 @@ pub fn apache_model(
             via: format!(
                 "NSS module {service} (nsswitch.conf), loaded by libc in each child for initgroups()"
             ),
+            role: Role::Library,
             may_be_imported: false,
             installed_only: false,
             uncertain: true,
@@ -476,80 +517,266 @@ pub fn apache_model(
         }
     }
 
-    // Python extension modules, each "may be imported", local (H11).
-    if libpython {
-        if let Some(version) = python_version(&ns) {
-            let tag = format!("cpython-{}", version.replace('.', ""));
-            let dir = format!("python{version}");
-            let mut count = 0;
-            for c in &found.candidates {
-                let p = c.path.to_string_lossy();
-                let ours = p.contains(&tag)
-                    || p.ends_with(".abi3.so")
-                    || (p.contains(&dir) && !p.contains("cpython-"));
-                if c.role != Role::PythonExtension || !ours {
-                    continue;
-                }
-                let origin = Origin {
-                    via: "import (Python extension module)".into(),
-                    may_be_imported: true,
-                    installed_only: false,
-                    uncertain: false,
-                };
-                if origins
-                    .dlopen(&mut ns, &c.path, rtld::NOW, None, origin)
-                    .is_ok()
-                {
-                    count += 1;
-                }
-            }
-            // Virtualenvs and paths the configuration names (WSGIPythonHome,
-            // WSGIDaemonProcess python-home= / python-path=).
-            for (via, dir) in python_dirs(root, &config, &version) {
-                for c in host::python_packages(root, &dir).candidates {
-                    let p = c.path.to_string_lossy();
-                    if c.role != Role::PythonExtension
-                        || !(p.contains(&tag) || p.ends_with(".abi3.so") || !p.contains("cpython-"))
-                    {
-                        continue;
-                    }
-                    let origin = Origin {
-                        via: format!("import ({via})"),
-                        may_be_imported: true,
-                        installed_only: false,
-                        uncertain: false,
-                    };
-                    if origins
-                        .dlopen(&mut ns, &c.path, rtld::NOW, None, origin)
-                        .is_ok()
-                    {
-                        count += 1;
-                    }
-                }
-            }
-            notes.push(format!(
-                "{count} Python {version} extension modules may be imported; each is modelled as dlopen(RTLD_NOW) in path order after everything global (P2: the real import order is the application's)"
-            ));
+    // Everything so far is the parent's image, which every process Apache
+    // forks holds: its children, and mod_wsgi's daemon process groups,
+    // each of which then imports from its own Python (H11).
+    let version = libpython.then(|| python_version(&ns)).flatten();
+    let wsgi = if wsgi_loaded {
+        apache::wsgi::processes(&config)
+    } else {
+        apache::wsgi::Processes {
+            embedded_config: config.directives.clone().into(),
+            ..Default::default()
         }
-    }
-
-    if installed {
-        let python = python_version(&ns);
-        load_installed(&mut ns, found, python, &mut origins);
-    }
-
+    };
+    errors.extend(wsgi.errors.iter().cloned());
+    notes.extend(wsgi.notes.iter().cloned());
     let env_flags = (env.ld_bind_now(), env.ld_dynamic_weak());
-    let mut image = finish(
-        APACHE.name,
-        &ns,
-        &origins,
+    let parent = Parent {
+        ns,
+        origins,
         preload_count,
         errors,
         notes,
         env_flags,
-    );
-    image.config = config.directives;
-    Ok(image)
+    };
+    let mut out = Vec::with_capacity(1 + wsgi.daemons.len());
+    {
+        let (mut ns, mut origins, mut notes) = parent.fork();
+        if let Some(v) = &version {
+            import_python(
+                root,
+                found,
+                &mut ns,
+                &mut origins,
+                &mut notes,
+                v,
+                &wsgi.embedded,
+            );
+        }
+        if installed {
+            let python = python_version(&ns);
+            load_installed(&mut ns, found, python, &mut origins);
+        }
+        let mut image = parent.finish(APACHE.name, &ns, &origins, notes);
+        image.config = wsgi.embedded_config;
+        out.push(image);
+    }
+    for daemon in wsgi.daemons {
+        let (mut ns, mut origins, mut notes) = parent.fork();
+        notes.push(format!(
+            "mod_wsgi daemon process group {}: forked from the Apache parent, so it holds the parent's image; {} application{} run{} in it",
+            daemon.name,
+            daemon.applications,
+            if daemon.applications == 1 { "" } else { "s" },
+            if daemon.applications == 1 { "s" } else { "" },
+        ));
+        if let Some(v) = &version {
+            import_python(
+                root,
+                found,
+                &mut ns,
+                &mut origins,
+                &mut notes,
+                v,
+                &daemon.python,
+            );
+        }
+        let mut image = parent.finish(&daemon_process(&daemon.name), &ns, &origins, notes);
+        image.config = daemon.config;
+        out.push(image);
+    }
+    Ok(out)
+}
+
+/// The process name of mod_wsgi's daemon process group `group`: what
+/// mod_wsgi's `display-name=%{GROUP}` shows in `ps` (`(wsgi:group)`), and
+/// apart from every registered process kind's name, which has no `:`.
+pub fn daemon_process(group: &str) -> String {
+    format!("{WSGI_PREFIX}{group}")
+}
+
+/// The prefix of the process names of mod_wsgi's daemon process groups.
+pub const WSGI_PREFIX: &str = "wsgi:";
+
+/// The Apache parent's image, from which each child and daemon process is
+/// forked.
+struct Parent<'a, 'r> {
+    ns: Namespace<'a, 'r>,
+    origins: Origins,
+    preload_count: usize,
+    errors: Vec<(String, String)>,
+    notes: Vec<String>,
+    env_flags: (bool, bool),
+}
+
+impl<'a, 'r> Parent<'a, 'r> {
+    /// A process forked from the parent: its namespace, why each member is
+    /// there, and the notes so far.
+    fn fork(&self) -> (Namespace<'a, 'r>, Origins, Vec<String>) {
+        (self.ns.clone(), self.origins.clone(), self.notes.clone())
+    }
+
+    fn finish(
+        &self,
+        name: &str,
+        ns: &Namespace<'_, '_>,
+        origins: &Origins,
+        notes: Vec<String>,
+    ) -> ProcessImage {
+        finish(
+            name,
+            "httpd",
+            ns,
+            origins,
+            self.preload_count,
+            self.errors.clone(),
+            notes,
+            self.env_flags,
+        )
+    }
+}
+
+/// Every Python extension module an interpreter of `version` may import,
+/// each `dlopen(RTLD_NOW)` local, "may be imported", after everything
+/// global (H11): its standard library's (the installation's
+/// `lib-dynload`), its site's (a virtualenv's `site-packages`, with the
+/// system's only when its `pyvenv.cfg` includes them; else the
+/// installation's), then its path entries. Without a home of its own, the
+/// interpreter mod_wsgi links finds the installation discovery found.
+fn import_python(
+    root: &Root,
+    found: &host::Discovery,
+    ns: &mut Namespace<'_, '_>,
+    origins: &mut Origins,
+    notes: &mut Vec<String>,
+    version: &str,
+    setup: &apache::wsgi::PythonSetup,
+) {
+    let tag = format!("cpython-{}", version.replace('.', ""));
+    let dir = format!("python{version}");
+    // Discovery's modules of this version: the standard library's, and
+    // the system's site directories'.
+    type Modules = Vec<(String, PathBuf)>;
+    let (system_site, system_std): (Modules, Modules) = found
+        .candidates
+        .iter()
+        .filter(|c| c.role == Role::PythonExtension)
+        .filter(|c| {
+            let p = c.path.to_string_lossy();
+            p.contains(&tag)
+                || p.ends_with(".abi3.so")
+                || (p.contains(&dir) && !p.contains("cpython-"))
+        })
+        .map(|c| {
+            (
+                "import (Python extension module)".to_string(),
+                c.path.clone(),
+            )
+        })
+        .partition(|(_, p)| host::wheels::site_of(p).is_some());
+    let of_dir = |via: &str, d: &Path| -> Vec<(String, PathBuf)> {
+        host::python_packages(root, d)
+            .candidates
+            .into_iter()
+            .filter(|c| c.role == Role::PythonExtension)
+            .filter(|c| {
+                let p = c.path.to_string_lossy();
+                p.contains(&tag) || p.ends_with(".abi3.so") || !p.contains("cpython-")
+            })
+            .map(|c| (format!("import ({via})"), c.path))
+            .collect()
+    };
+    let libs = |h: &Path| -> Vec<PathBuf> {
+        ["lib", "lib64"]
+            .iter()
+            .map(|l| h.join(l).join(&dir))
+            .collect()
+    };
+    let mut modules: Vec<(String, PathBuf)> = Vec::new();
+    match &setup.home {
+        None => {
+            modules.extend(system_std);
+            modules.extend(system_site);
+        }
+        Some((via, home)) => {
+            let venv = root
+                .read(&home.join("pyvenv.cfg"), crate::budget::named!(SMALL_FILE))
+                .ok();
+            // The system's own prefix (`WSGIPythonHome /usr`) is no home of
+            // its own.
+            let std_dirs: Vec<PathBuf> = libs(home)
+                .into_iter()
+                .map(|l| l.join("lib-dynload"))
+                .filter(|d| root.is_dir(d))
+                .collect();
+            let canonical = |p: &Path| root.resolve(p).ok().map(|(c, _)| c);
+            let system = venv.is_none()
+                && std_dirs.iter().filter_map(|d| canonical(d)).any(|d| {
+                    system_std
+                        .iter()
+                        .filter_map(|(_, p)| canonical(p.parent()?))
+                        .any(|s| s == d)
+                });
+            if system {
+                modules.extend(system_std);
+                modules.extend(system_site);
+            } else if let Some(cfg) = venv {
+                modules.extend(system_std);
+                for site in libs(home).iter().map(|l| l.join("site-packages")) {
+                    modules.extend(of_dir(via, &site));
+                }
+                if include_system_site(&cfg) {
+                    modules.extend(system_site);
+                }
+            } else {
+                if std_dirs.is_empty() {
+                    notes.push(format!(
+                        "{via}: no lib/{dir}/lib-dynload there; its standard library's modules are taken to be the installation's that discovery found"
+                    ));
+                    modules.extend(system_std);
+                }
+                for d in &std_dirs {
+                    modules.extend(of_dir(via, d));
+                }
+                for site in libs(home).iter().map(|l| l.join("site-packages")) {
+                    modules.extend(of_dir(via, &site));
+                }
+            }
+        }
+    }
+    for (via, p) in &setup.path {
+        modules.extend(of_dir(via, p));
+    }
+    let mut count = 0;
+    for (via, path) in modules {
+        let origin = Origin {
+            via,
+            role: Role::PythonExtension,
+            may_be_imported: true,
+            installed_only: false,
+            uncertain: false,
+        };
+        if origins.dlopen(ns, &path, rtld::NOW, None, origin).is_ok() {
+            count += 1;
+        }
+    }
+    notes.push(format!(
+        "{count} Python {version} extension modules may be imported; each is modelled as dlopen(RTLD_NOW) in path order after everything global (P2: the real import order is the application's)"
+    ));
+}
+
+/// `include-system-site-packages = true` in a `pyvenv.cfg` (`site.py`:
+/// `key = value` lines, the key lower-cased, the value compared
+/// case-insensitively).
+fn include_system_site(cfg: &[u8]) -> bool {
+    cfg.lines().any(|line| {
+        line.split_once_str("=").is_some_and(|(k, v)| {
+            k.trim()
+                .eq_ignore_ascii_case(b"include-system-site-packages")
+                && v.trim().eq_ignore_ascii_case(b"true")
+        })
+    })
 }
 
 /// The what-if of `scan --installed`: every installed module or extension
@@ -595,6 +822,7 @@ fn load_installed(
                 "installed, not loaded by the configuration ({})",
                 c.role.as_str()
             ),
+            role: c.role,
             may_be_imported: false,
             uncertain: false,
             installed_only: true,
@@ -623,6 +851,7 @@ fn load_php_extensions(
         );
         let origin = Origin {
             via,
+            role: Role::PhpExtension,
             may_be_imported: false,
             installed_only: false,
             uncertain: false,
@@ -651,64 +880,6 @@ fn php_dl_mode(version: Option<&str>, sapi: php::Sapi) -> u32 {
     } else {
         base | rtld::DEEPBIND
     }
-}
-
-/// site-packages of the virtualenvs and the `python-path` entries the
-/// configuration names, with what named them.
-fn python_dirs(
-    root: &Root,
-    config: &apache::ApacheConfig,
-    version: &str,
-) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    let home = |out: &mut Vec<(String, PathBuf)>, via: String, h: &Path| {
-        for lib in ["lib", "lib64"] {
-            let dir = h
-                .join(lib)
-                .join(format!("python{version}"))
-                .join("site-packages");
-            if root.is_dir(&dir) {
-                out.push((via.clone(), dir));
-            }
-        }
-    };
-    for d in &config.directives {
-        match &d.kind {
-            apache::DirectiveKind::WsgiPythonHome(h) => {
-                home(&mut out, format!("WSGIPythonHome {}", h.display()), h)
-            }
-            apache::DirectiveKind::WsgiDaemonProcess { name, options } => {
-                if let Some(h) = options.get("python-home") {
-                    home(
-                        &mut out,
-                        format!("WSGIDaemonProcess {name} python-home={h}"),
-                        Path::new(h),
-                    );
-                }
-                for p in options
-                    .get("python-path")
-                    .into_iter()
-                    .flat_map(|v| v.split(':'))
-                {
-                    if !p.is_empty() {
-                        out.push((
-                            format!("WSGIDaemonProcess {name} python-path={p}"),
-                            PathBuf::from(p),
-                        ));
-                    }
-                }
-            }
-            apache::DirectiveKind::WsgiPythonPath(paths) => {
-                for p in paths {
-                    out.push((format!("WSGIPythonPath {}", p.display()), p.clone()));
-                }
-            }
-            _ => {}
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// The php-fpm process (research/loader-model.md H9): its own start-up and
@@ -756,6 +927,7 @@ pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, ModelEr
         .map(|(at, n)| format!("{at}: {n}"))
         .collect();
     Ok(finish(
+        PHP_FPM.name,
         PHP_FPM.name,
         &ns,
         &origins,
@@ -828,8 +1000,10 @@ fn nodelete(f: &ElfFacts) -> bool {
             .any(|s| s.bind == STB_GNU_UNIQUE && s.is_defined())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn finish(
     name: &str,
+    exec_via: &str,
     ns: &Namespace<'_, '_>,
     all: &Origins,
     preload_count: usize,
@@ -866,7 +1040,7 @@ fn finish(
             How::Needed
         };
         let via = match (how, origin) {
-            (How::Exec, _) => if name == APACHE.name { "httpd" } else { name }.to_string(),
+            (How::Exec, _) => exec_via.to_string(),
             (How::Preload, _) => "LD_PRELOAD or /etc/ld.so.preload".to_string(),
             (How::Dlopen, Some(o)) => o.via.clone(),
             _ => needed_by(objects, o),
@@ -883,6 +1057,11 @@ fn finish(
             brought_by: group
                 .filter(|g| how == How::Needed && g.root != 0 && g.root != j)
                 .map(|g| canonical(g.root)),
+            role: match (how, origin) {
+                (How::Exec, _) => Role::Httpd,
+                (How::Dlopen, Some(o)) => o.role,
+                _ => Role::Library,
+            },
         });
     }
     let mut errors = errors;
@@ -900,7 +1079,7 @@ fn finish(
         errors,
         notes,
         link,
-        config: Vec::new(),
+        config: Default::default(),
         unresolved: unresolved(ns, all),
         refused: all.refused.clone(),
     }

@@ -202,6 +202,7 @@ impl fmt::Display for Status {
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
+    /// The executable of a modelled server process: httpd (php-fpm's too).
     Httpd,
     ApacheModule,
     PhpExtension,
@@ -400,7 +401,13 @@ pub struct Finding {
     pub severity: Severity,
     pub certainty: Certainty,
     pub title: String,
+    /// The process it holds in (the first, when several).
     pub process: Option<String>,
+    /// Every process it holds in, `process` first, when there are several
+    /// (one finding per root cause across Apache's children and mod_wsgi's
+    /// daemon process groups); absent when there is one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<String>,
     pub objects: Vec<String>,
     pub symbols: Vec<String>,
     pub bindings: Vec<Binding>,

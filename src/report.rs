@@ -19,9 +19,10 @@
 //! does, null when it is loaded only if imported or no configuration was
 //! found),
 //! `build_id`, `size`, `class`, `machine`, `names` (other paths that reached
-//! the same file). Per finding: `id`, `severity`, `certainty`, `title`,
-//! `process`, `objects`, `symbols`, `bindings`, `evidence`, `remedy`,
-//! `references`.
+//! the same file), `processes` (those it is a member of), `package`. Per
+//! finding: `id`, `severity`, `certainty`, `title`, `process` (the first it
+//! holds in), `processes` (all of them, when several), `objects`,
+//! `symbols`, `bindings`, `evidence`, `remedy`, `references`.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -360,6 +361,17 @@ impl Report {
             .iter()
             .map(|p| format!("{} ({} objects)", p.name, p.members.len()))
             .collect();
+        // Many daemon process groups: the first few, then how many.
+        let processes = if processes.len() > SHOWN_PROCESSES {
+            let mut few = processes[..SHOWN_PROCESSES - 1].to_vec();
+            few.push(format!(
+                "… {} more",
+                processes.len() - (SHOWN_PROCESSES - 1)
+            ));
+            few
+        } else {
+            processes
+        };
         header.push(vec![if processes.is_empty() {
             "processes modelled: none (no web server configuration found)".to_string()
         } else {
@@ -415,7 +427,7 @@ impl Report {
                 let mut tags = vec![
                     f.id.to_string(),
                     certainty_word(f.certainty).to_string(),
-                    f.process.clone().unwrap_or_else(|| "host".into()),
+                    processes_tag(f),
                 ];
                 if let Some(status) = f.status {
                     tags.push(status.to_string());
@@ -653,6 +665,21 @@ fn fit(parts: &[String], width: usize) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+/// Processes named on the table's header line before the rest are counted.
+const SHOWN_PROCESSES: usize = 8;
+
+/// Where a finding holds, for the table: its process, or the first few of
+/// its processes and how many there are; `host` for none.
+fn processes_tag(f: &Finding) -> String {
+    const SHOWN: usize = 4;
+    match (&f.process, f.processes.len()) {
+        (None, _) => "host".into(),
+        (Some(p), 0 | 1) => p.clone(),
+        (_, n) if n <= SHOWN => f.processes.join(", "),
+        (_, n) => format!("{}, … ({n} processes)", f.processes[..SHOWN - 1].join(", ")),
+    }
 }
 
 fn plural(n: usize) -> &'static str {

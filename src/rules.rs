@@ -419,6 +419,7 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
             certainty: sure,
             title,
             process: Some(image.name.clone()),
+            processes: Vec::new(),
             objects,
             symbols: symbols.iter().map(|s| s.to_string()).collect(),
             bindings: refs.iter().take(EVIDENCE).map(|r| binding(r)).collect(),
@@ -533,6 +534,7 @@ fn duplicate_sonames(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> 
                     version_text(&wanted)
                 ),
                 process: Some(image.name.clone()),
+                processes: Vec::new(),
                 objects,
                 symbols: symbols.into_iter().collect(),
                 bindings: moved
@@ -593,6 +595,7 @@ fn missing_versions(image: &ProcessImage) -> Vec<Finding> {
                     missing.join(", ")
                 ),
                 process: Some(image.name.clone()),
+                processes: Vec::new(),
                 objects: vec![path.to_string(), dep.to_string()],
                 symbols: Vec::new(),
                 bindings: Vec::new(),
@@ -669,6 +672,7 @@ fn unresolved_symbols(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding>
                     plural(symbols.len(), "symbol")
                 ),
                 process: Some(image.name.clone()),
+                processes: Vec::new(),
                 objects: vec![object.to_string()],
                 symbols: symbols.clone(),
                 bindings: refs.iter().take(EVIDENCE).map(|r| binding(r)).collect(),

@@ -123,6 +123,31 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         .find_map(|e| facts(&e.opened).map(|f| (f.class, f.machine)))
         .unwrap_or((Some(Class::Elf64), object::elf::EM_X86_64.0));
 
+    // Which objects the modelled Apache process loads (`loaded`), and how
+    // sure the findings about them are.
+    let image_opts = crate::image::ImageOptions {
+        apache_config: None,
+        cpu: opts.cpu,
+    };
+    // Every registered process kind, modelled in parallel, in registry order.
+    let modelled: Vec<_> = crate::image::PROCESSES
+        .par_iter()
+        .map(|kind| (kind, kind.model(root, &image_opts, &found, opts.installed)))
+        .collect();
+    // A process that is there but could not be modelled (its binary over
+    // a budget, unreadable, not ELF) is an error of the scan; one that is
+    // not there is nothing to say.
+    let mut models: Vec<crate::image::ProcessImage> = Vec::new();
+    for (kind, r) in modelled {
+        match r {
+            Ok(images) => models.extend(images),
+            Err(crate::image::ModelError::Absent(_)) => {}
+            Err(crate::image::ModelError::Failed(binary, why)) => errors.push(ErrorEntry {
+                path: binary.display().to_string(),
+                reason: format!("the {} process could not be modelled: {why}", kind.name),
+            }),
+        }
+    }
     let mut findings = Vec::new();
     let mains: Vec<(PathBuf, PathBuf)> = inventory
         .iter()
@@ -160,6 +185,69 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         ));
         add_load(&mut inventory, &load);
     }
+    // Every member of every process is an object of the report: the
+    // modules of a virtualenv or a `python-path` entry, and the libraries
+    // they bundle, are found by the model alone. Each module, extension or
+    // import is loaded on its own as a candidate is (its libraries come
+    // with it), then any member still unreached.
+    let mut extra: Vec<(PathBuf, Role)> = Vec::new();
+    for m in models.iter().flat_map(|i| &i.members) {
+        let path = PathBuf::from(&m.object);
+        if !inventory.contains_key(&path) && !extra.iter().any(|(p, _)| *p == path) {
+            extra.push((path, m.role));
+        }
+    }
+    extra.sort_by_key(|(p, role)| (*role == Role::Library, p.clone()));
+    let opened: Vec<(PathBuf, Role, Result<Arc<Opened>, crate::root::RootError>)> = extra
+        .into_par_iter()
+        .map(|(p, role)| {
+            let o = loader.open(&p);
+            (p, role, o)
+        })
+        .collect();
+    let mut added = Vec::new();
+    for (path, role, o) in opened {
+        match o {
+            Ok(o) => {
+                added.push((o.canonical.clone(), role));
+                inventory
+                    .entry(o.canonical.clone())
+                    .or_insert_with(|| Entry {
+                        role,
+                        opened: o,
+                        names: BTreeSet::from([text(&path)]),
+                        resolved: None,
+                    });
+            }
+            Err(e) => errors.push(error(&path, e.to_string())),
+        }
+    }
+    for libraries in [false, true] {
+        let todo: Vec<PathBuf> = added
+            .iter()
+            .filter(|(_, role)| (*role == Role::Library) == libraries)
+            .map(|(p, _)| p.clone())
+            .filter(|p| inventory.get(p).is_some_and(|e| e.resolved.is_none()))
+            .collect();
+        let loads: Vec<(PathBuf, Result<Load, LoadError>)> = todo
+            .par_iter()
+            .map(|p| (p.clone(), loader.load(p)))
+            .collect();
+        for (canonical, load) in loads {
+            let Some(role) = inventory.get(&canonical).map(|e| e.role) else {
+                continue;
+            };
+            match load {
+                Ok(load) => {
+                    alone_misses.extend(rules::inventory::stand_alone_misses(
+                        &canonical, role, &load,
+                    ));
+                    add_load(&mut inventory, &load);
+                }
+                Err(reason) => errors.push(error(&canonical, reason.to_string())),
+            }
+        }
+    }
     for (path, e) in &inventory {
         if let Some(f) =
             rules::inventory::wrong_architecture(path, e.role, facts(&e.opened), target)
@@ -171,31 +259,6 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         findings.push(f);
     }
 
-    // Which objects the modelled Apache process loads (`loaded`), and how
-    // sure the findings about them are.
-    let image_opts = crate::image::ImageOptions {
-        apache_config: None,
-        cpu: opts.cpu,
-    };
-    // Every registered process kind, modelled in parallel, in registry order.
-    let modelled: Vec<_> = crate::image::PROCESSES
-        .par_iter()
-        .map(|kind| (kind, kind.model(root, &image_opts, &found, opts.installed)))
-        .collect();
-    // A process that is there but could not be modelled (its binary over
-    // a budget, unreadable, not ELF) is an error of the scan; one that is
-    // not there is nothing to say.
-    let mut models: Vec<crate::image::ProcessImage> = Vec::new();
-    for (kind, r) in modelled {
-        match r {
-            Ok(image) => models.push(image),
-            Err(crate::image::ModelError::Absent(_)) => {}
-            Err(crate::image::ModelError::Failed(binary, why)) => errors.push(ErrorEntry {
-                path: binary.display().to_string(),
-                reason: format!("the {} process could not be modelled: {why}", kind.name),
-            }),
-        }
-    }
     let apache = crate::image::APACHE.name;
     // The findings above are about the Apache process: without its model,
     // whether their objects are loaded is unknown.
@@ -240,7 +303,15 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
             } else {
                 Certainty::Latent
             };
-            f.process = states.contains(&Some(true)).then(|| apache.to_string());
+            // The first process that loads one of its objects.
+            f.process = images
+                .iter()
+                .find(|i| {
+                    i.members.iter().any(|m| {
+                        !m.may_be_imported && !m.installed_only && f.objects.contains(&m.object)
+                    })
+                })
+                .map(|i| i.name.clone());
         }
     }
     findings.extend(
@@ -329,7 +400,11 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         .map(|mut o| {
             o.loaded = loaded(&o.path);
             o.processes = processes_of(&o.path);
-            o.package = owners.get(Path::new(&o.path)).cloned();
+            // A virtualenv's file: the wheel its RECORD names.
+            o.package = owners
+                .get(Path::new(&o.path))
+                .or_else(|| wheels.by_file.get(Path::new(&o.path)))
+                .cloned();
             o
         })
         .collect();
@@ -377,7 +452,13 @@ fn stack(objects: &[Object]) -> Vec<crate::report::Software> {
         let v = v.trim_end_matches('.');
         (!v.is_empty()).then(|| v.to_string())
     };
-    let apache = objects.iter().find(|o| o.role == Role::Httpd);
+    // The executable of Apache's process (php-fpm's is an executable too).
+    let apache = objects
+        .iter()
+        .find(|o| {
+            o.role == Role::Httpd && o.processes.iter().any(|p| p == crate::image::APACHE.name)
+        })
+        .or_else(|| objects.iter().find(|o| o.role == Role::Httpd));
     let php = objects
         .iter()
         .find(|o| o.role == Role::ApacheModule && file(o).starts_with("libphp"))

@@ -33,7 +33,8 @@ pub enum Command {
     /// architecture and a stale ld.so.cache. Files that cannot be read are
     /// listed under errors; the scan goes on.
     Scan(ScanArgs),
-    /// Show the modelled Apache process: its members in load order, how
+    /// Show the modelled processes (Apache's children, each mod_wsgi
+    /// daemon process group, php-fpm): their members in load order, how
     /// each came in (exec, needed, preload, dlopen), the dlopen mode and the
     /// directive, extension line or import that brought it, and the global
     /// scope. Nothing is started or loaded to find out.
@@ -150,8 +151,10 @@ pub struct ExplainArgs {
     /// The audited system's root directory.
     #[arg(long, default_value = "/", value_name = "DIR")]
     pub root: PathBuf,
-    /// Only this process (apache or php-fpm); default: every modelled one.
-    /// With it, the document is one object instead of a list.
+    /// Only this process: apache (its child processes), wsgi:GROUP (the
+    /// mod_wsgi daemon process group GROUP) or php-fpm; default: every
+    /// modelled one. With it, the document is one object instead of a
+    /// list.
     #[arg(long, value_name = "NAME")]
     pub process: Option<String>,
     /// The main Apache configuration file (inside the root).
@@ -173,9 +176,12 @@ pub struct ImageArgs {
     /// The audited system's root directory.
     #[arg(long, default_value = "/", value_name = "DIR")]
     pub root: PathBuf,
-    /// Which process to show: apache, or php-fpm (a process of its own).
-    #[arg(long, default_value = soclash::image::APACHE.name, value_name = "NAME")]
-    pub process: String,
+    /// Only this process: apache (its child processes), wsgi:GROUP (the
+    /// mod_wsgi daemon process group GROUP: the Apache parent's image and
+    /// the group's Python) or php-fpm (a process of its own); default:
+    /// every modelled one, and apache for `dot`.
+    #[arg(long, value_name = "NAME")]
+    pub process: Option<String>,
     /// The main Apache configuration file (inside the root); default: the
     /// service's or the distribution's.
     #[arg(long, value_name = "FILE")]

@@ -145,15 +145,27 @@ pub struct ModelRun {
     pub opts: ImageOptions,
 }
 
+/// A process named by `--process`: its name, and the kind that models it.
+pub struct ProcessChoice {
+    pub name: String,
+    pub kind: &'static ProcessKind,
+}
+
 /// `soclash image`.
 pub struct ImageRun {
     pub model: ModelRun,
-    pub process: &'static ProcessKind,
+    /// Only this process; `None`: every modelled one (`dot`: apache's).
+    pub process: Option<ProcessChoice>,
     pub format: ImageFormat,
 }
 
 pub fn image(args: ImageArgs) -> anyhow::Result<ImageRun> {
-    let process = process(&args.process)?;
+    let process = match (args.process, args.format) {
+        (Some(name), _) => Some(process(name)?),
+        // A graph is of one process.
+        (None, ImageFormat::Dot) => Some(process(soclash::image::APACHE.name.to_string())?),
+        (None, _) => None,
+    };
     Ok(ImageRun {
         model: model(&args.root, args.apache_config, args.cpu_level)?,
         process,
@@ -165,13 +177,13 @@ pub fn image(args: ImageArgs) -> anyhow::Result<ImageRun> {
 pub struct ExplainRun {
     pub model: ModelRun,
     /// Only this process; `None`: every modelled one.
-    pub process: Option<&'static ProcessKind>,
+    pub process: Option<ProcessChoice>,
     pub symbol: String,
     pub format: Format,
 }
 
 pub fn explain(args: ExplainArgs) -> anyhow::Result<ExplainRun> {
-    let process = args.process.as_deref().map(process).transpose()?;
+    let process = args.process.map(process).transpose()?;
     Ok(ExplainRun {
         model: model(&args.root, args.apache_config, args.cpu_level)?,
         process,
@@ -269,21 +281,34 @@ fn model(
     })
 }
 
-/// The registered process kind `name`, checked before the root is opened.
-fn process(name: &str) -> anyhow::Result<&'static ProcessKind> {
-    soclash::image::process_kind(name).ok_or_else(|| {
-        anyhow::anyhow!(
+/// The process `name` and the registered kind that models it, checked
+/// before the root is opened (whether the root has it is known once it is
+/// modelled).
+fn process(name: String) -> anyhow::Result<ProcessChoice> {
+    match soclash::image::process_kind(&name) {
+        Some(kind) => Ok(ProcessChoice { name, kind }),
+        None => Err(anyhow::anyhow!(
             "unknown process {name:?}: the model knows {}",
             process_names()
-        )
-    })
+        )),
+    }
 }
 
-/// The registered process kinds' names: `apache and php-fpm`.
-fn process_names() -> String {
-    let names: Vec<&str> = soclash::image::PROCESSES.iter().map(|k| k.name).collect();
+/// The registered process kinds' names, with their families:
+/// `apache (and wsgi:GROUP, each mod_wsgi daemon process group) and php-fpm`.
+pub fn process_names() -> String {
+    let names: Vec<String> = soclash::image::PROCESSES
+        .iter()
+        .map(|k| match k.family {
+            Some(f) => format!(
+                "{} (and {f}GROUP, each mod_wsgi daemon process group)",
+                k.name
+            ),
+            None => k.name.to_string(),
+        })
+        .collect();
     match names.split_last() {
-        Some((last, [])) => (*last).to_string(),
+        Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
         None => String::new(),
     }

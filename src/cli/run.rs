@@ -10,7 +10,7 @@ use soclash::resolve::Loader;
 
 use super::Outcome;
 use super::args::{Format, ImageFormat, ScanFormat, SignaturesCommand};
-use super::options::{DepsRun, DiffRun, ExplainRun, FleetRun, ImageRun, ScanRun};
+use super::options::{DepsRun, DiffRun, ExplainRun, FleetRun, ImageRun, ProcessChoice, ScanRun};
 use super::output::write_doc;
 use super::terminal::{Progress, table_style};
 
@@ -229,59 +229,86 @@ fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn image(run: ImageRun) -> anyhow::Result<Outcome> {
-    let ImageRun {
-        model: m,
-        process: kind,
-        format,
-    } = run;
+/// The modelled processes of the root, or only `choice`: an error when
+/// none is (each kind's reason), or when the chosen one is not on the root
+/// (with the names of those that are).
+fn processes(
+    m: &super::options::ModelRun,
+    choice: Option<&ProcessChoice>,
+) -> anyhow::Result<Vec<soclash::image::ProcessImage>> {
     let found = soclash::host::discover(&m.root);
-    let process = kind.model(&m.root, &m.opts, &found, false)?;
-    let doc = serde_json::json!({ "processes": [soclash::report::ProcessEntry::from(&process)] });
-    let format = match format {
+    let mut images = Vec::new();
+    let mut why_not = Vec::new();
+    for kind in soclash::image::PROCESSES {
+        if choice.is_some_and(|c| c.kind.name != kind.name) {
+            continue;
+        }
+        match kind.model(&m.root, &m.opts, &found, false) {
+            Ok(i) => images.extend(i),
+            Err(e) => why_not.push(format!("{}: {e}", kind.name)),
+        }
+    }
+    if let Some(c) = choice {
+        if images.is_empty() {
+            anyhow::bail!("no process {}: {}", c.name, why_not.join("; "));
+        }
+        let names: Vec<String> = images.iter().map(|i| i.name.clone()).collect();
+        images.retain(|i| i.name == c.name);
+        if images.is_empty() {
+            anyhow::bail!(
+                "no process {} on this root; modelled: {}",
+                c.name,
+                names.join(", ")
+            );
+        }
+    }
+    if images.is_empty() {
+        anyhow::bail!("no process to model: {}", why_not.join("; "));
+    }
+    Ok(images)
+}
+
+pub fn image(run: ImageRun) -> anyhow::Result<Outcome> {
+    let images = processes(&run.model, run.process.as_ref())?;
+    let doc = serde_json::json!({
+        "processes": images.iter().map(soclash::report::ProcessEntry::from).collect::<Vec<_>>()
+    });
+    let format = match run.format {
         ImageFormat::Table => Format::Table,
         ImageFormat::Yaml => Format::Yaml,
         ImageFormat::Json => Format::Json,
         ImageFormat::Dot => {
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());
-            soclash::report::dot::write_image(&process, &mut out)?;
+            for process in &images {
+                soclash::report::dot::write_image(process, &mut out)?;
+            }
             out.flush()?;
             return Ok(Outcome::Clean);
         }
     };
     write_doc(format, &doc, |out| {
-        soclash::image::write_table(&process, out)
+        images.iter().enumerate().try_for_each(|(i, p)| {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            soclash::image::write_table(p, out)
+        })
     })?;
     Ok(Outcome::Clean)
 }
 
 pub fn explain(run: ExplainRun) -> anyhow::Result<Outcome> {
     use soclash::image::bind;
-    let m = &run.model;
-    let mut images = Vec::new();
-    let mut why_not = Vec::new();
-    let found = soclash::host::discover(&m.root);
-    for kind in soclash::image::PROCESSES {
-        if run.process.is_some_and(|p| p.name != kind.name) {
-            continue;
-        }
-        match kind.model(&m.root, &m.opts, &found, false) {
-            Ok(i) => images.push(i),
-            Err(e) => why_not.push(format!("{}: {e}", kind.name)),
-        }
-    }
-    if images.is_empty() {
-        anyhow::bail!("no process to explain: {}", why_not.join("; "));
-    }
+    let images = processes(&run.model, run.process.as_ref())?;
     let explanations: Vec<bind::Explanation> = images
-        .iter()
+        .par_iter()
         .map(|i| {
             let b = bind::bind(i, &bind::BindOptions::default());
             bind::explain(i, &b, run.symbol.as_bytes())
         })
         .collect();
-    let doc = match (run.process, explanations.first()) {
+    let doc = match (&run.process, explanations.first()) {
         (Some(_), Some(one)) => serde_json::to_value(one)?,
         _ => serde_json::to_value(&explanations)?,
     };

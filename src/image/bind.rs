@@ -1057,6 +1057,7 @@ pub(crate) mod tests {
                         uncertain: false,
                         installed_only: m.installed_only,
                         brought_by: None,
+                        role: crate::model::Role::Library,
                     })
                     .collect(),
                 scopes: Scopes {
@@ -1065,7 +1066,7 @@ pub(crate) mod tests {
                 errors: Vec::new(),
                 notes: Vec::new(),
                 link: self.link.clone(),
-                config: Vec::new(),
+                config: Default::default(),
                 unresolved: Vec::new(),
                 refused: Vec::new(),
             }

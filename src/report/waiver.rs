@@ -295,6 +295,7 @@ mod tests {
             references: Vec::new(),
             symptoms: Vec::new(),
             status: None,
+            processes: Vec::new(),
         }
     }
 

@@ -70,6 +70,7 @@ enum Outcome {
 }
 
 /// The namespace being built.
+#[derive(Clone)]
 struct State {
     objects: Vec<Loaded>,
     /// Extra names each object answers to (`l_libname`), first is the name
@@ -155,7 +156,9 @@ pub enum DlopenError {
 }
 
 /// A link-map namespace being built: the start-up of a program, then
-/// `dlopen`s in order (rules G1, G2, G4, G5).
+/// `dlopen`s in order (rules G1, G2, G4, G5). A clone goes on apart, as a
+/// forked process does.
+#[derive(Clone)]
 pub struct Namespace<'a, 'r> {
     loader: &'a Loader<'r>,
     st: State,

@@ -264,12 +264,23 @@ impl Context<'_> {
 /// about interpositions pass through in their order, then one finding per
 /// group in the order its first finding came.
 pub fn by_cause(findings: Vec<Finding>, cx: &Context<'_>) -> Vec<Finding> {
-    let mut out = Vec::new();
+    let mut out: Vec<Finding> = Vec::new();
+    let mut same: BTreeMap<Same, usize> = BTreeMap::new();
     let mut groups: Vec<(Cause, Vec<Finding>)> = Vec::new();
     let mut index: BTreeMap<Cause, usize> = BTreeMap::new();
     for f in findings {
         match cx.cause(&f) {
-            None => out.push(f),
+            // The same finding in several processes (the parent's image
+            // is in every daemon's) is one, listing them.
+            None => match same.get(&Same::of(&f)).and_then(|&i| out.get_mut(i)) {
+                Some(first) => join_processes(first, &f),
+                None => {
+                    if f.process.is_some() {
+                        same.insert(Same::of(&f), out.len());
+                    }
+                    out.push(f);
+                }
+            },
             Some(c) => match index.get(&c) {
                 Some(&i) => {
                     if let Some(g) = groups.get_mut(i) {
@@ -287,6 +298,59 @@ pub fn by_cause(findings: Vec<Finding>, cx: &Context<'_>) -> Vec<Finding> {
         out.extend(merge(&cause, fs, cx));
     }
     out
+}
+
+/// What makes two findings of different processes the same finding: all
+/// but the process and how sure it is there.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Same {
+    id: FindingId,
+    severity: crate::model::Severity,
+    title: String,
+    objects: Vec<String>,
+    symbols: Vec<String>,
+    bindings: Vec<(String, String, Option<String>, Option<String>)>,
+    evidence: Vec<String>,
+}
+
+impl Same {
+    fn of(f: &Finding) -> Same {
+        Same {
+            id: f.id.clone(),
+            severity: f.severity,
+            title: f.title.clone(),
+            objects: f.objects.clone(),
+            symbols: f.symbols.clone(),
+            bindings: f
+                .bindings
+                .iter()
+                .map(|b| {
+                    (
+                        b.symbol.clone(),
+                        b.from.clone(),
+                        b.expected.clone(),
+                        b.actual.clone(),
+                    )
+                })
+                .collect(),
+            evidence: f.evidence.clone(),
+        }
+    }
+}
+
+/// The processes a finding holds in, `process` first.
+fn every_process(f: &Finding) -> Vec<String> {
+    let mut all: Vec<String> = f.process.iter().cloned().collect();
+    push_new(&mut all, &f.processes);
+    all
+}
+
+/// `other`'s processes added to `first`'s, which is as sure as the surer.
+fn join_processes(first: &mut Finding, other: &Finding) {
+    let mut all = every_process(first);
+    push_new(&mut all, &every_process(other));
+    first.certainty = first.certainty.min(other.certainty);
+    first.processes = if all.len() > 1 { all } else { Vec::new() };
 }
 
 fn file_name(p: &str) -> &str {
@@ -349,10 +413,7 @@ fn merge(cause: &Cause, fs: Vec<Finding>, cx: &Context<'_>) -> Option<Finding> {
     let certainty = all.iter().map(|f| f.certainty).min()?;
     let mut processes: Vec<String> = Vec::new();
     for f in &all {
-        push_new(
-            &mut processes,
-            &f.process.iter().cloned().collect::<Vec<_>>(),
-        );
+        push_new(&mut processes, &every_process(f));
     }
     let mut objects = Vec::new();
     let mut bindings = Vec::new();
@@ -468,6 +529,11 @@ fn merge(cause: &Cause, fs: Vec<Finding>, cx: &Context<'_>) -> Option<Finding> {
     head.severity = severity;
     head.certainty = certainty;
     head.process = processes.first().cloned();
+    head.processes = if processes.len() > 1 {
+        processes
+    } else {
+        Vec::new()
+    };
     head.objects = objects;
     head.symbols = symbols.into_iter().collect();
     head.bindings = bindings;
@@ -665,6 +731,7 @@ mod tests {
                 file_name(loser)
             ),
             process: Some(process.into()),
+            processes: Vec::new(),
             objects,
             symbols: vec![format!("{}_fn", file_name(loser))],
             bindings: vec![Binding {

@@ -192,6 +192,7 @@ pub fn unresolved_dependency(
             names.join(", ")
         ),
         process,
+        processes: Vec::new(),
         objects: vec![path.clone()],
         symbols: Vec::new(),
         bindings: Vec::new(),
@@ -237,6 +238,7 @@ pub fn wrong_architecture(
             machine_name(target.1)
         ),
         process: None,
+        processes: Vec::new(),
         objects: vec![text(path)],
         symbols: Vec::new(),
         bindings: Vec::new(),
@@ -320,6 +322,7 @@ pub fn unreadable_object(
             "{what} {path} could not be read as an ELF object, so what it brings was not audited"
         ),
         process,
+        processes: Vec::new(),
         objects: vec![path],
         symbols: Vec::new(),
         bindings: Vec::new(),
@@ -400,6 +403,7 @@ pub fn stale_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
             if evidence.len() == 1 { "y" } else { "ies" }
         ),
         process: None,
+        processes: Vec::new(),
         objects: objects.into_iter().collect(),
         symbols: Vec::new(),
         bindings: Vec::new(),
@@ -480,13 +484,14 @@ mod tests {
                     uncertain: false,
                     installed_only: false,
                     brought_by: None,
+                    role: crate::model::Role::Library,
                 })
                 .collect(),
             scopes: Scopes { global: Vec::new() },
             errors: Vec::new(),
             notes: Vec::new(),
             link: Default::default(),
-            config: Vec::new(),
+            config: Default::default(),
             unresolved,
             refused: Vec::new(),
         }

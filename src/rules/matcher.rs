@@ -482,7 +482,7 @@ impl<'a> Context<'a> {
 
     fn directive(&self, d: &DirectiveMatch) -> Option<Evidence> {
         let mut ev = Evidence::default();
-        for dir in &self.image.config {
+        for dir in self.image.config.iter() {
             let Some((name, arg, options)) = directive_parts(dir) else {
                 continue;
             };
@@ -571,6 +571,21 @@ fn directive_parts(d: &Directive) -> Option<Parts> {
             "WSGIImportScript",
             path.display().to_string(),
             opts(options),
+        ),
+        DirectiveKind::WsgiScriptHandler {
+            directive,
+            extensions,
+        } => (
+            if directive == "AddHandler" {
+                "AddHandler"
+            } else {
+                "SetHandler"
+            },
+            std::iter::once("wsgi-script")
+                .chain(extensions.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Vec::new(),
         ),
         DirectiveKind::ModPython { .. } => return None,
     })
@@ -773,6 +788,7 @@ fn finding(
         certainty,
         title: sig.title.clone(),
         process: Some(image.name.clone()),
+        processes: Vec::new(),
         objects: ev.objects,
         symbols: ev.symbols.into_iter().collect(),
         bindings: ev.bindings,
@@ -1137,7 +1153,8 @@ mod tests {
                 name: "app".into(),
                 options: [("display-name".to_string(), "%{GROUP}".to_string())].into(),
             },
-        }];
+        }]
+        .into();
         let b = bind(&image, &BindOptions::default());
         let s = sig(
             "g",

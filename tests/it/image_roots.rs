@@ -7,14 +7,18 @@
 //!   `APACHE_ARGUMENTS` and one never set, a NODELETE library that survives
 //!   the first configuration pass, `LoadFile`; mod_php 8.2 and php-fpm8.2
 //!   with their own conf.d (an apache2-only and an fpm-only extension);
-//!   mod_wsgi with lib-dynload and the virtualenv of a `WSGIDaemonProcess
-//!   python-home=` (another virtualenv only in a disabled site);
+//!   mod_wsgi with lib-dynload, and a `WSGIDaemonProcess python-home=`
+//!   group, the process `wsgi:app`, with its virtualenv (another
+//!   virtualenv only in a disabled site);
 //! - `rhel`: `ServerRoot "/etc/httpd"`, `Include conf.modules.d/*.conf`,
 //!   `<IfModule prefork.c>` in 15-php.conf after 00-mpm.conf loaded prefork,
 //!   modules through the `/etc/httpd/modules` link, `/etc/php.ini` and
 //!   `/etc/php.d` for mod_php and php-fpm;
 //! - `source`: `/usr/local/apache2`, `LoadModule` relative to ServerRoot,
-//!   `Include conf/extra/*.conf` in byte order (`B.conf` before `a.conf`).
+//!   `Include conf/extra/*.conf` in byte order (`B.conf` before `a.conf`);
+//! - `wsgi`: three mod_wsgi daemon process groups (two with a virtualenv
+//!   each, one no application names) and an embedded application with
+//!   `WSGIPythonPath`, each group a process `wsgi:GROUP`.
 //!
 //! Each root comes with `expected.txt`: what each process loads, written by
 //! the script with the configuration, and what those objects bring in as
@@ -50,7 +54,7 @@ use serde_json::Value;
 use crate::common::{SOCLASH, sample_roots_dir};
 
 /// The sample hosts image-roots.sh builds.
-const ROOTS: [&str; 3] = ["debian", "rhel", "source"];
+const ROOTS: [&str; 4] = ["debian", "rhel", "source", "wsgi"];
 
 /// Every run must be done by then.
 const TIMEOUT: Duration = Duration::from_secs(10);

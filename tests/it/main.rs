@@ -40,3 +40,4 @@ mod scan_processes;
 mod scan_roots;
 mod signatures_check;
 mod table_tmux;
+mod wsgi_daemons;

@@ -407,6 +407,10 @@ struct Run {
     /// Per app: extension modules imported, and imports that failed.
     imported: BTreeMap<String, Vec<String>>,
     failed: BTreeMap<String, Vec<String>>,
+    /// What the PHP child and each daemon had mapped once it served its
+    /// request: every ELF file, canonical inside the root, by the process's
+    /// label in `processes`.
+    maps: BTreeMap<String, BTreeSet<String>>,
     served: Duration,
 }
 
@@ -529,12 +533,16 @@ fn run_apache(root: &Path) -> Run {
         php.starts_with("ok\n"),
         "index.php: a PHP extension is missing:\n{php}"
     );
-    processes.insert(pid_of(&php), "prefork child (PHP)".into());
+    let child = pid_of(&php);
+    processes.insert(child, "prefork child (PHP)".into());
+    let mut maps = BTreeMap::from([("prefork child (PHP)".to_string(), mapped(root, child))]);
     let mut imported = BTreeMap::new();
     let mut failed = BTreeMap::new();
     for app in APPS {
         let body = get(&format!("/{app}"));
-        processes.insert(pid_of(&body), format!("WSGI daemon {app}"));
+        let pid = pid_of(&body);
+        processes.insert(pid, format!("WSGI daemon {app}"));
+        maps.insert(format!("WSGI daemon {app}"), mapped(root, pid));
         let lines = |prefix: &str| -> Vec<String> {
             body.lines()
                 .filter_map(|l| l.strip_prefix(prefix).map(str::to_string))
@@ -559,7 +567,56 @@ fn run_apache(root: &Path) -> Run {
         ld_text,
         imported,
         failed,
+        maps,
         served: t0.elapsed(),
+    }
+}
+
+/// The ELF files PID maps (magic checked: no locale archive, gconv cache
+/// or `/dev/zero`), canonical inside ROOT; a file outside the root (none
+/// is expected: the process is chrooted) under its host path.
+fn mapped(root: &Path, pid: i32) -> BTreeSet<String> {
+    let maps = fs::read_to_string(format!("/proc/{pid}/maps"))
+        .unwrap_or_else(|e| panic!("read /proc/{pid}/maps: {e}"));
+    // The kernel names files from this process's root: the root's real
+    // path, whatever links led to it.
+    let real = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut out = BTreeSet::new();
+    for line in maps.lines() {
+        // address perms offset dev inode [pathname]
+        let mut fields = line.split_whitespace();
+        let inode = fields.nth(4);
+        let path = fields.collect::<Vec<_>>().join(" ");
+        if inode == Some("0") || !path.starts_with('/') || path.ends_with(" (deleted)") {
+            continue;
+        }
+        let mut magic = [0u8; 4];
+        let elf = fs::File::open(&path)
+            .and_then(|mut f| f.read_exact(&mut magic))
+            .is_ok()
+            && magic == *b"\x7fELF";
+        if !elf {
+            continue;
+        }
+        match Path::new(&path).strip_prefix(&real) {
+            Ok(inner) => {
+                let inner = format!("/{}", inner.display());
+                out.insert(canon_in(root, &inner).unwrap_or(inner));
+            }
+            Err(_) => {
+                out.insert(path);
+            }
+        }
+    }
+    out
+}
+
+/// The modelled process a process of the run is: a daemon its group's
+/// (`wsgi:GROUP`), the parent and the children Apache's.
+fn model_process(label: &str) -> String {
+    match label.strip_prefix("WSGI daemon ") {
+        Some(app) => format!("wsgi:{app}"),
+        None => "apache".to_string(),
     }
 }
 
@@ -1170,9 +1227,17 @@ struct Finding {
     objects: Vec<String>,
     /// objects and the bindings' from/expected/actual.
     mentions: BTreeSet<String>,
+    /// The modelled processes it holds in (`process` and `processes`).
+    processes: BTreeSet<String>,
 }
 
-fn scan(root: &Path) -> Vec<Finding> {
+/// What the scan says of the processes: each one's members.
+struct Claim {
+    findings: Vec<Finding>,
+    members: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn scan(root: &Path) -> Claim {
     let t0 = Instant::now();
     let out = Command::new(SOCLASH)
         .args(["scan", "--root"])
@@ -1211,35 +1276,77 @@ fn scan(root: &Path) -> Vec<Finding> {
                     }
                 }
             }
+            let processes = f["process"]
+                .as_str()
+                .into_iter()
+                .chain(
+                    f["processes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|p| p.as_str()),
+                )
+                .map(str::to_string)
+                .collect();
             Finding {
                 id: text(&f["id"]),
                 severity: text(&f["severity"]),
                 title: text(&f["title"]),
                 objects,
                 mentions,
+                processes,
             }
         })
         .collect();
+    let members: BTreeMap<String, BTreeSet<String>> = report["processes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            (
+                text(&p["name"]),
+                p["members"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| text(&m["object"]))
+                    .collect(),
+            )
+        })
+        .collect();
     println!(
-        "soclash scan: {} findings in {:?}",
+        "soclash scan: {} findings in {:?}; processes {:?}",
         findings.len(),
-        t0.elapsed()
+        t0.elapsed(),
+        members
+            .iter()
+            .map(|(p, m)| (p, m.len()))
+            .collect::<Vec<_>>()
     );
-    findings
+    Claim { findings, members }
 }
 
 fn names(f: &Finding, i: &Interposition) -> bool {
     f.mentions.contains(&i.actual) && f.mentions.contains(&i.expected)
 }
 
-fn findings() -> &'static Vec<Finding> {
-    static FINDINGS: OnceLock<Vec<Finding>> = OnceLock::new();
-    FINDINGS.get_or_init(|| {
+/// `f` names `i` for the modelled process `process`.
+fn names_in(f: &Finding, i: &Interposition, process: &str) -> bool {
+    names(f, i) && f.processes.contains(process)
+}
+
+fn claim() -> &'static Claim {
+    static CLAIM: OnceLock<Claim> = OnceLock::new();
+    CLAIM.get_or_init(|| {
         let t = truth();
-        let fs = scan(&t.root);
-        print_findings(t, &fs);
-        fs
+        let c = scan(&t.root);
+        print_findings(t, &c.findings);
+        c
     })
+}
+
+fn findings() -> &'static Vec<Finding> {
+    &claim().findings
 }
 
 fn print_findings(t: &Truth, fs: &[Finding]) {
@@ -1275,7 +1382,6 @@ fn print_findings(t: &Truth, fs: &[Finding]) {
 /// named by a finding; the run itself is checked first (every binding line
 /// parsed, every import that failed was still loaded and relocated).
 #[test]
-#[ignore = "each WSGIDaemonProcess is modelled inside the one apache process (issue 16): there a virtualenv's wheel libraries that another virtualenv's of the same soname replace (app2's and app3's psycopg2-binary, app3's Pillow) are no members, so the interpositions of their references are named by no finding"]
 fn real_interpositions_are_named_by_findings() {
     let t = truth();
     assert_eq!(
@@ -1324,14 +1430,28 @@ fn real_interpositions_are_named_by_findings() {
             Some(h.finish())
         })
     };
-    let (mut via_copy, mut unnamed) = (0, 0);
-    for i in &t.real {
-        if !fs.iter().any(|f| names(f, i)) {
+    let (mut via_copy, mut unnamed, mut pairs) = (0, 0, 0);
+    // Each process the interposition happened in needs a finding for that
+    // process: a daemon's for its group, the parent's and the children's
+    // for apache.
+    let in_processes = |i: &Interposition| -> BTreeSet<String> {
+        i.processes.iter().map(|l| model_process(l)).collect()
+    };
+    for (i, process) in t
+        .real
+        .iter()
+        .flat_map(|i| in_processes(i).into_iter().map(move |p| (i, p)))
+    {
+        pairs += 1;
+        if !fs.iter().any(|f| names_in(f, i, &process)) {
             let (a, e) = (digest(&i.actual), digest(&i.expected));
-            let copy = fs.iter().any(|f| {
-                let ds: Vec<Option<u64>> = f.mentions.iter().map(|m| digest(m)).collect();
-                ds.contains(&a) && ds.contains(&e)
-            });
+            let copy = fs
+                .iter()
+                .filter(|f| f.processes.contains(&process))
+                .any(|f| {
+                    let ds: Vec<Option<u64>> = f.mentions.iter().map(|m| digest(m)).collect();
+                    ds.contains(&a) && ds.contains(&e)
+                });
             if copy {
                 via_copy += 1;
             } else {
@@ -1339,7 +1459,7 @@ fn real_interpositions_are_named_by_findings() {
             }
             let _ = writeln!(
                 missing,
-                "  {} `{}'{} binds to {} in {:?}; alone to {} (cause: {})",
+                "  {} `{}'{} binds to {} in {process} ({:?}); alone to {} (cause: {})",
                 i.reference,
                 i.symbol,
                 i.version
@@ -1353,12 +1473,55 @@ fn real_interpositions_are_named_by_findings() {
             );
         }
     }
+    println!(
+        "{pairs} (interposition, process) pairs: {} named by no finding of their process",
+        via_copy + unnamed
+    );
     assert!(
         missing.is_empty(),
-        "{} real interpositions no finding names (both the winner and the loser); {via_copy} \
-         of them only through a byte-identical copy at another path, {unnamed} not at all:\n\
-         {missing}",
+        "{} of {pairs} (real interposition, process) pairs no finding of that process names \
+         (both the winner and the loser); {via_copy} of them only through a byte-identical copy \
+         at another path, {unnamed} not at all:\n{missing}",
         via_copy + unnamed
+    );
+}
+
+/// (d) Every ELF object the PHP child and each daemon mapped, once it had
+/// served its request (a daemon imports every extension module of its
+/// virtualenv), is a member of its modelled process: the children's of
+/// `apache`, a daemon's of `wsgi:GROUP` (rule H11 per daemon group).
+#[test]
+fn mapped_objects_are_members_of_their_process() {
+    let t = truth();
+    let c = claim();
+    assert_eq!(
+        t.run.maps.len(),
+        1 + APPS.len(),
+        "maps of the PHP child and each daemon: {:?}",
+        t.run.maps.keys()
+    );
+    let mut wrong = String::new();
+    for (label, mapped) in &t.run.maps {
+        let process = model_process(label);
+        let Some(members) = c.members.get(&process) else {
+            let _ = writeln!(wrong, "  {label}: no process {process} in the report");
+            continue;
+        };
+        assert!(mapped.len() > 20, "{label} mapped only {mapped:?}");
+        let missing: Vec<&String> = mapped.difference(members).collect();
+        println!(
+            "{label} ({process}): {} ELF objects mapped, {} members, {} mapped but no member",
+            mapped.len(),
+            members.len(),
+            missing.len()
+        );
+        for m in missing {
+            let _ = writeln!(wrong, "  {label}: {m} is mapped, no member of {process}");
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "mapped objects that are no members:\n{wrong}"
     );
 }
 
@@ -1607,6 +1770,7 @@ fn debian_versions_do_not_change_the_table() {
                 references: Vec::new(),
                 symptoms: Vec::new(),
                 status: None,
+                processes: Vec::new(),
             }],
             waived: Vec::new(),
             errors: Vec::new(),

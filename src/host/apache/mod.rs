@@ -33,7 +33,9 @@
 //! feeds [`read_config`].
 //!
 //! Inside: `lex` makes the logical lines and words and merges paths,
-//! `reader` replays the reading; `service` puts together httpd's start
+//! `reader` replays the reading; `wsgi` divides the configuration among
+//! mod_wsgi's processes (the Apache children and each daemon process
+//! group); `service` puts together httpd's start
 //! from the daemon-neutral readers of `host::service` (systemd units and
 //! env files, the sh interpreter for `envvars`, `/etc/ld.so.preload`).
 //!
@@ -87,6 +89,7 @@ mod reader;
 mod service;
 #[cfg(test)]
 mod tests;
+pub mod wsgi;
 
 use lex::normalize;
 pub use service::{ServiceEnv, service_env};
@@ -244,6 +247,13 @@ pub enum DirectiveKind {
     WsgiImportScript {
         path: PathBuf,
         options: BTreeMap<String, String>,
+    },
+    /// `AddHandler wsgi-script .ext...` or `SetHandler wsgi-script`: the
+    /// files its section serves are WSGI applications (`directive` as
+    /// written, `extensions` the words after the handler).
+    WsgiScriptHandler {
+        directive: String,
+        extensions: Vec<String>,
     },
     /// mod_python's directives (`PythonPath`, `PythonImport`,
     /// `PythonInterpreter`, ...) with their words, kept as written.

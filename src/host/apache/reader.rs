@@ -47,6 +47,7 @@ pub(super) fn read(
         work: 0,
         exhausted: false,
         php_ini_dir: false,
+        daemon_names: BTreeSet::new(),
         errors_per_file: budget::PerFile::default(),
         warnings_per_file: budget::PerFile::default(),
     };
@@ -139,6 +140,8 @@ struct Reader<'a> {
     /// A budget was reached: nothing more is read.
     exhausted: bool,
     php_ini_dir: bool,
+    /// `WSGIDaemonProcess` names so far.
+    daemon_names: BTreeSet<Vec<u8>>,
     errors_per_file: budget::PerFile,
     warnings_per_file: budget::PerFile,
 }
@@ -812,6 +815,11 @@ impl Reader<'_> {
                 let Some(options) = wsgi_options(opts) else {
                     return self.error(here, "Invalid option to WSGI daemon process definition.");
                 };
+                // wsgi_add_daemon_process: one group per name, in all the
+                // configuration.
+                if !self.daemon_names.insert(name.clone()) {
+                    return self.error(here, "Name duplicates previous WSGI daemon definition.");
+                }
                 self.push(
                     file,
                     line,
@@ -894,6 +902,26 @@ impl Reader<'_> {
                         options,
                     },
                 );
+            }
+            b"addhandler" | b"sethandler" => {
+                // Only mod_wsgi's handler: its files are WSGI applications.
+                let handler = args.first().map(|h| h.to_ascii_lowercase());
+                if handler.as_deref() == Some(b"wsgi-script".as_slice()) {
+                    let directive = if lname == b"addhandler" {
+                        "AddHandler"
+                    } else {
+                        "SetHandler"
+                    };
+                    self.push(
+                        file,
+                        line,
+                        ctx,
+                        DirectiveKind::WsgiScriptHandler {
+                            directive: directive.into(),
+                            extensions: args.iter().skip(1).map(|w| lossy(w)).collect(),
+                        },
+                    );
+                }
             }
             b"error" => {
                 // `Error` stops httpd wherever the walk reaches it.
@@ -1243,6 +1271,10 @@ fn kind_bytes(kind: &DirectiveKind) -> usize {
             ..
         } => url.len() + path(p) + map(options),
         DirectiveKind::WsgiImportScript { path: p, options } => path(p) + map(options),
+        DirectiveKind::WsgiScriptHandler {
+            directive,
+            extensions,
+        } => directive.len() + extensions.iter().map(String::len).sum::<usize>(),
         DirectiveKind::ModPython { directive, args } => {
             directive.len() + args.iter().map(String::len).sum::<usize>()
         }
@@ -1295,6 +1327,8 @@ const MODELLED: &[&[u8]] = &[
     b"wsgiscriptalias",
     b"wsgiscriptaliasmatch",
     b"wsgiimportscript",
+    b"addhandler",
+    b"sethandler",
     b"error",
     b"use",
 ];

@@ -1339,3 +1339,54 @@ fn debian_builtin_list_matches_binary() {
     let listed: BTreeSet<String> = DEBIAN_BUILTIN.iter().map(|(s, _)| s.to_string()).collect();
     assert_eq!(found, listed);
 }
+
+/// mod_wsgi refuses a second daemon group of a name (httpd does not
+/// start); `AddHandler`/`SetHandler wsgi-script` are kept with their
+/// section, other handlers are not.
+#[test]
+fn wsgi_daemon_names_and_handlers() {
+    let t = Tree::new();
+    t.file(
+        "/c/httpd.conf",
+        "WSGIDaemonProcess a python-home=/srv/a\nWSGIDaemonProcess a python-home=/srv/b\n<Directory /var/www/w>\n  AddHandler wsgi-script .wsgi .py\n  AddHandler cgi-script .cgi\n  SetHandler WSGI-Script\n</Directory>\n",
+    );
+    let c = read_config(&t.root(), &opts_main("/c/httpd.conf"));
+    let daemons: Vec<&Directive> = c
+        .directives
+        .iter()
+        .filter(|d| matches!(d.kind, DirectiveKind::WsgiDaemonProcess { .. }))
+        .collect();
+    assert_eq!(daemons.len(), 1);
+    assert_eq!(daemons[0].line, 1);
+    let m = messages(&c.errors);
+    assert!(
+        m.iter()
+            .any(|e| e == "/c/httpd.conf:2: Name duplicates previous WSGI daemon definition."),
+        "{m:?}"
+    );
+    let handlers: Vec<(&DirectiveKind, &[String])> = c
+        .directives
+        .iter()
+        .filter(|d| matches!(d.kind, DirectiveKind::WsgiScriptHandler { .. }))
+        .map(|d| (&d.kind, d.context.as_slice()))
+        .collect();
+    assert_eq!(
+        handlers,
+        [
+            (
+                &DirectiveKind::WsgiScriptHandler {
+                    directive: "AddHandler".into(),
+                    extensions: vec![".wsgi".into(), ".py".into()]
+                },
+                &["<Directory /var/www/w>".to_string()][..]
+            ),
+            (
+                &DirectiveKind::WsgiScriptHandler {
+                    directive: "SetHandler".into(),
+                    extensions: vec![]
+                },
+                &["<Directory /var/www/w>".to_string()][..]
+            ),
+        ]
+    );
+}
