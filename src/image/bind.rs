@@ -644,13 +644,14 @@ pub fn explain(image: &super::ProcessImage, bindings: &Bindings, symbol: &[u8]) 
 pub fn write_table(e: &Explanation, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
     let version = |v: &Option<String>| v.as_ref().map(|v| format!("@{v}")).unwrap_or_default();
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     writeln!(
         out,
-        "process {}: `{}`, {} definitions, {} references",
+        "process {}: `{}`, {}, {}",
         e.process,
         e.symbol,
-        e.definitions.len(),
-        e.references.len()
+        count(e.definitions.len(), "definition"),
+        count(e.references.len(), "reference")
     )?;
     if !e.definitions.is_empty() {
         let mut t = Table::new();

@@ -184,9 +184,12 @@ pub enum ReadError {
     },
     /// Another schema (or none): refused rather than misread.
     #[error(
-        "{}: report schema {} is not {SCHEMA}, which this soclash reads",
+        "{}: {}",
         path.display(),
-        found.map_or_else(|| "missing".to_string(), |s| s.to_string())
+        found.map_or_else(
+            || format!("no report schema (this soclash reads schema {SCHEMA})"),
+            |s| format!("report schema {s} is not {SCHEMA}, which this soclash reads")
+        )
     )]
     Schema { path: PathBuf, found: Option<u64> },
     /// Schema 1 in name, not in shape.
@@ -359,13 +362,14 @@ pub fn write_table(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
     for (p, what) in &d.objects.changed {
         writeln!(out, "  changed object   {p}: {}", what.join(", "))?;
     }
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     writeln!(
         out,
-        "{} findings added, {} resolved, {} changed; {} objects added, {} removed, {} changed",
-        d.findings.added.len(),
+        "{} added, {} resolved, {} changed; {} added, {} removed, {} changed",
+        count(d.findings.added.len(), "finding"),
         d.findings.resolved.len(),
         d.findings.changed.len(),
-        d.objects.added.len(),
+        count(d.objects.added.len(), "object"),
         d.objects.removed.len(),
         d.objects.changed.len()
     )

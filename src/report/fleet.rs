@@ -178,6 +178,12 @@ pub fn fleet(archive: &Path, opts: &FleetOptions) -> io::Result<Fleet> {
         ..Fleet::default()
     };
     let mut by_id: BTreeMap<String, FleetFinding> = BTreeMap::new();
+    // Ages count to the moment the view is of: `--at`'s, else now.
+    let then = opts
+        .at
+        .as_deref()
+        .and_then(|at| stamp_secs(at))
+        .unwrap_or(opts.now);
     for v in views {
         out.unreadable.extend(v.unreadable);
         if v.newest.is_empty() {
@@ -195,7 +201,7 @@ pub fn fleet(archive: &Path, opts: &FleetOptions) -> io::Result<Fleet> {
             .entry(worst)
             .or_default()
             .push(v.host.clone());
-        if let Some(age) = age_days(&v.newest, opts.now) {
+        if let Some(age) = age_days(&v.newest, then) {
             if age > opts.stale_days {
                 out.stale.push(Stale {
                     host: v.host.clone(),
@@ -411,6 +417,11 @@ fn parse(text: &str) -> Result<Report, Error> {
 
 /// Whole days from a stamp to `now`.
 fn age_days(stamp: &str, now: u64) -> Option<u64> {
+    Some(now.saturating_sub(stamp_secs(stamp)?) / 86_400)
+}
+
+/// A stamp (`%Y%m%dT%H%M%SZ`) as seconds since the epoch.
+fn stamp_secs(stamp: &str) -> Option<u64> {
     if !is_stamp(stamp) {
         return None;
     }
@@ -424,8 +435,7 @@ fn age_days(stamp: &str, now: u64) -> Option<u64> {
         &stamp[13..15]
     );
     let t = humantime::parse_rfc3339(&rfc).ok()?;
-    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-    Some(now.saturating_sub(secs) / 86_400)
+    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs())
 }
 
 /// `--at DATE`: a stamp, `YYYY-MM-DD` (the end of that day, UTC) or RFC

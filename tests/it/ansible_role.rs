@@ -458,7 +458,7 @@ fn role_audits_hosts_and_archives_reports_on_the_controller() {
     assert_eq!(r["web-md5-neg"]["changed"], 1, "{stdout}");
     assert_eq!(r["web-md5-neg"]["failed"], 1, "{stdout}");
     assert!(
-        stdout.contains("1 findings added (python-md5-vs-libmhash)"),
+        stdout.contains("1 finding added (python-md5-vs-libmhash)"),
         "{stdout}"
     );
     let counts = report_counts(&archive);

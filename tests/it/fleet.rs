@@ -240,6 +240,30 @@ fn ten_thousand_reports() {
     assert_eq!(f["hosts"], older);
     assert_eq!(f["at"], "20261115T235959Z");
     assert_eq!(f["drift"], Value::Array(Vec::new()));
+    // Ages count to the moment of the view, not to today.
+    let secs = |rfc: &str| {
+        humantime::parse_rfc3339(rfc)
+            .expect("RFC 3339")
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after the epoch")
+            .as_secs()
+    };
+    let at = secs("2026-11-15T23:59:59Z");
+    let stale = f["stale"].as_array().expect("stale");
+    assert!(!stale.is_empty(), "hosts stale at --at");
+    for s in stale {
+        let n = s["newest"].as_str().expect("stamp");
+        let newest = secs(&format!(
+            "{}-{}-{}T{}:{}:{}Z",
+            &n[..4],
+            &n[4..6],
+            &n[6..8],
+            &n[9..11],
+            &n[11..13],
+            &n[13..15]
+        ));
+        assert_eq!(s["age_days"], (at - newest) / 86_400, "{s}");
+    }
 }
 
 /// Another schema is refused with its path, never misread; another tool
