@@ -162,6 +162,20 @@ pub const A2ENMOD_DEPENDS: usize = 64;
 /// Largest PHP `.ini` or Apache `.load`/`.conf` snippet the maintainer
 /// script model reads; real ones are under 1 KiB.
 pub const MAINTSCRIPT_FILE: u64 = 1 << 20;
+/// Alternatives of one package's `Pre-Depends` and `Depends` checked
+/// against the installed and overlaid packages. Debian's packages with
+/// the longest lists (metapackages) have a few hundred; past this the rest
+/// is not checked and the what-if is incomplete.
+pub const DEPENDS_ATOMS: usize = 10_000;
+/// Largest conffile hashed to tell whether the administrator changed it
+/// since its package installed it (dpkg keeps a changed one on upgrade).
+/// Real ones are a few KiB; a larger one is taken as changed, and kept.
+pub const CONFFILE_BYTES: u64 = 16 << 20;
+/// Files an installed package lists that one `.deb` replacing it may
+/// remove in the what-if (those the new version no longer ships). A
+/// package upgrade drops a few dozen at most; every removal is kept in
+/// memory as an overlay entry, within `WHATIF_ENTRIES` too.
+pub const WHATIF_REMOVALS: usize = 100_000;
 
 // --- Configuration ---------------------------------------------------------
 
