@@ -142,7 +142,9 @@ pub struct Host {
     pub os_release: OsRelease,
     /// glibc release of the root, e.g. "2.36", when known.
     pub glibc: Option<String>,
-    /// `new`, `old`, `compat`, or `none` (then ldconfig was emulated).
+    /// `new`, `old`, `compat`, or `none` (then ldconfig was emulated);
+    /// `rebuilt` in a what-if whose packages activate the ldconfig
+    /// trigger: the cache ldconfig writes after the install (emulated).
     pub ld_cache: String,
     /// x86-64 ISA level used to choose glibc-hwcaps subdirectories.
     pub cpu_level: u8,

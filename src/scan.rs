@@ -811,6 +811,7 @@ fn host_facts(root: &Root, loader: &Loader<'_>, opts: &ScanOptions) -> Host {
             cache::Format::Old => "old",
             cache::Format::Compat => "compat",
         },
+        (CacheSource::Rebuilt, Some(_)) => "rebuilt",
         _ => "none",
     };
     Host {
