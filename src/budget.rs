@@ -152,9 +152,10 @@ pub const WHATIF_UNPACKED: u64 = 4 << 30;
 /// Largest `control.tar` member read, and largest file read from it (it
 /// holds a few text files).
 pub const DEB_CONTROL: u64 = 16 << 20;
-/// Helper calls (`php_invoke enmod`, `apache2_invoke enmod`, after `for`
-/// loops are expanded) modelled for one package's `postinst`. Debian's
-/// PHP and Apache module packages make one to a dozen.
+/// Helper calls (`php_invoke enmod`, `phpenmod`, `apache2_invoke`,
+/// `a2enmod`, `a2enconf`, `a2ensite`, after `for` loops are expanded)
+/// modelled for one package's `postinst`. Debian's PHP and Apache module
+/// packages make one to a dozen.
 pub const MAINTSCRIPT_CALLS: usize = 256;
 /// Modules one `a2enmod` may enable through `# Depends:` lines. Apache's
 /// deepest chain is a handful.
