@@ -460,16 +460,15 @@ impl Root {
             };
             let at = parent.join(name);
             match self.layered(&at) {
-                Some(Layered::Removed) | None => {}
-                Some(Layered::Dir(_)) => return Err(RootError::NotRegular("directory")),
-                Some(_) => {}
-            }
-            if self.layered(&at).is_none() {
-                match fs::symlink_metadata(self.host_path(&at)) {
+                Some(Layered::Removed) => return Ok(()),
+                // Only the root's own files are removed, never what an
+                // overlay or a maintainer script placed.
+                Some(_) => return Err(RootError::NotRegular("an overlay's entry")),
+                None => match fs::symlink_metadata(self.host_path(&at)) {
                     Ok(m) if m.is_dir() => return Err(RootError::NotRegular("directory")),
                     Ok(_) => {}
                     Err(_) => return Err(RootError::NotFound),
-                }
+                },
             }
             self.place(parent, name, Layered::Removed, index);
             return Ok(());
