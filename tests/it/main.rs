@@ -36,3 +36,4 @@ mod scan_processes;
 mod scan_roots;
 mod signatures_check;
 mod table_tmux;
+mod whatif_debian;
