@@ -547,4 +547,135 @@ mod tests {
         let e = overlaid(&missing, &[], &[]).err().unwrap();
         assert!(matches!(&e, OverlayError::Lay { root, .. } if root == &missing));
     }
+
+    fn tarball(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(if name.ends_with('/') {
+                tar::EntryType::Directory
+            } else {
+                tar::EntryType::Regular
+            });
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn write_deb(path: &Path, control: &[(&str, &[u8])], data: &[(&str, &[u8])]) {
+        let mut a = ar::Builder::new(Vec::new());
+        for (name, bytes) in [
+            ("debian-binary", b"2.0\n".to_vec()),
+            ("control.tar", tarball(control)),
+            ("data.tar", tarball(data)),
+        ] {
+            let h = ar::Header::new(name.as_bytes().to_vec(), bytes.len() as u64);
+            a.append(&h, bytes.as_slice()).unwrap();
+        }
+        std::fs::write(path, a.into_inner().unwrap()).unwrap();
+    }
+
+    fn put(root: &Path, inner: &str, bytes: &[u8]) {
+        let p = root.join(inner.trim_start_matches('/'));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+
+    fn md5_hex(b: &[u8]) -> String {
+        use md5::Digest;
+        md5::Md5::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    }
+
+    /// Version 1 of `x` is installed (an unchanged and a changed conffile,
+    /// a library dropped in version 2, one shared with package `y`);
+    /// version 2 replaces it: the dropped library is removed, the shared
+    /// one and the old conffile stay, the unchanged conffile is the new
+    /// version's, the changed one and one an administrator made are the
+    /// host's; `x` 2 needs `z`, which is missing, and activates ldconfig.
+    #[test]
+    fn dpkg_upgrade_semantics() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path().join("root");
+        put(&r, "/etc/x/same.conf", b"as shipped by 1\n");
+        put(&r, "/etc/x/changed.conf", b"edited by the admin\n");
+        put(&r, "/etc/x/made.conf", b"made by the admin\n");
+        put(&r, "/etc/x/obsolete.conf", b"old\n");
+        put(&r, "/usr/lib/x/dropped.so", b"1");
+        put(&r, "/usr/lib/x/shared.so", b"1");
+        put(&r, "/usr/lib/x/kept.so", b"1");
+        let status = format!(
+            "Package: x\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\nConffiles:\n /etc/x/same.conf {}\n /etc/x/changed.conf {}\n /etc/x/obsolete.conf {}\n\nPackage: y\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n",
+            md5_hex(b"as shipped by 1\n"),
+            md5_hex(b"as shipped by 1\n"),
+            md5_hex(b"old\n"),
+        );
+        put(&r, "/var/lib/dpkg/status", status.as_bytes());
+        put(
+            &r,
+            "/var/lib/dpkg/info/x.list",
+            b"/.\n/etc\n/etc/x\n/etc/x/same.conf\n/etc/x/changed.conf\n/etc/x/obsolete.conf\n/usr\n/usr/lib\n/usr/lib/x\n/usr/lib/x/dropped.so\n/usr/lib/x/shared.so\n/usr/lib/x/kept.so\n",
+        );
+        put(&r, "/var/lib/dpkg/info/y.list", b"/usr/lib/x/shared.so\n");
+        let deb = dir.path().join("x_2.deb");
+        write_deb(
+            &deb,
+            &[
+                (
+                    "./control",
+                    b"Package: x\nVersion: 2\nArchitecture: amd64\nDepends: z (>= 1)\n",
+                ),
+                (
+                    "./conffiles",
+                    b"/etc/x/same.conf\n/etc/x/changed.conf\n/etc/x/made.conf\n",
+                ),
+                ("./triggers", b"activate-noawait ldconfig\n"),
+            ],
+            &[
+                ("./etc/x/", b""),
+                ("./etc/x/same.conf", b"as shipped by 2\n"),
+                ("./etc/x/changed.conf", b"as shipped by 2\n"),
+                ("./etc/x/made.conf", b"as shipped by 2\n"),
+                ("./usr/lib/x/kept.so", b"2"),
+            ],
+        );
+        let o = overlaid(&r, &[], std::slice::from_ref(&deb)).unwrap();
+        let read = |p: &str| o.root.read(Path::new(p), 100).map_err(|e| e.to_string());
+        assert_eq!(read("/etc/x/same.conf"), Ok(b"as shipped by 2\n".to_vec()));
+        assert_eq!(
+            read("/etc/x/changed.conf"),
+            Ok(b"edited by the admin\n".to_vec())
+        );
+        assert_eq!(
+            read("/etc/x/made.conf"),
+            Ok(b"made by the admin\n".to_vec())
+        );
+        assert_eq!(read("/etc/x/obsolete.conf"), Ok(b"old\n".to_vec()));
+        assert!(o.root.kind(Path::new("/usr/lib/x/dropped.so")).is_none());
+        assert_eq!(read("/usr/lib/x/shared.so"), Ok(b"1".to_vec()));
+        assert_eq!(read("/usr/lib/x/kept.so"), Ok(b"2".to_vec()));
+        assert!(o.root.ld_cache_rebuilt());
+        assert_eq!(
+            o.layers[0].0,
+            format!(
+                "{} (x 2); conffiles kept as changed on the host (dpkg keeps the administrator's): /etc/x/changed.conf, /etc/x/made.conf; replaces x 1: 1 file it no longer ships removed",
+                deb.display()
+            )
+        );
+        assert_eq!(
+            o.unmet,
+            vec!["x needs z: not installed and not part of this what-if"]
+        );
+        assert_eq!(o.notes.len(), 1);
+        // The root's files are as they were.
+        assert!(r.join("usr/lib/x/dropped.so").exists());
+        assert_eq!(
+            std::fs::read(r.join("etc/x/same.conf")).unwrap(),
+            b"as shipped by 1\n"
+        );
+    }
 }
