@@ -25,7 +25,7 @@
 //! `-m` flag) leave alone what the administrator disabled (their
 //! `disabled_by_admin` state files). soclash never runs the script: it
 //! recognises these helper calls in its text, at a command's place (line
-//! start, after `;`, `&&`, `||`, `then`, `do`, `else`), each argument a
+//! start, after `;`, `&&`, `||`, `!`, `if`, `then`, `do`, `else`), each argument a
 //! literal or the variable of a `for VAR in WORDS; do` loop (every
 //! combination of nested loops' words), and lays what they would make
 //! onto the overlaid root as data ([`Root::lay_virtual`]: links, and ucf's
@@ -47,7 +47,7 @@ use crate::budget::{self, A2ENMOD_DEPENDS, MAINTSCRIPT_CALLS};
 use crate::root::{Kind, Root, Virtual};
 
 /// A helper at a command's place, and the rest of its command.
-const COMMAND: &str = r"(?m)(?:^|[;&|(){}]|\bthen\b|\bdo\b|\belse\b)[ \t]*(php_invoke|phpenmod|apache2_invoke|a2enmod|a2enconf|a2ensite)[ \t]+([^;&|\n#)]*)";
+const COMMAND: &str = r"(?m)(?:^|[;&|(){}!]|\b(?:then|do|else|if|elif|while|until)\b)[ \t]*(php_invoke|phpenmod|apache2_invoke|a2enmod|a2enconf|a2ensite)[ \t]+([^;&|\n#)]*)";
 
 /// One helper call, its arguments expanded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -643,7 +643,7 @@ mod tests {
             "for v in 7.4 8.2; do for n in a b c; do php_invoke enmod $v cli $n; done; done\n";
         assert_eq!(calls(nested, 100).len(), 6);
         assert_eq!(calls(nested, 4).len(), 4);
-        let direct = "if true; then a2enmod -q security2 headers; fi\napache2_invoke enconf javascript-common\na2ensite -m default-ssl && phpenmod -v 8.2 -s apache2 -m x y\n[ -x /usr/sbin/phpenmod ] || true\necho a2enmod nothing\n# a2enmod comment\nphp_invoke dismod 8.2 ALL x\nphp_invoke enmod 8.2 ALL $unknown\n";
+        let direct = "if true; then a2enmod -q security2 headers; fi\nif ! apache2_invoke enconf javascript-common; then exit 1; fi\na2ensite -m default-ssl && phpenmod -v 8.2 -s apache2 -m x y\n[ -x /usr/sbin/phpenmod ] || true\necho a2enmod nothing\n# a2enmod comment\nphp_invoke dismod 8.2 ALL x\nphp_invoke enmod 8.2 ALL $unknown\n";
         assert_eq!(
             calls(direct, 100),
             vec![
