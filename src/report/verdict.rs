@@ -267,4 +267,64 @@ mod tests {
             v.summary
         );
     }
+
+    /// The table of a what-if opens with the verdict, then the introduced
+    /// findings, what it resolves, what was already there.
+    #[test]
+    fn the_table_opens_with_the_verdict() {
+        let old = finding(
+            FindingId::UnresolvedDependency,
+            Severity::Critical,
+            Certainty::Certain,
+            "/old",
+        );
+        let new = finding(
+            FindingId::SymbolInterposition,
+            Severity::High,
+            Certainty::Likely,
+            "/new",
+        );
+        let gone = finding(
+            FindingId::StaleLdCache,
+            Severity::Medium,
+            Certainty::Certain,
+            "/gone",
+        );
+        let mut r = report(vec![old, new.clone()], &[&new], &[]);
+        if let Some(o) = r.overlay.as_mut() {
+            o.resolved = vec![FindingKey::of(&gone)];
+        }
+        // Something was audited: an httpd.
+        r.objects.push(
+            serde_json::from_value(serde_json::json!({
+                "path": "/usr/sbin/apache2", "role": "httpd", "soname": null, "needed": [],
+                "resolved": {}, "loaded": true, "build_id": null, "size": 1,
+                "class": "elf64", "machine": "x86_64"
+            }))
+            .unwrap(),
+        );
+        let v = judge(&r, FailOn::default());
+        if let Some(o) = r.overlay.as_mut() {
+            o.verdict = v;
+        }
+        let mut out = Vec::new();
+        r.write_table(&mut out, &crate::report::TableStyle::default())
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("no {needle:?} in\n{text}"))
+        };
+        let order = [
+            at(
+                "this upgrade introduces 1 finding at or above high: symbol-interposition (high, likely)",
+            ),
+            at("introduced by this upgrade"),
+            at("it resolves 1 finding:"),
+            at("  medium stale-ld-cache (host): /gone"),
+            at("already there before it: 1 finding"),
+            at("unresolved-dependency · certain"),
+        ];
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}\n{text}");
+    }
 }
