@@ -152,9 +152,10 @@ pub const WHATIF_UNPACKED: u64 = 4 << 30;
 /// Largest `control.tar` member read, and largest file read from it (it
 /// holds a few text files).
 pub const DEB_CONTROL: u64 = 16 << 20;
-/// Helper calls (`php_invoke enmod`, `apache2_invoke enmod`, after `for`
-/// loops are expanded) modelled for one package's `postinst`. Debian's
-/// PHP and Apache module packages make one to a dozen.
+/// Helper calls (`php_invoke enmod`, `phpenmod`, `apache2_invoke`,
+/// `a2enmod`, `a2enconf`, `a2ensite`, after `for` loops are expanded)
+/// modelled for one package's `postinst`. Debian's PHP and Apache module
+/// packages make one to a dozen.
 pub const MAINTSCRIPT_CALLS: usize = 256;
 /// Modules one `a2enmod` may enable through `# Depends:` lines. Apache's
 /// deepest chain is a handful.
@@ -162,6 +163,20 @@ pub const A2ENMOD_DEPENDS: usize = 64;
 /// Largest PHP `.ini` or Apache `.load`/`.conf` snippet the maintainer
 /// script model reads; real ones are under 1 KiB.
 pub const MAINTSCRIPT_FILE: u64 = 1 << 20;
+/// Alternatives of one package's `Pre-Depends` and `Depends` checked
+/// against the installed and overlaid packages. Debian's packages with
+/// the longest lists (metapackages) have a few hundred; past this the rest
+/// is not checked and the what-if is incomplete.
+pub const DEPENDS_ATOMS: usize = 10_000;
+/// Largest conffile hashed to tell whether the administrator changed it
+/// since its package installed it (dpkg keeps a changed one on upgrade).
+/// Real ones are a few KiB; a larger one is taken as changed, and kept.
+pub const CONFFILE_BYTES: u64 = 16 << 20;
+/// Files an installed package lists that one `.deb` replacing it may
+/// remove in the what-if (those the new version no longer ships). A
+/// package upgrade drops a few dozen at most; every removal is kept in
+/// memory as an overlay entry, within `WHATIF_ENTRIES` too.
+pub const WHATIF_REMOVALS: usize = 100_000;
 
 // --- Configuration ---------------------------------------------------------
 

@@ -17,4 +17,5 @@ pub mod resolve;
 pub mod root;
 pub mod rules;
 pub mod scan;
+pub mod whatif;
 pub mod yaml_guard;

@@ -125,6 +125,26 @@ impl Default for FailOn {
     }
 }
 
+/// As written on the command line: `none`, `high` (likely, the default
+/// certainty, left out), `high:certain`.
+impl fmt::Display for FailOn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.severity {
+            None => f.write_str("none"),
+            Some(s) if self.certainty == Certainty::Likely => write!(f, "{s}"),
+            Some(s) => write!(
+                f,
+                "{s}:{}",
+                match self.certainty {
+                    Certainty::Certain => "certain",
+                    Certainty::Likely => "likely",
+                    Certainty::Latent => "latent",
+                }
+            ),
+        }
+    }
+}
+
 impl std::str::FromStr for FailOn {
     type Err = String;
 
@@ -451,6 +471,11 @@ mod tests {
         for bad in ["hihg", "high:", "high:sure", "none:certain", ""] {
             assert!(bad.parse::<FailOn>().is_err(), "{bad}");
         }
+        // Written back as given, the default certainty left out.
+        for s in ["none", "high", "medium:certain", "low:latent"] {
+            assert_eq!(f(s).to_string(), s);
+        }
+        assert_eq!(f("critical:likely").to_string(), "critical");
     }
 
     /// Each built-in id is written as the string reports have always had,

@@ -35,6 +35,7 @@ pub mod fleet;
 pub mod process;
 pub mod prometheus;
 pub mod sarif;
+pub mod verdict;
 pub mod waiver;
 
 // The shared vocabulary lives in `model`; re-exported here until every
@@ -96,6 +97,22 @@ pub struct OverlayOutcome {
     /// Findings of the root alone that the overlays make go away.
     pub resolved: Vec<FindingKey>,
     pub objects: diff::ObjectChanges,
+    /// The packages' dependencies that neither the root's installed
+    /// packages nor the what-if's satisfy, one line per package: apt would
+    /// install more, so the what-if is incomplete (unless
+    /// `ignore_depends`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmet: Vec<String>,
+    /// `--ignore-depends`: judged although `unmet` is not empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_depends: bool,
+    /// What apt and dpkg do besides unpacking that was modelled for the
+    /// what-if as a whole (each package's own is in its layer's line).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// The answer, once waivers are applied ([`verdict::judge`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<verdict::Verdict>,
 }
 
 /// A finding's identity (as `diff` matches findings) and severity.
@@ -161,7 +178,9 @@ pub struct Host {
     pub os_release: OsRelease,
     /// glibc release of the root, e.g. "2.36", when known.
     pub glibc: Option<String>,
-    /// `new`, `old`, `compat`, or `none` (then ldconfig was emulated).
+    /// `new`, `old`, `compat`, or `none` (then ldconfig was emulated);
+    /// `rebuilt` in a what-if whose packages activate the ldconfig
+    /// trigger: the cache ldconfig writes after the install (emulated).
     pub ld_cache: String,
     /// x86-64 ISA level used to choose glibc-hwcaps subdirectories.
     pub cpu_level: u8,
@@ -381,6 +400,9 @@ impl Report {
             for l in &o.layers {
                 header.push(vec![format!("overlay: {l}")]);
             }
+            for n in &o.notes {
+                header.push(vec![format!("what-if: {n}")]);
+            }
             header.push(vec![format!(
                 "the overlays introduce {} finding{}, resolve {}; add {} object{}, change {}",
                 o.introduced.len(),
@@ -408,83 +430,142 @@ impl Report {
             }
             t
         };
+        let row = |f: &Finding| {
+            let introduced = self
+                .overlay
+                .as_ref()
+                .is_some_and(|o| o.introduced.iter().any(|k| k.names(f)));
+            let mut lines = vec![f.title.clone()];
+            let mut tags = vec![
+                f.id.to_string(),
+                certainty_word(f.certainty).to_string(),
+                processes_tag(f),
+            ];
+            if let Some(status) = f.status {
+                tags.push(status.to_string());
+            }
+            if introduced {
+                tags.push("introduced by the overlay".into());
+            }
+            lines.push(tags.join(" · "));
+            if let Some(why) = f.symptoms.first().or_else(|| f.evidence.first()) {
+                lines.push(format!("why: {why}"));
+            }
+            // A severity below the signature's says why (rules::consequence,
+            // the matcher's `when_apart`): its evidence gives it first.
+            if let Some(cap) = f
+                .evidence
+                .first()
+                .filter(|e| !f.symptoms.is_empty() && e.starts_with("at most "))
+            {
+                lines.push(format!("severity: {cap}"));
+            }
+            lines.push(format!("fix: {}", f.remedy));
+            let shown = if style.verbose { usize::MAX } else { 3 };
+            for o in f.objects.iter().take(shown) {
+                lines.push(format!("  {o}"));
+            }
+            if f.objects.len() > shown {
+                lines.push(format!("  … {} more objects", f.objects.len() - shown));
+            }
+            if style.verbose {
+                for e in f.evidence.iter().skip(usize::from(f.symptoms.is_empty())) {
+                    lines.push(format!("evidence: {e}"));
+                }
+                for b in &f.bindings {
+                    lines.push(format!(
+                        "binds: {} from {} → {} (alone: {})",
+                        b.symbol,
+                        b.from,
+                        b.actual.as_deref().unwrap_or("nothing"),
+                        b.expected.as_deref().unwrap_or("nothing")
+                    ));
+                }
+            }
+            let colour = match f.severity {
+                Severity::Critical => Color::Magenta,
+                Severity::High => Color::Red,
+                Severity::Medium => Color::Yellow,
+                Severity::Low => Color::Cyan,
+                Severity::Info => Color::Grey,
+            };
+            [
+                Cell::new(f.severity)
+                    .fg(colour)
+                    .add_attribute(Attribute::Bold),
+                Cell::new(lines.join("\n")),
+            ]
+        };
+        let findings_table = |out: &mut dyn Write, heading: &str, fs: &[&Finding]| {
+            let mut t = styled();
+            t.set_header(["severity", heading]);
+            for f in fs {
+                t.add_row(row(f));
+            }
+            writeln!(out, "{t}")
+        };
         if self.findings.is_empty() && self.audited_nothing() {
             writeln!(
                 out,
                 "Nothing audited: no web stack was found under this root."
             )?;
+        } else if let Some(o) = &self.overlay {
+            // The answer first, then what the upgrade introduces, what it
+            // resolves, and what was already there.
+            let summary = o.verdict.as_ref().map_or_else(
+                || "not judged (no --fail-on was applied to this report)".to_string(),
+                |v| v.summary.clone(),
+            );
+            for line in fit(&[style.paint(&summary, "1")], width) {
+                writeln!(out, "{line}")?;
+            }
+            let (introduced, there): (Vec<&Finding>, Vec<&Finding>) = self
+                .findings
+                .iter()
+                .partition(|f| o.introduced.iter().any(|k| k.names(f)));
+            if !introduced.is_empty() {
+                findings_table(out, "introduced by this upgrade", &introduced)?;
+            }
+            let mut resolved = vec![format!(
+                "it resolves {} finding{}{}",
+                o.resolved.len(),
+                plural(o.resolved.len()),
+                if o.resolved.is_empty() { "" } else { ":" }
+            )];
+            for k in &o.resolved {
+                resolved.push(format!(
+                    "  {} {} ({}){}",
+                    k.severity,
+                    k.id,
+                    k.process.as_deref().unwrap_or("host"),
+                    k.objects
+                        .first()
+                        .map(|p| format!(": {p}"))
+                        .unwrap_or_default()
+                ));
+            }
+            for r in &resolved {
+                for line in fit(std::slice::from_ref(r), width) {
+                    writeln!(out, "{line}")?;
+                }
+            }
+            writeln!(
+                out,
+                "already there before it: {} finding{}",
+                there.len(),
+                plural(there.len())
+            )?;
+            if !there.is_empty() {
+                findings_table(out, "already there", &there)?;
+            }
+            if !self.findings.is_empty() && !style.verbose {
+                writeln!(out, "(-v adds the evidence and the bindings)")?;
+            }
         } else if self.findings.is_empty() {
             writeln!(out, "No findings.")?;
         } else {
-            let mut t = styled();
-            t.set_header(["severity", "finding"]);
-            for f in &self.findings {
-                let introduced = self
-                    .overlay
-                    .as_ref()
-                    .is_some_and(|o| o.introduced.iter().any(|k| k.names(f)));
-                let mut lines = vec![f.title.clone()];
-                let mut tags = vec![
-                    f.id.to_string(),
-                    certainty_word(f.certainty).to_string(),
-                    processes_tag(f),
-                ];
-                if let Some(status) = f.status {
-                    tags.push(status.to_string());
-                }
-                if introduced {
-                    tags.push("introduced by the overlay".into());
-                }
-                lines.push(tags.join(" · "));
-                if let Some(why) = f.symptoms.first().or_else(|| f.evidence.first()) {
-                    lines.push(format!("why: {why}"));
-                }
-                // A severity below the signature's says why (rules::consequence,
-                // the matcher's `when_apart`): its evidence gives it first.
-                if let Some(cap) = f
-                    .evidence
-                    .first()
-                    .filter(|e| !f.symptoms.is_empty() && e.starts_with("at most "))
-                {
-                    lines.push(format!("severity: {cap}"));
-                }
-                lines.push(format!("fix: {}", f.remedy));
-                let shown = if style.verbose { usize::MAX } else { 3 };
-                for o in f.objects.iter().take(shown) {
-                    lines.push(format!("  {o}"));
-                }
-                if f.objects.len() > shown {
-                    lines.push(format!("  … {} more objects", f.objects.len() - shown));
-                }
-                if style.verbose {
-                    for e in f.evidence.iter().skip(usize::from(f.symptoms.is_empty())) {
-                        lines.push(format!("evidence: {e}"));
-                    }
-                    for b in &f.bindings {
-                        lines.push(format!(
-                            "binds: {} from {} → {} (alone: {})",
-                            b.symbol,
-                            b.from,
-                            b.actual.as_deref().unwrap_or("nothing"),
-                            b.expected.as_deref().unwrap_or("nothing")
-                        ));
-                    }
-                }
-                let colour = match f.severity {
-                    Severity::Critical => Color::Magenta,
-                    Severity::High => Color::Red,
-                    Severity::Medium => Color::Yellow,
-                    Severity::Low => Color::Cyan,
-                    Severity::Info => Color::Grey,
-                };
-                t.add_row([
-                    Cell::new(f.severity)
-                        .fg(colour)
-                        .add_attribute(Attribute::Bold),
-                    Cell::new(lines.join("\n")),
-                ]);
-            }
-            writeln!(out, "{t}")?;
+            let all: Vec<&Finding> = self.findings.iter().collect();
+            findings_table(out, "finding", &all)?;
             if !style.verbose {
                 writeln!(out, "(-v adds the evidence and the bindings)")?;
             }

@@ -31,7 +31,7 @@
 //! println!("{} is {} bytes", file.canonical.display(), file.size);
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::io;
@@ -137,6 +137,12 @@ struct Overlay {
     errors: Vec<(PathBuf, String)>,
     /// Bytes of the entries' paths, against `WHATIF_PATH_BYTES`.
     path_bytes: u64,
+    /// Names the overlays remove from a canonical directory of the root
+    /// (files an upgraded package no longer ships).
+    removed: FxHashMap<PathBuf, BTreeSet<OsString>>,
+    /// The package manager rebuilds `/etc/ld.so.cache` after the install
+    /// (libc-bin's `ldconfig` trigger).
+    ld_cache_rebuilt: bool,
 }
 
 /// An overlay entry: in a layer's directory on this machine (layer index,
@@ -152,6 +158,8 @@ enum Layered {
     /// A regular file only the model adds, with the content of the file at
     /// a canonical inner path (never itself a `Copy`).
     Copy(PathBuf),
+    /// A file of the root the model removes: nothing is there.
+    Removed,
 }
 
 impl Layered {
@@ -160,6 +168,7 @@ impl Layered {
             Layered::File(..) | Layered::Copy(_) => Kind::Regular,
             Layered::Symlink(..) | Layered::Link(_) => Kind::Other("symlink"),
             Layered::Dir(_) => Kind::Directory,
+            Layered::Removed => Kind::Other("removed file"),
         }
     }
 }
@@ -172,6 +181,9 @@ pub enum Virtual {
     Link(PathBuf),
     /// A copy of the file at this inner path.
     Copy(PathBuf),
+    /// Nothing: the root's file (or symlink) there is removed, as dpkg
+    /// removes what an upgraded package no longer ships.
+    Removed,
 }
 
 /// A [`RootError`] that can be kept in a cache.
@@ -389,11 +401,25 @@ impl Root {
                 map.clear();
             }
         }
-        self.overlay
-            .children
-            .entry(parent)
-            .or_default()
-            .insert(name.to_os_string(), layered.kind());
+        if matches!(layered, Layered::Removed) {
+            if let Some(names) = self.overlay.children.get_mut(&parent) {
+                names.remove(name);
+            }
+            self.overlay
+                .removed
+                .entry(parent)
+                .or_default()
+                .insert(name.to_os_string());
+        } else {
+            if let Some(names) = self.overlay.removed.get_mut(&parent) {
+                names.remove(name);
+            }
+            self.overlay
+                .children
+                .entry(parent)
+                .or_default()
+                .insert(name.to_os_string(), layered.kind());
+        }
         self.overlay.entries.insert(canonical, (index, layered));
     }
 
@@ -426,8 +452,30 @@ impl Root {
         let (Some(parent), Some(name)) = (at.parent(), at.file_name()) else {
             return Err(RootError::NotAbsolute);
         };
+        if what == Virtual::Removed {
+            // Nothing is made to remove something: the parent must be there.
+            let parent = match self.resolve(parent)? {
+                (p, Kind::Directory) => p,
+                _ => return Err(RootError::NotADirectory),
+            };
+            let at = parent.join(name);
+            match self.layered(&at) {
+                Some(Layered::Removed) => return Ok(()),
+                // Only the root's own files are removed, never what an
+                // overlay or a maintainer script placed.
+                Some(_) => return Err(RootError::NotRegular("an overlay's entry")),
+                None => match fs::symlink_metadata(self.host_path(&at)) {
+                    Ok(m) if m.is_dir() => return Err(RootError::NotRegular("directory")),
+                    Ok(_) => {}
+                    Err(_) => return Err(RootError::NotFound),
+                },
+            }
+            self.place(parent, name, Layered::Removed, index);
+            return Ok(());
+        }
         let parent = self.make_dirs(index, parent, 0)?;
         let layered = match what {
+            Virtual::Removed => return Err(RootError::NotFound),
             Virtual::Link(target) => Layered::Link(target),
             Virtual::Copy(source) => {
                 let (source, kind) = self.resolve(&source)?;
@@ -476,6 +524,20 @@ impl Root {
     /// entry a package's unpacking left out).
     pub fn add_overlay_error(&mut self, at: PathBuf, reason: String) {
         self.overlay.errors.push((at, reason));
+    }
+
+    /// Says that the package manager rebuilds `/etc/ld.so.cache` from
+    /// `ld.so.conf` once the overlays are installed (libc-bin's `ldconfig`
+    /// trigger, which a package of shared libraries activates): the file
+    /// on disk is then not the cache ld.so will read.
+    pub fn rebuild_ld_cache(&mut self) {
+        self.overlay.ld_cache_rebuilt = true;
+    }
+
+    /// Whether `/etc/ld.so.cache` is the one ldconfig would write for this
+    /// tree rather than the file there ([`Root::rebuild_ld_cache`]).
+    pub fn ld_cache_rebuilt(&self) -> bool {
+        self.overlay.ld_cache_rebuilt
     }
 
     /// The overlay entry at a canonical inner path.
@@ -568,6 +630,9 @@ impl Root {
             }
             let candidate = done.join(&part);
             if let Some(layered) = self.layered(&candidate) {
+                if let Layered::Removed = layered {
+                    return Err(RootError::NotFound);
+                }
                 if let Layered::Symlink(..) | Layered::Link(_) = layered {
                     links += 1;
                     if links > MAX_SYMLINKS {
@@ -668,6 +733,7 @@ impl Root {
                 Some(Layered::File(layer, rel) | Layered::Dir(Some((layer, rel)))) => {
                     self.open_in_layer(*layer, rel, flags).map(File::from)
                 }
+                Some(Layered::Removed) => Err(io::ErrorKind::NotFound.into()),
                 _ => self.open_in_root(at, flags).map(File::from),
             };
         }
@@ -796,6 +862,7 @@ impl Root {
     /// The names in a canonical directory, the overlays' merged in.
     fn list(&self, canonical: &Path) -> Result<Vec<(OsString, Kind)>, RootError> {
         let added = self.overlay.children.get(canonical);
+        let removed = self.overlay.removed.get(canonical);
         let mut out: Vec<(OsString, Kind)> = Vec::new();
         let virtual_dir = matches!(self.layered(canonical), Some(Layered::Dir(_)));
         if !virtual_dir {
@@ -810,7 +877,11 @@ impl Root {
                 // A failing directory read is the end of the listing.
                 let Ok(e) = e else { break };
                 let name = OsStr::from_bytes(e.file_name().to_bytes());
-                if name == "." || name == ".." || added.is_some_and(|a| a.contains_key(name)) {
+                if name == "."
+                    || name == ".."
+                    || added.is_some_and(|a| a.contains_key(name))
+                    || removed.is_some_and(|r| r.contains(name))
+                {
                     continue;
                 }
                 let ft = match e.file_type() {
@@ -879,7 +950,7 @@ impl Root {
         }
         let at = dir.join(name);
         if let Some(layered) = self.layered(&at) {
-            return Some(layered.kind());
+            return (!matches!(layered, Layered::Removed)).then(|| layered.kind());
         }
         let meta = fs::symlink_metadata(self.host_path(&at)).ok()?;
         if meta.file_type().is_symlink() {
@@ -1038,6 +1109,61 @@ mod tests {
         symlink("../../../../../etc/hostname", p.join("usr/lib/up.so")).unwrap();
         let r = Root::new(p).unwrap();
         (t, r)
+    }
+
+    /// A removal (a file an upgraded package no longer ships) hides the
+    /// root's file or link from every lookup and listing, through merged
+    /// /usr's `/lib` link too; a directory is never removed; a later
+    /// layer's file at the place wins; nothing on disk changes.
+    #[test]
+    fn removals_hide_the_roots_files() {
+        let (t, _) = tree();
+        let layer = tempfile::tempdir().unwrap();
+        let mut r = Root::with_overlays(t.path(), &[layer.path().to_path_buf()]).unwrap();
+        assert!(
+            r.lay_virtual(0, Path::new("/lib/libx.so.1.0"), Virtual::Removed)
+                .is_ok()
+        );
+        assert!(
+            r.lay_virtual(0, Path::new("/usr/lib/libx.so.1"), Virtual::Removed)
+                .is_ok()
+        );
+        assert!(
+            r.lay_virtual(0, Path::new("/usr/lib"), Virtual::Removed)
+                .is_err()
+        );
+        assert!(
+            r.lay_virtual(0, Path::new("/none/x"), Virtual::Removed)
+                .is_err()
+        );
+        assert!(r.kind(Path::new("/usr/lib/libx.so.1.0")).is_none());
+        assert!(
+            r.open(Path::new("/usr/lib/abs.so"))
+                .unwrap_err()
+                .is_absent()
+        );
+        assert_eq!(r.symlink_kind(Path::new("/usr/lib/libx.so.1")), None);
+        assert_eq!(r.read_link(Path::new("/usr/lib/libx.so.1")), None);
+        let names = r.read_dir(Path::new("/usr/lib")).unwrap();
+        assert_eq!(names, ["abs.so", "up.so"]);
+        assert!(t.path().join("usr/lib/libx.so.1.0").exists());
+        // A later layer's file there wins over the removal.
+        fs::write(t.path().join("new"), b"n").unwrap();
+        r.lay_virtual(
+            1,
+            Path::new("/usr/lib/libx.so.1.0"),
+            Virtual::Copy("/new".into()),
+        )
+        .unwrap();
+        assert_eq!(r.read(Path::new("/lib/libx.so.1.0"), 10).unwrap(), b"n");
+        assert!(
+            r.read_dir(Path::new("/usr/lib"))
+                .unwrap()
+                .contains(&"libx.so.1.0".into())
+        );
+        assert!(!r.ld_cache_rebuilt());
+        r.rebuild_ld_cache();
+        assert!(r.ld_cache_rebuilt());
     }
 
     #[test]

@@ -593,155 +593,6 @@ fn overlay_owners<'a>(
     }
 }
 
-/// The root with overlay directories and `.deb` packages laid over it, as
-/// `scan --overlay`/`--overlay-deb` audits it.
-pub struct Overlaid {
-    pub root: Root,
-    /// How the report names each layer, and the package it is (for a
-    /// `.deb`), bottom first.
-    pub layers: Vec<(String, Option<Package>)>,
-    /// Where the packages are unpacked; removed when this is dropped.
-    _unpacked: Option<crate::root::scratch::Scratch>,
-}
-
-/// Why the overlays of `scan --overlay`/`--overlay-deb` could not be
-/// laid: nothing is scanned then.
-#[derive(Debug, thiserror::Error)]
-pub enum OverlayError {
-    #[error("cannot make a temporary directory for --overlay-deb: {0}")]
-    Scratch(std::io::Error),
-    /// Not a package soclash unpacks, over a budget, or unreadable.
-    #[error("cannot unpack {}: {error}", deb.display())]
-    Unpack {
-        deb: PathBuf,
-        error: crate::root::deb::DebError,
-    },
-    /// The root or an overlay directory is missing or not a directory.
-    #[error("cannot lay the overlays over {}: {error}", root.display())]
-    Lay {
-        root: PathBuf,
-        error: std::io::Error,
-    },
-}
-
-/// Lays `dirs`, then the packages `debs` (unpacked into soclash's private
-/// temporary directory, never by dpkg), over the root at `root_dir`; then,
-/// as apt configures packages after unpacking them all, models what each
-/// package's postinst Debian helpers would enable on that overlaid root
-/// (as data laid with the package's layer), so each is audited as `apt
-/// install` leaves it.
-pub fn overlaid(
-    root_dir: &Path,
-    dirs: &[PathBuf],
-    debs: &[PathBuf],
-) -> Result<Overlaid, OverlayError> {
-    use crate::root::deb;
-    let unpacked = if debs.is_empty() {
-        None
-    } else {
-        Some(crate::root::scratch::Scratch::new().map_err(OverlayError::Scratch)?)
-    };
-    let mut all = dirs.to_vec();
-    let mut controls = Vec::new();
-    let mut totals = deb::Unpacked::default();
-    if let Some(scratch) = &unpacked {
-        for (i, deb) in debs.iter().enumerate() {
-            let dest = scratch.path().join(i.to_string());
-            let cannot = |error: deb::DebError| OverlayError::Unpack {
-                deb: deb.clone(),
-                error,
-            };
-            {
-                let _w = crate::root::scratch::writing().map_err(|e| cannot(e.into()))?;
-                std::fs::create_dir(&dest).map_err(|e| cannot(e.into()))?;
-            }
-            let control = deb::unpack(deb, &dest, &mut totals).map_err(cannot)?;
-            controls.push(control);
-            all.push(dest);
-        }
-    }
-    let mut root = Root::with_overlays(root_dir, &all).map_err(|error| OverlayError::Lay {
-        root: root_dir.to_path_buf(),
-        error,
-    })?;
-    let mut layers: Vec<(String, Option<Package>)> = dirs
-        .iter()
-        .map(|d| (d.display().to_string(), None))
-        .collect();
-    for (i, (deb, control)) in debs.iter().zip(controls).enumerate() {
-        for (path, why) in control.left_out {
-            root.add_overlay_error(
-                PathBuf::from(format!("{}: {path}", deb.display())),
-                format!("package entry left out: {why}"),
-            );
-        }
-        let notes = host::maintscripts::enable(
-            &mut root,
-            dirs.len() + i,
-            control.postinst.as_deref().unwrap_or_default(),
-        );
-        let mut label = format!(
-            "{} ({} {})",
-            deb.display(),
-            control.package,
-            control.version
-        );
-        for n in notes {
-            label.push_str("; ");
-            label.push_str(&n);
-        }
-        layers.push((
-            label,
-            Some(Package {
-                name: control.package,
-                version: control.version,
-            }),
-        ));
-    }
-    Ok(Overlaid {
-        root,
-        layers,
-        _unpacked: unpacked,
-    })
-}
-
-/// The pre-upgrade what-if: scans `overlaid` (the root with overlays) and
-/// `base` (the root alone) side by side, and records in the report what
-/// the overlays (named by `layers`) introduce and resolve.
-pub fn scan_overlay(
-    base: &Root,
-    overlaid: &Root,
-    layers: Vec<String>,
-    opts: &ScanOptions,
-) -> Report {
-    let (before, mut report) = rayon::join(|| scan(base, opts), || scan(overlaid, opts));
-    let d = crate::report::diff::diff(&before, &report, ("root", "overlay"));
-    let key = crate::report::FindingKey::of;
-    let mut introduced: Vec<_> = d
-        .findings
-        .added
-        .iter()
-        .map(key)
-        .chain(
-            d.findings
-                .changed
-                .iter()
-                .filter(|(o, n)| n.severity > o.severity)
-                .map(|(_, n)| key(n)),
-        )
-        .collect();
-    introduced.sort();
-    let mut resolved: Vec<_> = d.findings.resolved.iter().map(key).collect();
-    resolved.sort();
-    report.overlay = Some(crate::report::OverlayOutcome {
-        layers,
-        introduced,
-        resolved,
-        objects: d.objects,
-    });
-    report
-}
-
 /// Why a candidate is not in the inventory (an entry of the report's
 /// errors).
 #[derive(Debug, thiserror::Error)]
@@ -895,6 +746,7 @@ fn host_facts(root: &Root, loader: &Loader<'_>, opts: &ScanOptions) -> Host {
             cache::Format::Old => "old",
             cache::Format::Compat => "compat",
         },
+        (CacheSource::Rebuilt, Some(_)) => "rebuilt",
         _ => "none",
     };
     Host {
@@ -979,38 +831,6 @@ mod tests {
         assert_eq!(os_release(b"garbage\n\0\xff"), OsRelease::default());
     }
 
-    /// What stops `--overlay`/`--overlay-deb` says which step and file,
-    /// in the words `soclash scan` prints.
-    #[test]
-    fn overlay_errors_name_the_step() {
-        let dir = tempfile::tempdir().unwrap();
-        let not_deb = dir.path().join("x.deb");
-        std::fs::write(&not_deb, "hello\n").unwrap();
-        let e = overlaid(dir.path(), &[], std::slice::from_ref(&not_deb))
-            .err()
-            .unwrap();
-        assert!(
-            matches!(
-                &e,
-                OverlayError::Unpack {
-                    error: crate::root::deb::DebError::Format(_),
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
-        assert_eq!(
-            e.to_string(),
-            format!(
-                "cannot unpack {}: not a Debian package: not an ar archive",
-                not_deb.display()
-            )
-        );
-        let missing = dir.path().join("none");
-        let e = overlaid(dir.path(), &[missing], &[]).err().unwrap();
-        assert!(matches!(&e, OverlayError::Lay { root, .. } if root == dir.path()));
-    }
-
     /// main prints `{e:#}`, each source after the message: an error whose
     /// message prints the error inside it must not also name it as its
     /// source, or main would say it twice.
@@ -1027,7 +847,7 @@ mod tests {
                 dir: PathBuf::from("/a"),
                 error: io(),
             }),
-            Box::new(OverlayError::Unpack {
+            Box::new(crate::whatif::OverlayError::Unpack {
                 deb: PathBuf::from("x.deb"),
                 error: crate::root::deb::DebError::Io(io()),
             }),

@@ -236,9 +236,20 @@ pub struct ScanArgs {
     pub overlay: Vec<PathBuf>,
     /// Like --overlay, for a .deb unpacked by soclash into a temporary
     /// directory (never by dpkg); laid over the --overlay directories, in
-    /// the order given.
+    /// the order given, as apt and dpkg would install it: its Depends and
+    /// Pre-Depends checked against the root's installed packages and the
+    /// other packages given, an installed version replaced (files it no
+    /// longer ships removed), the host's changed conffiles kept, its
+    /// postinst's Debian helpers and the ldconfig trigger modelled. With
+    /// overlays the exit code is the verdict on what they introduce: 1
+    /// for a finding at or above --fail-on, 0 for none, 2 when a
+    /// dependency is unmet (the what-if is not what apt would install).
     #[arg(long, value_name = "FILE")]
     pub overlay_deb: Vec<PathBuf>,
+    /// Judge an --overlay-deb what-if even though dependencies are unmet
+    /// (they are still named in the report).
+    #[arg(long)]
+    pub ignore_depends: bool,
     /// Output format; default: table on a terminal, yaml otherwise. `sarif`
     /// is SARIF 2.1.0 for code-scanning dashboards, `prometheus` the text
     /// format of node_exporter's textfile collector.

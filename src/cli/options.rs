@@ -84,6 +84,8 @@ pub struct Overlays {
     pub root: PathBuf,
     pub dirs: Vec<PathBuf>,
     pub debs: Vec<PathBuf>,
+    /// `--ignore-depends`.
+    pub ignore_depends: bool,
 }
 
 pub fn scan(args: ScanArgs) -> anyhow::Result<ScanRun> {
@@ -115,7 +117,11 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ScanRun> {
         root: args.root,
         dirs: args.overlay,
         debs: args.overlay_deb,
+        ignore_depends: args.ignore_depends,
     });
+    if args.ignore_depends && overlays.is_none() {
+        anyhow::bail!("--ignore-depends is for a what-if: give --overlay-deb");
+    }
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let format = args.format.unwrap_or(if to_terminal {
         ScanFormat::Table

@@ -71,7 +71,6 @@ fn deps_block(loader: &Loader<'_>, file: &Path, tree: bool, why: bool) -> (Strin
 }
 
 pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
-    use soclash::scan::ScanOptions;
     if let Some(n) = run.jobs {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -83,13 +82,8 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
     let mut report = match &run.overlays {
         None => soclash::scan::scan(&run.root, &run.opts),
         Some(layers) => {
-            let o = soclash::scan::overlaid(&layers.root, &layers.dirs, &layers.debs)?;
-            let opts = ScanOptions {
-                overlay_packages: o.layers.iter().map(|(_, p)| p.clone()).collect(),
-                ..run.opts.clone()
-            };
-            let labels = o.layers.iter().map(|(l, _)| l.clone()).collect();
-            soclash::scan::scan_overlay(&run.root, &o.root, labels, &opts)
+            let o = soclash::whatif::overlaid(&layers.root, &layers.dirs, &layers.debs)?;
+            soclash::whatif::scan_overlay(&run.root, &o, &run.opts, layers.ignore_depends)
         }
     };
     drop(progress);
@@ -102,6 +96,12 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
     let applied = run.waivers.apply(&mut report, now);
     for line in applied.expired.iter().chain(&applied.unmatched) {
         eprintln!("soclash: waiver {line}");
+    }
+    // After the waivers: a waived finding the upgrade introduces does not
+    // fail it.
+    let verdict = soclash::report::verdict::judge(&report, run.fail_on);
+    if let (Some(o), Some(v)) = (report.overlay.as_mut(), &verdict) {
+        o.verdict = Some(v.clone());
     }
 
     let mut text: Vec<u8> = Vec::new();
@@ -138,9 +138,25 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
         Some(dir) => Some(soclash::report::diff::archive(dir, &report)?),
         None => None,
     };
-    let fails = report.fails(run.fail_on);
+    // With overlays the exit code is the verdict on what they introduce.
+    use soclash::report::verdict::Outcome as Judged;
+    let outcome = match verdict.as_ref().map(|v| v.outcome) {
+        None => Outcome::findings_if(report.fails(run.fail_on)),
+        Some(Judged::Introduces) => Outcome::Findings,
+        Some(Judged::Nothing) => Outcome::Clean,
+        Some(Judged::Incomplete) => Outcome::Incomplete,
+    };
     if run.quiet || archived.is_some() {
+        let fails = outcome == Outcome::Findings;
         eprintln!("soclash: {}", summary(&report, fails, archived.as_deref()));
+    }
+    // An incomplete what-if says why where the table is not there to.
+    if outcome == Outcome::Incomplete
+        && (run.format != ScanFormat::Table || run.output.is_some() || run.quiet)
+    {
+        if let Some(v) = report.overlay.as_ref().and_then(|o| o.verdict.as_ref()) {
+            eprintln!("soclash: {}", v.summary);
+        }
     }
     if report.audited_nothing() {
         eprintln!(
@@ -149,7 +165,7 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
         );
         return Ok(Outcome::Incomplete);
     }
-    Ok(Outcome::findings_if(fails))
+    Ok(outcome)
 }
 
 /// The run in one line, for the journal: findings by severity, waived,

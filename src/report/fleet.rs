@@ -179,11 +179,7 @@ pub fn fleet(archive: &Path, opts: &FleetOptions) -> io::Result<Fleet> {
     };
     let mut by_id: BTreeMap<String, FleetFinding> = BTreeMap::new();
     // Ages count to the moment the view is of: `--at`'s, else now.
-    let then = opts
-        .at
-        .as_deref()
-        .and_then(|at| stamp_secs(at))
-        .unwrap_or(opts.now);
+    let then = opts.at.as_deref().and_then(stamp_secs).unwrap_or(opts.now);
     for v in views {
         out.unreadable.extend(v.unreadable);
         if v.newest.is_empty() {

@@ -149,6 +149,11 @@ pub enum CacheSource {
     /// No usable cache file: `ldconfig` emulated from `ld.so.conf` (C4 says
     /// ld.so would then use none; this is what the next `ldconfig` run gives).
     Emulated,
+    /// The cache the package manager's `ldconfig` trigger writes after the
+    /// install a what-if models ([`Root::ld_cache_rebuilt`]): emulated from
+    /// `ld.so.conf` as [`CacheSource::Emulated`] is, and read as ld.so
+    /// reads the file.
+    Rebuilt,
 }
 
 /// A problem with one file met while loading, for the report's `errors`.
@@ -220,7 +225,8 @@ impl<'r> Loader<'r> {
         let cpu = opts.cpu;
         let policy = profile.ld_cache(&cpu);
         let mut problems = Vec::new();
-        let parsed = policy.as_ref().and_then(|p| {
+        let rebuilt = root.ld_cache_rebuilt() && policy.is_some();
+        let parsed = policy.as_ref().filter(|_| !rebuilt).and_then(|p| {
             let cache_path = p.file;
             match root.read(cache_path, 256 << 20) {
                 Ok(bytes) => match cache::LdCache::parse(&bytes) {
@@ -257,7 +263,12 @@ impl<'r> Loader<'r> {
                     );
                     em.cache
                 });
-                (cache, CacheSource::Emulated)
+                let source = if rebuilt {
+                    CacheSource::Rebuilt
+                } else {
+                    CacheSource::Emulated
+                };
+                (cache, source)
             }
         };
         Loader {

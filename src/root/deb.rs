@@ -30,16 +30,66 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use crate::budget::{self, DEB_CONTROL, DEB_MEMBERS, DEB_NAME_BYTES};
 use crate::root::scratch;
 
-/// A package's name and version, from its control file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A package's name and version, from its control file, and what dpkg
+/// and apt would do with it besides unpacking it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Control {
     pub package: String,
     pub version: String,
+    /// Every field of the control file (name as written, value), in order.
+    pub fields: Vec<(String, String)>,
     /// The `postinst` maintainer script's text, read (never run) to see
     /// what installing the package would enable.
     pub postinst: Option<String>,
+    /// The `conffiles` member's paths: dpkg keeps the administrator's
+    /// version of each on the host.
+    pub conffiles: Vec<String>,
+    /// The `triggers` member activates `ldconfig` (dh_makeshlibs writes
+    /// `activate-noawait ldconfig` for a package of shared libraries):
+    /// libc-bin rebuilds `/etc/ld.so.cache` once dpkg has unpacked it.
+    pub ldconfig_trigger: bool,
+    /// The paths the package ships (`/usr/lib/x.so`, no trailing `/`),
+    /// directories included: on an upgrade, what the installed version
+    /// lists and this one does not, dpkg removes.
+    pub shipped: std::collections::BTreeSet<String>,
     /// Data entries that were not unpacked, with why (path, reason).
     pub left_out: Vec<(String, String)>,
+}
+
+impl Control {
+    /// The value of a field (names compare without case, as deb822's).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The fields of one deb822 paragraph (a control file, a paragraph of
+/// dpkg's `status`): `Name: value` lines, a line that starts with a space
+/// or tab continuing the value before it (joined with a newline, the
+/// leading blank kept off); other lines are ignored.
+pub fn fields(paragraph: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in paragraph.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, v)) = out.last_mut() {
+                if !v.is_empty() {
+                    v.push('\n');
+                }
+                v.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            let k = k.trim();
+            if !k.is_empty() && !k.contains(char::is_whitespace) {
+                out.push((k.to_string(), v.trim().to_string()));
+            }
+        }
+    }
+    out
 }
 
 /// Why a package could not be unpacked.
@@ -129,7 +179,9 @@ fn unpack_with(
         whatif,
     };
     let reader = decompress(&data.name["data.tar".len()..], member(&mut file, &data)?)?;
-    package.left_out = unpack_data(scratch::Stoppable(reader), &dest, &mut tally)?;
+    let (left_out, shipped) = unpack_data(scratch::Stoppable(reader), &dest, &mut tally)?;
+    package.left_out = left_out;
+    package.shipped = shipped;
     Ok(package)
 }
 
@@ -247,42 +299,63 @@ fn decompress<'a>(ext: &str, r: impl Read + 'a) -> Result<Box<dyn Read + 'a>, De
     })
 }
 
-/// `Package` and `Version` of the `./control` file in a control tarball,
-/// and its `postinst`.
+/// The `./control` file of a control tarball (`Package` and `Version`
+/// required), its `postinst`, `conffiles` and `triggers`.
 fn control_package(tarball: &[u8]) -> Result<Control, DebError> {
     let mut tar = tar::Archive::new(tarball);
     let mut control = None;
-    let mut postinst = None;
+    let mut out = Control::default();
     for entry in tar.entries()? {
         let entry = entry?;
         let path = entry.path()?.into_owned();
         let name = path.strip_prefix(".").unwrap_or(&path).to_path_buf();
         let mut text = String::new();
-        if name == Path::new("control") {
-            entry.take(DEB_CONTROL).read_to_string(&mut text)?;
-            control = Some(text);
-        } else if name == Path::new("postinst") {
-            // A binary postinst is not a script soclash can read: none.
-            if entry.take(DEB_CONTROL).read_to_string(&mut text).is_ok() {
-                postinst = Some(text);
+        // A member that is not text (a binary postinst) is not one
+        // soclash can read: as if absent.
+        let Some(name) = name.to_str() else { continue };
+        if !matches!(name, "control" | "postinst" | "conffiles" | "triggers") {
+            continue;
+        }
+        let read = entry.take(DEB_CONTROL).read_to_string(&mut text);
+        match name {
+            "control" => {
+                read?;
+                control = Some(text);
+            }
+            _ if read.is_err() => {}
+            "postinst" => out.postinst = Some(text),
+            "conffiles" => {
+                // `remove-on-upgrade` entries (dpkg 1.20.1) are not installed.
+                out.conffiles = text
+                    .lines()
+                    .filter_map(|l| {
+                        let mut w = l.split_whitespace();
+                        let path = w.next()?;
+                        (path.starts_with('/') && w.next().is_none()).then(|| path.to_string())
+                    })
+                    .collect();
+            }
+            _ => {
+                out.ldconfig_trigger = text.lines().any(|l| {
+                    let mut w = l.split_whitespace();
+                    matches!(w.next(), Some("activate" | "activate-noawait"))
+                        && w.next() == Some("ldconfig")
+                });
             }
         }
     }
     let Some(text) = control else {
         return Err(DebError::Format("control.tar has no control file".into()));
     };
-    let field = |key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-            .map(|v| v.trim().to_string())
-    };
-    match (field("Package"), field("Version")) {
-        (Some(package), Some(version)) => Ok(Control {
-            package,
-            version,
-            postinst,
-            left_out: Vec::new(),
-        }),
+    // The control file is one paragraph; dpkg refuses more.
+    out.fields = fields(text.split("\n\n").next().unwrap_or_default());
+    let name = |f: &str| out.field(f).filter(|v| !v.is_empty()).map(str::to_string);
+    match (name("Package"), name("Version")) {
+        (Some(package), Some(version)) => {
+            out.package = package;
+            out.version = version;
+            Ok(out)
+        }
         _ => Err(DebError::Format(
             "control file lacks Package or Version".into(),
         )),
@@ -341,13 +414,18 @@ struct Pending {
     size: Option<u64>,
 }
 
-/// Unpacks the data tarball below `dest`; returns the entries left out.
+/// Data entries left out, with why (path, reason).
+type LeftOut = Vec<(String, String)>;
+
+/// Unpacks the data tarball below `dest`; returns the entries left out,
+/// and the paths the package ships.
 fn unpack_data(
     r: impl Read,
     dest: &OwnedFd,
     tally: &mut Tally<'_>,
-) -> Result<Vec<(String, String)>, DebError> {
+) -> Result<(LeftOut, std::collections::BTreeSet<String>), DebError> {
     use tar::EntryType;
+    let mut shipped = std::collections::BTreeSet::new();
     let mut tar = tar::Archive::new(r);
     let mut left_out = Vec::new();
     let mut left_out_count = 0usize;
@@ -407,8 +485,17 @@ fn unpack_data(
             .path
             .unwrap_or_else(|| entry.header().path_bytes().into_owned());
         let shown = String::from_utf8_lossy(&path).into_owned();
-        if matches!(kind, EntryType::Directory | EntryType::Symlink) || regular {
+        // Hard links are not unpacked, but installed by dpkg all the same:
+        // shipped, so an upgrade does not remove what they replace.
+        if matches!(
+            kind,
+            EntryType::Directory | EntryType::Symlink | EntryType::Link
+        ) || regular
+        {
             tally.names(path.len())?;
+            if let Some(p) = shipped_path(&path) {
+                shipped.insert(p);
+            }
         }
         let result = match kind {
             _ if path.len() > PATH_MAX => Err(Refused::Entry("path longer than PATH_MAX".into())),
@@ -466,7 +553,67 @@ fn unpack_data(
             ),
         ));
     }
-    Ok(left_out)
+    Ok((left_out, shipped))
+}
+
+/// A tar entry's path as dpkg lists it (`./usr/lib/` is `/usr/lib`), or
+/// `None` for one that climbs or is not UTF-8 (it is not unpacked).
+fn shipped_path(raw: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(raw).ok()?;
+    let mut out = String::new();
+    for c in text.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => return None,
+            c => {
+                out.push('/');
+                out.push_str(c);
+            }
+        }
+    }
+    Some(if out.is_empty() {
+        "/.".to_string()
+    } else {
+        out
+    })
+}
+
+/// Removes the regular file or symlink at the package path `path` (as
+/// [`Control::shipped`] names it) from the tree unpacked at `dest`,
+/// walking one component at a time with `O_NOFOLLOW`, never through a
+/// symlink: a conffile dpkg would leave as the host has it is not laid.
+/// `Ok(false)` when there is no such file.
+pub fn drop_entry(dest: &Path, path: &str) -> io::Result<bool> {
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    let Some((name, dirs)) = parts.split_last() else {
+        return Ok(false);
+    };
+    if parts.contains(&"..") {
+        return Ok(false);
+    }
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut fd = rustix::fs::open(dest, flags, Mode::empty())?;
+    for d in dirs {
+        fd = match rustix::fs::openat(&fd, *d, flags, Mode::empty()) {
+            Ok(f) => f,
+            Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR | rustix::io::Errno::LOOP) => {
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        };
+    }
+    match rustix::fs::statat(&fd, *name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Directory => {
+            let _w = scratch::writing()?;
+            rustix::fs::unlinkat(&fd, *name, AtFlags::empty())?;
+            Ok(true)
+        }
+        Ok(_) | Err(rustix::io::Errno::NOENT) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Why an entry was not placed: a problem of the entry (left out, the
@@ -844,5 +991,68 @@ mod tests {
         assert_eq!(c.left_out[0].0, "etc/x");
         assert!(!outside.path().join("x").exists());
         assert_eq!(std::fs::read(dest.join(&long[2..])).unwrap(), b"y");
+    }
+
+    /// What dpkg does besides unpacking, read from the control member:
+    /// fields (continuation lines joined), conffiles, the ldconfig
+    /// trigger; the paths shipped as dpkg lists them; a kept conffile
+    /// dropped from the unpacked tree, never through a symlink.
+    #[test]
+    fn control_members_and_shipped_paths() {
+        let control = tarball(&[
+            (
+                b"./control",
+                tar::EntryType::Regular,
+                b"Package: libx1\nVersion: 1:2.0-1\nDepends: libc6 (>= 2.34),\n libz1\nDescription: x\n more\n",
+            ),
+            (
+                b"./conffiles",
+                tar::EntryType::Regular,
+                b"/etc/x.conf\n/etc/gone.conf remove-on-upgrade\nrelative\n",
+            ),
+            (
+                b"./triggers",
+                tar::EntryType::Regular,
+                b"# Triggers added by dh_makeshlibs\nactivate-noawait ldconfig\n",
+            ),
+        ]);
+        let data = tarball(&[
+            (b"./", tar::EntryType::Directory, b""),
+            (b"./etc/", tar::EntryType::Directory, b""),
+            (b"./etc/x.conf", tar::EntryType::Regular, b"conf"),
+            (b"./usr/lib/libx.so.1", tar::EntryType::Regular, b"ELF"),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("x.deb");
+        std::fs::write(
+            &file,
+            deb(&[
+                ("debian-binary", b"2.0\n".to_vec()),
+                ("control.tar", control),
+                ("data.tar", data),
+            ]),
+        )
+        .unwrap();
+        let dest = dir.path().join("out");
+        std::fs::create_dir(&dest).unwrap();
+        let c = unpack(&file, &dest, &mut Unpacked::default()).unwrap();
+        assert_eq!(c.version, "1:2.0-1");
+        assert_eq!(c.field("depends"), Some("libc6 (>= 2.34),\nlibz1"));
+        assert_eq!(c.conffiles, vec!["/etc/x.conf"]);
+        assert!(c.ldconfig_trigger);
+        assert_eq!(
+            c.shipped.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["/.", "/etc", "/etc/x.conf", "/usr/lib/libx.so.1"]
+        );
+        assert!(drop_entry(&dest, "/etc/x.conf").unwrap());
+        assert!(!dest.join("etc/x.conf").exists());
+        assert!(!drop_entry(&dest, "/etc/x.conf").unwrap());
+        assert!(!drop_entry(&dest, "/etc").unwrap(), "a directory stays");
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("victim"), "v").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dest.join("link")).unwrap();
+        assert!(!drop_entry(&dest, "/link/victim").unwrap());
+        assert!(!drop_entry(&dest, "/../victim").unwrap());
+        assert!(outside.path().join("victim").exists());
     }
 }

@@ -142,6 +142,105 @@ fn dpkg_lookup(
     (out, notes)
 }
 
+/// A package of dpkg's `status`, with what a what-if needs of it: what it
+/// satisfies ([`super::depends`]) and what its conffiles were when dpkg
+/// installed them (a conffile the administrator changed is kept on
+/// upgrade).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Installed {
+    pub package: super::depends::Candidate,
+    /// `install ok installed`, or one of the trigger states dpkg counts
+    /// as installed for dependencies; not a package half-installed, or
+    /// removed with its configuration kept (whose conffiles still count).
+    pub installed: bool,
+    pub conffiles: Vec<Conffile>,
+}
+
+/// A line of a package's `Conffiles` field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conffile {
+    pub path: String,
+    /// The MD5 (hex) of the file as the package installed it.
+    pub md5: String,
+    /// dpkg keeps an obsolete conffile, no longer shipped, as it is.
+    pub obsolete: bool,
+}
+
+/// Every package paragraph of the root's dpkg `status`, in file order
+/// (read within [`budget::PACKAGE_DB_FILE`]); `Ok(empty)` when the root
+/// has no dpkg database.
+pub fn installed(root: &Root) -> Result<Vec<Installed>, String> {
+    let path = Path::new(DPKG).join("status");
+    if root.kind(&path).is_none() {
+        return Ok(Vec::new());
+    }
+    let text = unread(read_db_file(root, &path, u64::MAX))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = text.to_str_lossy();
+    let mut out = Vec::new();
+    for para in text.split("\n\n") {
+        let mut p = Installed::default();
+        for (key, value) in crate::root::deb::fields(para) {
+            let c = &mut p.package;
+            match key.to_ascii_lowercase().as_str() {
+                "package" => c.name = value,
+                "version" => c.version = value,
+                "architecture" => c.architecture = value,
+                "multi-arch" => c.multi_arch = value,
+                "depends" => c.depends = value,
+                "pre-depends" => c.pre_depends = value,
+                "provides" => c.provides = value,
+                "status" => {
+                    p.installed = matches!(
+                        value.split_whitespace().last(),
+                        Some("installed" | "triggers-pending" | "triggers-awaited")
+                    );
+                }
+                "conffiles" => {
+                    p.conffiles = value
+                        .lines()
+                        .filter_map(|l| {
+                            let mut w = l.split_whitespace();
+                            let (path, md5) = (w.next()?, w.next()?);
+                            Some(Conffile {
+                                path: path.to_string(),
+                                md5: md5.to_string(),
+                                obsolete: w.any(|f| f == "obsolete"),
+                            })
+                        })
+                        .collect();
+                }
+                _ => {}
+            }
+        }
+        if !p.package.name.is_empty() {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// The files dpkg lists for an installed package (`info/NAME:ARCH.list`,
+/// else `info/NAME.list`), one inner path each; `None` when there is no
+/// list, or it is over [`budget::PACKAGE_DB_FILE`].
+pub fn installed_list(root: &Root, name: &str, arch: &str) -> Option<Vec<u8>> {
+    let info = Path::new(DPKG).join("info");
+    let safe = |s: &str| !s.is_empty() && !s.contains('/') && s != "." && s != "..";
+    if !safe(name) {
+        return None;
+    }
+    let mut files = vec![format!("{name}.list")];
+    if safe(arch) {
+        files.insert(0, format!("{name}:{arch}.list"));
+    }
+    files
+        .into_iter()
+        .find_map(|f| match read_db_file(root, &info.join(f), u64::MAX) {
+            DbFile::Read(b) => Some(b),
+            _ => None,
+        })
+}
+
 /// Installed packages' versions from `status`, by `name` and
 /// `name:arch`.
 fn dpkg_versions(root: &Root) -> Result<BTreeMap<String, String>, Error> {
@@ -272,5 +371,46 @@ mod tests {
             Some("a")
         );
         assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    /// Status paragraphs with what a what-if needs: states, multi-line
+    /// Conffiles, Provides; lists by NAME:ARCH first.
+    #[test]
+    fn status_for_the_whatif() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        let root = Root::new(r).unwrap();
+        assert_eq!(installed(&root), Ok(Vec::new()));
+        write(
+            r,
+            "/var/lib/dpkg/status",
+            b"Package: apache2\nStatus: install ok installed\nVersion: 2.4.71-1~deb12u1\nArchitecture: amd64\nProvides: httpd, httpd-cgi\nConffiles:\n /etc/apache2/apache2.conf 354c9e6d2b88a0a3e0548f853840674c\n /etc/apache2/old.conf 0123 obsolete\nDescription: x\n y\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\n\npackage: lower\nstatus: install ok triggers-pending\nversion: 2\n",
+        );
+        write(r, "/var/lib/dpkg/info/libc6:amd64.list", b"/a\n");
+        write(r, "/var/lib/dpkg/info/libc6.list", b"/b\n");
+        let root = Root::new(r).unwrap();
+        let all = installed(&root).unwrap();
+        assert_eq!(all.len(), 3);
+        assert!(all[0].installed && !all[1].installed && all[2].installed);
+        assert_eq!(all[0].package.provides, "httpd, httpd-cgi");
+        assert_eq!(
+            all[0].conffiles,
+            vec![
+                Conffile {
+                    path: "/etc/apache2/apache2.conf".into(),
+                    md5: "354c9e6d2b88a0a3e0548f853840674c".into(),
+                    obsolete: false
+                },
+                Conffile {
+                    path: "/etc/apache2/old.conf".into(),
+                    md5: "0123".into(),
+                    obsolete: true
+                }
+            ]
+        );
+        assert_eq!(all[2].package.name, "lower");
+        assert_eq!(installed_list(&root, "libc6", "amd64").unwrap(), b"/a\n");
+        assert_eq!(installed_list(&root, "libc6", "").unwrap(), b"/b\n");
+        assert_eq!(installed_list(&root, "../x", "amd64"), None);
     }
 }

@@ -26,10 +26,12 @@ use crate::budget;
 use crate::root::{Kind, Root};
 
 mod apk;
+pub mod debversion;
+pub mod depends;
 mod dpkg;
 mod rpm;
 
-pub use dpkg::dpkg_owners;
+pub use dpkg::{Conffile, Installed, dpkg_owners, installed, installed_list};
 
 /// A package and its installed version.
 #[derive(

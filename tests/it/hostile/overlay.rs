@@ -483,6 +483,36 @@ fn a_huge_postinst_is_bounded() {
     run.assert_names_budget("MAINTSCRIPT_CALLS");
 }
 
+/// A control file of 500,000 dependencies (8 MB, within `DEB_CONTROL`),
+/// every one missing: checked within `DEPENDS_ATOMS`, the rest named as
+/// not checked, the report's lines short.
+#[test]
+fn a_huge_depends_field_is_bounded() {
+    let case = Case::new();
+    let depends: Vec<String> = (0..500_000).map(|i| format!("p{i} (>= {i})")).collect();
+    let text = format!(
+        "Package: deps\nVersion: 1.0-1\nArchitecture: amd64\nDepends: {}\n",
+        depends.join(", ")
+    );
+    let mut t = Tar::new();
+    t.dir("./").file("./control", text.as_bytes());
+    let d = case.write_deb(
+        "deps.deb",
+        &ar(&[
+            ("debian-binary", b"2.0\n".to_vec()),
+            ("control.tar.gz", gz(&t.finish())),
+            ("data.tar.gz", gz(&Tar::new().dir("./usr/").finish())),
+        ]),
+    );
+    let run = case.run_contained(&[d], DEADLINE);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    run.assert_names_budget("DEPENDS_ATOMS");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a report");
+    let unmet = report["overlay"]["unmet"][0].as_str().expect("unmet");
+    assert!(unmet.len() < 2000, "{} bytes", unmet.len());
+    assert!(unmet.starts_with("deps needs p0, p1,"), "{}", &unmet[..100]);
+}
+
 /// A package slow to unpack (100,000 files), for the signal cases.
 fn slow_deb(case: &Case) -> PathBuf {
     let mut t = Tar::new();
