@@ -420,9 +420,14 @@ pub fn apache_model(
         let _ = origins.dlopen(&mut ns, path, rtld::NOW | rtld::GLOBAL, Some(0), origin);
     }
     if !survivors.is_empty() {
+        let n = survivors.len();
         notes.push(format!(
-            "{} objects survive the first configuration pass (DF_1_NODELETE or STB_GNU_UNIQUE, and what they need) and keep their pass-1 place (H4, G7, G9)",
-            survivors.len()
+            "{n} object{} survive{} the first configuration pass (DF_1_NODELETE or STB_GNU_UNIQUE, and what {} need{}) and keep {} pass-1 place (H4, G7, G9: docs/RULES.md)",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" },
+            if n == 1 { "it" } else { "they" },
+            if n == 1 { "s" } else { "" },
+            if n == 1 { "its" } else { "their" },
         ));
     }
 
@@ -762,7 +767,8 @@ fn import_python(
         }
     }
     notes.push(format!(
-        "{count} Python {version} extension modules may be imported; each is modelled as dlopen(RTLD_NOW) in path order after everything global (P2: the real import order is the application's)"
+        "{count} Python {version} extension module{} may be imported; each is modelled as dlopen(RTLD_NOW) in path order after everything global (the real import order is the application's)",
+        if count == 1 { "" } else { "s" }
     ));
 }
 

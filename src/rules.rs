@@ -382,7 +382,7 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
             let name = soname(lf).unwrap_or_else(|| file_name(&loser).into());
             evidence.push(if same_build(lf, image.link.facts(s)) {
                 format!(
-                    "{loser} itself is not in the process: ld.so reuses {s}, the same build, for {name} (L1), and {} takes these symbols from it too",
+                    "{loser} itself is not in the process: ld.so reuses {s}, the same build, for {name} (L1: docs/RULES.md), and {} takes these symbols from it too",
                     file_name(&winner)
                 )
             } else {
@@ -393,7 +393,7 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
         }
         if lazy_only {
             evidence.push(
-                "only lazily bound PLT slots: they bind at the first call, here evaluated once everything is loaded (P2); a call before the winner is loaded binds as expected".into(),
+                "only lazily bound PLT slots: they bind at the first call, here evaluated once everything is loaded (P2: docs/RULES.md); a call before the winner is loaded binds as expected".into(),
             );
         }
         match sure {
@@ -511,7 +511,7 @@ fn duplicate_sonames(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> 
             let symbols: BTreeSet<String> = moved.iter().map(|r| r.symbol.clone()).collect();
             let mut evidence = vec![
                 format!("loaded on its own, {} resolves {name} to {wanted}", from_list.join(", ")),
-                format!("in the process {name} is already loaded from {have}; ld.so reuses an object whose soname matches (L1), whatever RPATH says"),
+                format!("in the process {name} is already loaded from {have}; ld.so reuses an object whose soname matches (L1: docs/RULES.md), whatever RPATH says"),
             ];
             if !moved.is_empty() {
                 evidence.push(format!(

@@ -64,3 +64,41 @@ fn the_map_names_every_source_file_and_no_other() {
         "docs/ARCHITECTURE.md's map is out of step with src/: not named {unnamed:?}; named but absent {stale:?}"
     );
 }
+
+/// Every rule id that soclash's recorded outputs cite, `(L1: …)` or
+/// `(H4, G7, G9: …)`, has its section in docs/RULES.md: a user who meets
+/// one can look it up in this repository.
+#[test]
+fn cited_rule_ids_are_defined_in_the_docs() {
+    let rules = std::fs::read_to_string(crate::common::repo().join("docs/RULES.md"))
+        .expect("docs/RULES.md");
+    let cite =
+        regex::Regex::new(r"\(((?:[A-Z][0-9]{1,2})(?:, [A-Z][0-9]{1,2})*)(?::|\))").expect("regex");
+    let mut cited = std::collections::BTreeSet::new();
+    let mut dirs = vec![
+        crate::common::repo().join("tests/it/golden"),
+        crate::common::repo().join("tests/it/snapshots"),
+    ];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir)
+            .expect("read dir")
+            .filter_map(Result::ok)
+        {
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            for c in cite.captures_iter(&text) {
+                for id in c[1].split(", ") {
+                    cited.insert(id.to_string());
+                }
+            }
+        }
+    }
+    assert!(cited.contains("L1"), "the outputs cite L1: {cited:?}");
+    let missing: Vec<&String> = cited
+        .iter()
+        .filter(|id| !rules.lines().any(|l| l == format!("## {id}")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "cited but not in docs/RULES.md: {missing:?}"
+    );
+}
