@@ -1266,12 +1266,18 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
     link
 }
 
-/// The terminal view of a process: members in load order, then problems.
-pub fn write_table(p: &ProcessImage, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+/// The terminal view of a process: members in load order, then problems,
+/// `width` columns wide (the caller's terminal, or `COLUMNS` when piped).
+pub fn write_table(
+    p: &ProcessImage,
+    out: &mut dyn std::io::Write,
+    width: u16,
+) -> std::io::Result<()> {
     use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width)
         .set_header(["#", "object", "how", "flags", "via"]);
     for (i, m) in p.members.iter().enumerate() {
         let mut how = format!("{:?}", m.how).to_lowercase();

@@ -155,7 +155,7 @@ pub struct ExplainArgs {
     /// mod_wsgi daemon process group GROUP) or php-fpm; default: every
     /// modelled one. With it, the document is one object instead of a
     /// list.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = ProcessName, hide_possible_values = true)]
     pub process: Option<String>,
     /// The main Apache configuration file (inside the root).
     #[arg(long, value_name = "FILE")]
@@ -180,7 +180,7 @@ pub struct ImageArgs {
     /// mod_wsgi daemon process group GROUP: the Apache parent's image and
     /// the group's Python) or php-fpm (a process of its own); default:
     /// every modelled one, and apache for `dot`.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = ProcessName, hide_possible_values = true)]
     pub process: Option<String>,
     /// The main Apache configuration file (inside the root); default: the
     /// service's or the distribution's.
@@ -336,4 +336,34 @@ pub struct DepsArgs {
     /// Files to resolve.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+}
+
+/// `--process NAME`: any name is taken (a daemon group is `wsgi:` and the
+/// group's name, which only the root knows), but shells complete the
+/// fixed ones.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessName;
+
+impl clap::builder::TypedValueParser for ProcessName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let kinds = soclash::image::PROCESSES.iter().map(|k| k.name);
+        Some(Box::new(
+            kinds
+                .chain(["wsgi:"])
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
 }

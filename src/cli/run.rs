@@ -1,7 +1,7 @@
 //! Each command on its validated value: the library's entry points, then
 //! the output. Exit codes are `main`'s; a command says how it ended.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::Context;
@@ -303,12 +303,13 @@ pub fn image(run: ImageRun) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Clean);
         }
     };
+    let width = table_style(io::stdout().is_terminal(), false).width;
     write_doc(format, &doc, |out| {
         images.iter().enumerate().try_for_each(|(i, p)| {
             if i > 0 {
                 writeln!(out)?;
             }
-            soclash::image::write_table(p, out)
+            soclash::image::write_table(p, out, width)
         })
     })?;
     Ok(Outcome::Clean)
@@ -328,10 +329,11 @@ pub fn explain(run: ExplainRun) -> anyhow::Result<Outcome> {
         (Some(_), Some(one)) => serde_json::to_value(one)?,
         _ => serde_json::to_value(&explanations)?,
     };
+    let width = table_style(io::stdout().is_terminal(), false).width;
     write_doc(run.format, &doc, |out| {
         explanations
             .iter()
-            .try_for_each(|e| bind::write_table(e, out))
+            .try_for_each(|e| bind::write_table(e, out, width))
     })?;
     Ok(Outcome::Clean)
 }
@@ -350,7 +352,6 @@ pub fn diff(run: DiffRun) -> anyhow::Result<Outcome> {
 
 pub fn fleet(run: FleetRun) -> anyhow::Result<Outcome> {
     use soclash::report::fleet;
-    use std::io::IsTerminal;
     let f = fleet::fleet(&run.archive, &run.opts)
         .with_context(|| format!("cannot read the archive {}", run.archive.display()))?;
     let width = table_style(io::stdout().is_terminal(), false).width;

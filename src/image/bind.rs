@@ -640,8 +640,12 @@ pub fn explain(image: &super::ProcessImage, bindings: &Bindings, symbol: &[u8]) 
     }
 }
 
-/// The terminal view of one explanation.
-pub fn write_table(e: &Explanation, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+/// The terminal view of one explanation, `width` columns wide.
+pub fn write_table(
+    e: &Explanation,
+    out: &mut dyn std::io::Write,
+    width: u16,
+) -> std::io::Result<()> {
     use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
     let version = |v: &Option<String>| v.as_ref().map(|v| format!("@{v}")).unwrap_or_default();
     let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
@@ -657,6 +661,7 @@ pub fn write_table(e: &Explanation, out: &mut dyn std::io::Write) -> std::io::Re
         let mut t = Table::new();
         t.load_style(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width)
             .set_header([
                 "defined in (load order)",
                 "version",
@@ -676,6 +681,7 @@ pub fn write_table(e: &Explanation, out: &mut dyn std::io::Write) -> std::io::Re
         let mut t = Table::new();
         t.load_style(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width)
             .set_header(["referenced by", "binds to", "expected", "note"]);
         for r in &e.references {
             let mut note = Vec::new();

@@ -170,3 +170,35 @@ fn explain_lists_every_definition_and_reference_goblin_sees() {
     assert!(processes.contains("apache"), "{processes:?}");
     assert!(list.iter().all(|e| e["symbol"] == "MD5Init"));
 }
+
+/// Piped, `image` and `explain` draw their tables as wide as `COLUMNS`
+/// says, like `scan` (issue 19: they were 269 and 201 columns wide).
+#[test]
+fn image_and_explain_tables_follow_columns_when_piped() {
+    let root = crate::common::bind_root("g-weak-first");
+    for args in [vec!["image", "--root"], vec!["explain", "--root"]] {
+        let mut cmd = std::process::Command::new(crate::common::SOCLASH);
+        cmd.args(&args).arg(&root).env("COLUMNS", "60");
+        if args[0] == "explain" {
+            cmd.arg("fn");
+        }
+        let out = cmd.output().expect("soclash runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let widest = text
+            .lines()
+            .filter(|l| l.starts_with(['┌', '│', '╞', '└']))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0);
+        assert!(
+            widest > 0 && widest <= 60,
+            "{}: {widest} columns\n{text}",
+            args[0]
+        );
+    }
+}

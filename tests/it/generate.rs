@@ -30,6 +30,8 @@ fn completions_and_man_pages_cover_every_subcommand() {
         String::from_utf8_lossy(&out.stderr)
     );
     let script = std::fs::read_to_string(&bash).expect("bash completions");
+    // --process completes the process kinds, not file names.
+    assert!(script.contains("apache php-fpm wsgi:"), "process names");
     for f in ["_soclash", "soclash.fish"] {
         assert!(dir.path().join("completions").join(f).is_file(), "{f}");
     }
