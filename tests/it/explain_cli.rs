@@ -180,7 +180,7 @@ fn image_and_explain_tables_follow_columns_when_piped() {
         let mut cmd = std::process::Command::new(crate::common::SOCLASH);
         cmd.args(&args).arg(&root).env("COLUMNS", "60");
         if args[0] == "explain" {
-            cmd.arg("fn");
+            cmd.arg("wk_fn");
         }
         let out = cmd.output().expect("soclash runs");
         assert!(
