@@ -423,7 +423,10 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         summary: Default::default(),
         overlay: None,
     };
-    report.host.stack = stack(&report.objects);
+    report.host.stack = stack(&report.objects, |p| {
+        root.read(Path::new(p), crate::budget::named!(VERSION_STRING_FILE))
+            .ok()
+    });
     report.host.packages = found.databases;
     if report.audited_nothing() {
         // Said in the report too: an archived report of nothing must not
@@ -441,7 +444,10 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
 /// the PHP Apache module (or else an extension), and the first Python
 /// runtime library or extension module; versions from the file names
 /// (`libphp8.2.so`, `/usr/lib/python3.11/`), packages from the database.
-fn stack(objects: &[Object]) -> Vec<crate::report::Software> {
+fn stack(
+    objects: &[Object],
+    read: impl Fn(&str) -> Option<Vec<u8>>,
+) -> Vec<crate::report::Software> {
     let file = |o: &Object| o.path.rsplit('/').next().unwrap_or_default().to_string();
     let version_after = |text: &str, prefix: &str| -> Option<String> {
         let rest = &text[text.find(prefix)? + prefix.len()..];
@@ -463,13 +469,39 @@ fn stack(objects: &[Object]) -> Vec<crate::report::Software> {
         .iter()
         .find(|o| o.role == Role::ApacheModule && file(o).starts_with("libphp"))
         .or_else(|| objects.iter().find(|o| o.role == Role::PhpExtension));
+    // The interpreter in use: libpython, else its own modules
+    // (lib-dynload, shipped with the interpreter), not the first
+    // extension module some package put in dist-packages.
     let python = objects
         .iter()
         .find(|o| file(o).starts_with("libpython"))
+        .or_else(|| {
+            objects
+                .iter()
+                .find(|o| o.role == Role::PythonExtension && o.path.contains("/lib-dynload/"))
+        })
         .or_else(|| objects.iter().find(|o| o.role == Role::PythonExtension));
+    // httpd's banner (`Apache/2.4.62`), compiled into the executable.
+    let apache_version = apache.and_then(|o| {
+        use bstr::ByteSlice;
+        let bytes = read(&o.path)?;
+        // `Apache/2` and `Apache/2.4` are there too: the fullest wins.
+        bytes
+            .find_iter(b"Apache/")
+            .map(|at| {
+                let v: String = bytes[at + "Apache/".len()..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit() || **b == b'.')
+                    .map(|&b| char::from(b))
+                    .collect();
+                v.trim_end_matches('.').to_string()
+            })
+            .filter(|v| v.contains('.'))
+            .max_by_key(|v| v.matches('.').count())
+    });
     let mut out = Vec::new();
     for (name, o, version) in [
-        ("apache", apache, None),
+        ("apache", apache, apache_version),
         (
             "php",
             php,

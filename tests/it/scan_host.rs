@@ -221,3 +221,36 @@ fn scan_of_this_host_matches_file_system_and_ldd() {
         ldd_not_found.len() - expected_flagged.len()
     );
 }
+
+/// The web stack names the versions running here: Apache's from the httpd
+/// binary (checked against `apache2 -v`, the machine's own Apache), and
+/// Python's from the interpreter Apache embeds (its libpython), not from
+/// whichever extension module some package installed first.
+#[test]
+fn web_stack_versions_are_the_running_ones() {
+    let report = scan();
+    let stack = report["host"]["stack"].as_array().expect("stack");
+    let of = |name: &str| {
+        stack
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {stack:?}"))
+    };
+    let out = std::process::Command::new("/usr/sbin/apache2")
+        .arg("-v")
+        .output()
+        .expect("apache2 -v (the machine's Apache, which .ci/deps installs)");
+    let banner = String::from_utf8_lossy(&out.stdout);
+    let version = banner
+        .split("Apache/")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("Server version: Apache/X.Y.Z");
+    assert_eq!(of("apache")["version"], version, "{banner}");
+    let python = of("python");
+    let path = python["path"].as_str().expect("path");
+    assert!(
+        path.contains("libpython") || path.contains("/lib-dynload/"),
+        "{python}"
+    );
+}
