@@ -15,6 +15,7 @@
 //! This module knows no clash names; it only models the process.
 
 pub mod bind;
+mod python;
 mod solo;
 
 use std::os::unix::ffi::OsStrExt;
@@ -495,27 +496,18 @@ pub fn apache_model(
     }
 
     // mod_wsgi built against a static libpython carries the interpreter
-    // itself (it defines Py_Initialize and needs no libpython).
-    if libpython && python_version(&ns).is_none() {
-        let static_python = ns.objects().iter().any(|o| {
-            o.path
-                .as_ref()
-                .and_then(|p| p.file_name())
-                .is_some_and(|n| {
-                    n.as_bytes().starts_with(b"mod_wsgi") || n.as_bytes().starts_with(b"mod_python")
-                })
-                && o.facts().is_some_and(|f| {
-                    f.symbols
-                        .iter()
-                        .any(|s| s.is_defined() && s.name.as_slice() == b"Py_Initialize")
-                })
-        });
-        if static_python {
-            notes.push(
-                "mod_wsgi/mod_python embeds a static libpython (defines Py_Initialize, no libpython DT_NEEDED): its Python symbols are the module's own".into(),
-            );
-        }
-    }
+    // itself (it defines Py_Initialize and needs no libpython): which
+    // Python it is comes from the strings compiled into it (`python`).
+    let static_python = if libpython && python_version(&ns).is_none() {
+        static_python(root, &ns)
+    } else {
+        None
+    };
+    let installations = if static_python.is_some() {
+        host::python_installations(root)
+    } else {
+        Vec::new()
+    };
 
     // Everything so far is the parent's image, which every process Apache
     // forks holds: its children, and mod_wsgi's daemon process groups,
@@ -543,19 +535,27 @@ pub fn apache_model(
     let mut out = Vec::with_capacity(1 + wsgi.daemons.len());
     {
         let (mut ns, mut origins, mut notes) = parent.fork();
-        if let Some(v) = &version {
+        let python = interpreter(
+            root,
+            version.as_deref(),
+            static_python.as_ref(),
+            &wsgi.embedded,
+            &installations,
+            &mut notes,
+        );
+        if let Some((v, prefix)) = &python {
             import_python(
                 root,
                 found,
                 &mut ns,
                 &mut origins,
                 &mut notes,
-                v,
+                (v, prefix.as_ref()),
                 &wsgi.embedded,
             );
         }
         if installed {
-            let python = python_version(&ns);
+            let python = python_version(&ns).or(python.map(|(v, _)| v));
             load_installed(&mut ns, found, python, &mut origins);
         }
         let mut image = parent.finish(APACHE.name, &ns, &origins, notes);
@@ -571,14 +571,22 @@ pub fn apache_model(
             if daemon.applications == 1 { "" } else { "s" },
             if daemon.applications == 1 { "s" } else { "" },
         ));
-        if let Some(v) = &version {
+        let python = interpreter(
+            root,
+            version.as_deref(),
+            static_python.as_ref(),
+            &daemon.python,
+            &installations,
+            &mut notes,
+        );
+        if let Some((v, prefix)) = &python {
             import_python(
                 root,
                 found,
                 &mut ns,
                 &mut origins,
                 &mut notes,
-                v,
+                (v, prefix.as_ref()),
                 &daemon.python,
             );
         }
@@ -650,7 +658,7 @@ fn import_python(
     ns: &mut Namespace<'_, '_>,
     origins: &mut Origins,
     notes: &mut Vec<String>,
-    version: &str,
+    (version, prefix): (&str, Option<&python::Prefix>),
     setup: &apache::wsgi::PythonSetup,
 ) {
     let tag = format!("cpython-{}", version.replace('.', ""));
@@ -694,12 +702,22 @@ fn import_python(
             .collect()
     };
     let mut modules: Vec<(String, PathBuf)> = Vec::new();
-    match &setup.home {
-        None => {
+    match (&setup.home, prefix) {
+        (None, None) => {
             modules.extend(system_std);
             modules.extend(system_site);
         }
-        Some((via, home)) => {
+        // A static libpython's own installation, and no other's.
+        (None, Some(p)) => {
+            let via = "Python extension module";
+            for d in python::lib_dirs(&p.exec_prefix, version) {
+                modules.extend(of_dir(via, &d.join("lib-dynload")));
+            }
+            for d in python::lib_dirs(&p.prefix, version) {
+                modules.extend(of_dir(via, &d.join("site-packages")));
+            }
+        }
+        (Some((via, home)), _) => {
             let venv = root
                 .read(&home.join("pyvenv.cfg"), crate::budget::named!(SMALL_FILE))
                 .ok();
@@ -764,6 +782,58 @@ fn import_python(
     notes.push(format!(
         "{count} Python {version} extension modules may be imported; each is modelled as dlopen(RTLD_NOW) in path order after everything global (P2: the real import order is the application's)"
     ));
+}
+
+/// The module of the parent's image that carries a static libpython
+/// (mod_wsgi or mod_python defining `Py_Initialize`), with the strings
+/// compiled into it; `None` when there is none or it cannot be read.
+fn static_python(root: &Root, ns: &Namespace<'_, '_>) -> Option<(String, python::Compiled)> {
+    let module = ns.objects().iter().find_map(|o| {
+        let opened = o.opened.as_ref()?;
+        let name = opened.canonical.file_name()?.as_bytes();
+        let embeds = (name.starts_with(b"mod_wsgi") || name.starts_with(b"mod_python"))
+            && o.facts().is_some_and(|f| {
+                f.symbols
+                    .iter()
+                    .any(|s| s.is_defined() && s.name.as_slice() == b"Py_Initialize")
+            });
+        embeds.then(|| opened.canonical.clone())
+    })?;
+    let compiled = root
+        .open(&module)
+        .map_err(std::io::Error::other)
+        .and_then(|f| {
+            python::compiled_strings(
+                f.file,
+                crate::budget::STATIC_PYTHON_BYTES,
+                crate::budget::STATIC_PYTHON_PATHS,
+            )
+        })
+        .unwrap_or_else(|e| python::Compiled {
+            truncated: Some(format!("its strings could not be read: {e}")),
+            ..Default::default()
+        });
+    Some((module.display().to_string(), compiled))
+}
+
+/// The Python one process imports with: the version of the shared
+/// libpython it links (its installation as discovery and its home say),
+/// else that of the static libpython its module carries, with the prefix
+/// [`python::embedded`] finds for it unless the home decides.
+fn interpreter(
+    root: &Root,
+    shared: Option<&str>,
+    static_python: Option<&(String, python::Compiled)>,
+    setup: &apache::wsgi::PythonSetup,
+    installations: &[host::Installation],
+    notes: &mut Vec<String>,
+) -> Option<(String, Option<python::Prefix>)> {
+    if let Some(v) = shared {
+        return Some((v.to_string(), None));
+    }
+    let (module, compiled) = static_python?;
+    python::embedded(root, module, compiled, setup, installations, notes)
+        .map(|e| (e.version, e.prefix))
 }
 
 /// `include-system-site-packages = true` in a `pyvenv.cfg` (`site.py`:
