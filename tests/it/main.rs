@@ -39,5 +39,6 @@ mod scan_host;
 mod scan_processes;
 mod scan_roots;
 mod signatures_check;
+mod static_python;
 mod table_tmux;
 mod wsgi_daemons;
