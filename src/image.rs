@@ -15,6 +15,7 @@
 //! This module knows no clash names; it only models the process.
 
 pub mod bind;
+mod plugins;
 mod python;
 mod solo;
 
@@ -132,6 +133,8 @@ struct Origin {
     /// (`scan --installed`).
     installed_only: bool,
     uncertain: bool,
+    /// The member whose own `dlopen` brought it in (a library's plugin).
+    brought_by: Option<String>,
 }
 
 /// Why each member is there, by the object its `dlopen` opened, and why
@@ -417,6 +420,7 @@ pub fn apache_model(
             may_be_imported: false,
             installed_only: false,
             uncertain: true,
+            brought_by: None,
         };
         let _ = origins.dlopen(&mut ns, path, rtld::NOW | rtld::GLOBAL, Some(0), origin);
     }
@@ -438,6 +442,7 @@ pub fn apache_model(
             may_be_imported: false,
             installed_only: false,
             uncertain: false,
+            brought_by: None,
         };
         match origins.dlopen(&mut ns, path, rtld::NOW | rtld::GLOBAL, Some(0), origin) {
             Ok(j) => {
@@ -479,7 +484,8 @@ pub fn apache_model(
             .and_then(|f| f.soname.as_ref())
             .is_some_and(|s| s.as_slice() == b"libc.so.6")
     });
-    for service in nss_group_services(root) {
+    let nss_loaded = nss_group_services(root);
+    for service in &nss_loaded {
         let name = format!("libnss_{service}.so.2");
         let origin = Origin {
             via: format!(
@@ -489,6 +495,7 @@ pub fn apache_model(
             may_be_imported: false,
             installed_only: false,
             uncertain: true,
+            brought_by: None,
         };
         if let Err(why) = origins.dlopen(&mut ns, Path::new(&name), rtld::LAZY, libc, origin) {
             notes.push(format!("NSS service {service}: {why}"));
@@ -554,6 +561,7 @@ pub fn apache_model(
                 &wsgi.embedded,
             );
         }
+        plugins::load(root, &mut ns, &mut origins, &mut notes, &nss_loaded);
         if installed {
             let python = python_version(&ns).or(python.map(|(v, _)| v));
             load_installed(&mut ns, found, python, &mut origins);
@@ -590,6 +598,7 @@ pub fn apache_model(
                 &daemon.python,
             );
         }
+        plugins::load(root, &mut ns, &mut origins, &mut notes, &nss_loaded);
         let mut image = parent.finish(&daemon_process(&daemon.name), &ns, &origins, notes);
         image.config = daemon.config;
         out.push(image);
@@ -774,6 +783,7 @@ fn import_python(
             may_be_imported: true,
             installed_only: false,
             uncertain: false,
+            brought_by: None,
         };
         if origins.dlopen(ns, &path, rtld::NOW, None, origin).is_ok() {
             count += 1;
@@ -896,6 +906,7 @@ fn load_installed(
             may_be_imported: false,
             uncertain: false,
             installed_only: true,
+            brought_by: None,
         };
         let _ = origins.dlopen(ns, &c.path, mode, None, origin);
     }
@@ -925,6 +936,7 @@ fn load_php_extensions(
             may_be_imported: false,
             installed_only: false,
             uncertain: false,
+            brought_by: None,
         };
         if let Err(why) = origins.dlopen(ns, &ext.path, mode, caller, origin) {
             errors.push((
@@ -991,11 +1003,12 @@ pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, ModelEr
     let mut origins = Origins::default();
     let mut errors = Vec::new();
     load_php_extensions(&mut ns, &cfg, Some(0), &mut origins, &mut errors);
-    let notes = cfg
+    let mut notes = cfg
         .notes
         .iter()
         .map(|(at, n)| format!("{at}: {n}"))
         .collect();
+    plugins::load(root, &mut ns, &mut origins, &mut notes, &[]);
     Ok(finish(
         PHP_FPM.name,
         PHP_FPM.name,
@@ -1124,9 +1137,12 @@ fn finish(
             may_be_imported: origin.is_some_and(|o| o.may_be_imported),
             uncertain: origin.is_some_and(|o| o.uncertain),
             installed_only: origin.is_some_and(|o| o.installed_only),
-            brought_by: group
-                .filter(|g| how == How::Needed && g.root != 0 && g.root != j)
-                .map(|g| canonical(g.root)),
+            brought_by: match (how, origin) {
+                (How::Dlopen, Some(o)) => o.brought_by.clone(),
+                _ => group
+                    .filter(|g| how == How::Needed && g.root != 0 && g.root != j)
+                    .map(|g| canonical(g.root)),
+            },
             role: match (how, origin) {
                 (How::Exec, _) => Role::Httpd,
                 (How::Dlopen, Some(o)) => o.role,
