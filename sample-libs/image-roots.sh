@@ -6,7 +6,7 @@
 # loads, in which order, with which dlopen mode.
 #
 #   bash image-roots.sh NAME OUT        NAME: debian | rhel | source | wsgi |
-#                                             staticpy | sharedpy
+#                                             staticpy | sharedpy | plugins
 #
 # writes OUT/image/NAME/root/ (the sysroot) and OUT/image/NAME/expected.txt
 # (the manifest; line kinds in write_manifest below and in README.md). The
@@ -159,9 +159,11 @@ daemon() {
 #   module    NOW|GLOBAL   LoadModule / LoadFile (apr_dso_load)
 #   zend, php LAZY|GLOBAL|DEEPBIND   zend_extension= / extension= (PHP < 8.5)
 #   python    NOW|LOCAL    an extension module Python may import
+#   plugin-lazy, plugin-now  LAZY|LOCAL, NOW|LOCAL   a library's plugin it
+#                          may load on demand (after everything else)
 loads() {
     case $2 in
-    survivor | module | zend | php | python) ;;
+    survivor | module | zend | php | python | plugin-lazy | plugin-now) ;;
     *) die "unknown kind $2" ;;
     esac
     EVENTS+=("$*")
@@ -1274,6 +1276,99 @@ root_sharedpy() {
     python_stack shared
 }
 
+# Library plugins: libraries that dlopen modules from a directory of their
+# own on demand, each a member of the process that may be loaded, with its
+# loader's mode (src/image/plugins.rs): glibc's gconv modules (those its
+# gconv-modules configuration names), ImageMagick's coders and filters
+# (libltdl), Cyrus SASL's mechanisms, GIO modules, OpenSSL's providers.
+root_plugins() {
+    DESCRIPTION="Library plugins: mod_php's imagick extension brings libMagickCore-6.Q16 (coders and filters under ImageMagick-6.9.11/modules-Q16), its ldap extension libldap with libsasl2 (sasl2/ mechanisms), its gio extension libgio-2.0 (gio/modules), its openssl extension libcrypto.so.3 (ossl-modules); glibc's gconv directory has modules its gconv-modules names and one it does not"
+    debian_base
+    identity plugins-image debian 12 "Debian GNU/Linux 12 (bookworm)"
+    local ml=/usr/lib/x86_64-linux-gnu mods=/usr/lib/apache2/modules
+    local php=/usr/lib/php/20220829 ea=/etc/apache2 ep=/etc/php/8.2
+    local im=$ml/ImageMagick-6.9.11/modules-Q16
+
+    lib $ml/libapr-1.so.0.7.2 libapr-1.so.0
+    lib $ml/libMagickCore-6.Q16.so.6.0.0 libMagickCore-6.Q16.so.6
+    lib $ml/libsasl2.so.2.0.25 libsasl2.so.2
+    lib $ml/libgio-2.0.so.0.7400.6 libgio-2.0.so.0
+    lib $ml/libcrypto.so.3 libcrypto.so.3
+    lib $ml/libpngx.so.16 libpngx.so.16
+    lib $ml/gconv/libJISX.so libJISX.so
+    local nss
+    for nss in ldap mdns4_minimal myhostname; do
+        lib $ml/libnss_$nss.so.2 libnss_$nss.so.2
+    done
+    settle
+    ln -s libMagickCore-6.Q16.so.6.0.0 "$R$ml/libMagickCore-6.Q16.so.6"
+    ln -s libsasl2.so.2.0.25 "$R$ml/libsasl2.so.2"
+    ln -s libgio-2.0.so.0.7400.6 "$R$ml/libgio-2.0.so.0"
+    lib $ml/libldapx.so.2 libldapx.so.2 "$R$ml/libsasl2.so.2.0.25"
+    settle
+    exe /usr/sbin/apache2 "$R$ml/libapr-1.so.0.7.2"
+    process apache /usr/sbin/apache2
+    so $mods/mod_mpm_prefork.so
+    so $mods/libphp8.2.so
+    so $php/imagick.so "$R$ml/libMagickCore-6.Q16.so.6.0.0"
+    so $php/ldap.so "$R$ml/libldapx.so.2"
+    so $php/gio.so "$R$ml/libgio-2.0.so.0.7400.6"
+    so $php/openssl.so "$R$ml/libcrypto.so.3"
+    # The plugins, each a file of its family's directory.
+    so $im/coders/png.so "$R$ml/libpngx.so.16"
+    so $im/coders/jpeg.so
+    so $im/filters/analyze.so
+    so $ml/sasl2/libplain.so
+    so $ml/sasl2/libsasldb.so
+    so $ml/gio/modules/libgvfsdbus.so
+    so $ml/ossl-modules/legacy.so
+    so $ml/gconv/ISO8859-15.so
+    # As glibc builds them: RUNPATH $ORIGIN finds their helper library.
+    # shellcheck disable=SC2016 # $ORIGIN is for the loader
+    so $ml/gconv/EUC-JP.so "$R$ml/gconv/libJISX.so" -Wl,--enable-new-dtags,-rpath,'$ORIGIN'
+    # Not named by gconv-modules: iconv never loads it.
+    so $ml/gconv/STRAY.so
+    printf '%s\n' '# GNU libc iconv configuration (sample).' \
+        'alias	ISO-IR-203//	ISO-8859-15//' \
+        'module	ISO-8859-15//	INTERNAL	ISO8859-15	1' \
+        'module	INTERNAL	ISO-8859-15//	ISO8859-15	1' | file $ml/gconv/gconv-modules
+    printf '%s\n' 'module	EUC-JP//	INTERNAL	EUC-JP	1' | file $ml/gconv/gconv-modules.d/gconv-modules-extra.conf
+    # NSS: the group database's module is loaded by initgroups() in every
+    # child; the hosts database's may be, by a lookup.
+    printf '%s\n' 'passwd:         files' 'group:          files ldap' \
+        'hosts:          files mdns4_minimal [NOTFOUND=return] dns myhostname' | file /etc/nsswitch.conf
+
+    printf '%s\n' 'ServerRoot "/etc/apache2"' 'PidFile /run/apache2/apache2.pid' \
+        'User www-data' 'Group www-data' \
+        "LoadModule mpm_prefork_module $mods/mod_mpm_prefork.so" \
+        "LoadModule php_module $mods/libphp8.2.so" | file $ea/apache2.conf
+    printf '[PHP]\nengine = On\n' | file $ep/apache2/php.ini
+    local e
+    for e in imagick ldap gio openssl; do
+        printf 'extension=%s.so\n' "$e" | file $ep/mods-available/$e.ini
+        link $ep/mods-available/$e.ini $ep/apache2/conf.d/20-$e.ini
+    done
+
+    loads apache module $mods/mod_mpm_prefork.so
+    loads apache module $mods/libphp8.2.so
+    loads apache php $php/gio.so
+    loads apache php $php/imagick.so
+    loads apache php $php/ldap.so
+    loads apache php $php/openssl.so
+    loads apache plugin-lazy $ml/libnss_ldap.so.2
+    loads apache plugin-lazy $ml/gconv/EUC-JP.so
+    loads apache plugin-lazy $ml/gconv/ISO8859-15.so
+    loads apache plugin-now $ml/sasl2/libplain.so
+    loads apache plugin-now $ml/sasl2/libsasldb.so
+    loads apache plugin-lazy $im/coders/jpeg.so
+    loads apache plugin-lazy $im/coders/png.so
+    loads apache plugin-lazy $im/filters/analyze.so
+    loads apache plugin-lazy $ml/gio/modules/libgvfsdbus.so
+    loads apache plugin-now $ml/ossl-modules/legacy.so
+    loads apache plugin-lazy $ml/libnss_mdns4_minimal.so.2
+    loads apache plugin-lazy $ml/libnss_myhostname.so.2
+}
+
 # --- the oracle: glibc's loader inside the root ----------------------------
 
 oracle_tools() {
@@ -1352,7 +1447,8 @@ flags_of() {
     case $1 in
     survivor | module) echo 'RTLD_NOW|RTLD_GLOBAL' ;;
     zend | php) echo 'RTLD_LAZY|RTLD_GLOBAL|RTLD_DEEPBIND' ;;
-    python) echo 'RTLD_NOW|RTLD_LOCAL' ;;
+    python | plugin-now) echo 'RTLD_NOW|RTLD_LOCAL' ;;
+    plugin-lazy) echo 'RTLD_LAZY|RTLD_LOCAL' ;;
     esac
 }
 
@@ -1382,10 +1478,10 @@ derive() {
             for obj in "${objs[@]}"; do
                 [[ -n ${member[$obj]:-} ]] && continue
                 member[$obj]=1
-                if [[ $kind == python ]]; then scope[$obj]=local; else scope[$obj]=global; fi
+                if [[ $kind == python || $kind == plugin-* ]]; then scope[$obj]=local; else scope[$obj]=global; fi
                 LINES+=("flags $p $obj $(flags_of "$kind")")
             done
-            if [[ $kind == python ]]; then python+=("${objs[0]}"); else order+=("${objs[0]}"); fi
+            if [[ $kind == python || $kind == plugin-* ]]; then python+=("${objs[0]}"); else order+=("${objs[0]}"); fi
         done
         for obj in "${!member[@]}"; do
             LINES+=("member $p $obj" "${scope[$obj]} $p $obj")

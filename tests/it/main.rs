@@ -30,6 +30,7 @@ mod output_file;
 mod overlay;
 mod packages_host;
 mod packages_rpm;
+mod plugins;
 mod prometheus;
 mod realistic;
 mod report_schema;
