@@ -5,7 +5,8 @@
 # files, a virtualenv), plus the manifest of which objects each process
 # loads, in which order, with which dlopen mode.
 #
-#   bash image-roots.sh NAME OUT        NAME: debian | rhel | source | wsgi
+#   bash image-roots.sh NAME OUT        NAME: debian | rhel | source | wsgi |
+#                                             staticpy | sharedpy | plugins
 #
 # writes OUT/image/NAME/root/ (the sysroot) and OUT/image/NAME/expected.txt
 # (the manifest; line kinds in write_manifest below and in README.md). The
@@ -158,9 +159,11 @@ daemon() {
 #   module    NOW|GLOBAL   LoadModule / LoadFile (apr_dso_load)
 #   zend, php LAZY|GLOBAL|DEEPBIND   zend_extension= / extension= (PHP < 8.5)
 #   python    NOW|LOCAL    an extension module Python may import
+#   plugin-lazy, plugin-now  LAZY|LOCAL, NOW|LOCAL   a library's plugin it
+#                          may load on demand (after everything else)
 loads() {
     case $2 in
-    survivor | module | zend | php | python) ;;
+    survivor | module | zend | php | python | plugin-lazy | plugin-now) ;;
     *) die "unknown kind $2" ;;
     esac
     EVENTS+=("$*")
@@ -1137,6 +1140,235 @@ root_wsgi() {
     loads wsgi:idle python /srv/two/venv/$sp
 }
 
+# python_stack KIND: Python 3.11 built from source under /usr/local with
+# httpd 2.4 in /usr/local/apache2, its OpenSSL compiled in and exported
+# (-rdynamic), and mod_wsgi built against the interpreter: KIND static
+# (mod_wsgi carries libpython: it defines Python's C API and holds the
+# strings CPython compiles in: getpath.c's PREFIX and EXEC_PREFIX,
+# dynload_shlib.c's extension suffixes, PY_VERSION) or shared (mod_wsgi
+# needs /usr/local/lib/libpython3.11.so.1.0). Both import _ssl and _hashlib
+# from /usr/local/lib/python3.11/lib-dynload, which need the system's
+# libssl.so.3 and libcrypto.so.3 and call SSL_new, SSL_CTX_new and
+# EVP_DigestInit_ex, which httpd exports too.
+python_stack() {
+    local kind=$1
+    debian_base
+    identity "${kind}py-image" debian 12 "Debian GNU/Linux 12 (bookworm)"
+    local ml=/usr/lib/x86_64-linux-gnu ap=/usr/local/apache2
+    local mods=$ap/modules dyn=/usr/local/lib/python3.11/lib-dynload
+
+    # The system's OpenSSL 3, its symbols versioned as the real one's.
+    printf 'OPENSSL_3.0.0 { global: *; };\n' >"$B/ossl3.map"
+    local i ssl_fns='' crypto_fns=''
+    for i in 0 1 2 3 4 5; do
+        ssl_fns+="int SSL_fn$i(void) { return $i; }"$'\n'
+        crypto_fns+="int EVP_fn$i(void) { return $i; }"$'\n'
+    done
+    printf '%sint SSL_new(void *c) { (void)c; return 3; }\nint SSL_CTX_new(void *m) { (void)m; return 3; }\n' \
+        "$ssl_fns" >"$B/libssl.c"
+    printf '%sint EVP_DigestInit_ex(void *c, void *t, void *e) { (void)c; (void)t; (void)e; return 3; }\n' \
+        "$crypto_fns" >"$B/libcrypto.c"
+    # httpd's static OpenSSL 1.1: the same API, unversioned, exported.
+    cat "$B/libssl.c" "$B/libcrypto.c" >"$B/httpd-ssl.c"
+    echo 'const char openssl_version_text[] = "OpenSSL 1.1.1w  11 Sep 2023";' >>"$B/httpd-ssl.c"
+    # The interpreter's C API and its compiled-in strings (kept: exported).
+    cat >"$B/libpython.c" <<'EOF'
+int Py_Initialize(void) { return 0; }
+int Py_IsInitialized(void) { return 1; }
+int PyGILState_Ensure(void) { return 1; }
+void PyGILState_Release(int s) { (void)s; }
+int PyModule_Create2(void *d, int v) { (void)d; return v; }
+const char *const getpath_keys[] = { "PREFIX", "EXEC_PREFIX", "PYTHONPATH", "VPATH", "PLATLIBDIR" };
+const char getpath_prefix[] = "/usr/local";
+const char getpath_exec_prefix[] = "/usr/local";
+const char getpath_platlibdir[] = "lib";
+const char *const dynload_suffixes[] = { ".cpython-311-x86_64-linux-gnu.so", ".abi3.so", ".so" };
+const char py_version[] = "3.11.9";
+const char py_version_format[] = "%.80s (%.80s) %.80s";
+EOF
+    cat >"$B/wsgi.c" <<'EOF'
+int Py_Initialize(void);
+const char mod_wsgi_version[] = "5.0.0";
+int wsgi_init(void) { return Py_Initialize(); }
+EOF
+    printf 'int SSL_new(void *c);\nint SSL_CTX_new(void *m);\nint PyInit__ssl(void) { return SSL_new(0) + SSL_CTX_new(0); }\n' >"$B/_ssl.c"
+    printf 'int EVP_DigestInit_ex(void *c, void *t, void *e);\nint PyInit__hashlib(void) { return EVP_DigestInit_ex(0, 0, 0); }\n' >"$B/_hashlib.c"
+    local c
+    for c in libssl libcrypto httpd-ssl libpython wsgi _ssl _hashlib; do
+        gcc -c -fPIC -o "$B/$c.o" "$B/$c.c"
+    done
+
+    link_bg "$R$ml/libcrypto.so.3" -shared "$B/libcrypto.o" -Wl,-soname,libcrypto.so.3 \
+        -Wl,--version-script="$B/ossl3.map"
+    link_bg "$R$ml/libssl.so.3" -shared "$B/libssl.o" -Wl,-soname,libssl.so.3 \
+        -Wl,--version-script="$B/ossl3.map"
+    lib $ap/lib/libapr-1.so.0.7.4 libapr-1.so.0
+    if [[ $kind == shared ]]; then
+        link_bg "$R/usr/local/lib/libpython3.11.so.1.0" -shared "$B/libpython.o" \
+            -Wl,-soname,libpython3.11.so.1.0
+    fi
+    settle
+    ln -s libapr-1.so.0.7.4 "$R$ap/lib/libapr-1.so.0"
+    exe $ap/bin/httpd "$B/httpd-ssl.o" -rdynamic "$R$ap/lib/libapr-1.so.0.7.4" \
+        -Wl,--enable-new-dtags,-rpath,$ap/lib
+    process apache $ap/bin/httpd
+    so $mods/mod_mpm_prefork.so
+    if [[ $kind == static ]]; then
+        link_bg "$R$mods/mod_wsgi.so" -shared "$B/wsgi.o" "$B/libpython.o"
+    else
+        link_bg "$R$mods/mod_wsgi.so" -shared "$B/wsgi.o" -Wl,--no-as-needed \
+            "$R/usr/local/lib/libpython3.11.so.1.0"
+    fi
+    CANDIDATES+=("$mods/mod_wsgi.so")
+    link_bg "$R$dyn/_ssl.cpython-311-x86_64-linux-gnu.so" -shared "$B/_ssl.o" \
+        -Wl,--no-as-needed "$R$ml/libssl.so.3" "$R$ml/libcrypto.so.3"
+    link_bg "$R$dyn/_hashlib.cpython-311-x86_64-linux-gnu.so" -shared "$B/_hashlib.o" \
+        -Wl,--no-as-needed "$R$ml/libcrypto.so.3"
+    CANDIDATES+=("$dyn/_ssl.cpython-311-x86_64-linux-gnu.so" "$dyn/_hashlib.cpython-311-x86_64-linux-gnu.so")
+    # The pure standard library's landmark, and a site-packages module.
+    echo '# (sample) the landmark getpath looks for' | file /usr/local/lib/python3.11/os.py
+    so /usr/local/lib/python3.11/site-packages/sitepkg/_site.cpython-311-x86_64-linux-gnu.so
+    # Another interpreter's installation: neither stack imports from it.
+    so /usr/lib/python3.9/lib-dynload/_other.cpython-39-x86_64-linux-gnu.so
+
+    file $ap/conf/httpd.conf <<'EOF'
+# (sample) httpd 2.4 built from source, with mod_wsgi built against the
+# Python 3.11 built from source under /usr/local.
+ServerRoot "/usr/local/apache2"
+Listen 80
+LoadModule mpm_prefork_module modules/mod_mpm_prefork.so
+LoadModule wsgi_module modules/mod_wsgi.so
+User daemon
+Group daemon
+DocumentRoot "/usr/local/apache2/htdocs"
+WSGIDaemonProcess site display-name=%{GROUP}
+WSGIScriptAlias /site /srv/site/app.wsgi process-group=site
+WSGIScriptAlias / /srv/app/app.wsgi
+EOF
+    mkdir -p "$R$ap/htdocs" "$R$ap/logs"
+    local app
+    for app in app site; do
+        printf 'import ssl, hashlib\ndef application(environ, start_response):\n    start_response("200 OK", [])\n    return [b"%s"]\n' "$app" |
+            file /srv/$app/app.wsgi
+    done
+
+    loads apache module $mods/mod_mpm_prefork.so
+    loads apache module $mods/mod_wsgi.so
+    local p
+    for p in apache site; do
+        if [[ $p == site ]]; then
+            daemon site
+            p=wsgi:site
+        fi
+        loads $p python $dyn/_hashlib.cpython-311-x86_64-linux-gnu.so
+        loads $p python $dyn/_ssl.cpython-311-x86_64-linux-gnu.so
+        loads $p python /usr/local/lib/python3.11/site-packages/sitepkg/_site.cpython-311-x86_64-linux-gnu.so
+    done
+}
+
+root_staticpy() {
+    DESCRIPTION="Python 3.11 and httpd built from source under /usr/local: mod_wsgi with libpython linked statically (Python's C API and CPython's compiled-in PREFIX, extension suffix and version strings in mod_wsgi.so itself), httpd exporting a static OpenSSL; _ssl and _hashlib in /usr/local/lib/python3.11/lib-dynload need the system's libssl/libcrypto; an embedded application and a daemon group without a home"
+    python_stack static
+}
+
+root_sharedpy() {
+    DESCRIPTION="The staticpy stack with mod_wsgi built against the shared /usr/local/lib/libpython3.11.so.1.0"
+    python_stack shared
+}
+
+# Library plugins: libraries that dlopen modules from a directory of their
+# own on demand, each a member of the process that may be loaded, with its
+# loader's mode (src/image/plugins.rs): glibc's gconv modules (those its
+# gconv-modules configuration names), ImageMagick's coders and filters
+# (libltdl), Cyrus SASL's mechanisms, GIO modules, OpenSSL's providers.
+root_plugins() {
+    DESCRIPTION="Library plugins: mod_php's imagick extension brings libMagickCore-6.Q16 (coders and filters under ImageMagick-6.9.11/modules-Q16), its ldap extension libldap with libsasl2 (sasl2/ mechanisms), its gio extension libgio-2.0 (gio/modules), its openssl extension libcrypto.so.3 (ossl-modules); glibc's gconv directory has modules its gconv-modules names and one it does not"
+    debian_base
+    identity plugins-image debian 12 "Debian GNU/Linux 12 (bookworm)"
+    local ml=/usr/lib/x86_64-linux-gnu mods=/usr/lib/apache2/modules
+    local php=/usr/lib/php/20220829 ea=/etc/apache2 ep=/etc/php/8.2
+    local im=$ml/ImageMagick-6.9.11/modules-Q16
+
+    lib $ml/libapr-1.so.0.7.2 libapr-1.so.0
+    lib $ml/libMagickCore-6.Q16.so.6.0.0 libMagickCore-6.Q16.so.6
+    lib $ml/libsasl2.so.2.0.25 libsasl2.so.2
+    lib $ml/libgio-2.0.so.0.7400.6 libgio-2.0.so.0
+    lib $ml/libcrypto.so.3 libcrypto.so.3
+    lib $ml/libpngx.so.16 libpngx.so.16
+    lib $ml/gconv/libJISX.so libJISX.so
+    local nss
+    for nss in ldap mdns4_minimal myhostname; do
+        lib $ml/libnss_$nss.so.2 libnss_$nss.so.2
+    done
+    settle
+    ln -s libMagickCore-6.Q16.so.6.0.0 "$R$ml/libMagickCore-6.Q16.so.6"
+    ln -s libsasl2.so.2.0.25 "$R$ml/libsasl2.so.2"
+    ln -s libgio-2.0.so.0.7400.6 "$R$ml/libgio-2.0.so.0"
+    lib $ml/libldapx.so.2 libldapx.so.2 "$R$ml/libsasl2.so.2.0.25"
+    settle
+    exe /usr/sbin/apache2 "$R$ml/libapr-1.so.0.7.2"
+    process apache /usr/sbin/apache2
+    so $mods/mod_mpm_prefork.so
+    so $mods/libphp8.2.so
+    so $php/imagick.so "$R$ml/libMagickCore-6.Q16.so.6.0.0"
+    so $php/ldap.so "$R$ml/libldapx.so.2"
+    so $php/gio.so "$R$ml/libgio-2.0.so.0.7400.6"
+    so $php/openssl.so "$R$ml/libcrypto.so.3"
+    # The plugins, each a file of its family's directory.
+    so $im/coders/png.so "$R$ml/libpngx.so.16"
+    so $im/coders/jpeg.so
+    so $im/filters/analyze.so
+    so $ml/sasl2/libplain.so
+    so $ml/sasl2/libsasldb.so
+    so $ml/gio/modules/libgvfsdbus.so
+    so $ml/ossl-modules/legacy.so
+    so $ml/gconv/ISO8859-15.so
+    # As glibc builds them: RUNPATH $ORIGIN finds their helper library.
+    # shellcheck disable=SC2016 # $ORIGIN is for the loader
+    so $ml/gconv/EUC-JP.so "$R$ml/gconv/libJISX.so" -Wl,--enable-new-dtags,-rpath,'$ORIGIN'
+    # Not named by gconv-modules: iconv never loads it.
+    so $ml/gconv/STRAY.so
+    printf '%s\n' '# GNU libc iconv configuration (sample).' \
+        'alias	ISO-IR-203//	ISO-8859-15//' \
+        'module	ISO-8859-15//	INTERNAL	ISO8859-15	1' \
+        'module	INTERNAL	ISO-8859-15//	ISO8859-15	1' | file $ml/gconv/gconv-modules
+    printf '%s\n' 'module	EUC-JP//	INTERNAL	EUC-JP	1' | file $ml/gconv/gconv-modules.d/gconv-modules-extra.conf
+    # NSS: the group database's module is loaded by initgroups() in every
+    # child; the hosts database's may be, by a lookup.
+    printf '%s\n' 'passwd:         files' 'group:          files ldap' \
+        'hosts:          files mdns4_minimal [NOTFOUND=return] dns myhostname' | file /etc/nsswitch.conf
+
+    printf '%s\n' 'ServerRoot "/etc/apache2"' 'PidFile /run/apache2/apache2.pid' \
+        'User www-data' 'Group www-data' \
+        "LoadModule mpm_prefork_module $mods/mod_mpm_prefork.so" \
+        "LoadModule php_module $mods/libphp8.2.so" | file $ea/apache2.conf
+    printf '[PHP]\nengine = On\n' | file $ep/apache2/php.ini
+    local e
+    for e in imagick ldap gio openssl; do
+        printf 'extension=%s.so\n' "$e" | file $ep/mods-available/$e.ini
+        link $ep/mods-available/$e.ini $ep/apache2/conf.d/20-$e.ini
+    done
+
+    loads apache module $mods/mod_mpm_prefork.so
+    loads apache module $mods/libphp8.2.so
+    loads apache php $php/gio.so
+    loads apache php $php/imagick.so
+    loads apache php $php/ldap.so
+    loads apache php $php/openssl.so
+    loads apache plugin-lazy $ml/libnss_ldap.so.2
+    loads apache plugin-lazy $ml/gconv/EUC-JP.so
+    loads apache plugin-lazy $ml/gconv/ISO8859-15.so
+    loads apache plugin-now $ml/sasl2/libplain.so
+    loads apache plugin-now $ml/sasl2/libsasldb.so
+    loads apache plugin-lazy $im/coders/jpeg.so
+    loads apache plugin-lazy $im/coders/png.so
+    loads apache plugin-lazy $im/filters/analyze.so
+    loads apache plugin-lazy $ml/gio/modules/libgvfsdbus.so
+    loads apache plugin-now $ml/ossl-modules/legacy.so
+    loads apache plugin-lazy $ml/libnss_mdns4_minimal.so.2
+    loads apache plugin-lazy $ml/libnss_myhostname.so.2
+}
+
 # --- the oracle: glibc's loader inside the root ----------------------------
 
 oracle_tools() {
@@ -1215,7 +1447,8 @@ flags_of() {
     case $1 in
     survivor | module) echo 'RTLD_NOW|RTLD_GLOBAL' ;;
     zend | php) echo 'RTLD_LAZY|RTLD_GLOBAL|RTLD_DEEPBIND' ;;
-    python) echo 'RTLD_NOW|RTLD_LOCAL' ;;
+    python | plugin-now) echo 'RTLD_NOW|RTLD_LOCAL' ;;
+    plugin-lazy) echo 'RTLD_LAZY|RTLD_LOCAL' ;;
     esac
 }
 
@@ -1245,10 +1478,10 @@ derive() {
             for obj in "${objs[@]}"; do
                 [[ -n ${member[$obj]:-} ]] && continue
                 member[$obj]=1
-                if [[ $kind == python ]]; then scope[$obj]=local; else scope[$obj]=global; fi
+                if [[ $kind == python || $kind == plugin-* ]]; then scope[$obj]=local; else scope[$obj]=global; fi
                 LINES+=("flags $p $obj $(flags_of "$kind")")
             done
-            if [[ $kind == python ]]; then python+=("${objs[0]}"); else order+=("${objs[0]}"); fi
+            if [[ $kind == python || $kind == plugin-* ]]; then python+=("${objs[0]}"); else order+=("${objs[0]}"); fi
         done
         for obj in "${!member[@]}"; do
             LINES+=("member $p $obj" "${scope[$obj]} $p $obj")

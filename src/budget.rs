@@ -231,6 +231,22 @@ pub const WSGI_DAEMON_GROUPS: usize = 256;
 /// `WSGIApplicationGroup`): real configurations make a few thousand; a
 /// flood of either directive in one scope squares the work.
 pub const WSGI_SCOPE_WORK: usize = 10_000_000;
+/// Bytes of an Apache module with a static libpython read for the strings
+/// CPython compiles in (its `PREFIX`, version, extension suffix). A
+/// stripped mod_wsgi with the interpreter in it is 5 to 10 MiB, one with
+/// debugging information some 60 MiB; reading is sequential and costs
+/// memory only for the strings kept.
+pub const STATIC_PYTHON_BYTES: u64 = 256 << 20;
+/// Absolute-path strings kept from such a module as candidates for its
+/// `PREFIX` (each at most `APACHE_PATH` bytes): CPython carries a few
+/// dozen; the rest of a crafted file's are counted and dropped.
+pub const STATIC_PYTHON_PATHS: usize = 4096;
+/// Plugins modelled from one plugin directory of a library (gconv,
+/// ImageMagick's coders, SASL's mechanisms...): each is a `dlopen` bound
+/// in every process that holds the library. glibc's gconv directory, the
+/// largest real one, has some 250; past this the first in byte order are
+/// modelled and the process notes say so.
+pub const PLUGINS_PER_DIRECTORY: usize = 1024;
 /// Largest envvars, unit, environment or `ld.so.preload` file read.
 pub const SMALL_FILE: u64 = 1 << 20;
 /// Files read for httpd's service environment (the unit, its drop-ins,

@@ -17,7 +17,7 @@
 //! ```
 
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -205,6 +205,46 @@ pub fn python_packages(root: &Root, dir: &Path) -> Discovery {
         }
         _ => Discovery::default(),
     }
+}
+
+/// A Python installation of the root: its prefix (`sys.exec_prefix`, the
+/// directory above `lib/pythonX.Y`) and its `X.Y`, one per `lib-dynload`
+/// directory of the places discovery looks in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Installation {
+    pub prefix: PathBuf,
+    pub version: String,
+}
+
+/// Every Python installation of the root, by its `lib-dynload` directory
+/// in the places discovery looks in, sorted and without duplicates: what a
+/// static libpython that names no prefix of its own may be guessed to use.
+pub fn python_installations(root: &Root) -> Vec<Installation> {
+    let mut out: Vec<Installation> = DYNLOAD_DIRS
+        .iter()
+        .flat_map(|pattern| root.glob(pattern.as_bytes()))
+        .filter_map(|dir| {
+            let dir = PathBuf::from(std::ffi::OsString::from_vec(dir));
+            if !root.is_dir(&dir) {
+                return None;
+            }
+            let lib = dir.parent()?;
+            let version = lib
+                .file_name()?
+                .to_str()?
+                .strip_prefix("python")?
+                .to_string();
+            let prefix = lib.parent()?.parent()?.to_path_buf();
+            let ok = version.split('.').count() == 2
+                && version
+                    .split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            ok.then_some(Installation { prefix, version })
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn walk(root: &Root, dir: &Path, place: Place) -> Discovery {

@@ -15,6 +15,8 @@
 //! This module knows no clash names; it only models the process.
 
 pub mod bind;
+mod plugins;
+mod python;
 mod solo;
 
 use std::os::unix::ffi::OsStrExt;
@@ -131,6 +133,8 @@ struct Origin {
     /// (`scan --installed`).
     installed_only: bool,
     uncertain: bool,
+    /// The member whose own `dlopen` brought it in (a library's plugin).
+    brought_by: Option<String>,
 }
 
 /// Why each member is there, by the object its `dlopen` opened, and why
@@ -416,6 +420,7 @@ pub fn apache_model(
             may_be_imported: false,
             installed_only: false,
             uncertain: true,
+            brought_by: None,
         };
         let _ = origins.dlopen(&mut ns, path, rtld::NOW | rtld::GLOBAL, Some(0), origin);
     }
@@ -442,6 +447,7 @@ pub fn apache_model(
             may_be_imported: false,
             installed_only: false,
             uncertain: false,
+            brought_by: None,
         };
         match origins.dlopen(&mut ns, path, rtld::NOW | rtld::GLOBAL, Some(0), origin) {
             Ok(j) => {
@@ -483,7 +489,8 @@ pub fn apache_model(
             .and_then(|f| f.soname.as_ref())
             .is_some_and(|s| s.as_slice() == b"libc.so.6")
     });
-    for service in nss_group_services(root) {
+    let nss_loaded = nss_group_services(root);
+    for service in &nss_loaded {
         let name = format!("libnss_{service}.so.2");
         let origin = Origin {
             via: format!(
@@ -493,6 +500,7 @@ pub fn apache_model(
             may_be_imported: false,
             installed_only: false,
             uncertain: true,
+            brought_by: None,
         };
         if let Err(why) = origins.dlopen(&mut ns, Path::new(&name), rtld::LAZY, libc, origin) {
             notes.push(format!("NSS service {service}: {why}"));
@@ -500,27 +508,18 @@ pub fn apache_model(
     }
 
     // mod_wsgi built against a static libpython carries the interpreter
-    // itself (it defines Py_Initialize and needs no libpython).
-    if libpython && python_version(&ns).is_none() {
-        let static_python = ns.objects().iter().any(|o| {
-            o.path
-                .as_ref()
-                .and_then(|p| p.file_name())
-                .is_some_and(|n| {
-                    n.as_bytes().starts_with(b"mod_wsgi") || n.as_bytes().starts_with(b"mod_python")
-                })
-                && o.facts().is_some_and(|f| {
-                    f.symbols
-                        .iter()
-                        .any(|s| s.is_defined() && s.name.as_slice() == b"Py_Initialize")
-                })
-        });
-        if static_python {
-            notes.push(
-                "mod_wsgi/mod_python embeds a static libpython (defines Py_Initialize, no libpython DT_NEEDED): its Python symbols are the module's own".into(),
-            );
-        }
-    }
+    // itself (it defines Py_Initialize and needs no libpython): which
+    // Python it is comes from the strings compiled into it (`python`).
+    let static_python = if libpython && python_version(&ns).is_none() {
+        static_python(root, &ns)
+    } else {
+        None
+    };
+    let installations = if static_python.is_some() {
+        host::python_installations(root)
+    } else {
+        Vec::new()
+    };
 
     // Everything so far is the parent's image, which every process Apache
     // forks holds: its children, and mod_wsgi's daemon process groups,
@@ -548,19 +547,28 @@ pub fn apache_model(
     let mut out = Vec::with_capacity(1 + wsgi.daemons.len());
     {
         let (mut ns, mut origins, mut notes) = parent.fork();
-        if let Some(v) = &version {
+        let python = interpreter(
+            root,
+            version.as_deref(),
+            static_python.as_ref(),
+            &wsgi.embedded,
+            &installations,
+            &mut notes,
+        );
+        if let Some((v, prefix)) = &python {
             import_python(
                 root,
                 found,
                 &mut ns,
                 &mut origins,
                 &mut notes,
-                v,
+                (v, prefix.as_ref()),
                 &wsgi.embedded,
             );
         }
+        plugins::load(root, &mut ns, &mut origins, &mut notes, &nss_loaded);
         if installed {
-            let python = python_version(&ns);
+            let python = python_version(&ns).or(python.map(|(v, _)| v));
             load_installed(&mut ns, found, python, &mut origins);
         }
         let mut image = parent.finish(APACHE.name, &ns, &origins, notes);
@@ -576,17 +584,26 @@ pub fn apache_model(
             if daemon.applications == 1 { "" } else { "s" },
             if daemon.applications == 1 { "s" } else { "" },
         ));
-        if let Some(v) = &version {
+        let python = interpreter(
+            root,
+            version.as_deref(),
+            static_python.as_ref(),
+            &daemon.python,
+            &installations,
+            &mut notes,
+        );
+        if let Some((v, prefix)) = &python {
             import_python(
                 root,
                 found,
                 &mut ns,
                 &mut origins,
                 &mut notes,
-                v,
+                (v, prefix.as_ref()),
                 &daemon.python,
             );
         }
+        plugins::load(root, &mut ns, &mut origins, &mut notes, &nss_loaded);
         let mut image = parent.finish(&daemon_process(&daemon.name), &ns, &origins, notes);
         image.config = daemon.config;
         out.push(image);
@@ -655,7 +672,7 @@ fn import_python(
     ns: &mut Namespace<'_, '_>,
     origins: &mut Origins,
     notes: &mut Vec<String>,
-    version: &str,
+    (version, prefix): (&str, Option<&python::Prefix>),
     setup: &apache::wsgi::PythonSetup,
 ) {
     let tag = format!("cpython-{}", version.replace('.', ""));
@@ -699,12 +716,22 @@ fn import_python(
             .collect()
     };
     let mut modules: Vec<(String, PathBuf)> = Vec::new();
-    match &setup.home {
-        None => {
+    match (&setup.home, prefix) {
+        (None, None) => {
             modules.extend(system_std);
             modules.extend(system_site);
         }
-        Some((via, home)) => {
+        // A static libpython's own installation, and no other's.
+        (None, Some(p)) => {
+            let via = "Python extension module";
+            for d in python::lib_dirs(&p.exec_prefix, version) {
+                modules.extend(of_dir(via, &d.join("lib-dynload")));
+            }
+            for d in python::lib_dirs(&p.prefix, version) {
+                modules.extend(of_dir(via, &d.join("site-packages")));
+            }
+        }
+        (Some((via, home)), _) => {
             let venv = root
                 .read(&home.join("pyvenv.cfg"), crate::budget::named!(SMALL_FILE))
                 .ok();
@@ -761,6 +788,7 @@ fn import_python(
             may_be_imported: true,
             installed_only: false,
             uncertain: false,
+            brought_by: None,
         };
         if origins.dlopen(ns, &path, rtld::NOW, None, origin).is_ok() {
             count += 1;
@@ -770,6 +798,58 @@ fn import_python(
         "{count} Python {version} extension module{} may be imported; each is modelled as dlopen(RTLD_NOW) in path order after everything global (the real import order is the application's)",
         if count == 1 { "" } else { "s" }
     ));
+}
+
+/// The module of the parent's image that carries a static libpython
+/// (mod_wsgi or mod_python defining `Py_Initialize`), with the strings
+/// compiled into it; `None` when there is none or it cannot be read.
+fn static_python(root: &Root, ns: &Namespace<'_, '_>) -> Option<(String, python::Compiled)> {
+    let module = ns.objects().iter().find_map(|o| {
+        let opened = o.opened.as_ref()?;
+        let name = opened.canonical.file_name()?.as_bytes();
+        let embeds = (name.starts_with(b"mod_wsgi") || name.starts_with(b"mod_python"))
+            && o.facts().is_some_and(|f| {
+                f.symbols
+                    .iter()
+                    .any(|s| s.is_defined() && s.name.as_slice() == b"Py_Initialize")
+            });
+        embeds.then(|| opened.canonical.clone())
+    })?;
+    let compiled = root
+        .open(&module)
+        .map_err(std::io::Error::other)
+        .and_then(|f| {
+            python::compiled_strings(
+                f.file,
+                crate::budget::STATIC_PYTHON_BYTES,
+                crate::budget::STATIC_PYTHON_PATHS,
+            )
+        })
+        .unwrap_or_else(|e| python::Compiled {
+            truncated: Some(format!("its strings could not be read: {e}")),
+            ..Default::default()
+        });
+    Some((module.display().to_string(), compiled))
+}
+
+/// The Python one process imports with: the version of the shared
+/// libpython it links (its installation as discovery and its home say),
+/// else that of the static libpython its module carries, with the prefix
+/// [`python::embedded`] finds for it unless the home decides.
+fn interpreter(
+    root: &Root,
+    shared: Option<&str>,
+    static_python: Option<&(String, python::Compiled)>,
+    setup: &apache::wsgi::PythonSetup,
+    installations: &[host::Installation],
+    notes: &mut Vec<String>,
+) -> Option<(String, Option<python::Prefix>)> {
+    if let Some(v) = shared {
+        return Some((v.to_string(), None));
+    }
+    let (module, compiled) = static_python?;
+    python::embedded(root, module, compiled, setup, installations, notes)
+        .map(|e| (e.version, e.prefix))
 }
 
 /// `include-system-site-packages = true` in a `pyvenv.cfg` (`site.py`:
@@ -832,6 +912,7 @@ fn load_installed(
             may_be_imported: false,
             uncertain: false,
             installed_only: true,
+            brought_by: None,
         };
         let _ = origins.dlopen(ns, &c.path, mode, None, origin);
     }
@@ -861,6 +942,7 @@ fn load_php_extensions(
             may_be_imported: false,
             installed_only: false,
             uncertain: false,
+            brought_by: None,
         };
         if let Err(why) = origins.dlopen(ns, &ext.path, mode, caller, origin) {
             errors.push((
@@ -927,11 +1009,12 @@ pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, ModelEr
     let mut origins = Origins::default();
     let mut errors = Vec::new();
     load_php_extensions(&mut ns, &cfg, Some(0), &mut origins, &mut errors);
-    let notes = cfg
+    let mut notes = cfg
         .notes
         .iter()
         .map(|(at, n)| format!("{at}: {n}"))
         .collect();
+    plugins::load(root, &mut ns, &mut origins, &mut notes, &[]);
     Ok(finish(
         PHP_FPM.name,
         PHP_FPM.name,
@@ -1060,9 +1143,12 @@ fn finish(
             may_be_imported: origin.is_some_and(|o| o.may_be_imported),
             uncertain: origin.is_some_and(|o| o.uncertain),
             installed_only: origin.is_some_and(|o| o.installed_only),
-            brought_by: group
-                .filter(|g| how == How::Needed && g.root != 0 && g.root != j)
-                .map(|g| canonical(g.root)),
+            brought_by: match (how, origin) {
+                (How::Dlopen, Some(o)) => o.brought_by.clone(),
+                _ => group
+                    .filter(|g| how == How::Needed && g.root != 0 && g.root != j)
+                    .map(|g| canonical(g.root)),
+            },
             role: match (how, origin) {
                 (How::Exec, _) => Role::Httpd,
                 (How::Dlopen, Some(o)) => o.role,

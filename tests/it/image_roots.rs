@@ -18,7 +18,15 @@
 //!   `Include conf/extra/*.conf` in byte order (`B.conf` before `a.conf`);
 //! - `wsgi`: three mod_wsgi daemon process groups (two with a virtualenv
 //!   each, one no application names) and an embedded application with
-//!   `WSGIPythonPath`, each group a process `wsgi:GROUP`.
+//!   `WSGIPythonPath`, each group a process `wsgi:GROUP`;
+//! - `staticpy` and `sharedpy`: httpd and Python 3.11 built from source
+//!   under /usr/local, mod_wsgi with libpython linked statically (its
+//!   version and prefix from the strings compiled into it) or shared, the
+//!   same lib-dynload and site-packages modules imported in both;
+//! - `plugins`: library plugins (glibc's gconv modules its configuration
+//!   names, ImageMagick's coders and filters, SASL mechanisms, GIO modules,
+//!   OpenSSL's providers) as members that may be loaded, with their
+//!   loaders' modes.
 //!
 //! Each root comes with `expected.txt`: what each process loads, written by
 //! the script with the configuration, and what those objects bring in as
@@ -54,7 +62,9 @@ use serde_json::Value;
 use crate::common::{SOCLASH, sample_roots_dir};
 
 /// The sample hosts image-roots.sh builds.
-const ROOTS: [&str; 4] = ["debian", "rhel", "source", "wsgi"];
+const ROOTS: [&str; 7] = [
+    "debian", "rhel", "source", "wsgi", "staticpy", "sharedpy", "plugins",
+];
 
 /// Every run must be done by then.
 const TIMEOUT: Duration = Duration::from_secs(10);

@@ -414,6 +414,19 @@ struct Run {
     served: Duration,
 }
 
+/// Conversions glibc's iconv makes through gconv modules it loads on
+/// demand (ISO8859-15.so; EUC-JP.so with libJIS.so; IBM037.so), with the
+/// pid of the child that made them.
+const ICONV_PHP: &str = r#"<?php
+$out = [];
+foreach (['ISO-8859-15', 'EUC-JP', 'IBM037'] as $cs) {
+    $r = iconv('UTF-8', $cs . '//TRANSLIT', "soclash \u{e9}");
+    $out[] = $cs . ' ' . ($r === false ? 'failed' : strlen($r));
+}
+$failed = array_filter($out, function ($l) { return str_ends_with($l, 'failed'); });
+echo ($failed ? "failed\n" : "ok\n") . 'pid ' . getmypid() . "\n" . implode("\n", $out) . "\n";
+"#;
+
 fn write_run_config(root: &Path, run: &RunDir, port: u16) {
     let main = fs::read_to_string(root.join("etc/apache2/apache2.conf"))
         .expect("the root's /etc/apache2/apache2.conf");
@@ -428,6 +441,15 @@ fn write_run_config(root: &Path, run: &RunDir, port: u16) {
         }
     }
     assert!(replaced, "apache2.conf has no `Include ports.conf` line");
+    // An iconv conversion in the PHP child, so that glibc loads gconv
+    // modules (library plugins, issue 16): the script lives in the run
+    // directory, never in the shared root.
+    let _ = writeln!(
+        conf,
+        "Alias /soclash-iconv.php {d}/iconv.php\n<Directory {d}>\n    Require all granted\n</Directory>",
+        d = run.inside
+    );
+    fs::write(run.host.join("iconv.php"), ICONV_PHP).expect("write iconv.php");
     conf.push_str(
         "# tests/it/realistic.rs: one prefork worker serves every PHP request.\n\
          <IfModule mpm_prefork_module>\n    StartServers 1\n    MinSpareServers 1\n    \
@@ -535,6 +557,11 @@ fn run_apache(root: &Path) -> Run {
     );
     let child = pid_of(&php);
     processes.insert(child, "prefork child (PHP)".into());
+    let conv = get("/soclash-iconv.php");
+    assert!(
+        conv.starts_with("ok\n") && pid_of(&conv) == child,
+        "iconv.php: a conversion failed, or another child served it:\n{conv}"
+    );
     let mut maps = BTreeMap::from([("prefork child (PHP)".to_string(), mapped(root, child))]);
     let mut imported = BTreeMap::new();
     let mut failed = BTreeMap::new();
@@ -1486,9 +1513,20 @@ fn real_interpositions_are_named_by_findings() {
     );
 }
 
+/// The plugin directories of the libraries the realistic root has
+/// (glibc's gconv, OpenSSL's engines and providers, SASL, Kerberos).
+const PLUGIN_DIRS: [&str; 5] = [
+    "/gconv/",
+    "/engines-3/",
+    "/ossl-modules/",
+    "/sasl2/",
+    "/krb5/plugins/",
+];
+
 /// (d) Every ELF object the PHP child and each daemon mapped, once it had
 /// served its request (a daemon imports every extension module of its
-/// virtualenv), is a member of its modelled process: the children's of
+/// virtualenv; the PHP child also converts with iconv), is a member of its
+/// modelled process: the children's of
 /// `apache`, a daemon's of `wsgi:GROUP` (rule H11 per daemon group).
 #[test]
 fn mapped_objects_are_members_of_their_process() {
@@ -1508,6 +1546,20 @@ fn mapped_objects_are_members_of_their_process() {
             continue;
         };
         assert!(mapped.len() > 20, "{label} mapped only {mapped:?}");
+        // Library plugins (issue 16): the PHP child made iconv conversions
+        // (iconv.php), so glibc mapped gconv modules, which only the
+        // plugin members of the model account for.
+        let plugins: Vec<&String> = mapped
+            .iter()
+            .filter(|m| PLUGIN_DIRS.iter().any(|d| m.contains(d)))
+            .collect();
+        if process == "apache" {
+            assert!(
+                plugins.iter().any(|m| m.contains("/gconv/")),
+                "{label}: no gconv module mapped after iconv.php: {mapped:?}"
+            );
+        }
+        println!("{label}: library plugins mapped: {plugins:?}");
         let missing: Vec<&String> = mapped.difference(members).collect();
         println!(
             "{label} ({process}): {} ELF objects mapped, {} members, {} mapped but no member",
