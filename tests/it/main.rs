@@ -40,4 +40,5 @@ mod scan_processes;
 mod scan_roots;
 mod signatures_check;
 mod table_tmux;
+mod venvs;
 mod wsgi_daemons;
