@@ -7,7 +7,7 @@ ROOTS := $(abspath target/sample-roots)
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(TARGET_DIR)/release/soclash
 
-.PHONY: all build test deps lint sample-libs bench clean generated install deb deb-check ansible-venv realistic-root fuzz
+.PHONY: all build test deps lint sample-libs venvs-root bench clean generated install deb deb-check ansible-venv realistic-root fuzz
 
 all: build
 
@@ -41,8 +41,13 @@ test:
 	$(CARGO) test --all-targets
 	$(MAKE) deb-check
 
-bench: build sample-libs
+bench: build sample-libs venvs-root
 	bench/bench.sh
+
+# The realistic root with and without 40 copied virtualenvs (issue 16's
+# scale target), cached under target/venvs-root/ by the script's hash.
+venvs-root:
+	bash sample-libs/venvs-root.sh
 
 # `make fuzz [FUZZ_SECONDS=60]`: each reader of untrusted bytes fed mutants
 # for that long, from a seed taken from the clock (printed on failure with

@@ -49,6 +49,29 @@ rm -f "$json"
 # Exit status 1 means findings at or above --fail-on; not a failure here.
 /usr/bin/time -f "scan of this host: peak RSS %M KB" "$bin" scan --format json --fail-on critical >/dev/null
 
+# Issue 16's scale target: the realistic root with 40 virtualenvs
+# (byte-identical copies, one mod_wsgi daemon each) against the same root
+# without them (sample-libs/venvs-root.sh, `make venvs-root`): at most 3x
+# the time, under 200 MB peak.
+venvs=$(bash sample-libs/venvs-root.sh | tail -n1)
+echo "40-venv root: $venvs ($(cat "$venvs/venvs-mb") MB of virtualenvs)"
+json=$(mktemp)
+hyperfine -N -i --warmup 1 --runs 5 --export-json "$json" \
+  -n 'scan without the venvs' "$bin scan --root $venvs/base/root --format json" \
+  -n 'scan with 40 venvs' "$bin scan --root $venvs/venvs/root --format json" >/dev/null
+python3 - "$json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+for x in r:
+    print(f"{x['command']}: median {x['median']:.3f} s (min {x['min']:.3f}, max {x['max']:.3f})")
+print(f"40 venvs / none: {r[1]['median'] / r[0]['median']:.1f}x (target: at most 3x)")
+PY
+rm -f "$json"
+for r in base venvs; do
+  /usr/bin/time -f "scan of the $r root: peak RSS %M KB (target: under 200 MB)" \
+    "$bin" scan --root "$venvs/$r/root" --format json --fail-on critical >/dev/null
+done
+
 # The fleet view of 10,000 archived reports: real scans of six sample roots
 # (`make sample-libs`) under 10,000 host names, a third of the hosts with a
 # previous report a week older (every seventh of those of another root, so

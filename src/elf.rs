@@ -232,12 +232,20 @@ struct PositionalFile {
     len: u64,
     /// The first read error other than end of file, reported by [`read`].
     error: Option<io::Error>,
+    /// What was read, when the caller wants a [`Fingerprint`].
+    trace: Option<Trace>,
 }
 
 impl PositionalFile {
     fn note(&mut self, e: io::Error) {
         if e.kind() != io::ErrorKind::UnexpectedEof {
             self.error.get_or_insert(e);
+        }
+    }
+
+    fn traced(&mut self, at: u64, bytes: &[u8]) {
+        if let Some(t) = &mut self.trace {
+            t.add(at, bytes);
         }
     }
 }
@@ -253,12 +261,14 @@ impl ReadCacheOps for PositionalFile {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, ()> {
         let r = self.file.read_at(buf, self.pos);
         let n = r.map_err(|e| self.note(e))?;
+        self.traced(self.pos, buf.get(..n).unwrap_or_default());
         self.pos += n as u64;
         Ok(n)
     }
     fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), ()> {
         let r = self.file.read_exact_at(buf, self.pos);
         r.map_err(|e| self.note(e))?;
+        self.traced(self.pos, buf);
         self.pos += buf.len() as u64;
         Ok(())
     }
@@ -404,21 +414,211 @@ pub fn read_sized(file: File, len: u64, detail: Detail) -> Result<ElfFacts, Erro
 }
 
 fn read_metered(file: File, len: u64, detail: Detail, meter: &Meter) -> Result<ElfFacts, Error> {
+    read_traced(file, len, detail, meter, None).0
+}
+
+fn read_traced(
+    file: File,
+    len: u64,
+    detail: Detail,
+    meter: &Meter,
+    trace: Option<Trace>,
+) -> (Result<ElfFacts, Error>, Option<Trace>) {
     let cache = ReadCache::new(PositionalFile {
         file,
         pos: 0,
         len,
         error: None,
+        trace,
     });
     let result = read_cached(&cache, len, detail, meter);
-    let error = cache.into_inner().error;
+    let file = cache.into_inner();
     if let Some(over) = meter.over.get() {
-        return Err(Error::Budget(over.text()));
+        return (Err(Error::Budget(over.text())), None);
     }
     // A failed read is an I/O error, not a short or corrupt file.
-    match error {
-        Some(e) => Err(Error::Io(e)),
-        None => result,
+    match file.error {
+        Some(e) => (Err(Error::Io(e)), None),
+        None => (result, file.trace),
+    }
+}
+
+/// [`read_sized`], with the [`Fingerprint`] of what the parse read when
+/// it gave facts: another file that [`Fingerprint::matches`] it gives the
+/// same facts without being parsed (identical copies of a virtualenv).
+pub fn read_fingerprinted(
+    file: File,
+    len: u64,
+    detail: Detail,
+) -> (Result<ElfFacts, Error>, Option<Fingerprint>) {
+    let (result, trace) = read_traced(file, len, detail, &Meter::new(), Some(Trace::new()));
+    let print = trace
+        .filter(|_| result.is_ok())
+        .and_then(|t| t.finish(len, detail));
+    (result, print)
+}
+
+/// The most reads a [`Fingerprint`] keeps: a file whose parse took more
+/// (tens of thousands of scattered strings) is parsed again rather than
+/// its reads kept for the whole run.
+const FINGERPRINT_RANGES: usize = 1024;
+
+/// The bytes a parse read, as it read them: every range in order, fed to
+/// two SipHash hashers with keys drawn at random once per run, so a
+/// crafted file cannot be made to collide with another on purpose.
+#[derive(Debug)]
+struct Trace {
+    ranges: Vec<(u64, u64)>,
+    digest: Digest,
+    /// The first read and the digest of its bytes alone.
+    head: Option<((u64, u64), (u64, u64))>,
+}
+
+impl Trace {
+    fn new() -> Trace {
+        Trace {
+            ranges: Vec::new(),
+            digest: Digest::new(),
+            head: None,
+        }
+    }
+
+    fn add(&mut self, at: u64, bytes: &[u8]) {
+        if self.ranges.is_empty() && at == 0 {
+            let mut d = Digest::new();
+            d.add(bytes);
+            self.head = Some(((at, bytes.len() as u64), d.finish()));
+        }
+        if self.ranges.len() > FINGERPRINT_RANGES {
+            return;
+        }
+        let n = bytes.len() as u64;
+        // Reads one after the other are one range: the digest is of the
+        // bytes alone, in order, so it does not see the seam.
+        match self.ranges.last_mut() {
+            Some(last) if last.0.checked_add(last.1) == Some(at) => last.1 += n,
+            _ => self.ranges.push((at, n)),
+        }
+        self.digest.add(bytes);
+    }
+
+    fn finish(self, len: u64, detail: Detail) -> Option<Fingerprint> {
+        (self.ranges.len() <= FINGERPRINT_RANGES).then(|| Fingerprint {
+            len,
+            detail,
+            // Only a first read of the first KiB is what `head` reads.
+            head: self
+                .head
+                .filter(|(first, _)| *first == (0, len.min(PREFIX)))
+                .map(|(_, h)| (len, h)),
+            ranges: self.ranges,
+            digest: self.digest.finish(),
+        })
+    }
+}
+
+/// Two keyed SipHash states fed the same bytes: 128 bits.
+#[derive(Debug)]
+struct Digest(std::hash::DefaultHasher, std::hash::DefaultHasher);
+
+impl Digest {
+    fn new() -> Digest {
+        use std::hash::BuildHasher;
+        static KEYS: std::sync::OnceLock<[std::hash::RandomState; 2]> = std::sync::OnceLock::new();
+        let [a, b] =
+            KEYS.get_or_init(|| [std::hash::RandomState::new(), std::hash::RandomState::new()]);
+        Digest(a.build_hasher(), b.build_hasher())
+    }
+
+    /// Streams `bytes` in: adding `a` then `b` is adding `a` and `b`
+    /// joined (SipHash's `write` keeps the tail of a short write).
+    fn add(&mut self, bytes: &[u8]) {
+        use std::hash::Hasher;
+        self.0.write(bytes);
+        self.1.write(bytes);
+    }
+
+    fn finish(&self) -> (u64, u64) {
+        use std::hash::Hasher;
+        (self.0.finish(), self.1.finish())
+    }
+}
+
+/// What the parse of one file read (its size, every range, a keyed
+/// digest of their bytes). The parse is a function of the bytes it reads
+/// and of the size alone, and which range it reads next depends only on
+/// the bytes read before, so a file of the same size with the same bytes
+/// at those ranges yields the same facts: a copy is recognised by
+/// reading what its parse would read, without parsing.
+#[derive(Debug, Clone)]
+pub struct Fingerprint {
+    len: u64,
+    detail: Detail,
+    head: Option<Head>,
+    ranges: Vec<(u64, u64)>,
+    digest: (u64, u64),
+}
+
+/// A file's size and the keyed digest of its first KiB.
+pub type Head = (u64, (u64, u64));
+
+/// The [`Head`] of a file of `len` bytes: one read of its first KiB,
+/// which its parse would read first.
+pub fn head(file: &File, len: u64) -> io::Result<Head> {
+    let mut buf = vec![0; usize::try_from(len.min(PREFIX)).unwrap_or(0)];
+    file.read_exact_at(&mut buf, 0)?;
+    let mut d = Digest::new();
+    d.add(&buf);
+    Ok((len, d.finish()))
+}
+
+impl Fingerprint {
+    /// The file's size.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The key to find candidates by: the size and the digest of the
+    /// first range the parse read, the file's first KiB (ELF and program
+    /// headers), as [`head`] gives it for another file.
+    pub fn head(&self) -> Option<Head> {
+        self.head
+    }
+
+    /// Whether `file` (of `len` bytes) holds the same bytes at every range
+    /// this parse read, so its facts at `detail` are this file's. The
+    /// bytes read are charged to the run's budget as a parse's are.
+    pub fn matches(&self, file: &File, len: u64, detail: Detail) -> Result<bool, Error> {
+        if len != self.len || detail != self.detail {
+            return Ok(false);
+        }
+        let total = self
+            .ranges
+            .iter()
+            .map(|r| r.1)
+            .fold(0u64, u64::saturating_add);
+        let meter = Meter::new();
+        if !meter.charge(total) {
+            return Err(Error::Budget(meter.over.get().unwrap_or(Over::Run).text()));
+        }
+        let mut digest = Digest::new();
+        let mut buf = Vec::new();
+        for &(at, n) in &self.ranges {
+            buf.resize(
+                usize::try_from(n).map_err(|_| Error::Unsupported("range"))?,
+                0,
+            );
+            match file.read_exact_at(&mut buf, at) {
+                Ok(()) => digest.add(&buf),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+        Ok(digest.finish() == self.digest)
     }
 }
 
@@ -1366,6 +1566,63 @@ pub fn machine_name(machine: u16) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A copy of libc with the byte at `at` changed, and its size.
+    fn libc_with(dir: &std::path::Path, name: &str, at: Option<u64>) -> (File, u64) {
+        let mut bytes = std::fs::read("/lib/x86_64-linux-gnu/libc.so.6").expect("read libc");
+        if let Some(b) = at.and_then(|at| bytes.get_mut(at as usize)) {
+            *b ^= 0xff;
+        }
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).expect("write the copy");
+        (
+            File::open(&path).expect("open the copy"),
+            bytes.len() as u64,
+        )
+    }
+
+    fn json(f: &ElfFacts) -> String {
+        serde_json::to_string(f).expect("facts serialise")
+    }
+
+    /// A copy matches its original's fingerprint, and a file changed
+    /// inside a range the parse read does not; one changed only where the
+    /// parse never reads matches, and parsing it gives the same facts:
+    /// what makes taking a match's facts sound.
+    #[test]
+    fn fingerprint_matches_what_the_parse_would_see() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (orig, len) = libc_with(dir.path(), "orig", None);
+        let (facts, print) = read_fingerprinted(orig, len, Detail::Symbols);
+        let facts = facts.expect("libc parses");
+        let print = print.expect("libc has a fingerprint");
+        assert!(print.ranges.len() > 2, "{:?}", print.ranges);
+        let (copy, _) = libc_with(dir.path(), "copy", None);
+        assert!(
+            print
+                .matches(&copy, len, Detail::Symbols)
+                .expect("read the copy")
+        );
+        assert_eq!(print.head(), Some(head(&copy, len).expect("head")));
+        assert!(!print.matches(&copy, len, Detail::Linking).expect("read"));
+        assert!(
+            !print
+                .matches(&copy, len + 1, Detail::Symbols)
+                .expect("read")
+        );
+        // The last byte of the last range read.
+        let &(at, n) = print.ranges.last().expect("a range");
+        let (inside, _) = libc_with(dir.path(), "inside", Some(at + n - 1));
+        assert!(!print.matches(&inside, len, Detail::Symbols).expect("read"));
+        // A byte no range covers (code, say).
+        let unread = (PREFIX..len)
+            .find(|&b| print.ranges.iter().all(|&(at, n)| b < at || b >= at + n))
+            .expect("a byte the parse does not read");
+        let (outside, _) = libc_with(dir.path(), "outside", Some(unread));
+        assert!(print.matches(&outside, len, Detail::Symbols).expect("read"));
+        let again = read(outside, Detail::Symbols).expect("parses");
+        assert_eq!(json(&again), json(&facts));
+    }
 
     /// The run's budget is shared by every file: once a file has used it
     /// up, the next file's first read fails and names the run's budget,

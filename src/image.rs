@@ -21,6 +21,7 @@ mod solo;
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bstr::{BStr, ByteSlice};
 
@@ -536,7 +537,15 @@ pub fn apache_model(
     errors.extend(wsgi.errors.iter().cloned());
     notes.extend(wsgi.notes.iter().cloned());
     let env_flags = (env.ld_bind_now(), env.ld_dynamic_weak());
+    // Shared only when more than one process is forked: for Apache's
+    // children alone, binding the parent apart would cost, not save.
+    let forked = (!wsgi.daemons.is_empty()).then(|| {
+        let mut link = link_map(&ns, &origins.loaded);
+        (link.env_bind_now, link.env_dynamic_weak) = env_flags;
+        Arc::new(bind::Forked::new(link))
+    });
     let parent = Parent {
+        forked,
         ns,
         origins,
         preload_count,
@@ -624,6 +633,9 @@ pub const WSGI_PREFIX: &str = "wsgi:";
 /// The Apache parent's image, from which each child and daemon process is
 /// forked.
 struct Parent<'a, 'r> {
+    /// Its link map, whose members' bindings every process forked from it
+    /// shares.
+    forked: Option<Arc<bind::Forked>>,
     ns: Namespace<'a, 'r>,
     origins: Origins,
     preload_count: usize,
@@ -646,7 +658,7 @@ impl<'a, 'r> Parent<'a, 'r> {
         origins: &Origins,
         notes: Vec<String>,
     ) -> ProcessImage {
-        finish(
+        let mut image = finish(
             name,
             "httpd",
             ns,
@@ -655,7 +667,9 @@ impl<'a, 'r> Parent<'a, 'r> {
             self.errors.clone(),
             notes,
             self.env_flags,
-        )
+        );
+        image.link.forked = self.forked.clone();
+        image
     }
 }
 
@@ -1244,6 +1258,7 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
             *x = intern(&mut link, o);
         }
     }
+    link.ns_objects = link.objects.len();
     let as_objs = |list: &[usize]| -> Vec<usize> {
         list.iter()
             .filter_map(|&j| obj_of.get(j).copied().flatten())

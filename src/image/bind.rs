@@ -11,7 +11,7 @@
 //! protected references kept in their object, and `COPY` relocations
 //! skipping the executable.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bstr::BString;
 use rustc_hash::FxHashMap;
@@ -84,6 +84,57 @@ pub struct LinkMap {
     pub(crate) env_bind_now: bool,
     /// `LD_DYNAMIC_WEAK` in the service environment.
     pub(crate) env_dynamic_weak: bool,
+    /// How many of `objects` are the namespace's (the rest only members'
+    /// stand-alone loads reach).
+    pub(crate) ns_objects: usize,
+    /// The image this process was forked from (the Apache parent's), whose
+    /// members' bindings are computed once for every process forked from
+    /// it ([`Forked`]).
+    pub(crate) forked: Option<Arc<Forked>>,
+}
+
+/// The link map of a parent image, and its members' bindings per set of
+/// options, computed at the first process that asks: Apache's children
+/// and each mod_wsgi daemon start with the parent's members, relocated
+/// first, in the same scopes (what a daemon adds is `RTLD_LOCAL`, after
+/// them), so their references bind alike in every process. [`bind`]
+/// reuses a member's only where that holds: the same global scope, the
+/// same member link (scopes, G2.5 later lists, lazy), and the same
+/// `STB_GNU_UNIQUE` registrations so far.
+#[derive(Debug)]
+pub(crate) struct Forked {
+    link: LinkMap,
+    /// By (bind now, dynamic weak).
+    bound: [OnceLock<Vec<Bound>>; 4],
+}
+
+impl Forked {
+    pub(crate) fn new(link: LinkMap) -> Forked {
+        Forked {
+            link,
+            bound: Default::default(),
+        }
+    }
+
+    fn bound(&self, bind_now: bool, dynamic_weak: bool) -> Option<&[Bound]> {
+        let slot = self
+            .bound
+            .get(usize::from(bind_now) * 2 + usize::from(dynamic_weak))?;
+        Some(slot.get_or_init(|| {
+            let mut out = Vec::new();
+            bind_link(&self.link, bind_now, dynamic_weak, None, |b| out.push(b));
+            out
+        }))
+    }
+}
+
+/// One member's bindings, at its place in the relocation order.
+#[derive(Debug)]
+struct Bound {
+    member: usize,
+    references: Vec<Reference>,
+    /// The `STB_GNU_UNIQUE` definitions its lookups registered, in order.
+    registered: Vec<Def>,
 }
 
 impl PartialEq for LinkMap {
@@ -323,8 +374,22 @@ impl<'a> Index<'a> {
 /// A definition: (object, symbol index).
 type Def = (usize, usize);
 
-/// Per-namespace `STB_GNU_UNIQUE` registrations (B14).
-type Unique<'a> = FxHashMap<&'a [u8], Def>;
+/// Per-namespace `STB_GNU_UNIQUE` registrations (B14), and the order
+/// they were made in.
+#[derive(Default)]
+struct Unique<'a> {
+    by_name: FxHashMap<&'a [u8], Def>,
+    log: Vec<Def>,
+}
+
+impl<'a> Unique<'a> {
+    fn register(&mut self, name: &'a [u8], def: Def) -> Def {
+        *self.by_name.entry(name).or_insert_with(|| {
+            self.log.push(def);
+            def
+        })
+    }
+}
 
 /// `_dl_lookup_symbol_x` over scope lists.
 fn lookup<'a>(
@@ -381,7 +446,7 @@ fn lookup<'a>(
                         return Some((o, i));
                     };
                     let name: &'a [u8] = s.name.as_slice();
-                    return Some(*unique.entry(name).or_insert((o, i)));
+                    return Some(unique.register(name, (o, i)));
                 }
                 STB_GLOBAL | STB_WEAK => return Some((o, i)),
                 _ => {}
@@ -392,30 +457,179 @@ fn lookup<'a>(
 }
 
 /// Predicts every binding of the process (rule B1: every dynamic relocation
-/// that names a symbol).
+/// that names a symbol). The members of the image it was forked from are
+/// bound once for every process forked from it ([`Forked`]).
 pub fn bind(image: &super::ProcessImage, opts: &BindOptions) -> Bindings {
+    bind_with(image, opts, true)
+}
+
+/// [`bind`] with every member bound in this process, the parent's too:
+/// what reusing the parent's bindings must equal.
+pub fn bind_afresh(image: &super::ProcessImage, opts: &BindOptions) -> Bindings {
+    bind_with(image, opts, false)
+}
+
+fn bind_with(image: &super::ProcessImage, opts: &BindOptions, reuse: bool) -> Bindings {
     let link = &image.link;
-    let index = Index::new(link);
     let bind_now = opts.bind_now || link.env_bind_now;
     let dynamic_weak = opts.dynamic_weak || link.env_dynamic_weak;
-    let mut unique: Unique<'_> = FxHashMap::default();
-    let total: usize = link
-        .members
-        .iter()
-        .filter_map(|m| link.objects.get(m.object)?.facts.as_deref())
-        .map(|f| f.relocations.len())
-        .sum();
-    let mut references = Vec::with_capacity(total);
+    let parent = link
+        .forked
+        .as_deref()
+        .filter(|f| reuse && same_namespace(link, &f.link))
+        .and_then(|f| Some((&f.link, f.bound(bind_now, dynamic_weak)?)));
+    let mut references = Vec::new();
+    bind_link(link, bind_now, dynamic_weak, parent, |b| {
+        references.extend(b.references)
+    });
+    Bindings {
+        process: image.name.clone(),
+        references,
+    }
+}
+
+/// Whether a process's link map starts as its parent's: the same
+/// namespace objects first, the same global scope (lazy slots search it
+/// whole), the same environment.
+fn same_namespace(link: &LinkMap, parent: &LinkMap) -> bool {
+    let n = parent.ns_objects;
+    link.ns_objects >= n
+        && link.objects.iter().take(n).map(|o| &o.path).eq(parent
+            .objects
+            .iter()
+            .take(n)
+            .map(|o| &o.path))
+        && link.global == parent.global
+        && link.env_bind_now == parent.env_bind_now
+        && link.env_dynamic_weak == parent.env_dynamic_weak
+}
+
+/// Whether member `m` of `link` is linked as member `pm` of `parent`:
+/// the same object, scopes, later lists, laziness and stand-alone load,
+/// compared by path where indices may differ.
+fn same_member(link: &LinkMap, m: usize, parent: &LinkMap, pm: usize) -> bool {
+    let (Some(a), Some(b)) = (link.members.get(m), parent.members.get(pm)) else {
+        return false;
+    };
+    fn path(l: &LinkMap, o: usize) -> Option<&str> {
+        l.objects.get(o).map(|x| x.path.as_str())
+    }
+    let list = |x: &[usize], y: &[usize]| {
+        x.len() == y.len()
+            && x.iter()
+                .zip(y)
+                .all(|(&i, &j)| path(link, i) == path(parent, j))
+    };
+    let scopes = |x: &[Scope], y: &[Scope]| {
+        x.len() == y.len()
+            && x.iter().zip(y).all(|s| match s {
+                (Scope::Global(i), Scope::Global(j)) => i == j,
+                (Scope::List(i), Scope::List(j)) => list(i, j),
+                _ => false,
+            })
+    };
+    path(link, a.object) == path(parent, b.object)
+        && (a.lazy, a.exec, a.may_be_imported, a.installed_only)
+            == (b.lazy, b.exec, b.may_be_imported, b.installed_only)
+        && scopes(&a.scopes, &b.scopes)
+        && scopes(&a.later, &b.later)
+        && list(&a.solo, &b.solo)
+        && match (&a.closure, &b.closure) {
+            (None, None) => true,
+            (Some(x), Some(y)) => list(x, y),
+            _ => false,
+        }
+}
+
+/// Binds the members of `link` in relocation order, handing each one's
+/// [`Bound`] to `out`; with `parent` (its link map and bindings), a
+/// member linked as the parent's at the same place, while the
+/// `STB_GNU_UNIQUE` registrations so far are the parent's, takes the
+/// parent's bindings instead of looking them up again.
+fn bind_link(
+    link: &LinkMap,
+    bind_now: bool,
+    dynamic_weak: bool,
+    parent: Option<(&LinkMap, &[Bound])>,
+    mut out: impl FnMut(Bound),
+) {
+    let index = Index::new(link);
+    let mut unique = Unique::default();
+    // The registrations so far differ from the parent's: nothing after
+    // can be reused.
+    let mut diverged = parent.is_none();
     let path = |o: usize| link.objects.get(o).map(|x| x.path.clone());
-    for &m in &link.relocation_order {
-        let Some(ml) = link.members.get(m) else {
+    for (k, &m) in link.relocation_order.iter().enumerate() {
+        let theirs = parent.and_then(|(pl, bound)| {
+            let b = bound.get(k)?;
+            (pl.relocation_order.get(k) == Some(&b.member)).then_some((pl, b))
+        });
+        if !diverged
+            && let Some((pl, b)) = theirs
+            && same_member(link, m, pl, b.member)
+        {
+            for &(o, i) in &b.registered {
+                let name = link
+                    .objects
+                    .get(o)
+                    .and_then(|x| x.facts.as_deref())
+                    .and_then(|f| f.symbols.get(i));
+                if let Some(s) = name {
+                    unique.register(s.name.as_slice(), (o, i));
+                }
+            }
+            out(Bound {
+                member: m,
+                references: b.references.clone(),
+                registered: b.registered.clone(),
+            });
             continue;
+        }
+        let before = unique.log.len();
+        let mut references = Vec::new();
+        bind_member(
+            link,
+            &index,
+            m,
+            bind_now,
+            dynamic_weak,
+            &mut unique,
+            &path,
+            &mut references,
+        );
+        let registered = unique.log.get(before..).unwrap_or_default().to_vec();
+        if !diverged && theirs.is_none_or(|(_, b)| b.registered != registered) {
+            diverged = true;
+        }
+        out(Bound {
+            member: m,
+            references,
+            registered,
+        });
+    }
+}
+
+/// The references of member `m`, in its relocations' order.
+#[allow(clippy::too_many_arguments)]
+fn bind_member<'a>(
+    link: &'a LinkMap,
+    index: &Index<'a>,
+    m: usize,
+    bind_now: bool,
+    dynamic_weak: bool,
+    unique: &mut Unique<'a>,
+    path: &dyn Fn(usize) -> Option<String>,
+    references: &mut Vec<Reference>,
+) {
+    {
+        let Some(ml) = link.members.get(m) else {
+            return;
         };
         let Some(obj) = link.objects.get(ml.object) else {
-            continue;
+            return;
         };
         let Some(facts) = obj.facts.as_deref() else {
-            continue;
+            return;
         };
         let versioned = facts.has_versym();
         let solo = [Scope::List(ml.solo.clone())];
@@ -477,9 +691,9 @@ pub fn bind(image: &super::ProcessImage, opts: &BindOptions) -> Bindings {
             } else {
                 (&ml.scopes, None)
             };
-            let mut actual = lookup(link, &index, scopes, final_len, &req, Some(&mut unique));
+            let mut actual = lookup(link, index, scopes, final_len, &req, Some(unique));
             if lazy {
-                let at_load = lookup(link, &index, &ml.scopes, None, &req, None);
+                let at_load = lookup(link, index, &ml.scopes, None, &req, None);
                 if at_load.map(|d| d.0) != actual.map(|d| d.0) {
                     reference.at_load = Some(at_load.and_then(|d| path(d.0)));
                 }
@@ -498,7 +712,7 @@ pub fn bind(image: &super::ProcessImage, opts: &BindOptions) -> Bindings {
                             class: RelocClass::Plt,
                             ..req
                         };
-                        lookup(link, &index, scopes, final_len, &again, None)
+                        lookup(link, index, scopes, final_len, &again, None)
                             .is_some_and(|(o, _)| o != ml.object)
                     }
                     None => false,
@@ -510,7 +724,7 @@ pub fn bind(image: &super::ProcessImage, opts: &BindOptions) -> Bindings {
             let expected = if reference.protected {
                 actual
             } else {
-                lookup(link, &index, &solo, None, &req, None).or(actual)
+                lookup(link, index, &solo, None, &req, None).or(actual)
             };
             reference.lazy = lazy;
             reference.binds_to = actual.and_then(|d| path(d.0));
@@ -531,10 +745,6 @@ pub fn bind(image: &super::ProcessImage, opts: &BindOptions) -> Bindings {
             reference.interposed = reference.binds_to != reference.expected;
             references.push(reference);
         }
-    }
-    Bindings {
-        process: image.name.clone(),
-        references,
     }
 }
 

@@ -173,6 +173,15 @@ pub struct Opened {
     pub facts: Result<Arc<ElfFacts>, Arc<elf::Error>>,
 }
 
+/// A parse's fingerprint and its facts.
+type Parsed = (Arc<elf::Fingerprint>, Arc<ElfFacts>);
+
+/// How many different files of one size and first KiB are kept to compare
+/// a new one with: copies of one file are one entry, and a root of many
+/// files alike only up to their headers costs a bounded number of reads
+/// per file.
+const COPIES_TRIED: usize = 4;
+
 /// The loader of one root.
 pub struct Loader<'r> {
     root: &'r Root,
@@ -186,6 +195,12 @@ pub struct Loader<'r> {
     by_id: RwLock<FxHashMap<FileId, Arc<OnceLock<Arc<Opened>>>>>,
     /// Opened files by canonical inner path.
     by_canonical: RwLock<FxHashMap<PathBuf, Arc<Opened>>>,
+    /// Facts parsed, by the size and first KiB of their file, with what
+    /// each parse read: another inode holding the same bytes there (a
+    /// virtualenv copied forty times) shares them unparsed.
+    by_content: RwLock<FxHashMap<elf::Head, Vec<Parsed>>>,
+    /// Files parsed and files given the facts of a copy, for tests.
+    counts: [std::sync::atomic::AtomicUsize; 2],
     /// Result of trying one candidate path (inner, as opened).
     probes: RwLock<FxHashMap<PathBuf, Probe>>,
     /// Whether a search directory exists, so absent glibc-hwcaps and legacy
@@ -283,6 +298,8 @@ impl<'r> Loader<'r> {
             detail,
             by_id: RwLock::default(),
             by_canonical: RwLock::default(),
+            by_content: RwLock::default(),
+            counts: Default::default(),
             probes: RwLock::default(),
             dirs: RwLock::default(),
         }
@@ -322,18 +339,70 @@ impl<'r> Loader<'r> {
         let slot = Arc::clone(write_map(&self.by_id).entry(file.id).or_default());
         let detail = self.detail;
         let opened = Arc::clone(slot.get_or_init(|| {
-            let facts = elf::read_sized(file.file, file.size, detail)
-                .map(Arc::new)
-                .map_err(Arc::new);
+            let crate::root::OpenFile {
+                file,
+                canonical,
+                id,
+                size,
+            } = file;
             Arc::new(Opened {
-                id: file.id,
-                canonical: file.canonical,
-                size: file.size,
-                facts,
+                id,
+                canonical,
+                size,
+                facts: self.facts_of(file, size, detail),
             })
         }));
         write_map(&self.by_canonical).insert(opened.canonical.clone(), Arc::clone(&opened));
         Ok(opened)
+    }
+
+    /// The facts of a newly opened inode: a copy's already parsed when its
+    /// size, first KiB and every range that parse read match (at most
+    /// [`COPIES_TRIED`] candidates), else its own parse. Only the facts
+    /// are shared: identity, path and `$ORIGIN` stay the file's own.
+    fn facts_of(
+        &self,
+        file: std::fs::File,
+        size: u64,
+        detail: Detail,
+    ) -> Result<Arc<ElfFacts>, Arc<elf::Error>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let head = elf::head(&file, size).ok();
+        if let Some(head) = head {
+            let candidates: Vec<Parsed> = read_map(&self.by_content)
+                .get(&head)
+                .map(|v| v.iter().take(COPIES_TRIED).cloned().collect())
+                .unwrap_or_default();
+            for (print, facts) in candidates {
+                match print.matches(&file, size, detail) {
+                    Ok(true) => {
+                        self.counts[1].fetch_add(1, Relaxed);
+                        return Ok(facts);
+                    }
+                    Ok(false) => {}
+                    Err(e) => return Err(Arc::new(e)),
+                }
+            }
+        }
+        self.counts[0].fetch_add(1, Relaxed);
+        let (facts, print) = elf::read_fingerprinted(file, size, detail);
+        let facts = facts.map(Arc::new).map_err(Arc::new)?;
+        if let Some(print) = print
+            && let Some(key) = print.head().filter(|h| Some(*h) == head)
+        {
+            let mut map = write_map(&self.by_content);
+            let list = map.entry(key).or_default();
+            if list.len() < COPIES_TRIED {
+                list.push((Arc::new(print), Arc::clone(&facts)));
+            }
+        }
+        Ok(facts)
+    }
+
+    /// Files parsed, and files that took a copy's facts instead, so far.
+    pub fn parse_counts(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.counts[0].load(Relaxed), self.counts[1].load(Relaxed))
     }
 
     /// Tries one candidate path for a process of `want` class and machine.
@@ -596,6 +665,45 @@ impl Loaded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Copies in two directories and a hard link are parsed once, share
+    /// their facts, and keep their own identity and path (L1 reuse and
+    /// `$ORIGIN` are per file); a file that differs is parsed.
+    #[test]
+    fn l13_copies_parsed_once_each_its_own_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lib = std::fs::read("/lib/x86_64-linux-gnu/libc.so.6").expect("read libc");
+        for d in ["a", "b", "c"] {
+            std::fs::create_dir(dir.path().join(d)).expect("mkdir");
+        }
+        std::fs::write(dir.path().join("a/libc.so.6"), &lib).expect("write");
+        std::fs::write(dir.path().join("b/libc.so.6"), &lib).expect("write");
+        std::fs::hard_link(dir.path().join("a/libc.so.6"), dir.path().join("c/link.so"))
+            .expect("link");
+        let mut other = lib.clone();
+        if let Some(b) = other.get_mut(20) {
+            *b ^= 1;
+        }
+        std::fs::write(dir.path().join("c/other.so"), &other).expect("write");
+        let root = Root::new(dir.path()).expect("root");
+        let loader = Loader::with_detail(&root, Options::default(), Detail::Symbols);
+        let open = |p: &str| loader.open(Path::new(p)).expect("open");
+        let a = open("/a/libc.so.6");
+        let b = open("/b/libc.so.6");
+        let link = open("/c/link.so");
+        assert_eq!(loader.parse_counts(), (1, 1));
+        let (fa, fb) = (
+            a.facts.as_ref().expect("facts"),
+            b.facts.as_ref().expect("facts"),
+        );
+        assert!(Arc::ptr_eq(fa, fb), "the copy shares the facts");
+        assert_ne!(a.id, b.id);
+        assert_ne!(a.canonical, b.canonical);
+        assert_eq!(link.id, a.id, "a hard link is the same file");
+        let other = open("/c/other.so");
+        assert_eq!(loader.parse_counts(), (2, 1));
+        assert!(!Arc::ptr_eq(other.facts.as_ref().expect("facts"), fa));
+    }
 
     /// Rule L12: the order of `open_verify`'s checks.
     #[test]

@@ -42,5 +42,6 @@ mod scan_roots;
 mod signatures_check;
 mod static_python;
 mod table_tmux;
+mod venvs;
 mod whatif_debian;
 mod wsgi_daemons;
