@@ -177,6 +177,12 @@ pub const CONFFILE_BYTES: u64 = 16 << 20;
 /// package upgrade drops a few dozen at most; every removal is kept in
 /// memory as an overlay entry, within `WHATIF_ENTRIES` too.
 pub const WHATIF_REMOVALS: usize = 100_000;
+/// Bytes `soclash apt-hook` reads from apt (`DPkg::Pre-Install-Pkgs`,
+/// protocol version 3): the configuration tree apt dumps (about 100 KiB on
+/// a Debian host) and one line per package action (a dist-upgrade of 3,000
+/// packages is under 1 MiB). What is read is held until it is parsed, so
+/// a stream that never ends would otherwise take every byte of memory.
+pub const APT_HOOK_INPUT: u64 = 64 << 20;
 
 // --- Configuration ---------------------------------------------------------
 

@@ -7,6 +7,7 @@
 // corruption: no unsafe code, not even behind a safe wrapper (issue 14).
 #![forbid(unsafe_code)]
 
+pub mod apt_hook;
 pub mod budget;
 pub mod elf;
 pub mod host;

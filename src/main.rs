@@ -30,6 +30,8 @@ fn main() -> ExitCode {
         Command::Signatures(cmd) => run::signatures(cmd),
         Command::Diff(args) => options::diff(args).and_then(run::diff),
         Command::Fleet(args) => options::fleet(args).and_then(run::fleet),
+        // Never an error: the hook's own failure lets apt go on.
+        Command::AptHook(args) => Ok(cli::hook::apt_hook(args)),
         Command::Generate { dir } => run::generate(&dir),
         Command::Schema => run::schema(),
     };

@@ -30,6 +30,8 @@
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
+use std::os::unix::ffi::OsStrExt;
+
 use bstr::ByteSlice;
 
 use crate::budget::{self, WHATIF_REMOVALS};
@@ -87,6 +89,25 @@ pub fn overlaid(
     dirs: &[PathBuf],
     debs: &[PathBuf],
 ) -> Result<Overlaid, OverlayError> {
+    overlaid_with_removals(root_dir, dirs, debs, &[])
+}
+
+/// [`overlaid`], and the installed packages `removed` (name, and the
+/// architecture when known) taken away as `dpkg --remove` does, for a
+/// transaction apt resolved (`soclash apt-hook`): the files each lists
+/// are gone (not its conffiles, which dpkg keeps until a purge, nor files
+/// another installed package lists, nor directories), and the links its
+/// postrm's `php_invoke dismod` / `apache2_invoke dismod` would remove
+/// (those in PHP's `conf.d` and Apache's `*-enabled` directories that
+/// point at its conffiles) with them, so a removed extension is neither
+/// loaded nor missing. Each removal is a layer of its own (an empty
+/// directory), labelled `removes NAME VERSION`.
+pub fn overlaid_with_removals(
+    root_dir: &Path,
+    dirs: &[PathBuf],
+    debs: &[PathBuf],
+    removed: &[(String, Option<String>)],
+) -> Result<Overlaid, OverlayError> {
     for dir in dirs {
         match std::fs::metadata(dir) {
             Ok(m) if m.is_dir() => {}
@@ -112,7 +133,7 @@ pub fn overlaid(
         error,
     };
     let base = Root::new(root_dir).map_err(lay)?;
-    let unpacked = if debs.is_empty() {
+    let unpacked = if debs.is_empty() && removed.is_empty() {
         None
     } else {
         Some(crate::root::scratch::Scratch::new().map_err(OverlayError::Scratch)?)
@@ -135,9 +156,15 @@ pub fn overlaid(
             controls.push(control);
             all.push(dest);
         }
+        for i in 0..removed.len() {
+            let dest = scratch.path().join(format!("removed-{i}"));
+            let _w = crate::root::scratch::writing().map_err(OverlayError::Scratch)?;
+            std::fs::create_dir(&dest).map_err(OverlayError::Scratch)?;
+            all.push(dest);
+        }
     }
     let mut unmet = Vec::new();
-    let installed = if debs.is_empty() {
+    let installed = if debs.is_empty() && removed.is_empty() {
         Vec::new()
     } else {
         host::packages::installed(&base).unwrap_or_else(|why| {
@@ -172,6 +199,18 @@ pub fn overlaid(
             &shipped_by_any,
         ));
     }
+    let mut removal_labels = Vec::new();
+    for (i, (name, arch)) in removed.iter().enumerate() {
+        let layer = dirs.len() + debs.len() + i;
+        removal_labels.push(remove(
+            &base,
+            &mut root,
+            layer,
+            &installed,
+            name,
+            arch.as_deref(),
+        ));
+    }
     let mut triggers = Vec::new();
     for (i, (deb, control)) in debs.iter().zip(&controls).enumerate() {
         for (path, why) in &control.left_out {
@@ -203,6 +242,7 @@ pub fn overlaid(
             }),
         ));
     }
+    layers.extend(removal_labels.into_iter().map(|l| (l, None)));
     let mut notes = Vec::new();
     if !triggers.is_empty() {
         root.rebuild_ld_cache();
@@ -224,7 +264,7 @@ pub fn overlaid(
         let whatif: Vec<Candidate> = controls.iter().map(candidate).collect();
         let present: Vec<Candidate> = installed
             .iter()
-            .filter(|p| p.installed)
+            .filter(|p| p.installed && !removed.iter().any(|(n, _)| *n == p.package.name))
             .map(|p| p.package.clone())
             .collect();
         unmet.extend(depends::unmet(&present, &whatif));
@@ -349,11 +389,40 @@ fn replace(
     } else {
         format!("replaces {} {}", old.package.name, old.package.version)
     };
-    let Some(list) =
-        host::packages::installed_list(base, &old.package.name, &old.package.architecture)
+    let Some((removed, over)) = remove_listed(base, root, layer, installed, old, shipped_by_any)
     else {
         return vec![format!("{what} (its file list not read: nothing removed)")];
     };
+    let mut note = match removed {
+        0 => what,
+        1 => format!("{what}: 1 file it no longer ships removed"),
+        n => format!("{what}: {n} files it no longer ships removed"),
+    };
+    if over {
+        note.push_str(&format!(
+            " ({}: the rest kept)",
+            budget::exceeded("WHATIF_REMOVALS", WHATIF_REMOVALS)
+        ));
+    }
+    vec![note]
+}
+
+/// Removes from the what-if, in layer `layer`, the files the installed
+/// package `old` lists that are the root's own (no package of the what-if
+/// ships them, `shipped_by_any`, nor lays them), except its conffiles,
+/// directories and files another installed package lists: what dpkg
+/// removes of it on an upgrade or a removal. `None` when its list could
+/// not be read; else how many were removed, and whether
+/// [`WHATIF_REMOVALS`] cut it short.
+fn remove_listed(
+    base: &Root,
+    root: &mut Root,
+    layer: usize,
+    installed: &[host::packages::Installed],
+    old: &host::packages::Installed,
+    shipped_by_any: &HashSet<&str>,
+) -> Option<(usize, bool)> {
+    let list = host::packages::installed_list(base, &old.package.name, &old.package.architecture)?;
     let conffiles: BTreeSet<&str> = old.conffiles.iter().map(|c| c.path.as_str()).collect();
     let mut gone: BTreeSet<String> = BTreeSet::new();
     let mut over = false;
@@ -395,18 +464,95 @@ fn replace(
             removed += 1;
         }
     }
-    let mut note = match removed {
-        0 => what,
-        1 => format!("{what}: 1 file it no longer ships removed"),
-        n => format!("{what}: {n} files it no longer ships removed"),
+    Some((removed, over))
+}
+
+/// The directories whose links Debian's helpers make and their `dismod`
+/// removes: a link there to a removed package's conffile goes with it.
+const ENABLED_LINKS: [&[u8]; 4] = [
+    b"/etc/php/*/*/conf.d/*",
+    b"/etc/apache2/mods-enabled/*",
+    b"/etc/apache2/conf-enabled/*",
+    b"/etc/apache2/sites-enabled/*",
+];
+
+/// `dpkg --remove NAME` in the what-if, in layer `layer` (see
+/// [`overlaid_with_removals`]); returns the layer's label.
+fn remove(
+    base: &Root,
+    root: &mut Root,
+    layer: usize,
+    installed: &[host::packages::Installed],
+    name: &str,
+    arch: Option<&str>,
+) -> String {
+    let Some(old) = installed.iter().find(|i| {
+        i.installed
+            && i.package.name == name
+            && arch.is_none_or(|a| i.package.architecture == a || a == "all")
+    }) else {
+        return format!("removes {name}: not installed here, nothing removed");
     };
+    let what = format!("removes {} {}", old.package.name, old.package.version);
+    let Some((removed, over)) = remove_listed(base, root, layer, installed, old, &HashSet::new())
+    else {
+        return format!("{what} (its file list not read: nothing removed)");
+    };
+    // The helpers' links to its conffiles (`/etc/php/8.2/mods-available/x.ini`
+    // from conf.d, `../mods-available/x.load` from mods-enabled).
+    let conffiles: HashSet<PathBuf> = old
+        .conffiles
+        .iter()
+        .map(|c| PathBuf::from(&c.path))
+        .collect();
+    let mut unlinked = 0usize;
+    for pattern in ENABLED_LINKS {
+        for link in base.glob(pattern) {
+            let link = PathBuf::from(std::ffi::OsStr::from_bytes(&link));
+            let Some(target) = base.read_link(&link) else {
+                continue;
+            };
+            let Some(dir) = link.parent() else { continue };
+            if conffiles.contains(&lexical(&dir.join(target)))
+                && root.lay_virtual(layer, &link, Virtual::Removed).is_ok()
+            {
+                unlinked += 1;
+            }
+        }
+    }
+    let mut label = match removed {
+        1 => format!("{what}: 1 file removed"),
+        n => format!("{what}: {n} files removed"),
+    };
+    if unlinked > 0 {
+        label.push_str(&format!(
+            ", {unlinked} enabling link{} (its postrm's dismod)",
+            if unlinked == 1 { "" } else { "s" }
+        ));
+    }
     if over {
-        note.push_str(&format!(
+        label.push_str(&format!(
             " ({}: the rest kept)",
             budget::exceeded("WHATIF_REMOVALS", WHATIF_REMOVALS)
         ));
     }
-    vec![note]
+    label
+}
+
+/// `path` with `.` and `..` taken out by name, as a link's target is
+/// compared with a conffile's listed path (`..` at the top stays at `/`).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Takes out of `gone` the files another installed package lists (dpkg
@@ -677,5 +823,72 @@ mod tests {
             std::fs::read(r.join("etc/x/same.conf")).unwrap(),
             b"as shipped by 1\n"
         );
+    }
+
+    /// `dpkg --remove e` as apt's hook asks for it: e's files are gone but
+    /// its conffile stays, the file y also lists stays, and the conf.d
+    /// link its postrm's dismod removes is gone too; another package's
+    /// link stays.
+    #[test]
+    fn removal_as_dpkg_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path().join("root");
+        put(&r, "/usr/lib/php/20220829/e.so", b"e");
+        put(&r, "/usr/lib/php/20220829/shared.so", b"s");
+        put(&r, "/etc/php/8.2/mods-available/e.ini", b"extension=e.so\n");
+        put(&r, "/etc/php/8.2/mods-available/f.ini", b"extension=f.so\n");
+        let confd = r.join("etc/php/8.2/apache2/conf.d");
+        std::fs::create_dir_all(&confd).unwrap();
+        std::os::unix::fs::symlink("/etc/php/8.2/mods-available/e.ini", confd.join("20-e.ini"))
+            .unwrap();
+        std::os::unix::fs::symlink("/etc/php/8.2/mods-available/f.ini", confd.join("20-f.ini"))
+            .unwrap();
+        let mods = r.join("etc/apache2/mods-enabled");
+        std::fs::create_dir_all(&mods).unwrap();
+        put(&r, "/etc/apache2/mods-available/e.load", b"LoadModule e\n");
+        std::os::unix::fs::symlink("../mods-available/e.load", mods.join("e.load")).unwrap();
+        let status = format!(
+            "Package: e\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\nConffiles:\n /etc/php/8.2/mods-available/e.ini {}\n /etc/apache2/mods-available/e.load {}\n\nPackage: y\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n",
+            md5_hex(b"extension=e.so\n"),
+            md5_hex(b"LoadModule e\n"),
+        );
+        put(&r, "/var/lib/dpkg/status", status.as_bytes());
+        put(
+            &r,
+            "/var/lib/dpkg/info/e.list",
+            b"/.\n/usr\n/usr/lib\n/usr/lib/php\n/usr/lib/php/20220829\n/usr/lib/php/20220829/e.so\n/usr/lib/php/20220829/shared.so\n/etc/php/8.2/mods-available/e.ini\n/etc/apache2/mods-available/e.load\n",
+        );
+        put(
+            &r,
+            "/var/lib/dpkg/info/y.list",
+            b"/usr/lib/php/20220829/shared.so\n",
+        );
+        let o = overlaid_with_removals(
+            &r,
+            &[],
+            &[],
+            &[
+                ("e".to_string(), Some("amd64".to_string())),
+                ("absent".to_string(), None),
+            ],
+        )
+        .unwrap();
+        let kind = |p: &str| o.root.symlink_kind(Path::new(p));
+        assert!(kind("/usr/lib/php/20220829/e.so").is_none());
+        assert!(kind("/usr/lib/php/20220829/shared.so").is_some());
+        assert!(kind("/etc/php/8.2/mods-available/e.ini").is_some());
+        assert!(kind("/etc/php/8.2/apache2/conf.d/20-e.ini").is_none());
+        assert!(kind("/etc/php/8.2/apache2/conf.d/20-f.ini").is_some());
+        assert!(kind("/etc/apache2/mods-enabled/e.load").is_none());
+        let labels: Vec<&str> = o.layers.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "removes e 1: 1 file removed, 2 enabling links (its postrm's dismod)",
+                "removes absent: not installed here, nothing removed",
+            ]
+        );
+        assert!(r.join("usr/lib/php/20220829/e.so").exists());
+        assert!(confd.join("20-e.ini").symlink_metadata().is_ok());
     }
 }

@@ -62,6 +62,20 @@ pub enum Command {
     /// and drift since each host's previous report. Exit 1 when a host's
     /// newest report has a finding at or above --fail-on.
     Fleet(FleetArgs),
+    /// APT's pre-install hook: the what-if of exactly what apt is about to
+    /// install and remove, judged before dpkg runs.
+    ///
+    /// apt runs it from `DPkg::Pre-Install-Pkgs` with
+    /// `DPkg::Tools::Options::/usr/bin/soclash::Version "3"`
+    /// (/usr/share/soclash/apt/50soclash) and gives on standard input the
+    /// packages it resolved. It prints the verdict on standard error and
+    /// exits 1, which stops apt before dpkg touches anything, when the
+    /// upgrade introduces a finding at or above --fail-on (waivers
+    /// applied). Its own failure never stops apt: an unreadable waivers
+    /// file, apt input it cannot read, a crash or --timeout print a
+    /// warning and exit 0, as does an incomplete what-if. Set
+    /// SOCLASH_APT_HOOK=off to skip it for one apt run.
+    AptHook(AptHookArgs),
     /// Write shell completions (bash, zsh, fish) and man pages generated
     /// from these definitions into DIR (`make install` uses it).
     #[command(hide = true)]
@@ -366,4 +380,29 @@ impl clap::builder::TypedValueParser for ProcessName {
                 .map(clap::builder::PossibleValue::new),
         ))
     }
+}
+
+#[derive(Debug, Args)]
+pub struct AptHookArgs {
+    /// The audited system's root directory (for tests; apt's hook audits /).
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    pub root: PathBuf,
+    /// Stop apt (exit 1) when the upgrade introduces a finding at or above
+    /// this severity: critical, high, medium, low, info; or none, to only
+    /// print the verdict. SEVERITY:certain counts only certain findings.
+    #[arg(long, default_value = "high", value_name = "SEVERITY[:CERTAINTY]")]
+    pub fail_on: FailOn,
+    /// Waivers (see docs/waivers.md); default: /etc/soclash/waivers.yaml
+    /// when it exists. A file that cannot be read is the hook's failure:
+    /// it warns and apt goes on.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// Let apt go on, with a warning, when the check has not ended after
+    /// SECONDS.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Run the check in this process (the hook runs it in a child, so that
+    /// even a crash lets apt go on).
+    #[arg(long, hide = true)]
+    pub inner: bool,
 }

@@ -69,6 +69,11 @@ fn extra(page: &str, out: &mut Vec<u8>) -> std::io::Result<()> {
             "0\tevery FILE was read.\n\
              2\ta FILE could not be read, or ld.so would refuse to start it.",
         ),
+        "soclash-apt-hook" => Some(
+            "0\tapt goes on: the upgrade introduces nothing --fail-on counts, the what-if is \
+             incomplete, SOCLASH_APT_HOOK=off, or the check itself failed (a warning says why).\n\
+             1\tthe upgrade introduces a finding --fail-on counts: apt stops before dpkg runs.",
+        ),
         "soclash-signatures-check" => Some(
             "0\tevery signature file is valid.\n\
              1\ta file has an error (printed as FILE:LINE:COLUMN).",
@@ -122,6 +127,16 @@ fn extra(page: &str, out: &mut Vec<u8>) -> std::io::Result<()> {
             "The fleet as it was on the first of November:",
             "soclash fleet /srv/soclash-archive --at 2026-11-01",
         )],
+        "soclash-apt-hook" => &[
+            (
+                "Enable it for every apt run (removing soclash disables it):",
+                "ln -s /usr/share/soclash/apt/50soclash /etc/apt/apt.conf.d/50soclash",
+            ),
+            (
+                "Upgrade once without the check:",
+                "SOCLASH_APT_HOOK=off apt upgrade",
+            ),
+        ],
         _ => &[],
     };
     if !examples.is_empty() {
@@ -156,6 +171,34 @@ fn extra(page: &str, out: &mut Vec<u8>) -> std::io::Result<()> {
             (
                 "/var/lib/soclash",
                 "the archive of the systemd unit: HOST/STAMP.yaml per run.",
+            ),
+        ] {
+            writeln!(out, ".TP\n.B {file}\n{}", roff(what))?;
+        }
+    }
+    if page == "soclash-apt-hook" {
+        writeln!(out, ".SH ENVIRONMENT")?;
+        for (var, what) in [
+            (
+                "SOCLASH_APT_HOOK",
+                "off (or 0, no, false): skip the check for this apt run; apt goes on.",
+            ),
+            (
+                "APT_HOOK_INFO_FD",
+                "set by apt: the descriptor apt writes to, when DPkg::Tools::Options::CMD::InfoFD moved it from standard input.",
+            ),
+        ] {
+            writeln!(out, ".TP\n.B {var}\n{}", roff(what))?;
+        }
+        writeln!(out, ".SH FILES")?;
+        for (file, what) in [
+            (
+                "/usr/share/soclash/apt/50soclash",
+                "the apt.conf.d snippet; link it into /etc/apt/apt.conf.d/ to enable the hook.",
+            ),
+            (
+                "/etc/soclash/waivers.yaml",
+                "waivers the hook applies when --waivers is not given.",
             ),
         ] {
             writeln!(out, ".TP\n.B {file}\n{}", roff(what))?;

@@ -2,10 +2,11 @@
 //! never parses arguments or looks at a terminal: `args` the clap
 //! definitions (their doc comments are the help), `options` each command's
 //! arguments turned into one validated value, `run` each command on it,
-//! `output` the document writers, `terminal` the width, colour and spinner,
+//! `output` the document writers, `hook` the APT hook (`soclash apt-hook`), `terminal` the width, colour and spinner,
 //! `manual` the man pages and completions.
 
 mod args;
+pub mod hook;
 mod manual;
 pub mod options;
 mod output;

@@ -16,8 +16,8 @@ use soclash::root::Root;
 use soclash::scan::ScanOptions;
 
 use super::args::{
-    DepsArgs, DiffArgs, ExplainArgs, FleetArgs, Format, ImageArgs, ImageFormat, ScanArgs,
-    ScanFormat,
+    AptHookArgs, DepsArgs, DiffArgs, ExplainArgs, FleetArgs, Format, ImageArgs, ImageFormat,
+    ScanArgs, ScanFormat,
 };
 
 /// `soclash deps`.
@@ -142,6 +142,41 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ScanRun> {
         fail_on: args.fail_on,
         waivers,
         jobs: args.jobs,
+    })
+}
+
+/// `soclash apt-hook`: what the check needs before it reads apt's input.
+pub struct AptHookRun {
+    pub root: Root,
+    /// The root's directory as given, for the what-if's layers.
+    pub root_dir: PathBuf,
+    pub opts: ScanOptions,
+    pub fail_on: FailOn,
+    /// Read now: a file that cannot be read is the hook's failure, which
+    /// lets apt go on, never a reason to stop it.
+    pub waivers: Waivers,
+}
+
+pub fn apt_hook(args: AptHookArgs) -> anyhow::Result<AptHookRun> {
+    let waivers = match &args.waivers {
+        Some(file) => waiver::read(file)?,
+        None if Path::new(waiver::DEFAULT_FILE).exists() => {
+            waiver::read(Path::new(waiver::DEFAULT_FILE))?
+        }
+        None => Waivers::default(),
+    };
+    Ok(AptHookRun {
+        root: root(&args.root)?,
+        root_dir: args.root,
+        opts: ScanOptions {
+            cpu: Cpu::detect(),
+            scanned_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            installed: false,
+            signatures: Vec::new(),
+            overlay_packages: Vec::new(),
+        },
+        fail_on: args.fail_on,
+        waivers,
     })
 }
 

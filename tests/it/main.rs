@@ -8,6 +8,7 @@ mod common;
 
 mod ansible_role;
 mod apache_oracle;
+mod apt_hook;
 mod architecture;
 mod archive_diff;
 mod bad_input;
