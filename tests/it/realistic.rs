@@ -1752,6 +1752,16 @@ fn normalised(report: &serde_json::Value, roots: &[String]) -> serde_json::Value
         }
         s
     });
+    // Apache's own version comes from httpd's banner, and Debian 12's
+    // security updates move it (2.4.x); PHP's and Python's come from file
+    // names, which stay within a release.
+    if let Some(stack) = out["host"]["stack"].as_array_mut() {
+        for sw in stack.iter_mut().filter(|sw| sw["name"] == "apache") {
+            if sw["version"].is_string() {
+                sw["version"] = DEB_VERSION.into();
+            }
+        }
+    }
     // A version the report prints other than after its package's name
     // would stay; say so rather than snapshot it.
     let text = out.to_string();
