@@ -554,28 +554,29 @@ pub fn apache_model(
         env_flags,
     };
     let mut out = Vec::with_capacity(1 + wsgi.daemons.len());
-    {
-        let (mut ns, mut origins, mut notes) = parent.fork();
+    // What each process adds to the parent's image: its Python's modules,
+    // then the plugins its libraries load; the Python found, if any.
+    let add_python = |ns: &mut Namespace,
+                      origins: &mut Origins,
+                      notes: &mut Vec<String>,
+                      py: &apache::wsgi::PythonSetup| {
         let python = interpreter(
             root,
             version.as_deref(),
             static_python.as_ref(),
-            &wsgi.embedded,
+            py,
             &installations,
-            &mut notes,
+            notes,
         );
         if let Some((v, prefix)) = &python {
-            import_python(
-                root,
-                found,
-                &mut ns,
-                &mut origins,
-                &mut notes,
-                (v, prefix.as_ref()),
-                &wsgi.embedded,
-            );
+            import_python(root, found, ns, origins, notes, (v, prefix.as_ref()), py);
         }
-        plugins::load(root, &mut ns, &mut origins, &mut notes, &nss_loaded);
+        plugins::load(root, ns, origins, notes, &nss_loaded);
+        python
+    };
+    {
+        let (mut ns, mut origins, mut notes) = parent.fork();
+        let python = add_python(&mut ns, &mut origins, &mut notes, &wsgi.embedded);
         if installed {
             let python = python_version(&ns).or(python.map(|(v, _)| v));
             load_installed(&mut ns, found, python, &mut origins);
@@ -593,26 +594,7 @@ pub fn apache_model(
             if daemon.applications == 1 { "" } else { "s" },
             if daemon.applications == 1 { "s" } else { "" },
         ));
-        let python = interpreter(
-            root,
-            version.as_deref(),
-            static_python.as_ref(),
-            &daemon.python,
-            &installations,
-            &mut notes,
-        );
-        if let Some((v, prefix)) = &python {
-            import_python(
-                root,
-                found,
-                &mut ns,
-                &mut origins,
-                &mut notes,
-                (v, prefix.as_ref()),
-                &daemon.python,
-            );
-        }
-        plugins::load(root, &mut ns, &mut origins, &mut notes, &nss_loaded);
+        add_python(&mut ns, &mut origins, &mut notes, &daemon.python);
         let mut image = parent.finish(&daemon_process(&daemon.name), &ns, &origins, notes);
         image.config = daemon.config;
         out.push(image);

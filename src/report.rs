@@ -266,6 +266,18 @@ pub struct Summary {
     pub waived: usize,
 }
 
+impl Summary {
+    /// `2 high, 1 low`: the findings by severity, worst first, as the
+    /// table's last line and the quiet run's summary say them.
+    pub fn by_severity(&self) -> Vec<String> {
+        self.findings
+            .iter()
+            .rev()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect()
+    }
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
@@ -638,13 +650,7 @@ impl Report {
                 )?;
             }
         }
-        let counts: Vec<String> = self
-            .summary
-            .findings
-            .iter()
-            .rev()
-            .map(|(s, n)| format!("{n} {s}"))
-            .collect();
+        let counts = self.summary.by_severity();
         let waived = if self.waived.is_empty() {
             String::new()
         } else {

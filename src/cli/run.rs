@@ -171,13 +171,7 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
 /// The run in one line, for the journal: findings by severity, waived,
 /// errors, whether `--fail-on` fails, where the report went.
 fn summary(report: &soclash::report::Report, fails: bool, archived: Option<&Path>) -> String {
-    let counts: Vec<String> = report
-        .summary
-        .findings
-        .iter()
-        .rev()
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect();
+    let counts = report.summary.by_severity();
     let mut line = if counts.is_empty() {
         "no findings".to_string()
     } else {
