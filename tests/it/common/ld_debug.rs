@@ -52,11 +52,18 @@ pub fn parse_binding(pid: i32, msg: &str) -> Option<LdBinding> {
 }
 
 /// Binding lines and unloads in file order, and how many lines said
-/// `binding file` at all (every one must parse).
+/// `binding file` at all (every one must parse). Only whole lines: the
+/// file is read while Apache runs, and a line ld.so is still writing
+/// (`… symbol `select'` without its ` [GLIBC_2.2.5]` yet) would read as an
+/// unversioned binding the model never predicts.
 pub fn parse_ld_bindings(text: &str) -> (Vec<BindEvent>, usize) {
+    let whole = match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    };
     let mut v = Vec::new();
     let mut printed = 0;
-    for line in text.lines() {
+    for line in whole.lines() {
         printed += usize::from(line.contains("\tbinding file "));
         let Some((pid, msg)) = line.split_once(':') else {
             continue;
@@ -74,4 +81,20 @@ pub fn parse_ld_bindings(text: &str) -> (Vec<BindEvent>, usize) {
         }
     }
     (v, printed)
+}
+
+/// A line still being written when the file was read is left out, so it
+/// cannot pass for a binding without its version.
+#[test]
+fn a_partly_written_last_line_is_not_a_binding() {
+    let whole =
+        "12:\tbinding file /a.so [0] to /libc.so.6 [0]: normal symbol `select' [GLIBC_2.2.5]\n";
+    let cut =
+        format!("{whole}12:\tbinding file /b.so [0] to /libc.so.6 [0]: normal symbol `select'");
+    let (events, printed) = parse_ld_bindings(&cut);
+    assert_eq!((events.len(), printed), (1, 1));
+    assert!(
+        matches!(&events[0], BindEvent::Bind(b) if b.version.as_deref() == Some("GLIBC_2.2.5"))
+    );
+    assert_eq!(parse_ld_bindings(whole).0.len(), 1);
 }
