@@ -27,6 +27,7 @@ use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bstr::BString;
@@ -210,9 +211,84 @@ pub struct ElfFacts {
     pub relocations: Vec<Relocation>,
     /// Parts of the dynamic information that could not be read.
     pub problems: Vec<String>,
+    /// [`ElfFacts::exports`], made on first use: the clash matchers ask
+    /// every member of every process what it exports, and one file's
+    /// answer is the same in each of them.
+    #[serde(skip)]
+    pub(crate) exports: OnceLock<Vec<u32>>,
+    /// [`ElfFacts::named`]'s index, made on first use, for the same reason.
+    #[serde(skip)]
+    pub(crate) by_name: OnceLock<Vec<u32>>,
 }
 
 impl ElfFacts {
+    /// The symbols another object can bind to (defined; global, weak or
+    /// GNU-unique; default or protected visibility) whose names are
+    /// UTF-8, sorted by name: a name is found by bisection, and the names
+    /// starting with a prefix are one run.
+    pub fn exports(&self) -> &[u32] {
+        self.exports.get_or_init(|| {
+            let mut out: Vec<u32> = (0..self.symbols.len())
+                .filter(|&i| {
+                    self.symbols.get(i).is_some_and(|s| {
+                        s.is_defined()
+                            && matches!(s.bind, 1 | 2 | 10)
+                            && matches!(s.visibility, 0 | 3)
+                            && std::str::from_utf8(&s.name).is_ok()
+                    })
+                })
+                .filter_map(|i| u32::try_from(i).ok())
+                .collect();
+            out.sort_by(|&a, &b| self.export_name(a).cmp(self.export_name(b)));
+            out
+        })
+    }
+
+    /// The name of symbol `i` of [`ElfFacts::exports`] (UTF-8 by then).
+    pub fn export_name(&self, i: u32) -> &str {
+        self.symbols
+            .get(i as usize)
+            .and_then(|s| std::str::from_utf8(&s.name).ok())
+            .unwrap_or_default()
+    }
+
+    /// The exported names from `start` on in name order while they start
+    /// with it: an exact name is the first of them or nothing.
+    pub fn exports_from<'a>(&'a self, start: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let all = self.exports();
+        let at = all.partition_point(|&i| self.export_name(i) < start);
+        all.get(at..)
+            .unwrap_or_default()
+            .iter()
+            .map(|&i| self.export_name(i))
+            .take_while(move |n| n.starts_with(start))
+    }
+
+    /// The symbols called `name`, in symbol-table order.
+    pub fn named<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a Symbol> + 'a {
+        let sym = move |i: u32| self.symbols.get(i as usize);
+        let key = move |i: u32| sym(i).map(|s| s.name.as_slice());
+        let sorted = self.by_name.get_or_init(|| {
+            let mut all: Vec<u32> = (0..self.symbols.len())
+                .filter_map(|i| u32::try_from(i).ok())
+                .collect();
+            all.sort_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
+            all
+        });
+        let at = sorted.partition_point(|&i| key(i) < Some(name));
+        sorted
+            .get(at..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(move |&&i| key(i) == Some(name))
+            .filter_map(move |&i| sym(i))
+    }
+
+    /// Whether it exports exactly `name`.
+    pub fn exports_name(&self, name: &str) -> bool {
+        self.exports_from(name).next() == Some(name)
+    }
+
     pub fn has_versym(&self) -> bool {
         self.symbols.iter().any(|s| s.version.is_some())
     }
@@ -1589,6 +1665,50 @@ mod tests {
     /// inside a range the parse read does not; one changed only where the
     /// parse never reads matches, and parsing it gives the same facts:
     /// what makes taking a match's facts sound.
+    /// The export index answers as a scan of the symbol table would: only
+    /// defined global, weak or unique symbols of default or protected
+    /// visibility, found by exact name and by prefix.
+    #[test]
+    fn export_index_answers_as_a_scan() {
+        let sym = |name: &str, bind: u8, visibility: u8, shndx: u16| Symbol {
+            name: name.into(),
+            bind,
+            kind: 2,
+            visibility,
+            shndx,
+            value: 16,
+            size: 0,
+            version: None,
+        };
+        let f = ElfFacts {
+            symbols: vec![
+                sym("", 0, 0, 0),
+                sym("SSL_new", 1, 0, 12),
+                sym("SSL_free", 2, 0, 12),
+                sym("SSL_local", 0, 0, 12),
+                sym("SSL_hidden", 1, 2, 12),
+                sym("SSL_undef", 1, 0, 0),
+                sym("SSL_new", 1, 0, 0),
+                sym("EVP_x", 10, 3, 12),
+            ],
+            ..ElfFacts::default()
+        };
+        assert_eq!(
+            f.exports_from("SSL_").collect::<Vec<_>>(),
+            ["SSL_free", "SSL_new"]
+        );
+        assert_eq!(f.exports_from("").count(), 3);
+        assert!(f.exports_name("EVP_x") && f.exports_name("SSL_new"));
+        for no in ["SSL_", "SSL_local", "SSL_hidden", "SSL_undef", "EVP"] {
+            assert!(!f.exports_name(no), "{no}");
+        }
+        assert_eq!(
+            f.named(b"SSL_new").map(|s| s.shndx).collect::<Vec<_>>(),
+            [12, 0]
+        );
+        assert_eq!(f.named(b"nothing").count(), 0);
+    }
+
     #[test]
     fn fingerprint_matches_what_the_parse_would_see() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -19,6 +19,7 @@ mod plugins;
 mod python;
 mod solo;
 
+use rayon::prelude::*;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -585,20 +586,27 @@ pub fn apache_model(
         image.config = wsgi.embedded_config;
         out.push(image);
     }
-    for daemon in wsgi.daemons {
-        let (mut ns, mut origins, mut notes) = parent.fork();
-        notes.push(format!(
-            "mod_wsgi daemon process group {}: forked from the Apache parent, so it holds the parent's image; {} application{} run{} in it",
-            daemon.name,
-            daemon.applications,
-            if daemon.applications == 1 { "" } else { "s" },
-            if daemon.applications == 1 { "s" } else { "" },
-        ));
-        add_python(&mut ns, &mut origins, &mut notes, &daemon.python);
-        let mut image = parent.finish(&daemon_process(&daemon.name), &ns, &origins, notes);
-        image.config = daemon.config;
-        out.push(image);
-    }
+    // Each daemon group is modelled apart from the others, from the same
+    // parent: in parallel, in configuration order.
+    let daemons: Vec<ProcessImage> = wsgi
+        .daemons
+        .into_par_iter()
+        .map(|daemon| {
+            let (mut ns, mut origins, mut notes) = parent.fork();
+            notes.push(format!(
+                "mod_wsgi daemon process group {}: forked from the Apache parent, so it holds the parent's image; {} application{} run{} in it",
+                daemon.name,
+                daemon.applications,
+                if daemon.applications == 1 { "" } else { "s" },
+                if daemon.applications == 1 { "s" } else { "" },
+            ));
+            add_python(&mut ns, &mut origins, &mut notes, &daemon.python);
+            let mut image = parent.finish(&daemon_process(&daemon.name), &ns, &origins, notes);
+            image.config = daemon.config;
+            image
+        })
+        .collect();
+    out.extend(daemons);
     Ok(out)
 }
 

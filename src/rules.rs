@@ -164,9 +164,8 @@ pub fn benign(image: &ProcessImage, r: &Reference) -> Option<Benign> {
     }
     let defined_as = |f: Option<&ElfFacts>, binds: &[u8]| {
         f.is_some_and(|f| {
-            f.symbols.iter().any(|s| {
-                s.name.as_slice() == name.as_bytes() && s.is_defined() && binds.contains(&s.bind)
-            })
+            f.named(name.as_bytes())
+                .any(|s| s.is_defined() && binds.contains(&s.bind))
         })
     };
     const WEAK: u8 = 2;
@@ -179,26 +178,25 @@ pub fn benign(image: &ProcessImage, r: &Reference) -> Option<Benign> {
         return Some(Benign::VagueLinkage);
     }
     let exec = image.members.first().map(|m| m.object.as_str());
-    if r.binds_to.as_deref() == exec
-        && actual.is_some_and(|f| {
-            f.relocations.iter().any(|x| {
-                x.class == RelocClass::Copy
-                    && f.symbols
-                        .get(x.symbol as usize)
-                        .is_some_and(|s| s.name.as_slice() == name.as_bytes())
-            })
+    if r.binds_to.is_none() || r.binds_to.as_deref() != exec {
+        return None;
+    }
+    if actual.is_some_and(|f| {
+        f.relocations.iter().any(|x| {
+            x.class == RelocClass::Copy
+                && f.symbols
+                    .get(x.symbol as usize)
+                    .is_some_and(|s| s.name.as_slice() == name.as_bytes())
         })
-    {
+    }) {
         return Some(Benign::CopyRelocation);
     }
     let canonical_plt = actual.is_some_and(|f| {
-        let mut of_name = f
-            .symbols
-            .iter()
-            .filter(|s| s.name.as_slice() == name.as_bytes());
-        of_name.clone().any(|s| !s.is_defined() && s.value != 0) && !of_name.any(|s| s.is_defined())
+        f.named(name.as_bytes())
+            .any(|s| !s.is_defined() && s.value != 0)
+            && !f.named(name.as_bytes()).any(|s| s.is_defined())
     });
-    if r.binds_to.as_deref() == exec && canonical_plt {
+    if canonical_plt {
         return Some(Benign::CanonicalPltEntry);
     }
     None

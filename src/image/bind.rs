@@ -94,6 +94,10 @@ pub struct LinkMap {
     /// members' bindings are computed once for every process forked from
     /// it ([`Forked`]).
     pub(crate) forked: Option<Arc<Forked>>,
+    /// `objects` by path, made at the first [`LinkMap::facts`] once the
+    /// map is built: the rules ask for the facts of both ends of every
+    /// interposed reference, tens of thousands per process.
+    pub(crate) by_path: OnceLock<Vec<u32>>,
 }
 
 /// The link map of a parent image, and its members' bindings per set of
@@ -109,6 +113,7 @@ pub(crate) struct Forked {
     link: LinkMap,
     /// By (bind now, dynamic weak).
     bound: [OnceLock<Vec<Bound>>; 4],
+    shared: OnceLock<Shared>,
 }
 
 impl Forked {
@@ -116,7 +121,12 @@ impl Forked {
         Forked {
             link,
             bound: Default::default(),
+            shared: OnceLock::new(),
         }
+    }
+
+    fn shared(&self) -> &Shared {
+        self.shared.get_or_init(|| Shared::new(&self.link))
     }
 
     fn bound(&self, bind_now: bool, dynamic_weak: bool) -> Option<&[Bound]> {
@@ -125,7 +135,10 @@ impl Forked {
             .get(usize::from(bind_now) * 2 + usize::from(dynamic_weak))?;
         Some(slot.get_or_init(|| {
             let mut out = Vec::new();
-            bind_link(&self.link, bind_now, dynamic_weak, None, |b| out.push(b));
+            let shared = Some(self.shared());
+            bind_link(&self.link, bind_now, dynamic_weak, None, shared, |b| {
+                out.push(b)
+            });
             out
         }))
     }
@@ -135,7 +148,7 @@ impl Forked {
 #[derive(Debug)]
 struct Bound {
     member: usize,
-    references: Vec<Reference>,
+    references: Arc<[Reference]>,
     /// The `STB_GNU_UNIQUE` definitions its lookups registered, in order.
     registered: Vec<Def>,
 }
@@ -217,7 +230,81 @@ pub struct Reference {
 pub struct Bindings {
     pub process: String,
     /// In relocation order of the members, then relocation order within one.
-    pub references: Vec<Reference>,
+    pub references: References,
+}
+
+/// A process's references, one run per member: the runs of the members a
+/// process shares with the image it was forked from are that image's,
+/// not copies (forty mod_wsgi daemons hold the Apache parent's tens of
+/// thousands of references once).
+#[derive(Debug, Clone, Default)]
+pub struct References {
+    runs: Vec<Arc<[Reference]>>,
+    len: usize,
+}
+
+impl References {
+    pub fn iter(&self) -> impl Iterator<Item = &Reference> + Clone {
+        self.runs.iter().flat_map(|r| r.iter())
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn push_run(&mut self, run: Arc<[Reference]>) {
+        self.len += run.len();
+        if !run.is_empty() {
+            self.runs.push(run);
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a References {
+    type Item = &'a Reference;
+    type IntoIter = std::iter::FlatMap<
+        std::slice::Iter<'a, Arc<[Reference]>>,
+        &'a [Reference],
+        fn(&'a Arc<[Reference]>) -> &'a [Reference],
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.runs.iter().flat_map(|r| &r[..])
+    }
+}
+
+impl From<Vec<Reference>> for References {
+    fn from(v: Vec<Reference>) -> References {
+        let mut out = References::default();
+        out.push_run(v.into());
+        out
+    }
+}
+
+impl FromIterator<Reference> for References {
+    fn from_iter<I: IntoIterator<Item = Reference>>(iter: I) -> References {
+        let mut out = References::default();
+        out.push_run(iter.into_iter().collect());
+        out
+    }
+}
+
+impl PartialEq for References {
+    fn eq(&self, other: &References) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for References {}
+
+impl Serialize for References {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 /// One definition of a symbol in a process, for `explain`.
@@ -276,33 +363,71 @@ enum InObject {
 
 /// Defined symbols by name over all objects, each list in object order
 /// then `.dynsym` order (the order a hash chain meets symbols of one name).
+/// A process forked from a parent takes the parent's index of the
+/// namespace objects they share ([`Shared`]) and indexes only the rest.
 struct Index<'a> {
+    shared: Option<&'a Shared>,
+    /// Objects from `shared.len` on (all of them without `shared`).
     by_name: FxHashMap<&'a [u8], Vec<Def>>,
     versioned: Vec<bool>,
     /// Position of each object in the final global scope.
     global_pos: Vec<usize>,
 }
 
-impl<'a> Index<'a> {
-    fn new(link: &'a LinkMap) -> Index<'a> {
-        let mut by_name: FxHashMap<&[u8], Vec<Def>> = FxHashMap::default();
-        let mut versioned = Vec::with_capacity(link.objects.len());
-        for (o, obj) in link.objects.iter().enumerate() {
-            let Some(f) = &obj.facts else {
-                versioned.push(false);
+/// The index of a parent's namespace objects, which every process forked
+/// from it starts with at the same indices: built once, not once per
+/// mod_wsgi daemon.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    by_name: FxHashMap<Box<[u8]>, Vec<Def>>,
+    /// How many objects it covers.
+    len: usize,
+}
+
+impl Shared {
+    fn new(link: &LinkMap) -> Shared {
+        let mut by_name: FxHashMap<Box<[u8]>, Vec<Def>> = FxHashMap::default();
+        let len = link.ns_objects.min(link.objects.len());
+        each_definition(link, 0..len, |name, def| {
+            by_name.entry(name.into()).or_default().push(def)
+        });
+        Shared { by_name, len }
+    }
+}
+
+/// Every definition a lookup may find among objects `range` of `link`.
+fn each_definition<'a>(
+    link: &'a LinkMap,
+    range: std::ops::Range<usize>,
+    mut add: impl FnMut(&'a [u8], Def),
+) {
+    for o in range {
+        let Some(f) = link.objects.get(o).and_then(|x| x.facts.as_deref()) else {
+            continue;
+        };
+        for (i, s) in f.symbols.iter().enumerate() {
+            // An undefined entry with a value (a canonical PLT address
+            // in a non-PIE executable) answers non-PLT lookups.
+            if i == 0 || (!s.is_defined() && s.value == 0) || s.bind == STB_LOCAL {
                 continue;
-            };
-            by_name.reserve(f.symbols.len());
-            for (i, s) in f.symbols.iter().enumerate() {
-                // An undefined entry with a value (a canonical PLT address
-                // in a non-PIE executable) answers non-PLT lookups.
-                if i == 0 || (!s.is_defined() && s.value == 0) || s.bind == STB_LOCAL {
-                    continue;
-                }
-                by_name.entry(s.name.as_slice()).or_default().push((o, i));
             }
-            versioned.push(f.has_versym());
+            add(s.name.as_slice(), (o, i));
         }
+    }
+}
+
+impl<'a> Index<'a> {
+    fn new(link: &'a LinkMap, shared: Option<&'a Shared>) -> Index<'a> {
+        let start = shared.map_or(0, |s| s.len);
+        let mut by_name: FxHashMap<&[u8], Vec<Def>> = FxHashMap::default();
+        each_definition(link, start..link.objects.len(), |name, def| {
+            by_name.entry(name).or_default().push(def)
+        });
+        let versioned = link
+            .objects
+            .iter()
+            .map(|o| o.facts.as_deref().is_some_and(ElfFacts::has_versym))
+            .collect();
         let mut global_pos = vec![usize::MAX; link.objects.len()];
         for (p, &o) in link.global.iter().enumerate() {
             if let Some(x) = global_pos.get_mut(o) {
@@ -310,9 +435,30 @@ impl<'a> Index<'a> {
             }
         }
         Index {
+            shared,
             by_name,
             versioned,
             global_pos,
+        }
+    }
+
+    /// The definitions of `name`: the shared objects', then the rest's;
+    /// together in object order.
+    fn defs(&self, name: &[u8]) -> (&[Def], &[Def]) {
+        let shared = self
+            .shared
+            .and_then(|s| s.by_name.get(name))
+            .map_or(&[][..], Vec::as_slice);
+        let own = self.by_name.get(name).map_or(&[][..], Vec::as_slice);
+        (shared, own)
+    }
+
+    /// Those of the two lists that hold object `o`'s.
+    fn defs_of<'d>(&self, o: usize, (shared, own): (&'d [Def], &'d [Def])) -> &'d [Def] {
+        if self.shared.is_some_and(|s| o < s.len) {
+            shared
+        } else {
+            own
         }
     }
 
@@ -403,24 +549,27 @@ fn lookup<'a>(
     req: &Request<'_>,
     unique: Option<&mut Unique<'a>>,
 ) -> Option<Def> {
-    let defs = index.by_name.get(req.name)?;
+    let both = index.defs(req.name);
+    if both.0.is_empty() && both.1.is_empty() {
+        return None;
+    }
+    let defs = || both.0.iter().chain(both.1);
     let mut weak: Option<Def> = None;
     // The definers a scope contains, in scope order; one allocation per
     // lookup, reused across its scopes.
-    let mut here: Vec<(usize, usize)> = Vec::with_capacity(defs.len());
+    let mut here: Vec<(usize, usize)> = Vec::with_capacity(both.0.len() + both.1.len());
     for scope in scopes {
         here.clear();
         match scope {
             Scope::Global(n) => {
                 let n = global_len.unwrap_or(*n);
-                here.extend(defs.iter().filter_map(|&(o, _)| {
+                here.extend(defs().filter_map(|&(o, _)| {
                     let p = index.global_pos.get(o).copied().unwrap_or(usize::MAX);
                     (p < n).then_some((p, o))
                 }));
             }
             Scope::List(list) => here.extend(
-                defs.iter()
-                    .filter_map(|&(o, _)| list.iter().position(|&x| x == o).map(|p| (p, o))),
+                defs().filter_map(|&(o, _)| list.iter().position(|&x| x == o).map(|p| (p, o))),
             ),
         }
         here.sort_unstable();
@@ -429,7 +578,7 @@ fn lookup<'a>(
             if req.skip == Some(o) {
                 continue;
             }
-            let InObject::Found(i) = index.in_object(link, o, defs, req) else {
+            let InObject::Found(i) = index.in_object(link, o, index.defs_of(o, both), req) else {
                 continue;
             };
             let Some(s) = link
@@ -479,11 +628,12 @@ fn bind_with(image: &super::ProcessImage, opts: &BindOptions, reuse: bool) -> Bi
     let parent = link
         .forked
         .as_deref()
-        .filter(|f| reuse && same_namespace(link, &f.link))
-        .and_then(|f| Some((&f.link, f.bound(bind_now, dynamic_weak)?)));
-    let mut references = Vec::new();
-    bind_link(link, bind_now, dynamic_weak, parent, |b| {
-        references.extend(b.references)
+        .filter(|f| reuse && same_namespace(link, &f.link));
+    let shared = parent.map(Forked::shared);
+    let parent = parent.and_then(|f| Some((&f.link, f.bound(bind_now, dynamic_weak)?)));
+    let mut references = References::default();
+    bind_link(link, bind_now, dynamic_weak, parent, shared, |b| {
+        references.push_run(b.references)
     });
     Bindings {
         process: image.name.clone(),
@@ -554,9 +704,10 @@ fn bind_link(
     bind_now: bool,
     dynamic_weak: bool,
     parent: Option<(&LinkMap, &[Bound])>,
+    shared: Option<&Shared>,
     mut out: impl FnMut(Bound),
 ) {
-    let index = Index::new(link);
+    let index = Index::new(link, shared);
     let mut unique = Unique::default();
     // The registrations so far differ from the parent's: nothing after
     // can be reused.
@@ -583,7 +734,7 @@ fn bind_link(
             }
             out(Bound {
                 member: m,
-                references: b.references.clone(),
+                references: Arc::clone(&b.references),
                 registered: b.registered.clone(),
             });
             continue;
@@ -606,7 +757,7 @@ fn bind_link(
         }
         out(Bound {
             member: m,
-            references,
+            references: references.into(),
             registered,
         });
     }
@@ -754,9 +905,28 @@ fn bind_member<'a>(
 impl LinkMap {
     /// The facts of the object at `path`, if the model read it.
     pub fn facts(&self, path: &str) -> Option<&ElfFacts> {
-        self.objects
-            .iter()
-            .find(|o| o.path == path)
+        let name = |i: u32| self.objects.get(i as usize).map(|o| o.path.as_str());
+        let sorted = self.by_path.get_or_init(|| {
+            let mut all: Vec<u32> = (0..self.objects.len())
+                .filter_map(|i| u32::try_from(i).ok())
+                .collect();
+            // The first of equal paths, as a scan in order finds it.
+            all.sort_by(|&a, &b| name(a).cmp(&name(b)).then(a.cmp(&b)));
+            all
+        });
+        if sorted.len() != self.objects.len() {
+            // Objects added after the first question: look in order.
+            return self
+                .objects
+                .iter()
+                .find(|o| o.path == path)
+                .and_then(|o| o.facts.as_deref());
+        }
+        let at = sorted.partition_point(|&i| name(i) < Some(path));
+        sorted
+            .get(at)
+            .filter(|&&i| name(i) == Some(path))
+            .and_then(|&i| self.objects.get(i as usize))
             .and_then(|o| o.facts.as_deref())
     }
 

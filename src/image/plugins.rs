@@ -305,14 +305,19 @@ pub(super) fn load(
         .flatten()
         .collect();
     let mut added: std::collections::BTreeMap<&str, usize> = Default::default();
+    // The namespace's objects by canonical path and by the path loaded,
+    // kept up to date as plugins (and what they need) join it.
+    let mut known: rustc_hash::FxHashSet<PathBuf> = Default::default();
+    let mut seen = 0;
     for (j, family, lib) in &loaders {
         let Some(libdir) = lib.parent() else { continue };
         for file in plugin_files(root, family, libdir, budget::PLUGINS_PER_DIRECTORY, notes) {
-            let member = ns.objects().iter().any(|o| {
-                o.opened.as_ref().is_some_and(|x| x.canonical == file)
-                    || o.path.as_deref() == Some(file.as_path())
-            });
-            if member {
+            for o in ns.objects().get(seen..).unwrap_or_default() {
+                known.extend(o.opened.as_ref().map(|x| x.canonical.clone()));
+                known.extend(o.path.clone());
+            }
+            seen = ns.objects().len();
+            if known.contains(&file) {
                 continue;
             }
             let origin = Origin {

@@ -4,6 +4,7 @@
 //! process, carrying that evidence with the signature's title, severity,
 //! symptoms, remedy and references.
 
+use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 
 use crate::elf::ElfFacts;
@@ -84,6 +85,18 @@ struct Context<'a> {
     /// Members left out of this view (other Python distributions'), and
     /// every reference and built-in finding that touches one.
     hidden: BTreeSet<&'a str>,
+    /// `members` by path (the first of a path), asked for both ends of
+    /// every interposed reference.
+    by_path: FxHashMap<&'a str, usize>,
+}
+
+/// Where each path is first in `members`.
+fn by_path<'a>(members: &[View<'a>]) -> FxHashMap<&'a str, usize> {
+    let mut out = FxHashMap::default();
+    for (i, m) in members.iter().enumerate() {
+        out.entry(m.path).or_insert(i);
+    }
+    out
 }
 
 fn soname(f: Option<&ElfFacts>) -> Option<String> {
@@ -138,10 +151,11 @@ impl<'a> Context<'a> {
                     .filter_map(|(_, f)| soname(f))
                     .collect(),
             })
-            .collect();
+            .collect::<Vec<_>>();
         Context {
             image,
             bindings,
+            by_path: by_path(&members),
             members,
             read,
             builtin,
@@ -154,15 +168,17 @@ impl<'a> Context<'a> {
     /// several wheels is one finding per wheel, each its own cause.
     fn only(&self, dist: &str, units: &Units) -> Context<'a> {
         let other = |path: &str| units.of(path).is_some_and(|d| d.key != dist);
+        let members: Vec<View<'a>> = self
+            .members
+            .iter()
+            .filter(|m| !other(m.path))
+            .cloned()
+            .collect();
         Context {
             image: self.image,
             bindings: self.bindings,
-            members: self
-                .members
-                .iter()
-                .filter(|m| !other(m.path))
-                .cloned()
-                .collect(),
+            by_path: by_path(&members),
+            members,
             read: self.read,
             builtin: self.builtin.clone(),
             hidden: self
@@ -180,7 +196,7 @@ impl<'a> Context<'a> {
     }
 
     fn member(&self, path: &str) -> Option<&View<'a>> {
-        self.members.iter().find(|m| m.path == path)
+        self.by_path.get(path).and_then(|&i| self.members.get(i))
     }
 
     fn pattern(&self, p: &ObjectPattern, m: &View<'_>) -> bool {
@@ -592,26 +608,26 @@ fn directive_parts(d: &Directive) -> Option<Parts> {
 }
 
 /// Symbols a member exports (defined, global/weak/unique, default or
-/// protected) that match one of `globs`.
+/// protected) that match one of `globs`, in name order, each once.
 fn exported<'f>(facts: Option<&'f ElfFacts>, globs: &'f [Glob]) -> impl Iterator<Item = &'f str> {
-    facts
+    let mut out: Vec<&str> = facts
         .into_iter()
-        .flat_map(|f| f.symbols.iter())
-        .filter(|s| s.is_defined() && matches!(s.bind, 1 | 2 | 10) && matches!(s.visibility, 0 | 3))
-        .filter_map(|s| std::str::from_utf8(&s.name).ok())
-        .filter(move |n| globs.iter().any(|g| g.matches(n)))
+        .flat_map(|f| {
+            globs
+                .iter()
+                .flat_map(move |g| f.exports_from(g.prefix()).filter(|n| g.matches(n)))
+        })
+        .collect();
+    if globs.len() > 1 {
+        out.sort_unstable();
+        out.dedup();
+    }
+    out.into_iter()
 }
 
 /// The member exports exactly `name` (as [`exported`] counts exports).
 fn exports_name(facts: Option<&ElfFacts>, name: &str) -> bool {
-    facts.is_some_and(|f| {
-        f.symbols.iter().any(|s| {
-            s.is_defined()
-                && matches!(s.bind, 1 | 2 | 10)
-                && matches!(s.visibility, 0 | 3)
-                && s.name.as_slice() == name.as_bytes()
-        })
-    })
+    facts.is_some_and(|f| f.exports_name(name))
 }
 
 /// auditwheel / delocate graft names: `lib<name>-<8 hex>.so...`.

@@ -380,13 +380,30 @@ impl<'de> Deserialize<'de> for Regex {
 #[derive(Debug, Clone)]
 pub struct Glob {
     pub text: String,
-    re: regex::Regex,
+    /// Up to the first wildcard: every name it matches starts so, which
+    /// turns a lookup in a sorted export list into one run of it.
+    prefix: String,
+    /// `None` for a plain name or a prefix followed by one `*` alone,
+    /// which need no automaton (most signatures' globs are such).
+    re: Option<regex::Regex>,
 }
 
 impl Glob {
     pub fn new(text: &str) -> Result<Glob, Error> {
         if text.is_empty() {
             return Err(Error::EmptyGlob);
+        }
+        let prefix: String = text
+            .chars()
+            .take_while(|c| !matches!(c, '*' | '?'))
+            .collect();
+        let rest = text.get(prefix.len()..).unwrap_or_default();
+        if rest.is_empty() || rest == "*" {
+            return Ok(Glob {
+                text: text.to_string(),
+                prefix,
+                re: None,
+            });
         }
         let mut re = String::from("^");
         for c in text.chars() {
@@ -400,13 +417,23 @@ impl Glob {
         regex::Regex::new(&re)
             .map(|re| Glob {
                 text: text.to_string(),
-                re,
+                prefix,
+                re: Some(re),
             })
             .map_err(Error::Glob)
     }
 
     pub fn matches(&self, name: &str) -> bool {
-        self.re.is_match(name)
+        match &self.re {
+            Some(re) => re.is_match(name),
+            None if self.prefix.len() == self.text.len() => name == self.text,
+            None => name.starts_with(&self.prefix),
+        }
+    }
+
+    /// What every name it matches starts with.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
     }
 }
 
@@ -718,6 +745,30 @@ mod tests {
 
     /// A budget refused before parsing is reported like a schema error:
     /// file, line and column of where it was hit.
+    /// A plain name and a `PREFIX*` skip the automaton; every form
+    /// matches as the shell pattern says, whole names only.
+    #[test]
+    fn globs_match_whole_names() {
+        let cases: [(&str, &[&str], &[&str]); 6] = [
+            ("SSL_new", &["SSL_new"], &["SSL_new2", "xSSL_new", "SSL_ne"]),
+            ("SSL_*", &["SSL_", "SSL_new"], &["SSL", "xSSL_new"]),
+            ("XML_Parse?", &["XML_ParseX"], &["XML_Parse", "XML_ParseXY"]),
+            ("*", &["", "a"], &[]),
+            ("a*b", &["ab", "axxb"], &["abx", "ba"]),
+            ("md5.*", &["md5.x"], &["md5x"]),
+        ];
+        for (glob, yes, no) in cases {
+            let g = Glob::new(glob).expect(glob);
+            for n in yes {
+                assert!(g.matches(n), "{glob} should match {n}");
+                assert!(n.starts_with(g.prefix()), "{glob}: prefix of {n}");
+            }
+            for n in no {
+                assert!(!g.matches(n), "{glob} should not match {n}");
+            }
+        }
+    }
+
     #[test]
     fn budget_errors_keep_file_line_and_column() {
         let text = format!("id: deep\napplies_to: {}\n", "[".repeat(300));
