@@ -107,6 +107,9 @@ pub fn judge(report: &Report, fail_on: FailOn) -> Option<Verdict> {
             if waived == 1 { "" } else { "s" }
         ));
     }
+    if !o.unmodelled.is_empty() {
+        summary.push_str(&format!("; {}", o.unmodelled.join("; ")));
+    }
     if o.ignore_depends && !o.unmet.is_empty() {
         summary.push_str(&format!(
             "; judged with unmet dependencies (--ignore-depends): {}",
