@@ -352,6 +352,9 @@ struct Metered<R> {
     inner: R,
     left: Rc<Cell<u64>>,
     over: Rc<Cell<bool>>,
+    /// A read of the payload (its decompression) failed: the error that
+    /// comes out is the payload's, not the disk's.
+    failed: Rc<Cell<bool>>,
 }
 
 impl<R: Read> Read for Metered<R> {
@@ -362,7 +365,10 @@ impl<R: Read> Read for Metered<R> {
             return Err(io::Error::other("over the entry's allowance"));
         }
         let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
-        let got = self.inner.read(&mut buf[..n])?;
+        let got = self
+            .inner
+            .read(&mut buf[..n])
+            .inspect_err(|_| self.failed.set(true))?;
         self.left.set(left - got as u64);
         Ok(got)
     }
@@ -385,11 +391,31 @@ fn unpack_payload(
 ) -> Result<LeftOut, RpmError> {
     let left = Rc::new(Cell::new(0u64));
     let over = Rc::new(Cell::new(false));
+    let failed = Rc::new(Cell::new(false));
     let mut inner = Metered {
         inner: r,
         left: Rc::clone(&left),
         over: Rc::clone(&over),
+        failed: Rc::clone(&failed),
     };
+    let result = entries(&mut inner, dest, tally, &left, &over);
+    match result {
+        Err(RpmError::Io(e)) if failed.get() && !scratch::stopping() => Err(RpmError::Format(
+            format!("payload truncated or corrupt: {e}"),
+        )),
+        other => other,
+    }
+}
+
+/// The entries of the payload, read through `inner`.
+fn entries<R: Read>(
+    inner: &mut Metered<R>,
+    dest: &OwnedFd,
+    tally: &mut Tally<'_>,
+    left: &Rc<Cell<u64>>,
+    over: &Rc<Cell<bool>>,
+) -> Result<LeftOut, RpmError> {
+    let mut inner = inner;
     let mut parents = Parents::default();
     let mut left_out = Vec::new();
     let mut left_out_count = 0usize;

@@ -370,6 +370,7 @@ fn requires_attribution_and_verdict_as_rpm_says() {
         rpm_qp(&newext)
     );
 
+    eprintln!("overlay-rpm: {summary}");
     // Judged anyway.
     let (code, report, _) = whatif(&root, &[&newext], &["--ignore-depends"]);
     assert_verdict(code, &report);
@@ -540,4 +541,217 @@ fn rpmvercmp_agrees_with_rpm_vercmp() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     eprintln!("rpmvercmp: {} pairs as rpm.vercmp orders them", pairs.len());
+}
+
+/// Where the payload starts in a package file: after the 96-byte lead,
+/// the signature header (padded to 8 bytes) and the main header.
+fn payload_offset(bytes: &[u8]) -> usize {
+    let header_len = |at: usize| {
+        let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().expect("4")) as usize;
+        (be(at + 8), be(at + 12))
+    };
+    let (il, dl) = header_len(96);
+    let main = 96 + 16 + il * 16 + dl + (8 - dl % 8) % 8;
+    let (il, dl) = header_len(main);
+    main + 16 + il * 16 + dl
+}
+
+/// A cpio (newc) entry of rpm's payload.
+fn cpio_entry(out: &mut Vec<u8>, ino: u32, name: &str, mode: u32, data: &[u8]) {
+    use std::io::Write;
+    let mut w = cpio::newc::Builder::new(name)
+        .ino(ino)
+        .mode(mode)
+        .nlink(1)
+        .write(Vec::new(), data.len() as u32);
+    w.write_all(data).expect("data");
+    out.extend(w.finish().expect("entry"));
+}
+
+/// Runs soclash with its temporary directory in `tmp`.
+fn soclash_tmp(tmp: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(crate::common::SOCLASH)
+        .args(args)
+        .env("TMPDIR", tmp)
+        .output()
+        .expect("soclash runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every path under `dir`, for before-and-after comparisons.
+fn tree(dir: &Path) -> BTreeSet<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.expect("walk").into_path())
+        .collect()
+}
+
+/// Hostile packages: a real package's header with a payload that climbs
+/// with `..`, places an absolute symlink and a file below a symlink to
+/// a directory outside, gives errors for those entries and writes nothing
+/// outside soclash's temporary directory (which is gone afterwards); a
+/// truncated payload and a file that is no package stop the what-if with
+/// an error naming the file (exit 2), leaving nothing behind.
+#[test]
+fn hostile_rpms_write_nothing_outside_the_temporary_directory() {
+    let dir = tempdir();
+    let top = dir.path().join("top");
+    let tmp = dir.path().join("tmp");
+    let outside = dir.path().join("outside");
+    for d in [&top, &tmp, &outside] {
+        std::fs::create_dir_all(d).expect("dir");
+    }
+    let root = rpm_root(dir.path());
+    let ext = root.join("usr/lib64/php/modules/xml.so");
+    let real = build(
+        &top,
+        &Spec {
+            name: "soclash-test-hostile",
+            version: "1.0",
+            files: vec![("/usr/lib64/php/modules/hostile.so", ext.clone())],
+            ..Spec::default()
+        },
+    );
+    let bytes = std::fs::read(&real).expect("rpm");
+    let at = payload_offset(&bytes);
+    let elf = std::fs::read(&ext).expect("ELF");
+    let mut payload = Vec::new();
+    cpio_entry(
+        &mut payload,
+        1,
+        "./usr/lib64/php/modules/hostile.so",
+        0o100644,
+        &elf,
+    );
+    cpio_entry(
+        &mut payload,
+        2,
+        "./../../../escape-soclash",
+        0o100644,
+        b"out",
+    );
+    cpio_entry(&mut payload, 3, "./usr/lib64/abs", 0o120777, b"/etc/passwd");
+    cpio_entry(
+        &mut payload,
+        4,
+        "./usr/lib64/out",
+        0o120777,
+        path(&outside).as_bytes(),
+    );
+    cpio_entry(&mut payload, 5, "./usr/lib64/out/through", 0o100644, b"out");
+    payload.extend(cpio::newc::trailer(Vec::new()).expect("trailer"));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &payload).expect("gzip");
+    let mut hostile = bytes[..at].to_vec();
+    hostile.extend(gz.finish().expect("gzip"));
+    // rpmbuild's payload compressor is this build's default: check it is
+    // gzip, which the crafted payload is.
+    let mut q = vec!["-qp".to_string(), "--nosignature".into(), "--qf".into()];
+    q.push("%{PAYLOADCOMPRESSOR}".into());
+    q.push(path(&real).into());
+    let compressor = must("rpm", &q);
+    let hostile = if compressor == "gzip" {
+        hostile
+    } else {
+        panic!(
+            "rpmbuild compressed with {compressor}: the test writes a gzip payload under a {compressor} header"
+        );
+    };
+    let hostile_rpm = dir.path().join("hostile.rpm");
+    std::fs::write(&hostile_rpm, &hostile).expect("hostile rpm");
+
+    let before = tree(&root);
+    let (code, out, err) = soclash_tmp(
+        &tmp,
+        &[
+            "scan",
+            "--root",
+            path(&root),
+            "--format",
+            "json",
+            "--overlay-rpm",
+            path(&hostile_rpm),
+        ],
+    );
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let errors: BTreeSet<(String, String)> = report["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            let p = e["path"].as_str().expect("path");
+            let entry = p.rsplit_once(": ").map_or(p, |(_, entry)| entry);
+            (
+                entry.to_string(),
+                e["reason"].as_str().expect("reason").to_string(),
+            )
+        })
+        .collect();
+    let left_out =
+        |entry: &str, why: &str| (entry.to_string(), format!("package entry left out: {why}"));
+    assert_eq!(
+        errors,
+        BTreeSet::from([
+            left_out("./../../../escape-soclash", "path climbs with .."),
+            left_out(
+                "./usr/lib64/out/through",
+                "a file is where a directory goes"
+            ),
+        ])
+    );
+    // Errors make the scan's own exit 2 only through its errors; the
+    // verdict still comes.
+    assert!(report["overlay"]["verdict"].is_object(), "{code} {err}");
+    assert!(object(&report, "/usr/lib64/php/modules/hostile.so").is_some());
+    assert_eq!(tree(&root), before, "the root changed");
+    assert_eq!(std::fs::read_dir(&outside).expect("outside").count(), 0);
+    assert_eq!(
+        std::fs::read_dir(&tmp).expect("tmp").count(),
+        0,
+        "scratch left behind"
+    );
+    // `..` thrice from the package's directory in the scratch directory
+    // would be `dir` itself.
+    let escaped: Vec<PathBuf> = tree(dir.path())
+        .into_iter()
+        .filter(|p| p.ends_with("escape-soclash"))
+        .collect();
+    assert!(escaped.is_empty(), "{escaped:?}");
+
+    // Truncated in its payload, and no package at all.
+    let truncated = dir.path().join("truncated.rpm");
+    std::fs::write(&truncated, &bytes[..at + (bytes.len() - at) / 2]).expect("truncated");
+    let not_rpm = dir.path().join("not.rpm");
+    std::fs::write(&not_rpm, b"<html>404 Not Found</html>").expect("not an rpm");
+    for (file, says) in [
+        (&truncated, "payload"),
+        (
+            &not_rpm,
+            "not an RPM package soclash reads: shorter than an RPM lead",
+        ),
+    ] {
+        let (code, _, err) = soclash_tmp(
+            &tmp,
+            &[
+                "scan",
+                "--root",
+                path(&root),
+                "--format",
+                "json",
+                "--overlay-rpm",
+                path(file),
+            ],
+        );
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains(&format!("cannot unpack {}: ", file.display())) && err.contains(says),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_dir(&tmp).expect("tmp").count(), 0);
+    }
+    assert_eq!(tree(&root), before, "the root changed");
 }
