@@ -331,4 +331,32 @@ mod tests {
         ];
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}\n{text}");
     }
+
+    /// What the package manager does that the what-if does not model
+    /// (rpm's scriptlets) is said with every verdict, after the answer.
+    #[test]
+    fn what_is_not_modelled_is_said() {
+        let mut r = report(Vec::new(), &[], &[]);
+        if let Some(o) = r.overlay.as_mut() {
+            o.unmodelled = vec!["rpm's %pre/%post scriptlets are not modelled".into()];
+        }
+        let v = judge(&r, FailOn::default()).unwrap();
+        assert_eq!(v.outcome, Outcome::Nothing);
+        assert_eq!(
+            v.summary,
+            "this upgrade introduces nothing at or above high; rpm's %pre/%post scriptlets are not modelled"
+        );
+        let r = report(Vec::new(), &[], &["x needs y: not installed"]);
+        let mut r = r;
+        if let Some(o) = r.overlay.as_mut() {
+            o.unmodelled = vec!["scriptlets".into()];
+        }
+        let v = judge(&r, FailOn::default()).unwrap();
+        assert_eq!(v.outcome, Outcome::Incomplete);
+        assert!(
+            v.summary.ends_with("--ignore-depends); scriptlets"),
+            "{}",
+            v.summary
+        );
+    }
 }
