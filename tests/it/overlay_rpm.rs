@@ -754,4 +754,45 @@ fn hostile_rpms_write_nothing_outside_the_temporary_directory() {
         assert_eq!(std::fs::read_dir(&tmp).expect("tmp").count(), 0);
     }
     assert_eq!(tree(&root), before, "the root changed");
+
+    // Mutants of the real package, read in this process: truncations in
+    // steps, every other byte of the lead and headers (so a byte of each
+    // count, offset and type) and some of the payload flipped. An error or a package, never a panic,
+    // and nothing outside each mutant's directory.
+    let mutants = dir.path().join("mutants");
+    std::fs::create_dir_all(&mutants).expect("mutants");
+    let mut variants: Vec<Vec<u8>> = (0..bytes.len())
+        .step_by(37)
+        .map(|n| bytes[..n].to_vec())
+        .collect();
+    for i in (0..at).step_by(2).chain((at..bytes.len()).step_by(97)) {
+        for mask in [0xff, 0x01] {
+            let mut v = bytes.clone();
+            v[i] ^= mask;
+            variants.push(v);
+        }
+    }
+    let (mut read, mut refused) = (0, 0);
+    for (i, v) in variants.iter().enumerate() {
+        let file = mutants.join("m.rpm");
+        std::fs::write(&file, v).expect("mutant");
+        let dest = mutants.join(i.to_string());
+        std::fs::create_dir(&dest).expect("dest");
+        let mut totals = soclash::root::deb::Unpacked::default();
+        match soclash::root::rpm::unpack(&file, &dest, &mut totals) {
+            Ok(_) => read += 1,
+            Err(_) => refused += 1,
+        }
+        std::fs::remove_dir_all(&dest).expect("clean");
+    }
+    let left: Vec<_> = std::fs::read_dir(&mutants)
+        .expect("mutants")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(left, [std::ffi::OsString::from("m.rpm")]);
+    assert!(read > 0 && refused > 0, "{read} read, {refused} refused");
+    eprintln!(
+        "overlay-rpm: {} mutants of a real package: {read} read, {refused} refused, no panic",
+        variants.len()
+    );
 }
