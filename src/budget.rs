@@ -137,6 +137,22 @@ pub const DEB_MEMBERS: usize = 16;
 /// `PATH_MAX` is 4 KiB; the tar crate would otherwise hold a long name of
 /// any size in memory.
 pub const DEB_NAME_BYTES: u64 = 64 << 10;
+/// Entries in one `.rpm`'s payload, every cpio header counted (also the
+/// ones not unpacked). Fedora's and RHEL's packages with the most files
+/// (texlive's documentation, kernel sources) have under 100,000.
+pub const RPM_ENTRIES: usize = 200_000;
+/// Bytes one `.rpm`'s payload unpacks to, as its cpio headers declare
+/// them. RHEL's largest packages install under 2 GiB.
+pub const RPM_UNPACKED: u64 = 2 << 30;
+/// Bytes of one `.rpm`'s signature header, and of its main header (index
+/// and data, read whole into memory). rpm refuses headers over 256 MiB;
+/// real main headers are under 16 MiB even for packages of 100,000 files.
+pub const RPM_HEADER_BYTES: u64 = 64 << 20;
+/// Requires of one `.rpm` checked against the installed and overlaid
+/// packages, the terms of rich dependencies (`(a or b)`) counted each.
+/// Packages have a few dozen; past this the rest is not checked and the
+/// what-if is incomplete (exit 2).
+pub const RPM_REQUIRES: usize = 10_000;
 /// Entries over all overlays and packages of one what-if, the links and
 /// copies their maintainer scripts would make included. Every laid entry
 /// is kept in memory: 500,000 entries of 100-byte paths measured 320 MiB

@@ -110,6 +110,10 @@ pub struct OverlayOutcome {
     /// what-if as a whole (each package's own is in its layer's line).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What the package manager would do that the what-if does not model
+    /// (rpm's `%pre`/`%post` scriptlets), said with the verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<String>,
     /// The answer, once waivers are applied ([`verdict::judge`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<verdict::Verdict>,

@@ -48,6 +48,7 @@ use crate::budget::{self, WHATIF_ENTRIES, WHATIF_PATH_BYTES};
 
 pub mod deb;
 pub(crate) mod glob;
+pub mod rpm;
 pub mod scratch;
 
 pub use glob::fnmatch;

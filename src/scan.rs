@@ -883,6 +883,10 @@ mod tests {
                 deb: PathBuf::from("x.deb"),
                 error: crate::root::deb::DebError::Io(io()),
             }),
+            Box::new(crate::whatif::OverlayError::UnpackRpm {
+                rpm: PathBuf::from("x.rpm"),
+                error: crate::root::rpm::RpmError::Io(io()),
+            }),
         ];
         for e in &errors {
             assert!(e.source().is_none(), "{e}: {:?}", e.source());

@@ -25,7 +25,8 @@
 //!   writes after the install ([`Root::rebuild_ld_cache`]).
 //!
 //! Nothing is written but soclash's private temporary directory, where
-//! the packages are unpacked.
+//! the packages are unpacked. RPM-based hosts have their counterpart in
+//! [`rpm`] (`--overlay-rpm`).
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -43,6 +44,9 @@ use crate::root::deb::{self, Control};
 use crate::root::{Kind, Root, Virtual};
 use crate::scan::{ScanOptions, scan};
 
+mod rpm;
+pub use rpm::overlaid_rpm;
+
 /// The root with overlay directories and `.deb` packages laid over it, as
 /// `scan --overlay`/`--overlay-deb` audits it.
 pub struct Overlaid {
@@ -56,6 +60,9 @@ pub struct Overlaid {
     /// What apt and dpkg do besides unpacking that was modelled for the
     /// what-if as a whole (the ldconfig trigger), one line each.
     pub notes: Vec<String>,
+    /// What the package manager would do that the what-if does not model
+    /// (rpm's scriptlets), said with the verdict.
+    pub unmodelled: Vec<String>,
     /// Where the packages are unpacked; removed when this is dropped.
     _unpacked: Option<crate::root::scratch::Scratch>,
 }
@@ -69,6 +76,12 @@ pub enum OverlayError {
     /// Not a package soclash unpacks, over a budget, or unreadable.
     #[error("cannot unpack {}: {error}", deb.display())]
     Unpack { deb: PathBuf, error: deb::DebError },
+    /// Not an `.rpm` soclash reads, over a budget, or unreadable.
+    #[error("cannot unpack {}: {error}", rpm.display())]
+    UnpackRpm {
+        rpm: PathBuf,
+        error: crate::root::rpm::RpmError,
+    },
     /// An `--overlay` directory is missing or not a directory.
     #[error("cannot use {} as an overlay: {error}", dir.display())]
     Overlay { dir: PathBuf, error: std::io::Error },
@@ -108,26 +121,7 @@ pub fn overlaid_with_removals(
     debs: &[PathBuf],
     removed: &[(String, Option<String>)],
 ) -> Result<Overlaid, OverlayError> {
-    for dir in dirs {
-        match std::fs::metadata(dir) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(OverlayError::Overlay {
-                    dir: dir.clone(),
-                    error: std::io::Error::new(
-                        std::io::ErrorKind::NotADirectory,
-                        "not a directory",
-                    ),
-                });
-            }
-            Err(error) => {
-                return Err(OverlayError::Overlay {
-                    dir: dir.clone(),
-                    error,
-                });
-            }
-        }
-    }
+    check_dirs(dirs)?;
     let lay = |error| OverlayError::Lay {
         root: root_dir.to_path_buf(),
         error,
@@ -274,8 +268,34 @@ pub fn overlaid_with_removals(
         layers,
         unmet,
         notes,
+        unmodelled: Vec::new(),
         _unpacked: unpacked,
     })
+}
+
+/// Each `--overlay` directory is there and a directory, or which is not.
+fn check_dirs(dirs: &[PathBuf]) -> Result<(), OverlayError> {
+    for dir in dirs {
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(OverlayError::Overlay {
+                    dir: dir.clone(),
+                    error: std::io::Error::new(
+                        std::io::ErrorKind::NotADirectory,
+                        "not a directory",
+                    ),
+                });
+            }
+            Err(error) => {
+                return Err(OverlayError::Overlay {
+                    dir: dir.clone(),
+                    error,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A package of the what-if as the dependency check sees it.
@@ -635,6 +655,7 @@ pub fn scan_overlay(
         unmet: overlaid.unmet.clone(),
         ignore_depends,
         notes: overlaid.notes.clone(),
+        unmodelled: overlaid.unmodelled.clone(),
         verdict: None,
     });
     report

@@ -260,8 +260,20 @@ pub struct ScanArgs {
     /// dependency is unmet (the what-if is not what apt would install).
     #[arg(long, value_name = "FILE")]
     pub overlay_deb: Vec<PathBuf>,
-    /// Judge an --overlay-deb what-if even though dependencies are unmet
-    /// (they are still named in the report).
+    /// The same for an RPM-based host (`dnf download` fetches the .rpm):
+    /// FILE.rpm unpacked by soclash into a temporary directory (never by
+    /// rpm) and laid over the --overlay directories, in the order given,
+    /// as `rpm -U` would install it: its Requires checked against the
+    /// root's rpm database and the other packages given (rpmlib()
+    /// requirements are rpm's own), an installed package of its name
+    /// replaced (files it no longer lists removed), ld.so.cache rebuilt
+    /// when its %post or glibc's file trigger runs ldconfig. Its %pre and
+    /// %post scriptlets are not modelled, which the verdict says. The exit
+    /// code is the verdict, as with --overlay-deb. Not with --overlay-deb.
+    #[arg(long, value_name = "FILE", conflicts_with = "overlay_deb")]
+    pub overlay_rpm: Vec<PathBuf>,
+    /// Judge an --overlay-deb or --overlay-rpm what-if even though
+    /// dependencies are unmet (they are still named in the report).
     #[arg(long)]
     pub ignore_depends: bool,
     /// Output format; default: table on a terminal, yaml otherwise. `sarif`

@@ -57,7 +57,8 @@ pub fn deps(args: DepsArgs) -> anyhow::Result<DepsRun> {
 /// `soclash scan`.
 pub struct ScanRun {
     pub root: Root,
-    /// What `--overlay` and `--overlay-deb` lay over the root, if anything.
+    /// What `--overlay`, `--overlay-deb` and `--overlay-rpm` lay over the
+    /// root, if anything.
     pub overlays: Option<Overlays>,
     pub opts: ScanOptions,
     pub format: ScanFormat,
@@ -84,6 +85,8 @@ pub struct Overlays {
     pub root: PathBuf,
     pub dirs: Vec<PathBuf>,
     pub debs: Vec<PathBuf>,
+    /// `--overlay-rpm` (never with `debs`).
+    pub rpms: Vec<PathBuf>,
     /// `--ignore-depends`.
     pub ignore_depends: bool,
 }
@@ -113,14 +116,17 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ScanRun> {
         signatures: args.signatures,
         overlay_packages: Vec::new(),
     };
-    let overlays = (!args.overlay.is_empty() || !args.overlay_deb.is_empty()).then_some(Overlays {
+    let what_if =
+        !args.overlay.is_empty() || !args.overlay_deb.is_empty() || !args.overlay_rpm.is_empty();
+    let overlays = what_if.then_some(Overlays {
         root: args.root,
         dirs: args.overlay,
         debs: args.overlay_deb,
+        rpms: args.overlay_rpm,
         ignore_depends: args.ignore_depends,
     });
     if args.ignore_depends && overlays.is_none() {
-        anyhow::bail!("--ignore-depends is for a what-if: give --overlay-deb");
+        anyhow::bail!("--ignore-depends is for a what-if: give --overlay-deb or --overlay-rpm");
     }
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let format = args.format.unwrap_or(if to_terminal {

@@ -82,7 +82,11 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
     let mut report = match &run.overlays {
         None => soclash::scan::scan(&run.root, &run.opts),
         Some(layers) => {
-            let o = soclash::whatif::overlaid(&layers.root, &layers.dirs, &layers.debs)?;
+            let o = if layers.rpms.is_empty() {
+                soclash::whatif::overlaid(&layers.root, &layers.dirs, &layers.debs)?
+            } else {
+                soclash::whatif::overlaid_rpm(&layers.root, &layers.dirs, &layers.rpms)?
+            };
             soclash::whatif::scan_overlay(&run.root, &o, &run.opts, layers.ignore_depends)
         }
     };

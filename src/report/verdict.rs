@@ -107,6 +107,9 @@ pub fn judge(report: &Report, fail_on: FailOn) -> Option<Verdict> {
             if waived == 1 { "" } else { "s" }
         ));
     }
+    if !o.unmodelled.is_empty() {
+        summary.push_str(&format!("; {}", o.unmodelled.join("; ")));
+    }
     if o.ignore_depends && !o.unmet.is_empty() {
         summary.push_str(&format!(
             "; judged with unmet dependencies (--ignore-depends): {}",
@@ -327,5 +330,33 @@ mod tests {
             at("unresolved-dependency · certain"),
         ];
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}\n{text}");
+    }
+
+    /// What the package manager does that the what-if does not model
+    /// (rpm's scriptlets) is said with every verdict, after the answer.
+    #[test]
+    fn what_is_not_modelled_is_said() {
+        let mut r = report(Vec::new(), &[], &[]);
+        if let Some(o) = r.overlay.as_mut() {
+            o.unmodelled = vec!["rpm's %pre/%post scriptlets are not modelled".into()];
+        }
+        let v = judge(&r, FailOn::default()).unwrap();
+        assert_eq!(v.outcome, Outcome::Nothing);
+        assert_eq!(
+            v.summary,
+            "this upgrade introduces nothing at or above high; rpm's %pre/%post scriptlets are not modelled"
+        );
+        let r = report(Vec::new(), &[], &["x needs y: not installed"]);
+        let mut r = r;
+        if let Some(o) = r.overlay.as_mut() {
+            o.unmodelled = vec!["scriptlets".into()];
+        }
+        let v = judge(&r, FailOn::default()).unwrap();
+        assert_eq!(v.outcome, Outcome::Incomplete);
+        assert!(
+            v.summary.ends_with("--ignore-depends); scriptlets"),
+            "{}",
+            v.summary
+        );
     }
 }

@@ -104,7 +104,8 @@ pub enum DebError {
     Io(#[from] io::Error),
 }
 
-/// What the packages of one what-if have unpacked so far.
+/// What the packages of one what-if have unpacked so far (`.deb` and
+/// `.rpm` alike: the what-if budgets are over both).
 #[derive(Debug, Default)]
 pub struct Unpacked {
     entries: usize,
@@ -112,19 +113,24 @@ pub struct Unpacked {
     path_bytes: u64,
 }
 
-/// The budgets unpacking counts against (smaller in tests).
+/// The budgets unpacking counts against (smaller in tests), with the
+/// names of the per-package ones (a `.deb`'s or an `.rpm`'s).
 #[derive(Debug, Clone, Copy)]
-struct Limits {
-    deb_entries: usize,
-    deb_bytes: u64,
-    whatif_entries: usize,
-    whatif_bytes: u64,
-    whatif_path_bytes: u64,
+pub(super) struct Limits {
+    pub(super) deb_entries: usize,
+    pub(super) deb_bytes: u64,
+    pub(super) whatif_entries: usize,
+    pub(super) whatif_bytes: u64,
+    pub(super) whatif_path_bytes: u64,
+    pub(super) entries_name: &'static str,
+    pub(super) bytes_name: &'static str,
 }
 
 const LIMITS: Limits = Limits {
     deb_entries: budget::DEB_ENTRIES,
     deb_bytes: budget::DEB_UNPACKED,
+    entries_name: "DEB_ENTRIES",
+    bytes_name: "DEB_UNPACKED",
     whatif_entries: budget::WHATIF_ENTRIES,
     whatif_bytes: budget::WHATIF_UNPACKED,
     whatif_path_bytes: budget::WHATIF_PATH_BYTES,
@@ -132,10 +138,10 @@ const LIMITS: Limits = Limits {
 
 /// Linux's `PATH_MAX`: dpkg cannot install a longer path, and the overlay
 /// keeps every path in memory.
-const PATH_MAX: usize = libc::PATH_MAX as usize;
+pub(super) const PATH_MAX: usize = libc::PATH_MAX as usize;
 
 /// Left-out entries remembered per package; the rest are counted.
-const LEFT_OUT_KEPT: usize = budget::ERRORS_PER_FILE;
+pub(super) const LEFT_OUT_KEPT: usize = budget::ERRORS_PER_FILE;
 
 /// Unpacks the package at `deb` into `dest` (an empty directory), adding
 /// what it unpacked to the what-if's `whatif`, and returns the package it
@@ -364,16 +370,16 @@ fn control_package(tarball: &[u8]) -> Result<Control, DebError> {
 
 /// Entries and bytes counted against the package's and the what-if's
 /// budgets.
-struct Tally<'a> {
-    limits: Limits,
-    entries: usize,
-    bytes: u64,
-    whatif: &'a mut Unpacked,
+pub(super) struct Tally<'a> {
+    pub(super) limits: Limits,
+    pub(super) entries: usize,
+    pub(super) bytes: u64,
+    pub(super) whatif: &'a mut Unpacked,
 }
 
 impl Tally<'_> {
     /// An entry's path and link target, which the overlay keeps in memory.
-    fn names(&mut self, bytes: usize) -> Result<(), DebError> {
+    pub(super) fn names(&mut self, bytes: usize) -> Result<(), DebError> {
         let l = self.limits.whatif_path_bytes;
         self.whatif.path_bytes = self.whatif.path_bytes.saturating_add(bytes as u64);
         if self.whatif.path_bytes > l {
@@ -385,18 +391,18 @@ impl Tally<'_> {
         Ok(())
     }
 
-    fn count(&mut self, bytes: u64) -> Result<(), DebError> {
+    pub(super) fn count(&mut self, bytes: u64) -> Result<(), DebError> {
         let l = self.limits;
         self.entries += 1;
         self.whatif.entries += 1;
         self.bytes = self.bytes.saturating_add(bytes);
         self.whatif.bytes = self.whatif.bytes.saturating_add(bytes);
         let over = if self.entries > l.deb_entries {
-            budget::exceeded("DEB_ENTRIES", l.deb_entries)
+            budget::exceeded(l.entries_name, l.deb_entries)
         } else if self.whatif.entries > l.whatif_entries {
             budget::exceeded("WHATIF_ENTRIES", l.whatif_entries)
         } else if self.bytes > l.deb_bytes {
-            budget::exceeded("DEB_UNPACKED", budget::bytes(l.deb_bytes))
+            budget::exceeded(l.bytes_name, budget::bytes(l.deb_bytes))
         } else if self.whatif.bytes > l.whatif_bytes {
             budget::exceeded("WHATIF_UNPACKED", budget::bytes(l.whatif_bytes))
         } else {
@@ -415,7 +421,7 @@ struct Pending {
 }
 
 /// Data entries left out, with why (path, reason).
-type LeftOut = Vec<(String, String)>;
+pub(super) type LeftOut = Vec<(String, String)>;
 
 /// Unpacks the data tarball below `dest`; returns the entries left out,
 /// and the paths the package ships.
@@ -558,7 +564,7 @@ fn unpack_data(
 
 /// A tar entry's path as dpkg lists it (`./usr/lib/` is `/usr/lib`), or
 /// `None` for one that climbs or is not UTF-8 (it is not unpacked).
-fn shipped_path(raw: &[u8]) -> Option<String> {
+pub(super) fn shipped_path(raw: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(raw).ok()?;
     let mut out = String::new();
     for c in text.split('/') {
@@ -618,7 +624,7 @@ pub fn drop_entry(dest: &Path, path: &str) -> io::Result<bool> {
 
 /// Why an entry was not placed: a problem of the entry (left out, the
 /// unpacking goes on) or of the machine (the unpacking stops).
-enum Refused {
+pub(super) enum Refused {
     Entry(String),
     Io(io::Error),
 }
@@ -645,14 +651,14 @@ impl From<rustix::io::Errno> for Refused {
 /// The directory descriptor of the last parent an entry was placed in:
 /// a package lists a directory's files together.
 #[derive(Default)]
-struct Parents {
+pub(super) struct Parents {
     last: Option<(Vec<u8>, OwnedFd)>,
 }
 
 impl Parents {
     /// Runs `op` with the entry's parent directory (made as needed, never
     /// through a symlink) and its last name.
-    fn place(
+    pub(super) fn place(
         &mut self,
         dest: &OwnedFd,
         path: &[u8],
@@ -705,7 +711,7 @@ impl Parents {
 }
 
 /// `mkdir` that accepts a directory already there.
-fn make_dir(dir: BorrowedFd<'_>, name: &OsStr) -> Result<(), Refused> {
+pub(super) fn make_dir(dir: BorrowedFd<'_>, name: &OsStr) -> Result<(), Refused> {
     let _w = scratch::writing()?;
     match rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o755)) {
         Ok(()) => Ok(()),
@@ -723,7 +729,7 @@ fn make_dir(dir: BorrowedFd<'_>, name: &OsStr) -> Result<(), Refused> {
 
 /// Removes a file or symlink an earlier entry put at `name`, as tar
 /// replaces it; a directory there refuses the entry.
-fn replace(dir: BorrowedFd<'_>, name: &OsStr) -> Result<(), Refused> {
+pub(super) fn replace(dir: BorrowedFd<'_>, name: &OsStr) -> Result<(), Refused> {
     let _w = scratch::writing()?;
     match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
         Err(rustix::io::Errno::NOENT) => Ok(()),
@@ -917,6 +923,7 @@ mod tests {
             whatif_entries: 5,
             whatif_bytes: 1000,
             whatif_path_bytes: 1000,
+            ..LIMITS
         };
         let run = |whatif: &mut Unpacked, limits: Limits| {
             let dest = tempfile::tempdir_in(dir.path()).unwrap();

@@ -29,6 +29,7 @@ mod ld_cache;
 mod ldd_oracle;
 mod output_file;
 mod overlay;
+mod overlay_rpm;
 mod packages_host;
 mod packages_rpm;
 mod plugins;

@@ -29,9 +29,12 @@ mod apk;
 pub mod debversion;
 pub mod depends;
 mod dpkg;
+pub mod requires;
 mod rpm;
+pub mod rpmvercmp;
 
 pub use dpkg::{Conffile, Installed, dpkg_owners, installed, installed_list};
+pub use rpm::{InstalledRpm, installed_rpms};
 
 /// A package and its installed version.
 #[derive(

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::{Answer, Database, Error, Lookups, Package, claim, wanted_names};
 use crate::budget;
 use crate::root::Root;
+use crate::root::rpm::header;
 
 /// The RPM database, where newer releases keep it and where older ones
 /// did (`/var/lib/rpm` is often a link to the first).
@@ -114,9 +115,86 @@ fn rpm_sqlite(
         let Some(h) = header::Header::parse(blob) else {
             continue;
         };
-        let Some(package) = h.package() else { continue };
+        let Some((name, version)) = h.name_evr() else {
+            continue;
+        };
+        let package = Package { name, version };
         let listed = h.files(&wanted);
         claim(at, files, listed, &package, &mut out);
+    }
+    Ok(out)
+}
+
+/// A package of the root's rpm database, as the what-if needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstalledRpm {
+    pub name: String,
+    /// `[epoch:]version-release`, as `rpm -q` shows it.
+    pub evr: String,
+    pub arch: String,
+    pub provides: Vec<crate::root::rpm::Dep>,
+    /// Every file it lists (directories too), as rpm recorded them.
+    pub files: Vec<String>,
+    /// Prefixes of its file triggers that run ldconfig (glibc's).
+    pub ldconfig_triggers: Vec<String>,
+}
+
+/// Every package of the root's rpm database (read as [`rpm_sqlite`]
+/// reads it, within the same budgets), for the `--overlay-rpm` what-if:
+/// what replaces what, and what satisfies a `Requires`. The error says
+/// why there are none to check against (no database, or one not read).
+pub fn installed_rpms(root: &Root) -> Result<Vec<InstalledRpm>, String> {
+    let db = match Rpm::detect(root) {
+        None => return Err("the root has no rpm database".into()),
+        Some(Rpm::Unread(why)) => return Err(format!("the rpm database: {why}")),
+        Some(Rpm::Sqlite(db)) => db,
+    };
+    let not_read = |e: Error| format!("rpmdb.sqlite not read: {e}");
+    let size = db.metadata().map_err(|e| not_read(Error::Io(e)))?.len();
+    if size > budget::RPMDB_BYTES {
+        return Err(not_read(Error::Bytes(budget::named!(RPMDB_BYTES))));
+    }
+    let (conn, steps) = memdb::open(&db, size).map_err(not_read)?;
+    let why = |e: rusqlite::Error| not_read(memdb::why(e, &steps));
+    packages_is_a_table(&conn).map_err(|e| match e {
+        Error::Sqlite(e) => why(e),
+        refused => not_read(refused),
+    })?;
+    let mut stmt = conn
+        .prepare("SELECT blob FROM main.Packages ORDER BY hnum")
+        .map_err(why)?;
+    let mut rows = stmt.query([]).map_err(why)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(why)? {
+        let Some(blob) = row.get_ref(0).ok().and_then(|v| v.as_blob().ok()) else {
+            continue;
+        };
+        let Some(h) = header::Header::parse(blob) else {
+            continue;
+        };
+        let Some((name, evr)) = h.name_evr() else {
+            continue;
+        };
+        // rpm's own key, not a package.
+        if name == "gpg-pubkey" {
+            continue;
+        }
+        out.push(InstalledRpm {
+            name,
+            evr,
+            arch: h.string(header::ARCH).unwrap_or_default(),
+            provides: h.deps(
+                header::PROVIDENAME,
+                header::PROVIDEFLAGS,
+                header::PROVIDEVERSION,
+            ),
+            files: h
+                .all_files()
+                .into_iter()
+                .filter_map(|p| String::from_utf8(p).ok())
+                .collect(),
+            ldconfig_triggers: h.ldconfig_triggers(),
+        });
     }
     Ok(out)
 }
@@ -350,141 +428,6 @@ mod memdb {
             if let Some(b) = chunk.get_mut(i).filter(|b| **b == 2) {
                 *b = 1;
             }
-        }
-    }
-}
-
-/// The RPM header format (rpm's `headerImport`): entry count and data
-/// length (big-endian u32), then 16-byte entries (tag, type, offset,
-/// count), then the data they point into. The database keeps it without
-/// the lead and magic of a package file. Every offset and count is checked
-/// against the blob.
-mod header {
-    use std::os::unix::ffi::OsStringExt;
-    use std::path::PathBuf;
-
-    use super::Package;
-
-    const NAME: u32 = 1000;
-    const VERSION: u32 = 1001;
-    const RELEASE: u32 = 1002;
-    const EPOCH: u32 = 1003;
-    const DIRINDEXES: u32 = 1116;
-    const BASENAMES: u32 = 1117;
-    const DIRNAMES: u32 = 1118;
-
-    const INT32: u32 = 4;
-    const STRING: u32 = 6;
-    const STRING_ARRAY: u32 = 8;
-    const I18NSTRING: u32 = 9;
-
-    pub struct Header<'a> {
-        entries: Vec<(u32, u32, usize, usize)>,
-        data: &'a [u8],
-    }
-
-    fn be32(b: &[u8], at: usize) -> Option<u32> {
-        let w = b.get(at..at.checked_add(4)?)?;
-        Some(u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
-    }
-
-    impl<'a> Header<'a> {
-        pub fn parse(blob: &'a [u8]) -> Option<Header<'a>> {
-            let il = usize::try_from(be32(blob, 0)?).ok()?;
-            let dl = usize::try_from(be32(blob, 4)?).ok()?;
-            let start = il.checked_mul(16)?.checked_add(8)?;
-            let data = blob.get(start..start.checked_add(dl)?)?;
-            let mut entries = Vec::with_capacity(il.min(blob.len() / 16));
-            for i in 0..il {
-                let at = 8 + i * 16;
-                let tag = be32(blob, at)?;
-                let kind = be32(blob, at + 4)?;
-                let offset = usize::try_from(be32(blob, at + 8)?).ok()?;
-                let count = usize::try_from(be32(blob, at + 12)?).ok()?;
-                entries.push((tag, kind, offset, count));
-            }
-            Some(Header { entries, data })
-        }
-
-        /// The last entry of `tag`: an installed header keeps the
-        /// package's own entries first and appends those rpm changed at
-        /// install time (relocated `DIRNAMES`, say), which replace them
-        /// (rpm's `hdrblobImport`: "dribble entries replace duplicate
-        /// region entries").
-        fn entry(&self, tag: u32) -> Option<(u32, usize, usize)> {
-            self.entries
-                .iter()
-                .rev()
-                .find(|e| e.0 == tag)
-                .map(|&(_, kind, offset, count)| (kind, offset, count))
-        }
-
-        /// `count` NUL-terminated strings from `offset`.
-        fn strings(&self, tag: u32) -> Option<Vec<&'a [u8]>> {
-            let (kind, offset, count) = self.entry(tag)?;
-            if !matches!(kind, STRING | STRING_ARRAY | I18NSTRING) {
-                return None;
-            }
-            let count = if kind == STRING { 1 } else { count };
-            let mut rest = self.data.get(offset..)?;
-            // Each string takes at least its NUL: a bigger count is corrupt.
-            if count > rest.len() {
-                return None;
-            }
-            let mut out = Vec::with_capacity(count);
-            for _ in 0..count {
-                let end = rest.iter().position(|&b| b == 0)?;
-                out.push(rest.get(..end)?);
-                rest = rest.get(end + 1..)?;
-            }
-            Some(out)
-        }
-
-        fn string(&self, tag: u32) -> Option<String> {
-            let s = *self.strings(tag)?.first()?;
-            Some(String::from_utf8_lossy(s).into_owned())
-        }
-
-        fn int32s(&self, tag: u32) -> Option<Vec<u32>> {
-            let (kind, offset, count) = self.entry(tag)?;
-            if kind != INT32 || count > self.data.len() / 4 {
-                return None;
-            }
-            (0..count)
-                .map(|i| be32(self.data, offset.checked_add(i * 4)?))
-                .collect()
-        }
-
-        /// Name and `[EPOCH:]VERSION-RELEASE`, as `rpm -q` shows them.
-        pub fn package(&self) -> Option<Package> {
-            let name = self.string(NAME)?;
-            let mut version = format!("{}-{}", self.string(VERSION)?, self.string(RELEASE)?);
-            if let Some(epoch) = self.int32s(EPOCH).and_then(|e| e.first().copied()) {
-                version = format!("{epoch}:{version}");
-            }
-            Some(Package { name, version })
-        }
-
-        /// The package's files (DIRNAMES[DIRINDEXES[i]] + BASENAMES[i])
-        /// whose base name is one of `wanted`.
-        pub fn files(&self, wanted: &std::collections::BTreeSet<&[u8]>) -> Vec<PathBuf> {
-            let (Some(base), Some(dirs), Some(index)) = (
-                self.strings(BASENAMES),
-                self.strings(DIRNAMES),
-                self.int32s(DIRINDEXES),
-            ) else {
-                return Vec::new();
-            };
-            base.iter()
-                .zip(&index)
-                .filter(|(b, _)| wanted.contains(*b))
-                .filter_map(|(b, &i)| {
-                    let dir = dirs.get(usize::try_from(i).ok()?)?;
-                    let mut p = dir.to_vec();
-                    p.extend_from_slice(b);
-                    Some(PathBuf::from(std::ffi::OsString::from_vec(p)))
-                })
-                .collect()
         }
     }
 }
@@ -769,6 +712,6 @@ mod tests {
         blob.extend_from_slice(b"a\0b\0");
         let h = header::Header::parse(&blob).unwrap();
         assert!(h.files(&BTreeSet::from([&b"a"[..]])).is_empty());
-        assert!(h.package().is_none());
+        assert!(h.name_evr().is_none());
     }
 }
