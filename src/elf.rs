@@ -152,6 +152,14 @@ pub struct VersionDefinition {
     pub parents: Vec<BString>,
 }
 
+/// The kind of one dependency entry of the dynamic section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DependencyTag {
+    Needed = 0,
+    Auxiliary = 1,
+    Filter = 2,
+}
+
 /// One `Vernaux` of a `Verneed` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VersionNeeded {
@@ -193,6 +201,12 @@ pub struct ElfFacts {
     pub runpath: Option<BString>,
     pub auxiliary: Vec<BString>,
     pub filter: Vec<BString>,
+    /// `DT_NEEDED`, `DT_AUXILIARY` and `DT_FILTER` entries in `.dynamic`
+    /// order (the n-th of a kind is the n-th of its list above): ld.so
+    /// handles them in that order, placing each filtee before its filter
+    /// (elf/dl-deps.c), so the order decides the load order.
+    #[serde(skip)]
+    pub dependency_tags: Vec<DependencyTag>,
     pub flags: u64,
     pub flags_1: u64,
     /// `DT_SYMBOLIC` present (or `DF_SYMBOLIC`).
@@ -841,6 +855,8 @@ struct DynInfo {
     runpath: Option<u64>,
     auxiliary: Vec<u64>,
     filter: Vec<u64>,
+    /// The three lists above in `.dynamic` order.
+    tags: Vec<DependencyTag>,
 }
 
 fn parse<Elf: FileHeader<Endian = Endianness>>(
@@ -971,16 +987,34 @@ fn parse<Elf: FileHeader<Endian = Endianness>>(
     facts.soname = str_of(info.soname);
     facts.rpath = str_of(info.rpath);
     facts.runpath = str_of(info.runpath);
-    for (list, offs) in [
+    // Which entries of each kind were read, so the order keeps only those.
+    let mut read: [Vec<bool>; 3] = Default::default();
+    for ((list, offs), ok) in [
         (&mut facts.needed, &info.needed),
         (&mut facts.auxiliary, &info.auxiliary),
         (&mut facts.filter, &info.filter),
-    ] {
+    ]
+    .into_iter()
+    .zip(&mut read)
+    {
         for &o in offs {
-            match get(o) {
+            let s = get(o);
+            ok.push(s.is_some());
+            match s {
                 Some(s) => list.push(s),
                 None => bad = true,
             }
+        }
+    }
+    let mut seen = [0usize; 3];
+    for &tag in &info.tags {
+        let k = tag as usize;
+        let n = seen.get(k).copied().unwrap_or(0);
+        if let Some(c) = seen.get_mut(k) {
+            *c += 1;
+        }
+        if read.get(k).and_then(|r| r.get(n)).copied().unwrap_or(false) {
+            facts.dependency_tags.push(tag);
         }
     }
     if bad {
@@ -1063,12 +1097,21 @@ impl Strings<'_> {
 
 fn store_dyn(info: &mut DynInfo, facts: &mut ElfFacts, tag: elf::DynamicTag, val: u64) {
     match tag {
-        elf::DT_NEEDED => info.needed.push(val),
+        elf::DT_NEEDED => {
+            info.needed.push(val);
+            info.tags.push(DependencyTag::Needed);
+        }
         elf::DT_SONAME => info.soname = Some(val),
         elf::DT_RPATH => info.rpath = Some(val),
         elf::DT_RUNPATH => info.runpath = Some(val),
-        elf::DT_AUXILIARY => info.auxiliary.push(val),
-        elf::DT_FILTER => info.filter.push(val),
+        elf::DT_AUXILIARY => {
+            info.auxiliary.push(val);
+            info.tags.push(DependencyTag::Auxiliary);
+        }
+        elf::DT_FILTER => {
+            info.filter.push(val);
+            info.tags.push(DependencyTag::Filter);
+        }
         elf::DT_STRTAB => info.strtab = Some(val),
         elf::DT_STRSZ => info.strsz = Some(val),
         elf::DT_SYMTAB => info.symtab = Some(val),

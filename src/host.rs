@@ -146,6 +146,15 @@ enum Place {
     Packages,
 }
 
+/// The names of the root's `/etc/ld.so.preload`, which ld.so preloads
+/// into every process after `LD_PRELOAD`, and what kept the file from
+/// being read.
+pub fn ld_so_preload(root: &Root) -> (Vec<String>, Vec<(PathBuf, String)>) {
+    let mut log = service::Log::default();
+    let names = service::preload::read_ld_so_preload(root, &mut log);
+    (names, log.errors)
+}
+
 /// Finds every candidate object on the root.
 pub fn discover(root: &Root) -> Discovery {
     let mut places: Vec<(PathBuf, Place)> = Vec::new();

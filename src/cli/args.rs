@@ -355,6 +355,11 @@ pub struct DepsArgs {
     /// own environment).
     #[arg(long, value_name = "PATHS")]
     pub ld_library_path: Option<String>,
+    /// LD_PRELOAD of the modelled process: names or paths separated by
+    /// spaces or colons, preloaded before the root's /etc/ld.so.preload
+    /// (never taken from soclash's own environment).
+    #[arg(long, value_name = "LIBS")]
+    pub preload: Option<String>,
     /// x86-64 ISA level (1-4) that selects glibc-hwcaps subdirectories;
     /// default: this machine's.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]

@@ -24,6 +24,11 @@ use super::args::{
 pub struct DepsRun {
     pub root: Root,
     pub loader: resolve::Options,
+    /// `--preload`, then the root's `/etc/ld.so.preload`, each with where
+    /// it came from as ld.so names it.
+    pub preload: Vec<(bstr::BString, &'static str)>,
+    /// What kept `/etc/ld.so.preload` from being read.
+    pub preload_problems: Vec<(PathBuf, String)>,
     pub tree: bool,
     pub why: bool,
     pub files: Vec<PathBuf>,
@@ -45,9 +50,26 @@ pub fn deps(args: DepsArgs) -> anyhow::Result<DepsRun> {
         cwd,
         profile: None,
     };
+    // rtld.c splits LD_PRELOAD on spaces and colons.
+    let mut preload: Vec<(bstr::BString, &'static str)> = args
+        .preload
+        .as_deref()
+        .unwrap_or_default()
+        .split([' ', ':'])
+        .filter(|n| !n.is_empty())
+        .map(|n| (bstr::BString::from(n), "LD_PRELOAD"))
+        .collect();
+    let (names, preload_problems) = soclash::host::ld_so_preload(&root);
+    preload.extend(
+        names
+            .into_iter()
+            .map(|n| (bstr::BString::from(n), "/etc/ld.so.preload")),
+    );
     Ok(DepsRun {
         root,
         loader,
+        preload,
+        preload_problems,
         tree: args.tree,
         why: args.why,
         files: args.files,

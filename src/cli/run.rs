@@ -15,22 +15,34 @@ use super::output::write_doc;
 use super::terminal::{Progress, table_style};
 
 pub fn deps(run: DepsRun) -> anyhow::Result<Outcome> {
-    let loader = Loader::new(&run.root, run.loader);
+    // Symbols too: the version check ld.so runs while listing needs each
+    // object's version definitions and needs.
+    let loader = Loader::with_detail(&run.root, run.loader, soclash::elf::Detail::Symbols);
     for p in loader.problems() {
         eprintln!("soclash: {}: {}", p.path.display(), p.reason);
     }
+    for (path, reason) in &run.preload_problems {
+        eprintln!("soclash: {}: {reason}", path.display());
+    }
     let several = run.files.len() > 1;
-    let blocks: Vec<(String, Option<String>)> = run
+    let blocks: Vec<Block> = run
         .files
         .par_iter()
-        .map(|f| deps_block(&loader, f, run.tree, run.why))
+        .map(|f| deps_block(&loader, f, &run.preload, run.tree, run.why))
         .collect();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut failed = false;
-    for (file, (text, err)) in run.files.iter().zip(blocks) {
+    for (file, Block { text, err, notes }) in run.files.iter().zip(blocks) {
         if several {
             writeln!(out, "{}:", file.display())?;
+        }
+        if !notes.is_empty() {
+            // Before the list, as ld.so writes them while it loads.
+            out.flush()?;
+            for n in &notes {
+                eprintln!("{n}");
+            }
         }
         out.write_all(text.as_bytes())?;
         if let Some(err) = err {
@@ -47,10 +59,26 @@ pub fn deps(run: DepsRun) -> anyhow::Result<Outcome> {
     })
 }
 
-/// The output block of one FILE, and the problem that stopped it, if any.
-fn deps_block(loader: &Loader<'_>, file: &Path, tree: bool, why: bool) -> (String, Option<String>) {
-    match loader.load(file) {
+/// The output of one FILE: its block, the problem that stopped it, and
+/// what ld.so writes on its standard error while listing (preloads it
+/// ignores, version problems), in ld.so's words.
+struct Block {
+    text: String,
+    err: Option<String>,
+    notes: Vec<String>,
+}
+
+fn deps_block(
+    loader: &Loader<'_>,
+    file: &Path,
+    preload: &[(bstr::BString, &str)],
+    tree: bool,
+    why: bool,
+) -> Block {
+    match loader.load_with(file, preload) {
         Ok(load) => {
+            let mut notes = load.preload_errors.clone();
+            notes.extend(load.version_problems(&file.display().to_string()));
             let lines = if tree {
                 load.tree_lines(why)
             } else {
@@ -64,9 +92,17 @@ fn deps_block(loader: &Loader<'_>, file: &Path, tree: bool, why: bool) -> (Strin
             let fatal = load.fatal().map(|(path, reason)| {
                 format!("{}: {reason} (ld.so would refuse to start)", path.display())
             });
-            (text, fatal)
+            Block {
+                text,
+                err: fatal,
+                notes,
+            }
         }
-        Err(e) => (String::new(), Some(e.to_string())),
+        Err(e) => Block {
+            text: String::new(),
+            err: Some(e.to_string()),
+            notes: Vec::new(),
+        },
     }
 }
 

@@ -166,6 +166,7 @@ mod tests {
             })),
             how: How::Found(Found::Path),
             needed,
+            filtees: Vec::new(),
             loader,
         }
     }
@@ -177,6 +178,7 @@ mod tests {
             opened: None,
             how: How::NotFound(vec!["ld.so.cache".into()]),
             needed: Vec::new(),
+            filtees: Vec::new(),
             loader: Some(loader),
         }
     }
@@ -186,6 +188,7 @@ mod tests {
             objects,
             interpreter: None,
             order,
+            preload_errors: Vec::new(),
         }
     }
 

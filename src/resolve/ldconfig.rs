@@ -105,6 +105,10 @@ pub struct Emulated {
     /// legacy hwcap subdirectories as they were found. Paths as written in
     /// the configuration, which is how they appear in cache values.
     pub dirs: Vec<PathBuf>,
+    /// Where each of `dirs` was configured (`/etc/ld.so.conf.d/app.conf:1`,
+    /// `<builtin>`): what to name when a root without a cache would find a
+    /// library only once `ldconfig` ran.
+    pub sources: Vec<String>,
     /// Files and configuration lines ldconfig would complain about.
     pub problems: Vec<(PathBuf, String)>,
 }
@@ -117,6 +121,8 @@ struct DirEntry {
     id: FileId,
     /// glibc-hwcaps subdirectory name, for entries under `glibc-hwcaps/`.
     hwcaps: Option<Vec<u8>>,
+    /// The configuration line that added it (or its parent directory).
+    from: String,
 }
 
 /// One `struct dlib_entry`: the current winner for a soname in a directory.
@@ -184,10 +190,12 @@ pub fn emulate(root: &Root, accept: impl Fn(&ElfFacts) -> bool, system_dirs: &[&
         i += 1;
     }
     let dirs = em.dirs.iter().map(|d| path_of(&d.path)).collect();
+    let sources = em.dirs.iter().map(|d| d.from.clone()).collect();
     let cache = save_cache(em.entries);
     Emulated {
         cache,
         dirs,
+        sources,
         problems: em.problems,
     }
 }
@@ -462,13 +470,19 @@ impl<F: Fn(&ElfFacts) -> bool> Emulator<'_, F> {
         let Some(id) = self.root.dir_id(&at) else {
             return;
         };
+        let from = if from_line == 0 {
+            from_file.to_str_lossy().into_owned()
+        } else {
+            format!("{}:{from_line}", from_file.as_bstr())
+        };
         let entry = DirEntry {
             path: path.to_vec(),
             id,
             hwcaps: None,
+            from: from.clone(),
         };
         if self.add_single_dir(entry) {
-            self.add_glibc_hwcaps_subdirectories(path);
+            self.add_glibc_hwcaps_subdirectories(path, &from);
         }
     }
 
@@ -484,7 +498,7 @@ impl<F: Fn(&ElfFacts) -> bool> Emulator<'_, F> {
 
     /// `add_glibc_hwcaps_subdirectories` (rule C7): every non-hidden
     /// subdirectory of `DIR/glibc-hwcaps` without `:` in its name.
-    fn add_glibc_hwcaps_subdirectories(&mut self, path: &[u8]) {
+    fn add_glibc_hwcaps_subdirectories(&mut self, path: &[u8], from: &str) {
         let base = join(path, GLIBC_HWCAPS_SUBDIRECTORY);
         let Ok(names) = self.root.read_dir(&inner(&base)) else {
             return;
@@ -506,6 +520,7 @@ impl<F: Fn(&ElfFacts) -> bool> Emulator<'_, F> {
                 path: sub,
                 id,
                 hwcaps: Some(name.to_vec()),
+                from: from.to_string(),
             });
         }
     }
@@ -562,6 +577,7 @@ impl<F: Fn(&ElfFacts) -> bool> Emulator<'_, F> {
                         path: file_name,
                         id,
                         hwcaps: None,
+                        from: entry.from.clone(),
                     });
                 }
                 continue;

@@ -146,8 +146,9 @@ impl Default for Options {
 pub enum CacheSource {
     /// The root's `/etc/ld.so.cache`.
     File,
-    /// No usable cache file: `ldconfig` emulated from `ld.so.conf` (C4 says
-    /// ld.so would then use none; this is what the next `ldconfig` run gives).
+    /// No usable cache file: ld.so then uses none (C4), and neither does
+    /// the loader; `ldconfig` is emulated from `ld.so.conf` only to name
+    /// what its next run would make ld.so find ([`Loader::ldconfig_would`]).
     Emulated,
     /// The cache the package manager's `ldconfig` trigger writes after the
     /// install a what-if models ([`Root::ld_cache_rebuilt`]): emulated from
@@ -189,6 +190,9 @@ pub struct Loader<'r> {
     profile: Profile,
     cache: Option<cache::LdCache>,
     cache_source: CacheSource,
+    /// For a root without a usable cache: what its `ldconfig` would write,
+    /// never searched (rule C4), only named in the places tried.
+    unwritten: Option<ldconfig::Emulated>,
     problems: Vec<FileProblem>,
     detail: Detail,
     /// Facts by file identity (rule L13): parsed once.
@@ -223,6 +227,9 @@ pub enum Probe {
     Skipped(&'static str),
     /// Refused in a way that stops ld.so (bad magic, byte order, OS ABI…).
     Fatal(String),
+    /// An error other than `ENOENT`/`EACCES` (`ELOOP`): the rest of the
+    /// search list it was met in is skipped, later lists are searched.
+    Ends(String),
     Accepted(Arc<Opened>),
 }
 
@@ -264,26 +271,25 @@ impl<'r> Loader<'r> {
                 }
             }
         });
-        let (cache, cache_source) = match parsed {
-            Some(c) => (Some(c), CacheSource::File),
+        let (cache, cache_source, unwritten) = match parsed {
+            Some(c) => (Some(c), CacheSource::File, None),
             None => {
-                // A C library without `ldconfig` (none yet) leaves `cache`
-                // empty.
-                let em = profile.ldconfig(root);
-                let cache = em.map(|em| {
+                // A C library without `ldconfig` leaves `cache` empty.
+                let em = profile.ldconfig(root).map(|mut em| {
                     problems.extend(
-                        em.problems
+                        std::mem::take(&mut em.problems)
                             .into_iter()
                             .map(|(path, reason)| FileProblem { path, reason }),
                     );
-                    em.cache
+                    em
                 });
-                let source = if rebuilt {
-                    CacheSource::Rebuilt
+                if rebuilt {
+                    (em.map(|em| em.cache), CacheSource::Rebuilt, None)
                 } else {
-                    CacheSource::Emulated
-                };
-                (cache, source)
+                    // ld.so reads no ld.so.conf (C4): without the file it
+                    // searches no cache at all.
+                    (None, CacheSource::Emulated, em)
+                }
             }
         };
         Loader {
@@ -294,6 +300,7 @@ impl<'r> Loader<'r> {
             profile,
             cache,
             cache_source,
+            unwritten,
             problems,
             detail,
             by_id: RwLock::default(),
@@ -320,6 +327,39 @@ impl<'r> Loader<'r> {
 
     pub fn cache_source(&self) -> &CacheSource {
         &self.cache_source
+    }
+
+    /// For a root without a usable `ld.so.cache`: where the cache its
+    /// `ldconfig` would write names `name`, and the configuration line
+    /// that put that directory there. ld.so finds nothing there until
+    /// `ldconfig` runs (rule C4).
+    pub fn ldconfig_would(
+        &self,
+        name: &[u8],
+        ctx: &cache::LookupContext<'_>,
+    ) -> Option<(String, String)> {
+        let em = self.unwritten.as_ref()?;
+        let value = em.cache.lookup(name, ctx)?;
+        let value = value.to_str_lossy().into_owned();
+        let dir = Path::new(&value).parent()?;
+        let from = em
+            .dirs
+            .iter()
+            .zip(&em.sources)
+            .find(|(d, _)| d.as_path() == dir)
+            .map_or_else(|| "ld.so.conf".to_string(), |(_, s)| s.clone());
+        Some((value, from))
+    }
+
+    /// What the root's `ldconfig` would write, for a root without a usable
+    /// cache file (never searched: ld.so reads no `ld.so.conf`).
+    pub fn unwritten_cache(&self) -> Option<&ldconfig::Emulated> {
+        self.unwritten.as_ref()
+    }
+
+    /// The detail this loader's facts are read with.
+    pub fn detail(&self) -> Detail {
+        self.detail
     }
 
     /// Problems with the root's own loader configuration.
@@ -412,7 +452,16 @@ impl<'r> Loader<'r> {
         }
         let probe = match self.open(path) {
             Err(e) if e.is_absent() => Probe::Absent,
-            Err(RootError::Loop) => Probe::Absent,
+            // ELOOP is neither ENOENT nor EACCES: open_path gives up on
+            // the list it was searching (rule L12).
+            Err(RootError::Loop) => Probe::Ends("too many levels of symbolic links".into()),
+            // open(2) takes a directory; reading it is EISDIR, and
+            // open_verify stops ld.so with "cannot read file data".
+            Err(RootError::NotRegular("directory")) => {
+                Probe::Fatal("cannot read file data: Error 21 (a directory)".into())
+            }
+            // A FIFO would block ld.so in open(2); soclash never opens
+            // one, and takes it, as sockets and devices, for absent.
             Err(RootError::NotRegular(_)) => Probe::Absent,
             Err(e) => Probe::Fatal(e.to_string()),
             Ok(opened) => accept(opened, want),
@@ -523,6 +572,10 @@ pub struct Loaded {
     pub how: How,
     /// For each `DT_NEEDED` of this object, in order, the object it got.
     pub needed: Vec<usize>,
+    /// The objects its `DT_FILTER` and `DT_AUXILIARY` entries got, in
+    /// `.dynamic` order (an auxiliary filtee found nowhere is left out
+    /// outside trace mode's listing).
+    pub filtees: Vec<usize>,
     /// The object whose `DT_NEEDED` loaded it (`l_loader`).
     pub loader: Option<usize>,
 }
@@ -543,6 +596,9 @@ pub struct Load {
     /// The order `ld.so --list` prints: main first, then the link-map chain
     /// with the dynamic linker at its search-list position.
     pub order: Vec<usize>,
+    /// What ld.so writes for each preload it could not load, which it
+    /// leaves out of the list (`ERROR: ld.so: object ... ignored.`).
+    pub preload_errors: Vec<String>,
 }
 
 /// Why the main file could not be loaded at all.
@@ -598,7 +654,12 @@ impl Load {
             *e = true;
         }
         // (object, depth), depth-first in DT_NEEDED order.
-        let mut stack: Vec<(usize, usize)> = main.needed.iter().rev().map(|&j| (j, 1)).collect();
+        let children = |o: &Loaded| -> Vec<usize> {
+            let mut c: Vec<usize> = o.needed.iter().chain(&o.filtees).copied().collect();
+            c.reverse();
+            c
+        };
+        let mut stack: Vec<(usize, usize)> = children(main).into_iter().map(|j| (j, 1)).collect();
         while let Some((i, depth)) = stack.pop() {
             let Some(o) = self.objects.get(i) else {
                 continue;
@@ -606,7 +667,7 @@ impl Load {
             let mut line = "    ".repeat(depth);
             line.push_str(o.ldd_line().trim_start_matches('\t'));
             let seen = expanded.get(i).copied().unwrap_or(true);
-            if seen && !o.needed.is_empty() {
+            if seen && !(o.needed.is_empty() && o.filtees.is_empty()) {
                 line.push_str(" [see above]");
             }
             if why && !seen {
@@ -619,7 +680,64 @@ impl Load {
                 if let Some(e) = expanded.get_mut(i) {
                     *e = true;
                 }
-                stack.extend(o.needed.iter().rev().map(|&j| (j, depth + 1)));
+                stack.extend(children(o).into_iter().map(|j| (j, depth + 1)));
+            }
+        }
+        out
+    }
+
+    /// What ld.so's version check writes while listing (rtld.c runs
+    /// `_dl_check_all_versions` verbosely in trace mode, dl-version.c):
+    /// for every loaded object in chain order and every version it needs
+    /// from a loaded object, `PROGRAM: FILE: version `V' not found
+    /// (required by OBJECT)`, `weak version ...` for a weak one, and `no
+    /// version information available` for each needed from a file that
+    /// defines none. Needs the facts read with [`Detail::Symbols`];
+    /// objects found nowhere are not checked, as in trace mode.
+    pub fn version_problems(&self, program: &str) -> Vec<String> {
+        const VER_FLG_WEAK: u16 = 0x2;
+        let mut out = Vec::new();
+        let shown = |o: &Loaded| -> String {
+            o.path.as_ref().map_or_else(
+                || o.name.to_str_lossy().into_owned(),
+                |p| p.display().to_string(),
+            )
+        };
+        for &i in &self.order {
+            let Some(o) = self.objects.get(i) else {
+                continue;
+            };
+            let Some(facts) = o.facts() else { continue };
+            for req in &facts.version_requirements {
+                let needed = self
+                    .order
+                    .iter()
+                    .filter_map(|&j| self.objects.get(j))
+                    .find(|n| {
+                        n.name == req.file
+                            || n.facts().and_then(|f| f.soname.as_ref()) == Some(&req.file)
+                            || n.path.as_ref().is_some_and(|p| {
+                                p.as_os_str().as_encoded_bytes() == req.file.as_slice()
+                            })
+                    });
+                let Some(needed) = needed else { continue };
+                let Some(nf) = needed.facts() else { continue };
+                for v in &req.versions {
+                    let msg = if nf.version_definitions.is_empty() {
+                        "no version information available".to_string()
+                    } else if nf.version_definitions.iter().any(|d| d.name == v.name) {
+                        continue;
+                    } else if v.flags & VER_FLG_WEAK != 0 {
+                        format!("weak version `{}' not found", v.name.to_str_lossy())
+                    } else {
+                        format!("version `{}' not found", v.name.to_str_lossy())
+                    };
+                    out.push(format!(
+                        "{program}: {}: {msg} (required by {})",
+                        shown(needed),
+                        shown(o)
+                    ));
+                }
             }
         }
         out

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bstr::{BStr, BString, ByteSlice};
 
 use super::{How, Load, LoadError, Loaded, Loader, Opened, Probe};
-use crate::elf::{Class, ElfFacts};
+use crate::elf::{Class, DependencyTag, ElfFacts};
 
 /// Where a name was found, and through which rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +78,19 @@ struct State {
     aliases: Vec<Vec<BString>>,
     /// The objects in the namespace's link-map chain, for rule L1.
     chain: Vec<usize>,
+    /// The link-map chain as trace mode prints it: every object but the
+    /// dynamic linker, not-found ones included, in creation order except
+    /// where a filtee was placed before its filter (elf/dl-deps.c).
+    order: Vec<usize>,
     want: (Class, u16),
+}
+
+/// What a `dlopen` undoes when it fails.
+struct Saved {
+    objects: usize,
+    chain: usize,
+    aliases: Vec<Vec<BString>>,
+    order: Vec<usize>,
 }
 
 /// `dlopen` mode bits (glibc `bits/dlfcn.h`, rule G3).
@@ -169,6 +181,8 @@ pub struct Namespace<'a, 'r> {
     startup: Vec<usize>,
     /// Objects that existed when the start-up was done.
     startup_len: usize,
+    /// The preloads ld.so would ignore, in its words.
+    preload_errors: Vec<String>,
 }
 
 impl<'r> Loader<'r> {
@@ -184,6 +198,25 @@ impl<'r> Loader<'r> {
         &'a self,
         file: &Path,
         preload: &[BString],
+    ) -> Result<Namespace<'a, 'r>, LoadError> {
+        let preload: Vec<(BString, &str)> =
+            preload.iter().map(|p| (p.clone(), "LD_PRELOAD")).collect();
+        self.start_with(file, &preload)
+    }
+
+    /// `ld.so --list FILE` with preloads, each with where it came from
+    /// (`LD_PRELOAD`, `/etc/ld.so.preload`), in the order ld.so takes
+    /// them: `LD_PRELOAD` first.
+    pub fn load_with(&self, file: &Path, preload: &[(BString, &str)]) -> Result<Load, LoadError> {
+        Ok(self.start_with(file, preload)?.finish())
+    }
+
+    /// [`Loader::start`] with the source of each preload named, as ld.so
+    /// names it when one cannot be loaded.
+    pub fn start_with<'a>(
+        &'a self,
+        file: &Path,
+        preload: &[(BString, &str)],
     ) -> Result<Namespace<'a, 'r>, LoadError> {
         let main_path = self.absolute(file.as_os_str().as_encoded_bytes());
         let opened = self.open(&main_path)?;
@@ -202,31 +235,37 @@ impl<'r> Loader<'r> {
                 opened: Some(Arc::clone(&opened)),
                 how: How::Main,
                 needed: Vec::new(),
+                filtees: Vec::new(),
                 loader: None,
             }],
             aliases: vec![vec![name]],
             chain: vec![0],
+            order: vec![0],
             want: (class, facts.machine),
         };
-        // The dynamic linker is in the namespace from the start: its name is
-        // the main program's PT_INTERP, else the compiled-in RTLD.
-        let rtld_name: BString = facts.interpreter.clone().unwrap_or_else(|| {
-            BString::from(self.profile.interpreter().as_os_str().as_encoded_bytes())
+        // The dynamic linker is in the namespace from the start. `ld.so
+        // --list` is one loader, the compiled-in RTLD, whatever the file
+        // asks for: its name is the main program's PT_INTERP (else RTLD's
+        // own), its path RTLD, so a PT_INTERP elsewhere lists as
+        // `PT_INTERP => RTLD` (rtld.c, `_dl_rtld_libname`).
+        let rtld = BString::from(self.profile.interpreter().as_os_str().as_encoded_bytes());
+        let rtld_name: BString = facts.interpreter.clone().unwrap_or_else(|| rtld.clone());
+        let rtld_opened = [&rtld, &rtld_name].into_iter().find_map(|n| {
+            match self.probe(&self.absolute(n.as_bytes()), st.want) {
+                Probe::Accepted(o) => Some(o),
+                _ => None,
+            }
         });
-        let rtld_path = path_of(&rtld_name);
-        let rtld_opened = match self.probe(&self.absolute(rtld_name.as_bytes()), st.want) {
-            Probe::Accepted(o) => Some(o),
-            _ => None,
-        };
         st.objects.push(Loaded {
             name: rtld_name.clone(),
-            path: Some(rtld_path),
+            path: Some(path_of(&rtld)),
             opened: rtld_opened,
             how: How::Interpreter,
             needed: Vec::new(),
+            filtees: Vec::new(),
             loader: None,
         });
-        st.aliases.push(vec![rtld_name]);
+        st.aliases.push(vec![rtld_name, rtld]);
         st.chain.push(1);
         let mut ns = Namespace {
             loader: self,
@@ -235,16 +274,37 @@ impl<'r> Loader<'r> {
             groups: Vec::new(),
             startup: Vec::new(),
             startup_len: 0,
+            preload_errors: Vec::new(),
         };
         // L14: preloads come right after the main program, resolved as its
-        // dependencies, before its own DT_NEEDED.
+        // dependencies, before its own DT_NEEDED. One that cannot be loaded
+        // is ignored with a message and is not listed (rtld.c,
+        // `do_preload`); its object stays, faked, so indices after the
+        // preloads keep their place.
         let mut first = vec![0usize];
-        for p in preload {
+        let mut preload_errors = Vec::new();
+        for (p, from) in preload {
             let j = self.map_object(&mut ns.st, p.as_ref(), Some(0), Some(0));
-            if !first.contains(&j) && !ns.st.is_faked(j) {
+            if ns.st.is_faked(j) {
+                let why = match ns.st.objects.get(j).map(|o| &o.how) {
+                    Some(How::Fatal { reason, .. }) => reason.clone(),
+                    _ => "cannot open shared object file".to_string(),
+                };
+                preload_errors.push(format!(
+                    "ERROR: ld.so: object '{}' from {from} cannot be preloaded ({why}): ignored.",
+                    p.to_str_lossy()
+                ));
+                ns.st.order.retain(|&k| k != j);
+                if let Some(o) = ns.st.objects.get_mut(j) {
+                    if let How::Fatal { reason, .. } = &o.how {
+                        o.how = How::NotFound(vec![reason.clone()]);
+                    }
+                }
+            } else if !first.contains(&j) {
                 first.push(j);
             }
         }
+        ns.preload_errors = preload_errors;
         let list = ns.map_deps(first);
         ns.global = list.clone();
         ns.startup = list.clone();
@@ -267,18 +327,32 @@ impl<'r> Loader<'r> {
 impl Namespace<'_, '_> {
     /// `_dl_map_object_deps`: the breadth-first search list from `first`,
     /// mapping what is not loaded yet; objects that were not found are in
-    /// the chain but never in the list.
+    /// the chain but never in the list. Each object's `DT_NEEDED`,
+    /// `DT_FILTER` and `DT_AUXILIARY` entries are taken in `.dynamic`
+    /// order: a needed object goes to the end of the list, a filtee just
+    /// before its filter (moved there if it was later in the list, left
+    /// where it is if earlier), in the list and in the chain, and the
+    /// filtees are processed next.
     fn map_deps(&mut self, first: Vec<usize>) -> Vec<usize> {
         let mut list = first;
+        let mut done = vec![false; list.len()];
         let mut in_list = vec![false; self.st.objects.len()];
         for &i in &list {
             if let Some(x) = in_list.get_mut(i) {
                 *x = true;
             }
         }
-        let mut next = 0;
-        while let Some(&i) = list.get(next) {
-            next += 1;
+        let mut cursor = 0;
+        loop {
+            while done.get(cursor) == Some(&true) {
+                cursor += 1;
+            }
+            let Some(&i) = list.get(cursor) else { break };
+            if let Some(d) = done.get_mut(cursor) {
+                *d = true;
+            }
+            let first_inserted = cursor;
+            let mut at = cursor;
             let Some(facts) = self
                 .st
                 .objects
@@ -291,36 +365,113 @@ impl Namespace<'_, '_> {
             };
             // An object met before has its edges already: walk them again
             // (the new list includes it and its dependencies).
-            let known = self
+            let (known, known_filtees) = self
                 .st
                 .objects
                 .get(i)
-                .map(|o| o.needed.clone())
+                .map(|o| (o.needed.clone(), o.filtees.clone()))
                 .unwrap_or_default();
-            let edges: Vec<usize> = if known.len() == facts.needed.len() {
-                known
+            let reuse = known.len() == facts.needed.len()
+                && (known.len() + known_filtees.len() > 0 || facts.dependency_tags.is_empty());
+            let mut edges = Vec::new();
+            let mut filtees = Vec::new();
+            let (mut n, mut f) = (0usize, 0usize);
+            let tags: Vec<DependencyTag> = if facts.dependency_tags.is_empty() {
+                // Facts made by hand: their DT_NEEDED only.
+                vec![DependencyTag::Needed; facts.needed.len()]
             } else {
-                let mut edges = Vec::with_capacity(facts.needed.len());
-                for name in &facts.needed {
-                    let j = self
-                        .loader
-                        .map_object(&mut self.st, name.as_ref(), Some(i), Some(i));
-                    edges.push(j);
-                }
-                if let Some(o) = self.st.objects.get_mut(i) {
-                    o.needed = edges.clone();
-                }
-                edges
+                facts.dependency_tags.clone()
             };
-            for j in edges {
+            let (mut aux, mut filt) = (0usize, 0usize);
+            for tag in tags {
+                let j = if tag == DependencyTag::Needed {
+                    let j = if reuse {
+                        known.get(n).copied()
+                    } else {
+                        facts.needed.get(n).map(|name| {
+                            self.loader
+                                .map_object(&mut self.st, name.as_ref(), Some(i), Some(i))
+                        })
+                    };
+                    n += 1;
+                    let Some(j) = j else { continue };
+                    edges.push(j);
+                    if in_list.len() <= j {
+                        in_list.resize(j + 1, false);
+                    }
+                    if !in_list[j] && !self.st.is_faked(j) {
+                        in_list[j] = true;
+                        list.push(j);
+                        done.push(false);
+                    }
+                    continue;
+                } else if reuse {
+                    let j = known_filtees.get(f).copied();
+                    f += 1;
+                    match j {
+                        Some(j) => j,
+                        None => continue,
+                    }
+                } else {
+                    let name = if tag == DependencyTag::Filter {
+                        filt += 1;
+                        facts.filter.get(filt - 1)
+                    } else {
+                        aux += 1;
+                        facts.auxiliary.get(aux - 1)
+                    };
+                    let Some(name) = name else { continue };
+                    self.loader
+                        .map_object(&mut self.st, name.as_ref(), Some(i), Some(i))
+                };
+                filtees.push(j);
+                if j == i {
+                    continue;
+                }
                 if in_list.len() <= j {
                     in_list.resize(j + 1, false);
                 }
-                if !in_list[j] && !self.st.is_faked(j) {
+                let placed = if self.st.is_faked(j) {
+                    // In the chain only: trace mode prints it there.
+                    true
+                } else if in_list[j] {
+                    match list.iter().position(|&k| k == j) {
+                        Some(p) if p > at => {
+                            list.remove(p);
+                            done.remove(p);
+                            list.insert(at, j);
+                            done.insert(at, false);
+                            at += 1;
+                            true
+                        }
+                        // Already earlier in the list: found early enough.
+                        _ => false,
+                    }
+                } else {
                     in_list[j] = true;
-                    list.push(j);
+                    list.insert(at, j);
+                    done.insert(at, false);
+                    at += 1;
+                    true
+                };
+                if placed {
+                    self.st.order.retain(|&k| k != j);
+                    let p = self
+                        .st
+                        .order
+                        .iter()
+                        .position(|&k| k == i)
+                        .unwrap_or(self.st.order.len());
+                    self.st.order.insert(p, j);
                 }
             }
+            if !reuse {
+                if let Some(o) = self.st.objects.get_mut(i) {
+                    o.needed = edges;
+                    o.filtees = filtees;
+                }
+            }
+            cursor = first_inserted;
         }
         list
     }
@@ -335,13 +486,14 @@ impl Namespace<'_, '_> {
         flags: u32,
         caller: Option<usize>,
     ) -> Result<usize, DlopenError> {
-        let saved = (
-            self.st.objects.len(),
-            self.st.chain.len(),
-            self.st.aliases.clone(),
-        );
+        let saved = Saved {
+            objects: self.st.objects.len(),
+            chain: self.st.chain.len(),
+            aliases: self.st.aliases.clone(),
+            order: self.st.order.clone(),
+        };
         let j = self.loader.map_object(&mut self.st, name, caller, None);
-        let existing = j < saved.0;
+        let existing = j < saved.objects;
         let failure = match self.st.objects.get(j).map(|o| &o.how) {
             Some(How::NotFound(tried)) => Some(DlopenError::NotFound {
                 name: name.to_owned(),
@@ -372,7 +524,7 @@ impl Namespace<'_, '_> {
             return Ok(j);
         }
         let list = self.map_deps(vec![j]);
-        let missing: Vec<String> = (saved.0..self.st.objects.len())
+        let missing: Vec<String> = (saved.objects..self.st.objects.len())
             .filter(|&k| self.st.is_faked(k))
             .filter_map(|k| self.st.objects.get(k))
             .map(|o| o.name.to_str_lossy().into_owned())
@@ -382,7 +534,7 @@ impl Namespace<'_, '_> {
                 name: name.to_owned(),
                 missing,
             };
-            let created = saved.0..self.st.objects.len();
+            let created = saved.objects..self.st.objects.len();
             let misses = self.st.missing(created.clone());
             let attempted = created
                 .filter_map(|k| self.st.objects.get(k)?.opened.as_ref())
@@ -404,7 +556,7 @@ impl Namespace<'_, '_> {
             list,
             flags,
             failed: None,
-            created: saved.0..self.st.objects.len(),
+            created: saved.objects..self.st.objects.len(),
             global_before,
             missing: Vec::new(),
             attempted: Vec::new(),
@@ -415,7 +567,7 @@ impl Namespace<'_, '_> {
     /// Records a failed `dlopen` after undoing what it loaded.
     fn fail(
         &mut self,
-        saved: (usize, usize, Vec<Vec<BString>>),
+        saved: Saved,
         root: usize,
         flags: u32,
         why: DlopenError,
@@ -443,13 +595,20 @@ impl Namespace<'_, '_> {
     }
 
     /// A failed `dlopen` leaves nothing behind (`_dl_close_worker`).
-    fn rollback(&mut self, saved: (usize, usize, Vec<Vec<BString>>)) {
-        let (objects, chain, aliases) = saved;
+    fn rollback(&mut self, saved: Saved) {
+        let Saved {
+            objects,
+            chain,
+            aliases,
+            order,
+        } = saved;
         self.st.objects.truncate(objects);
         self.st.chain.truncate(chain);
         self.st.aliases = aliases;
+        self.st.order = order;
         for o in &mut self.st.objects {
             o.needed.retain(|&j| j < objects);
+            o.filtees.retain(|&j| j < objects);
         }
     }
 
@@ -475,8 +634,7 @@ impl Namespace<'_, '_> {
     /// start-up as `ld.so --list` orders it, then what `dlopen`s added.
     pub fn chain_order(&self) -> Vec<usize> {
         let interpreter = self.startup.contains(&1).then_some(1);
-        let mut order = print_order(&self.startup, self.startup_len, interpreter);
-        order.extend(self.startup_len..self.st.objects.len());
+        let mut order = print_order(&self.startup, &self.st.order, interpreter);
         order.retain(|&j| !self.st.is_faked(j));
         order
     }
@@ -487,10 +645,18 @@ impl Namespace<'_, '_> {
         // Objects created by later dlopens are not part of the listing.
         let mut objects = self.st.objects;
         objects.truncate(self.startup_len);
+        let chain: Vec<usize> = self
+            .st
+            .order
+            .iter()
+            .copied()
+            .filter(|&j| j < self.startup_len)
+            .collect();
         Load {
-            order: print_order(&self.startup, objects.len(), interpreter),
+            order: print_order(&self.startup, &chain, interpreter),
             objects,
             interpreter,
+            preload_errors: self.preload_errors,
         }
     }
 }
@@ -585,12 +751,14 @@ impl Loader<'_> {
             opened,
             how,
             needed: Vec::new(),
+            filtees: Vec::new(),
             loader,
         });
         st.aliases.push(vec![name.to_owned()]);
         if !faked {
             st.chain.push(j);
         }
+        st.order.push(j);
         j
     }
 
@@ -636,7 +804,7 @@ impl Loader<'_> {
                     found: Found::Path,
                 },
                 Probe::Fatal(reason) => Outcome::Fatal { path, reason },
-                Probe::Absent | Probe::Skipped(_) => {
+                Probe::Absent | Probe::Skipped(_) | Probe::Ends(_) => {
                     Outcome::NotFound(vec![path.display().to_string()])
                 }
             };
@@ -694,8 +862,9 @@ impl Loader<'_> {
         let mut tried = Vec::new();
         for list in &lists {
             match self.open_path(name, list, st.want) {
-                Some(outcome) => return outcome,
-                None => tried.push(list.label.clone()),
+                Ok(outcome) => return outcome,
+                Err(None) => tried.push(list.label.clone()),
+                Err(Some(ended)) => tried.push(format!("{} ({ended})", list.label)),
             }
         }
 
@@ -721,11 +890,26 @@ impl Loader<'_> {
                     }
                     Probe::Fatal(reason) => return Outcome::Fatal { path, reason },
                     // A stale entry falls through to the default directories.
-                    Probe::Absent | Probe::Skipped(_) => {}
+                    Probe::Absent | Probe::Skipped(_) | Probe::Ends(_) => {}
                 }
             }
         }
-        tried.push("ld.so.cache".to_string());
+        match (self.cache_source(), self.cache.is_some()) {
+            (super::CacheSource::File, true) => tried.push("ld.so.cache".to_string()),
+            (super::CacheSource::Rebuilt, true) => {
+                tried.push("ld.so.cache as the package manager's ldconfig rebuilds it".to_string());
+            }
+            _ => {
+                if let Some(ctx) = self.cache_ctx.as_ref() {
+                    match self.ldconfig_would(name.as_bytes(), ctx) {
+                        Some((path, from)) => tried.push(format!(
+                            "ld.so.cache: this root has none (ldconfig would enter {path}, from {from})"
+                        )),
+                        None => tried.push("ld.so.cache: this root has none".to_string()),
+                    }
+                }
+            }
+        }
 
         // Rule L3.6 and L10: the trusted directories.
         if !nodeflib {
@@ -739,10 +923,7 @@ impl Loader<'_> {
                 found: Found::DefaultDir,
                 label: String::new(),
             };
-            if let Some(outcome) = self.open_path(name, &defaults, st.want) {
-                return outcome;
-            }
-            tried.push(format!(
+            let label = format!(
                 "default directories {}",
                 self.profile
                     .default_dirs()
@@ -750,15 +931,29 @@ impl Loader<'_> {
                     .map(|d| d.display().to_string())
                     .collect::<Vec<_>>()
                     .join(":")
-            ));
+            );
+            match self.open_path(name, &defaults, st.want) {
+                Ok(outcome) => return outcome,
+                Err(None) => tried.push(label),
+                Err(Some(ended)) => tried.push(format!("{label} ({ended})")),
+            }
         }
         Outcome::NotFound(tried)
     }
 
     /// `open_path`: every directory with its glibc-hwcaps and legacy
     /// subdirectories first (rule L5); the first acceptable file wins.
-    fn open_path(&self, name: &BStr, list: &SearchList, want: (Class, u16)) -> Option<Outcome> {
+    /// `Err(None)`: not in this list; `Err(Some(why))`: the last candidate
+    /// of a directory failed with an error that is neither `ENOENT` nor
+    /// `EACCES` (`ELOOP`), and ld.so gave up on the rest of the list.
+    fn open_path(
+        &self,
+        name: &BStr,
+        list: &SearchList,
+        want: (Class, u16),
+    ) -> Result<Outcome, Option<String>> {
         for dir in &list.dirs {
+            let mut last_error = None;
             for sub in &self.subdirs {
                 let mut d = dir.clone();
                 d.extend_from_slice(sub.as_bytes());
@@ -768,20 +963,27 @@ impl Loader<'_> {
                 let mut candidate = d;
                 candidate.extend_from_slice(name.as_bytes());
                 let path = path_of(&candidate);
+                last_error = None;
                 match self.probe(&self.absolute(&candidate), want) {
                     Probe::Accepted(o) => {
-                        return Some(Outcome::New {
+                        return Ok(Outcome::New {
                             path,
                             opened: o,
                             found: list.found.clone(),
                         });
                     }
-                    Probe::Fatal(reason) => return Some(Outcome::Fatal { path, reason }),
+                    Probe::Fatal(reason) => return Ok(Outcome::Fatal { path, reason }),
+                    Probe::Ends(why) => {
+                        last_error = Some(format!("{}: {why}; search ended", path.display()))
+                    }
                     Probe::Absent | Probe::Skipped(_) => {}
                 }
             }
+            if let Some(why) = last_error {
+                return Err(Some(why));
+            }
         }
-        None
+        Err(None)
     }
 
     fn cache_lookup(&self, name: &BStr) -> Option<Vec<u8>> {
@@ -804,18 +1006,23 @@ impl Loader<'_> {
     ) -> SearchList {
         let mut dirs: Vec<Vec<u8>> = Vec::new();
         for element in list.split(|b| seps.contains(b)) {
-            let element = if element.is_empty() {
-                &b"./"[..]
+            // An empty element is the empty directory name: the name is
+            // opened relative to the working directory, and its path is
+            // the bare name (`libe.so`, printed without an arrow).
+            let d = if element.is_empty() {
+                Vec::new()
             } else {
-                element
+                let Some(mut d) = self.expand(BStr::new(element), st, owner) else {
+                    continue;
+                };
+                if d.is_empty() {
+                    continue;
+                }
+                while d.len() > 1 && d.last() == Some(&b'/') {
+                    d.pop();
+                }
+                with_slash(&d)
             };
-            let Some(mut d) = self.expand(BStr::new(element), st, owner) else {
-                continue;
-            };
-            while d.len() > 1 && d.last() == Some(&b'/') {
-                d.pop();
-            }
-            let d = with_slash(&d);
             if !dirs.contains(&d) {
                 dirs.push(d);
             }
@@ -910,8 +1117,8 @@ impl Loader<'_> {
 /// The order rtld's trace mode prints: the link-map chain (creation order,
 /// not-found objects included), with the dynamic linker moved to just after
 /// the object that precedes it in the search list (`dl_main`, rtld.c).
-fn print_order(list: &[usize], count: usize, interpreter: Option<usize>) -> Vec<usize> {
-    let mut order: Vec<usize> = std::iter::once(0).chain(2..count).collect();
+fn print_order(list: &[usize], chain: &[usize], interpreter: Option<usize>) -> Vec<usize> {
+    let mut order: Vec<usize> = chain.iter().copied().filter(|&j| j != 1).collect();
     if let Some(rtld) = interpreter {
         let before = list
             .iter()

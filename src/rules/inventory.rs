@@ -340,6 +340,9 @@ pub fn unreadable_object(
 /// `stale-ld-cache`: what `ldconfig` would write now differs from the cache
 /// ld.so reads (research/peers.md cases E1/E2; rule C11).
 pub fn stale_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
+    if *loader.cache_source() == CacheSource::Emulated {
+        return missing_ld_cache(root, loader);
+    }
     if *loader.cache_source() != CacheSource::File {
         return None;
     }
@@ -417,6 +420,70 @@ pub fn stale_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
     })
 }
 
+/// `stale-ld-cache` of a root with no usable `/etc/ld.so.cache`: ld.so
+/// then searches no cache at all (it never reads `ld.so.conf`, rule C4),
+/// so every library only the cache would find is not found until
+/// `ldconfig` runs. The evidence names those (outside the default
+/// directories ld.so searches anyway) with the configuration line that
+/// would bring each in; without any, there is no finding.
+fn missing_ld_cache(root: &Root, loader: &Loader<'_>) -> Option<Finding> {
+    let em = loader.unwritten_cache()?;
+    let defaults = loader.profile().default_dirs();
+    let mut evidence = Vec::new();
+    let mut objects = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    for e in em.cache.entries() {
+        if e.flags != cache::DL_CACHE_DEFAULT_ID || e.hwcap != 0 || !seen.insert(e.key.to_vec()) {
+            continue;
+        }
+        let value = e.value.to_str_lossy().into_owned();
+        let dir = Path::new(&value).parent().unwrap_or(Path::new("/"));
+        if defaults.iter().any(|d| d == dir) {
+            continue;
+        }
+        let from = em
+            .dirs
+            .iter()
+            .zip(&em.sources)
+            .find(|(d, _)| d.as_path() == dir)
+            .map_or("ld.so.conf", |(_, s)| s.as_str());
+        evidence.push(format!(
+            "{} => {value}: ldconfig would enter it (from {from}); without the cache ld.so does not find it",
+            e.key.to_str_lossy()
+        ));
+        objects.insert(value);
+    }
+    // Nothing lost (everything ld.so.conf names is in a default
+    // directory): the host's `ld_cache: none` says it, no finding.
+    if evidence.is_empty() {
+        return None;
+    }
+    let there = root.kind(Path::new("/etc/ld.so.cache")).is_some();
+    let what = if there { "is unusable" } else { "is missing" };
+    Some(Finding {
+        id: FindingId::StaleLdCache,
+        severity: Severity::Medium,
+        certainty: Certainty::Certain,
+        title: format!(
+            "/etc/ld.so.cache {what}: ld.so does not find {} librar{} ld.so.conf names",
+            evidence.len(),
+            if evidence.len() == 1 { "y" } else { "ies" }
+        ),
+        process: None,
+        processes: Vec::new(),
+        objects: objects.into_iter().collect(),
+        symbols: Vec::new(),
+        bindings: Vec::new(),
+        evidence,
+        remedy: "Run ldconfig (as root) to write /etc/ld.so.cache from ld.so.conf; ld.so \
+                 reads only the cache, never ld.so.conf itself."
+            .into(),
+        references: vec!["https://man7.org/linux/man-pages/man8/ld.so.8.html (the cache, not ld.so.conf, is what ld.so searches)".into()],
+        symptoms: Vec::new(),
+        status: None,
+    })
+}
+
 fn text(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
@@ -451,6 +518,7 @@ mod tests {
             })),
             how: How::Found(Found::Path),
             needed: vec![1],
+            filtees: Vec::new(),
             loader: None,
         };
         let gone = Loaded {
@@ -459,12 +527,14 @@ mod tests {
             opened: None,
             how: How::NotFound(vec!["ld.so.cache".into()]),
             needed: Vec::new(),
+            filtees: Vec::new(),
             loader: Some(0),
         };
         let load = Load {
             objects: vec![main, gone],
             interpreter: None,
             order: vec![0],
+            preload_errors: Vec::new(),
         };
         stand_alone_misses(Path::new(MODULE), role, &load).expect("a miss")
     }

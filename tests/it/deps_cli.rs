@@ -186,3 +186,84 @@ fn closed_stdout_is_not_an_error() {
         );
     }
 }
+
+/// Rule C4: case C4's root has `/opt/c4` in its ld.so.conf but no cache,
+/// and ld.so (the case's oracle) does not find libc4.so. `--why` says so
+/// and names what `ldconfig` would enter and the configuration line, and
+/// never calls a cache the root does not have `ld.so.cache`.
+#[test]
+fn c4_without_a_cache_why_names_what_ldconfig_would_enter() {
+    let out = deps("C4-no-ld-so-cache", &["--why"]);
+    let line = line_for(&out, "libc4.so =>");
+    assert!(
+        line.contains(
+            "ld.so.cache: this root has none (ldconfig would enter /opt/c4/libc4.so, from /etc/ld.so.conf.d/c4.conf:1)"
+        ),
+        "{line}"
+    );
+    assert!(!out.contains("[ld.so.cache]"), "{out}");
+}
+
+/// Rule C4 in `scan`: the missing cache is a `stale-ld-cache` finding that
+/// names the library only the cache would have found.
+#[test]
+fn c4_without_a_cache_is_a_finding() {
+    let root = soclash::root::Root::new(&roots().join("C4-no-ld-so-cache/root")).unwrap();
+    let loader = soclash::resolve::Loader::new(&root, soclash::resolve::Options::default());
+    assert!(loader.cache().is_none(), "ld.so searches no cache here");
+    let f = soclash::rules::inventory::stale_ld_cache(&root, &loader).expect("a finding");
+    assert_eq!(f.id.to_string(), "stale-ld-cache");
+    assert!(
+        f.title.contains("/etc/ld.so.cache is missing"),
+        "{}",
+        f.title
+    );
+    assert_eq!(f.objects, ["/opt/c4/libc4.so"]);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("/etc/ld.so.conf.d/c4.conf:1")),
+        "{:?}",
+        f.evidence
+    );
+}
+
+/// Rule L15: `--tree` shows a filter's filtee and auxiliary filtees below
+/// it, the one found nowhere too, as ld.so's list (`expected.txt`) has them.
+#[test]
+fn tree_shows_filtees_below_their_filter() {
+    let tree = deps("L15-filter-auxiliary", &["--tree"]);
+    let filt = tree
+        .lines()
+        .position(|l| l.trim_start().starts_with("libfilt.so =>"))
+        .unwrap_or_else(|| panic!("{tree}"));
+    let below: Vec<&str> = tree.lines().skip(filt + 1).map(str::trim).collect();
+    for want in [
+        "libfiltee.so => /opt/app/lib/libfiltee.so",
+        "libauxee.so => /opt/app/lib/libauxee.so",
+        "libnoaux.so => not found",
+    ] {
+        assert!(
+            below.contains(&want),
+            "{want} not below libfilt.so:\n{tree}"
+        );
+    }
+}
+
+/// Rule L12: the ELOOP that ended the RPATH search is named in `--why`.
+#[test]
+fn why_names_the_loop_that_ended_a_search() {
+    let out = deps(
+        "L12-eloop-ends-search",
+        &["--why", "--ld-library-path", "/opt/d3"],
+    );
+    let line = line_for(&out, "libf.so =>");
+    assert!(
+        line.contains("/opt/d1/libf.so: too many levels of symbolic links; search ended"),
+        "{line}"
+    );
+    assert!(
+        line_for(&out, "libk.so =>").ends_with("[LD_LIBRARY_PATH]"),
+        "{out}"
+    );
+}

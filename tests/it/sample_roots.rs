@@ -68,13 +68,49 @@ impl Case {
         if let Some(level) = self.env.get("CPU_LEVEL") {
             cmd.arg("--cpu-level").arg(level);
         }
+        if let Some(preload) = self.env.get("PRELOAD") {
+            cmd.arg("--preload").arg(preload);
+        }
         cmd.arg(&self.env["FILE"]);
         let shown = format!("{cmd:?}");
         let output = cmd
             .output()
             .map_err(|e| format!("cannot run {shown}: {e}"))?;
         let got = String::from_utf8_lossy(&output.stdout);
-        if got == expected {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // What ld.so wrote on its standard error: the same lines from
+        // soclash, whose own diagnostics start with `soclash:`.
+        let loader_stderr = || -> Result<String, String> {
+            let path = self.dir.join("expected-stderr.txt");
+            fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
+        if self.env.contains_key("FATAL") {
+            // ld.so stops and lists nothing; soclash lists what it can,
+            // names the file and reason, and ends with status 2.
+            let oracle = loader_stderr()?;
+            let cause = oracle
+                .split_once("error while loading shared libraries: ")
+                .map(|(_, c)| c.trim_end())
+                .ok_or_else(|| format!("unexpected ld.so message: {oracle}"))?;
+            if output.status.code() == Some(2) && stderr.contains(cause) {
+                return Ok(());
+            }
+            return Err(format!(
+                "{shown}: ld.so stopped with {cause:?}; soclash: {}, stderr {stderr}",
+                output.status
+            ));
+        }
+        let want_stderr = if self.env.contains_key("STDERR") {
+            loader_stderr()?
+        } else {
+            String::new()
+        };
+        let got_stderr: String = stderr
+            .lines()
+            .filter(|l| !l.starts_with("soclash:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        if got == expected && got_stderr == want_stderr {
             return Ok(());
         }
         let mut msg = String::new();
@@ -87,7 +123,7 @@ impl Case {
         let _ = writeln!(msg, "status: {}", output.status);
         let _ = writeln!(msg, "--- expected (ld.so) ---\n{}", visible(&expected));
         let _ = writeln!(msg, "--- got (soclash) ---\n{}", visible(&got));
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let _ = writeln!(msg, "--- expected stderr (ld.so) ---\n{want_stderr}");
         if !stderr.is_empty() {
             let _ = writeln!(msg, "--- soclash stderr ---\n{stderr}");
         }
