@@ -437,6 +437,30 @@ pub fn cap_per_file<L>(
     out
 }
 
+// --- The running server (scan --live) ------------------------------------
+
+/// Entries of `/proc` looked at by `scan --live` (each costs a `readlink`
+/// of its `exe`). A busy host runs a few thousand processes; `pid_max` may
+/// allow four million. Past this the rest are not looked at, and the live
+/// section says so.
+pub const LIVE_PROCESSES: usize = 100_000;
+/// Processes whose maps are read: those whose executable is the root's
+/// httpd or php-fpm. A prefork Apache has at most its `ServerLimit`
+/// (20,000 at the most) children; a real one has tens or hundreds.
+pub const LIVE_MATCHED: usize = 20_000;
+/// Bytes of one process's `/proc/PID/maps` read. A Python web process with
+/// its modules maps a few thousand ranges at about 100 bytes each; the
+/// kernel's `vm.max_map_count` (65,530) lines of a full path each would
+/// be about 16 MiB.
+pub const LIVE_MAPS_BYTES: u64 = 16 << 20;
+/// Bytes of one `/proc/PID/cmdline`, `stat`, `status` or `cgroup` read:
+/// the kernel shows at most a page of `cmdline` beyond what `ps` needs,
+/// and a process title is a line.
+pub const LIVE_PROC_FILE: u64 = 64 << 10;
+/// Roots of other mount namespaces (containers) audited, one scan each.
+/// A host runs a few containers with a web server; each costs a whole scan.
+pub const LIVE_CONTAINERS: usize = 64;
+
 // --- YAML: signatures and archived reports ---------------------------------
 
 /// Largest signature file read; a signature is a page of YAML.

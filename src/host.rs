@@ -26,6 +26,7 @@ use crate::model::Role;
 use crate::root::{Kind, Root};
 
 pub mod apache;
+pub mod live;
 pub mod maintscripts;
 pub mod packages;
 pub mod php;

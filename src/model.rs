@@ -279,13 +279,16 @@ pub enum FindingId {
     /// a module, an extension) that could not be read or is no ELF ld.so
     /// would map, so the audit of what it brings is partial.
     UnreadableObject,
+    /// `restart-needed`: a running server process (`scan --live`) still
+    /// maps a file that was deleted or replaced on disk since it started.
+    RestartNeeded,
     /// A signature's finding, by the signature's id.
     Signature(String),
 }
 
 impl FindingId {
     /// Every built-in id.
-    pub const BUILTIN: [FindingId; 8] = [
+    pub const BUILTIN: [FindingId; 9] = [
         FindingId::SymbolInterposition,
         FindingId::DuplicateSonameDifferentFile,
         FindingId::MissingSymbolVersion,
@@ -294,6 +297,7 @@ impl FindingId {
         FindingId::WrongArchitecture,
         FindingId::StaleLdCache,
         FindingId::UnreadableObject,
+        FindingId::RestartNeeded,
     ];
 
     pub fn as_str(&self) -> &str {
@@ -306,6 +310,7 @@ impl FindingId {
             FindingId::WrongArchitecture => "wrong-architecture",
             FindingId::StaleLdCache => "stale-ld-cache",
             FindingId::UnreadableObject => "unreadable-object",
+            FindingId::RestartNeeded => "restart-needed",
             FindingId::Signature(id) => id,
         }
     }
@@ -376,7 +381,7 @@ impl schemars::JsonSchema for FindingId {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "description": "A built-in finding id (symbol-interposition, duplicate-soname-different-file, missing-symbol-version, unresolved-symbol, unresolved-dependency, wrong-architecture, stale-ld-cache, unreadable-object) or a signature's id (signatures/*.yaml).",
+            "description": "A built-in finding id (symbol-interposition, duplicate-soname-different-file, missing-symbol-version, unresolved-symbol, unresolved-dependency, wrong-architecture, stale-ld-cache, unreadable-object, restart-needed) or a signature's id (signatures/*.yaml).",
             "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"
         })
     }
@@ -492,6 +497,7 @@ mod tests {
             "wrong-architecture",
             "stale-ld-cache",
             "unreadable-object",
+            "restart-needed",
         ];
         for (id, s) in FindingId::BUILTIN.iter().zip(strings) {
             assert_eq!(id.as_str(), s);

@@ -8,7 +8,8 @@
 //! U+FFFD in place of each invalid byte.
 //!
 //! Schema 1, top level: `schema`, `tool`, `host`, `processes`, `objects`,
-//! `findings`, `errors`, `summary` (and `overlay` with `scan --overlay`).
+//! `findings`, `errors`, `summary` (and `overlay` with `scan --overlay`,
+//! `live` with `scan --live`).
 //! Per process ([`process::ProcessEntry`], keys in alphabetical order as
 //! schema 1 has always written them): `errors` (`[where, reason]` pairs),
 //! `members` (each `brought_by` when known, `flags`, `global`, `how`,
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 pub mod diff;
 pub mod dot;
 pub mod fleet;
+pub mod live;
 pub mod process;
 pub mod prometheus;
 pub mod sarif;
@@ -81,6 +83,10 @@ pub struct Report {
     /// root alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlay: Option<OverlayOutcome>,
+    /// With `scan --live`: the running web server processes, held against
+    /// the modelled ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<live::Live>,
 }
 
 /// The pre-upgrade answer: findings the overlays bring in or take away,
@@ -412,6 +418,11 @@ impl Report {
         } else {
             format!("processes modelled: {}", processes.join(", "))
         }]);
+        if let Some(live) = &self.live {
+            for l in live.lines() {
+                header.push(vec![l]);
+            }
+        }
         if let Some(o) = &self.overlay {
             for l in &o.layers {
                 header.push(vec![format!("overlay: {l}")]);

@@ -239,6 +239,31 @@ impl Root {
         })
     }
 
+    /// Opens the root directory of a running process (`/proc/PID/root`)
+    /// as a root. The path is kept as given, not canonicalised: the
+    /// kernel's link reaches the process's root only when followed, while
+    /// its text is that root as the process's own mount namespace names
+    /// it (`/` for a container), which is no path here.
+    pub fn of_process(dir: &Path) -> io::Result<Root> {
+        let dir_file = File::open(dir)?;
+        if !dir_file.metadata()?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                "root is not a directory",
+            ));
+        }
+        let dirfd = OwnedFd::from(dir_file);
+        let openat2 = probe_openat2(&dirfd);
+        Ok(Root {
+            host: dir.to_path_buf(),
+            dirfd,
+            openat2,
+            dirs: RwLock::default(),
+            cache_errors: true,
+            overlay: Overlay::default(),
+        })
+    }
+
     /// Opens `dir` as a root with `overlays` (directories on this machine)
     /// laid over it in order. Overlay entries that cannot be placed (a
     /// FIFO, a file under a path the root has as a file) are kept as

@@ -26,6 +26,7 @@
 pub mod consequence;
 pub mod group;
 pub mod inventory;
+pub mod live;
 pub mod matcher;
 pub mod signature;
 

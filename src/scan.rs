@@ -54,6 +54,13 @@ struct Entry {
 
 /// Runs a scan of `root`.
 pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
+    scan_configured(root, opts, None)
+}
+
+/// [`scan`] with Apache's main configuration file given (an inner path),
+/// as a running httpd's `-f` names it (`scan --live`); else the service's
+/// or the distribution's.
+pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<PathBuf>) -> Report {
     let found = host::discover(root);
     let loader = Loader::new(
         root,
@@ -126,7 +133,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
     // Which objects the modelled Apache process loads (`loaded`), and how
     // sure the findings about them are.
     let image_opts = crate::image::ImageOptions {
-        apache_config: None,
+        apache_config,
         cpu: opts.cpu,
     };
     // Every registered process kind, modelled in parallel, in registry order.
@@ -422,6 +429,7 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
         errors,
         summary: Default::default(),
         overlay: None,
+        live: None,
     };
     report.host.stack = stack(&report.objects, |p| {
         root.read(Path::new(p), crate::budget::named!(VERSION_STRING_FILE))

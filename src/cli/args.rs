@@ -327,6 +327,15 @@ pub struct ScanArgs {
     /// the embedded catalogue; may be repeated.
     #[arg(long, value_name = "DIR")]
     pub signatures: Vec<PathBuf>,
+    /// Also read the running httpd and php-fpm processes from /proc (as
+    /// root; nothing is executed or attached to): what each maps against
+    /// its modelled process, findings confirmed by what is mapped,
+    /// restart-needed for files deleted or replaced since a process
+    /// started, and containers audited against their own root. Audits /
+    /// only; exit status 2 when processes were found but no maps could be
+    /// read.
+    #[arg(long)]
+    pub live: bool,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     pub jobs: Option<usize>,

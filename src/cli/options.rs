@@ -100,6 +100,8 @@ pub struct ScanRun {
     pub waivers: Waivers,
     /// `--jobs`: the size of the worker pool, set up by the run.
     pub jobs: Option<usize>,
+    /// `--live`: the running processes held against the model.
+    pub live: bool,
 }
 
 /// The layers of a what-if scan, laid over the root's directory as given.
@@ -150,6 +152,15 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ScanRun> {
     if args.ignore_depends && overlays.is_none() {
         anyhow::bail!("--ignore-depends is for a what-if: give --overlay-deb or --overlay-rpm");
     }
+    if args.live && overlays.is_some() {
+        anyhow::bail!("--live reads what runs now: it takes no --overlay or --overlay-deb");
+    }
+    if args.live && !root.is_host() {
+        anyhow::bail!(
+            "--live reads this machine's running processes: it audits / only, not --root {}",
+            root.host_dir().display()
+        );
+    }
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let format = args.format.unwrap_or(if to_terminal {
         ScanFormat::Table
@@ -170,6 +181,7 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ScanRun> {
         fail_on: args.fail_on,
         waivers,
         jobs: args.jobs,
+        live: args.live,
     })
 }
 

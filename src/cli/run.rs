@@ -116,6 +116,9 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
     let progress = Progress::start("scanning");
     let mut report = match &run.overlays {
+        None if run.live => {
+            soclash::live::scan_live(&run.root, &run.opts, &soclash::host::live::proc_dir())?
+        }
         None => soclash::scan::scan(&run.root, &run.opts),
         Some(layers) => {
             let o = if layers.rpms.is_empty() {
@@ -197,6 +200,24 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
         if let Some(v) = report.overlay.as_ref().and_then(|o| o.verdict.as_ref()) {
             eprintln!("soclash: {}", v.summary);
         }
+    }
+    // Processes found, none of whose maps could be read: the live part
+    // of the audit was not done.
+    if let Some(live) = report
+        .live
+        .as_ref()
+        .filter(|l| l.any_found() && !l.any_readable())
+    {
+        eprintln!(
+            "soclash: --live: the maps of none of the {} running web server processes could be read (run as root)",
+            live.processes.len()
+                + live
+                    .containers
+                    .iter()
+                    .map(|c| c.processes.len())
+                    .sum::<usize>()
+        );
+        return Ok(Outcome::Incomplete);
     }
     if report.audited_nothing() {
         eprintln!(

@@ -119,6 +119,39 @@ pub fn diff(old: &Report, new: &Report, names: (&str, &str)) -> Diff {
             show(&new.tool)
         ));
     }
+    // What runs now, when a report read it: a process that maps an old
+    // file appears or goes with restart-needed; a report of the files
+    // alone says nothing of processes.
+    match (&old.live, &new.live) {
+        (Some(_), None) => out
+            .notes
+            .push("the old report read the running server (--live), the new one did not".into()),
+        (None, Some(_)) => out
+            .notes
+            .push("the new report read the running server (--live), the old one did not".into()),
+        _ => {}
+    }
+    let restarts = |fs: &[Finding]| -> usize {
+        fs.iter()
+            .filter(|f| f.id == FindingId::RestartNeeded)
+            .count()
+    };
+    let (appeared, gone) = (
+        restarts(&out.findings.added),
+        restarts(&out.findings.resolved),
+    );
+    if appeared > 0 {
+        out.notes.push(format!(
+            "restart-needed appeared for {appeared} file{}: a process maps what an upgrade replaced",
+            if appeared == 1 { "" } else { "s" }
+        ));
+    }
+    if gone > 0 {
+        out.notes.push(format!(
+            "restart-needed went away for {gone} file{}: the processes were restarted or have exited",
+            if gone == 1 { "" } else { "s" }
+        ));
+    }
     let old_objects: BTreeMap<&str, &Object> =
         old.objects.iter().map(|o| (o.path.as_str(), o)).collect();
     let new_objects: BTreeMap<&str, &Object> =
@@ -411,6 +444,7 @@ mod tests {
             errors: Vec::new(),
             summary: Summary::default(),
             overlay: None,
+            live: None,
         }
     }
 
@@ -433,6 +467,47 @@ mod tests {
             )]
         );
         assert!(diff(&report("1"), &report("1"), ("a", "b")).is_empty());
+    }
+
+    /// A live report's restart-needed is said when it appears and when
+    /// it goes; a live report read back keeps its section.
+    #[test]
+    fn restart_needed_appears_and_goes() {
+        let files = report("1");
+        let mut live = report("1");
+        live.live = Some(crate::report::live::Live::default());
+        live.findings.push(crate::rules::live::restart_needed(
+            &crate::rules::live::Replaced {
+                path: "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13".into(),
+                processes: vec!["apache".into()],
+                pids: vec![(7, "parent".into(), None)],
+                deleted: true,
+                now: None,
+                package: None,
+                command: "systemctl restart apache2".into(),
+                clashes: Vec::new(),
+            },
+        ));
+        let d = diff(&files, &live, ("a", "b"));
+        assert_eq!(
+            d.notes,
+            [
+                "the new report read the running server (--live), the old one did not",
+                "restart-needed appeared for 1 file: a process maps what an upgrade replaced"
+            ]
+        );
+        let d = diff(&live, &files, ("a", "b"));
+        assert!(
+            d.notes[1].starts_with("restart-needed went away for 1 file"),
+            "{:?}",
+            d.notes
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.yaml");
+        let mut text = Vec::new();
+        live.write_yaml(&mut text).unwrap();
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(read_report(&path).unwrap().live, live.live);
     }
 
     /// A report of another schema is refused with a variant a caller can

@@ -42,6 +42,13 @@ pub struct Fleet {
     pub stale: Vec<Stale>,
     /// Hosts whose newest report differs from their previous one.
     pub drift: Vec<Drift>,
+    /// Hosts whose newest report read the running server (`scan --live`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub live: Vec<String>,
+    /// Of those, the hosts where a process maps a file replaced since it
+    /// started (`restart-needed`): the upgrades not yet in effect.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub restart_needed: Vec<String>,
     /// Tool and signature set of the newest reports, with how many hosts.
     pub tools: BTreeMap<String, usize>,
     /// Reports that could not be read (another schema, not a report).
@@ -107,6 +114,8 @@ struct Light {
     errors: Vec<ErrorEntry>,
     #[serde(default)]
     overlay: Option<OverlayOutcome>,
+    #[serde(default)]
+    live: Option<super::live::Live>,
 }
 
 /// One host's contribution, computed where it is read.
@@ -120,6 +129,10 @@ struct HostView {
     fails: bool,
     drift: Option<Drift>,
     unreadable: Vec<ErrorEntry>,
+    /// Its newest report read the running server; a process there needs a
+    /// restart.
+    live: bool,
+    restart_needed: bool,
 }
 
 /// Why one report of the archive is unreadable (listed in the view's
@@ -207,6 +220,12 @@ pub fn fleet(archive: &Path, opts: &FleetOptions) -> io::Result<Fleet> {
             }
         }
         out.drift.extend(v.drift);
+        if v.live {
+            out.live.push(v.host.clone());
+        }
+        if v.restart_needed {
+            out.restart_needed.push(v.host.clone());
+        }
         // Per host, each id once, at its worst.
         let mut seen: BTreeMap<&String, (Severity, &String)> = BTreeMap::new();
         for (id, severity, title) in &v.findings {
@@ -283,6 +302,8 @@ fn host_view(dir: &Path, opts: &FleetOptions) -> Option<HostView> {
         tool: String::new(),
         findings: Vec::new(),
         worst: None,
+        live: false,
+        restart_needed: false,
         fails: false,
         drift: None,
         unreadable: Vec::new(),
@@ -318,6 +339,11 @@ fn host_view(dir: &Path, opts: &FleetOptions) -> Option<HostView> {
         .map(|f| (f.id.to_string(), f.severity, f.title.clone()))
         .collect();
     view.worst = newest.findings.iter().map(|f| f.severity).max();
+    view.live = newest.live.is_some();
+    view.restart_needed = newest
+        .findings
+        .iter()
+        .any(|f| f.id == crate::model::FindingId::RestartNeeded);
     view.fails = newest
         .findings
         .iter()
@@ -408,6 +434,7 @@ fn parse(text: &str) -> Result<Report, Error> {
         errors: l.errors,
         summary: Default::default(),
         overlay: l.overlay,
+        live: l.live,
     })
 }
 
@@ -516,6 +543,20 @@ pub fn write_table(f: &Fleet, out: &mut dyn Write, width: u16) -> io::Result<()>
         }
     }
     writeln!(out, "{t}\n")?;
+    if !f.live.is_empty() {
+        writeln!(
+            out,
+            "{} host{} read live (scan --live); restart needed on {}{}\n",
+            f.live.len(),
+            if f.live.len() == 1 { "" } else { "s" },
+            f.restart_needed.len(),
+            if f.restart_needed.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", names(&f.restart_needed))
+            }
+        )?;
+    }
     if f.drift.is_empty() {
         writeln!(out, "No drift since each host's previous report.")?;
     } else {

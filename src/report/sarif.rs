@@ -242,6 +242,9 @@ fn builtin_meaning(id: &FindingId) -> Option<&'static str> {
         FindingId::UnreadableObject => {
             "An object of the web stack that could not be read, so the audit of what it brings is partial"
         }
+        FindingId::RestartNeeded => {
+            "A running server process still maps a file deleted or replaced on disk since it started"
+        }
         FindingId::Signature(_) => return None,
     })
 }

@@ -27,6 +27,7 @@ mod image_dot;
 mod image_roots;
 mod ld_cache;
 mod ldd_oracle;
+mod live;
 mod output_file;
 mod overlay;
 mod overlay_rpm;

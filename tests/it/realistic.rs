@@ -1838,6 +1838,7 @@ fn debian_versions_do_not_change_the_table() {
             errors: Vec::new(),
             summary: soclash::report::Summary::default(),
             overlay: None,
+            live: None,
         };
         serde_json::to_value(r).expect("a report as JSON")
     };
