@@ -1356,12 +1356,17 @@ pub fn write_table(
     out: &mut dyn std::io::Write,
     width: u16,
 ) -> std::io::Result<()> {
-    use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(width)
-        .set_header(["#", "object", "how", "flags", "via"]);
+    use crate::layout::{Column, Grid, wrap};
+    let mut t = Grid::new(vec![
+        Column {
+            labelled: false,
+            ..Column::new("#")
+        },
+        Column::shortened("object", 20),
+        Column::new("how"),
+        Column::new("flags"),
+        Column::shortened("via", 16),
+    ]);
     for (i, m) in p.members.iter().enumerate() {
         let mut how = format!("{:?}", m.how).to_lowercase();
         if m.global {
@@ -1378,19 +1383,23 @@ pub fn write_table(
             m.via.clone(),
         ]);
     }
-    writeln!(
-        out,
+    let width = usize::from(width);
+    let head = format!(
         "process {}: {} members, {} in the global scope",
         p.name,
         p.members.len(),
         p.scopes.global.len()
-    )?;
-    writeln!(out, "{t}")?;
+    );
+    let mut lines = wrap(&head, width, "", "  ");
+    lines.push(t.render(width.try_into().unwrap_or(u16::MAX), false));
     for n in &p.notes {
-        writeln!(out, "note: {n}")?;
+        lines.extend(wrap(&format!("note: {n}"), width, "", "  "));
     }
     for (at, why) in &p.errors {
-        writeln!(out, "error: {at}: {why}")?;
+        lines.extend(wrap(&format!("error: {at}: {why}"), width, "", "  "));
+    }
+    for l in lines {
+        writeln!(out, "{l}")?;
     }
     Ok(())
 }
