@@ -47,7 +47,7 @@ fn tmux(socket: &str, args: &[&str]) -> String {
 
 /// Runs `soclash ARGS` in a `width`-column terminal; returns the screen,
 /// with escape sequences when `escapes`.
-fn screen(width: u16, env: &[(&str, &str)], args: &[String], escapes: bool) -> String {
+pub(crate) fn screen(width: u16, env: &[(&str, &str)], args: &[String], escapes: bool) -> String {
     static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let socket = format!("soclash-test-{}-{n}", std::process::id());
