@@ -1364,12 +1364,17 @@ pub fn write_table(
     out: &mut dyn std::io::Write,
     width: u16,
 ) -> std::io::Result<()> {
-    use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(width)
-        .set_header(["#", "object", "how", "flags", "via"]);
+    use crate::layout::{Column, Grid, wrap};
+    let mut t = Grid::new(vec![
+        Column {
+            labelled: false,
+            ..Column::new("#")
+        },
+        Column::shortened("object", 20),
+        Column::new("how"),
+        Column::new("flags"),
+        Column::shortened("via", 16),
+    ]);
     for (i, m) in p.members.iter().enumerate() {
         let mut how = format!("{:?}", m.how).to_lowercase();
         if m.global {
@@ -1386,103 +1391,25 @@ pub fn write_table(
             m.via.clone(),
         ]);
     }
-    writeln!(
-        out,
+    let width = usize::from(width);
+    let head = format!(
         "process {}: {} members, {} in the global scope",
         p.name,
         p.members.len(),
         p.scopes.global.len()
-    )?;
-    writeln!(out, "{t}")?;
+    );
+    let mut lines = wrap(&head, width, "", "  ");
+    lines.push(t.render(width.try_into().unwrap_or(u16::MAX), false));
     for n in &p.notes {
-        writeln!(out, "note: {n}")?;
+        lines.extend(wrap(&format!("note: {n}"), width, "", "  "));
     }
     for (at, why) in &p.errors {
-        writeln!(out, "error: {at}: {why}")?;
+        lines.extend(wrap(&format!("error: {at}: {why}"), width, "", "  "));
+    }
+    for l in lines {
+        writeln!(out, "{l}")?;
     }
     Ok(())
-}
-
-/// The process as a Graphviz graph: members in load order (global ones in
-/// the global-scope cluster, imports dashed), `DT_NEEDED` edges grey, and
-/// `edges` (the caller's interposed bindings: from, to, label) red.
-pub fn write_dot(
-    p: &ProcessImage,
-    edges: &[(String, String, String)],
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
-    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
-    let label = |path: &str| path.rsplit('/').next().unwrap_or(path).to_string();
-    writeln!(out, "digraph {} {{", quote(&p.name))?;
-    writeln!(
-        out,
-        "  rankdir=LR; node [shape=box, fontsize=10]; edge [fontsize=9];"
-    )?;
-    writeln!(
-        out,
-        "  subgraph cluster_global {{ label=\"global scope\"; style=rounded;"
-    )?;
-    for (i, m) in p.members.iter().enumerate().filter(|(_, m)| m.global) {
-        writeln!(
-            out,
-            "    {} [label={}, tooltip={}];",
-            quote(&m.object),
-            quote(&format!("{} {}", i + 1, label(&m.object))),
-            quote(&format!("{} ({})", m.object, m.flags))
-        )?;
-    }
-    writeln!(out, "  }}")?;
-    for (i, m) in p.members.iter().enumerate().filter(|(_, m)| !m.global) {
-        let style = if m.may_be_imported || m.installed_only {
-            "dashed"
-        } else {
-            "solid"
-        };
-        writeln!(
-            out,
-            "  {} [label={}, style={style}, tooltip={}];",
-            quote(&m.object),
-            quote(&format!("{} {}", i + 1, label(&m.object))),
-            quote(&format!("{} ({})", m.object, m.flags))
-        )?;
-    }
-    for o in p
-        .link
-        .objects
-        .iter()
-        .filter(|o| p.members.iter().any(|m| m.object == o.path))
-    {
-        let Some(f) = o.facts.as_deref() else {
-            continue;
-        };
-        for n in &f.needed {
-            let name = n.to_str_lossy();
-            let to = p.members.iter().find(|m| {
-                p.link
-                    .facts(&m.object)
-                    .is_some_and(|g| g.soname.as_ref() == Some(n))
-                    || label(&m.object) == name
-            });
-            if let Some(to) = to {
-                writeln!(
-                    out,
-                    "  {} -> {} [color=grey];",
-                    quote(&o.path),
-                    quote(&to.object)
-                )?;
-            }
-        }
-    }
-    for (from, to, text) in edges {
-        writeln!(
-            out,
-            "  {} -> {} [color=red, fontcolor=red, label={}];",
-            quote(from),
-            quote(to),
-            quote(text)
-        )?;
-    }
-    writeln!(out, "}}")
 }
 
 fn needed_by(objects: &[Loaded], o: &Loaded) -> String {

@@ -12,6 +12,7 @@ pub mod budget;
 pub mod elf;
 pub mod host;
 pub mod image;
+pub mod layout;
 pub mod live;
 pub mod model;
 pub mod report;

@@ -42,6 +42,7 @@ pub mod waiver;
 
 // The shared vocabulary lives in `model`; re-exported here until every
 // branch of issue 14 imports it from there.
+use crate::layout;
 pub use crate::model::{Binding, Finding};
 use crate::model::{Certainty, FailOn, FindingId, Role, Severity};
 pub use process::{MemberEntry, ProcessEntry};
@@ -359,7 +360,7 @@ impl Report {
     /// stack, processes), the findings by severity, each with a one-line
     /// explanation and the remedy, then the counts.
     pub fn write_table(&self, out: &mut dyn Write, style: &TableStyle) -> io::Result<()> {
-        use comfy_table::{Attribute, Cell, Color};
+        use comfy_table::Color;
         let host = self.host.hostname.as_deref().unwrap_or("unknown host");
         let os = self
             .host
@@ -368,6 +369,13 @@ impl Report {
             .as_deref()
             .unwrap_or("unknown OS");
         let width = usize::from(style.width);
+        // A line of its own, wrapped to the width.
+        let say = |out: &mut dyn Write, text: String| -> io::Result<()> {
+            for line in fit(&[text], width) {
+                writeln!(out, "{line}")?;
+            }
+            Ok(())
+        };
         let mut header = vec![
             vec![
                 style.paint(host, "1"),
@@ -447,16 +455,6 @@ impl Report {
         }
         writeln!(out)?;
 
-        let styled = || {
-            let mut t = table();
-            t.set_width(style.width);
-            if style.colour {
-                t.enforce_styling();
-            } else {
-                t.force_no_tty();
-            }
-            t
-        };
         let row = |f: &Finding| {
             let introduced = self
                 .overlay
@@ -517,24 +515,32 @@ impl Report {
                 Severity::Info => Color::Grey,
             };
             [
-                Cell::new(f.severity)
-                    .fg(colour)
-                    .add_attribute(Attribute::Bold),
-                Cell::new(lines.join("\n")),
+                layout::Cell {
+                    text: f.severity.to_string(),
+                    colour: Some(colour),
+                },
+                layout::Cell::from(lines.join("\n")),
             ]
         };
         let findings_table = |out: &mut dyn Write, heading: &str, fs: &[&Finding]| {
-            let mut t = styled();
-            t.set_header(["severity", heading]);
+            // A finding's lines name themselves (why:, fix:); below
+            // FINDING_COLUMN columns for them, one record per finding.
+            let mut t = layout::Grid::new(vec![
+                layout::Column::new("severity"),
+                layout::Column {
+                    labelled: false,
+                    ..layout::Column::shortened(heading, FINDING_COLUMN)
+                },
+            ]);
             for f in fs {
                 t.add_row(row(f));
             }
-            writeln!(out, "{t}")
+            writeln!(out, "{}", t.render(style.width, style.colour))
         };
         if self.findings.is_empty() && self.audited_nothing() {
-            writeln!(
+            say(
                 out,
-                "Nothing audited: no web stack was found under this root."
+                "Nothing audited: no web stack was found under this root.".into(),
             )?;
         } else if let Some(o) = &self.overlay {
             // The answer first, then what the upgrade introduces, what it
@@ -576,11 +582,13 @@ impl Report {
                     writeln!(out, "{line}")?;
                 }
             }
-            writeln!(
+            say(
                 out,
-                "already there before it: {} finding{}",
-                there.len(),
-                plural(there.len())
+                format!(
+                    "already there before it: {} finding{}",
+                    there.len(),
+                    plural(there.len())
+                ),
             )?;
             if !there.is_empty() {
                 findings_table(out, "already there", &there)?;
@@ -598,11 +606,13 @@ impl Report {
             }
         }
         if !self.waived.is_empty() {
-            writeln!(
+            say(
                 out,
-                "{} finding{} waived (not counted for the exit code):",
-                self.waived.len(),
-                plural(self.waived.len())
+                format!(
+                    "{} finding{} waived (not counted for the exit code):",
+                    self.waived.len(),
+                    plural(self.waived.len())
+                ),
             )?;
             for w in &self.waived {
                 let line = format!(
@@ -621,8 +631,12 @@ impl Report {
         }
         writeln!(out)?;
 
-        let mut roles = styled();
-        roles.set_header(["role", "objects", "unresolved", "examples"]);
+        let mut roles = layout::Grid::new(vec![
+            layout::Column::new("role"),
+            layout::Column::new("objects"),
+            layout::Column::new("unresolved"),
+            layout::Column::shortened("examples", 12),
+        ]);
         for role in Role::ALL {
             let of_role: Vec<&Object> = self.objects.iter().filter(|o| o.role == role).collect();
             if of_role.is_empty() {
@@ -645,43 +659,59 @@ impl Report {
                 format!("{}{more}", examples.join(", ")),
             ]);
         }
-        writeln!(out, "{roles}")?;
+        writeln!(out, "{}", roles.render(style.width, style.colour))?;
         if !self.errors.is_empty() {
-            writeln!(
+            say(
                 out,
-                "{} file{} could not be audited:",
-                self.errors.len(),
-                plural(self.errors.len())
+                format!(
+                    "{} file{} could not be audited:",
+                    self.errors.len(),
+                    plural(self.errors.len())
+                ),
             )?;
             let shown = if style.verbose { usize::MAX } else { 5 };
             for e in self.errors.iter().take(shown) {
-                writeln!(out, "  {}: {}", e.path, e.reason)?;
+                for l in layout::wrap(&format!("{}: {}", e.path, e.reason), width, "  ", "    ") {
+                    writeln!(out, "{l}")?;
+                }
             }
             if self.errors.len() > shown {
-                writeln!(
-                    out,
-                    "  … {} more (-v or --format yaml lists them all)",
-                    self.errors.len() - shown
-                )?;
+                for l in layout::wrap(
+                    &format!(
+                        "… {} more (-v or --format yaml lists them all)",
+                        self.errors.len() - shown
+                    ),
+                    width,
+                    "  ",
+                    "    ",
+                ) {
+                    writeln!(out, "{l}")?;
+                }
             }
         }
         let counts = self.summary.by_severity();
-        let waived = if self.waived.is_empty() {
-            String::new()
-        } else {
-            format!(" · {} waived", self.waived.len())
-        };
-        writeln!(
-            out,
-            "{} objects · {} finding{}{}{}{waived} · {} error{}",
-            self.summary.objects,
-            self.findings.len(),
-            plural(self.findings.len()),
-            if counts.is_empty() { "" } else { ": " },
-            counts.join(", "),
+        let mut parts = vec![
+            format!("{} objects", self.summary.objects),
+            format!(
+                "{} finding{}{}{}",
+                self.findings.len(),
+                plural(self.findings.len()),
+                if counts.is_empty() { "" } else { ": " },
+                counts.join(", ")
+            ),
+        ];
+        if !self.waived.is_empty() {
+            parts.push(format!("{} waived", self.waived.len()));
+        }
+        parts.push(format!(
+            "{} error{}",
             self.summary.errors,
             plural(self.summary.errors)
-        )
+        ));
+        for line in fit(&parts, width) {
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
     }
 }
 
@@ -748,26 +778,20 @@ fn fit(parts: &[String], width: usize) -> Vec<String> {
         if !line.is_empty() {
             lines.push(std::mem::take(&mut line));
         }
-        // Too long on its own: wrap at spaces.
-        for word in part.split(' ') {
-            let next = if line.is_empty() {
-                word.to_string()
-            } else {
-                format!("{line} {word}")
-            };
-            if visible(&next) <= width || line.trim().is_empty() {
-                line = next;
-            } else {
-                lines.push(std::mem::take(&mut line));
-                line = format!("  {word}");
-            }
-        }
+        // Too long on its own: wrap at spaces, never inside a word.
+        let mut wrapped = layout::wrap(part, width, "", "  ");
+        line = wrapped.pop().unwrap_or_default();
+        lines.extend(wrapped);
     }
     if !line.is_empty() {
         lines.push(line);
     }
     lines
 }
+
+/// The finding column's narrowest: below it, a finding's paths and
+/// remedy would be more `…` than text, so the findings become records.
+const FINDING_COLUMN: usize = 30;
 
 /// Processes named on the table's header line before the rest are counted.
 const SHOWN_PROCESSES: usize = 8;

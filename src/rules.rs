@@ -293,6 +293,31 @@ fn same_build(a: Option<&ElfFacts>, b: Option<&ElfFacts>) -> bool {
     id(a).is_some() && id(a) == id(b)
 }
 
+/// The interposed references that are not by design ([`benign`]), each
+/// once: an object's reference to a symbol (and version) that binds
+/// elsewhere than expected counts once however many relocations name it
+/// (a keymap's hundreds of pointers to one function, a TLS variable's
+/// module and offset). What `symbol-interposition` and
+/// `duplicate-soname-different-file` count, and `image --format dot` draws.
+pub fn clashes<'b>(image: &ProcessImage, bindings: &'b Bindings) -> Vec<&'b Reference> {
+    let mut seen = BTreeSet::new();
+    bindings
+        .references
+        .iter()
+        .filter(|r| r.interposed && r.expected.is_some() && r.binds_to.is_some())
+        .filter(|r| benign(image, r).is_none())
+        .filter(|r| {
+            seen.insert((
+                r.object.as_str(),
+                r.symbol.as_str(),
+                r.version.as_deref(),
+                r.expected.as_deref(),
+                r.binds_to.as_deref(),
+            ))
+        })
+        .collect()
+}
+
 /// `symbol-interposition`: per (losing, winning) object pair, its
 /// severity from what crosses ([`consequence::judge`], capped by
 /// [`consequence::interactive_only`]); [`group`] then makes one finding per
@@ -300,19 +325,12 @@ fn same_build(a: Option<&ElfFacts>, b: Option<&ElfFacts>) -> bool {
 fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
     type Key = (String, String);
     let mut groups: BTreeMap<Key, Vec<&Reference>> = BTreeMap::new();
-    for r in &bindings.references {
-        if !r.interposed || benign(image, r).is_some() || binds_to_stand_in(image, r) {
+    for r in clashes(image, bindings) {
+        if binds_to_stand_in(image, r) {
             continue;
         }
-        let (Some(e), Some(a)) = (&r.expected, &r.binds_to) else {
-            continue;
-        };
-        let list = groups.entry((e.clone(), a.clone())).or_default();
-        if !list
-            .iter()
-            .any(|x| x.object == r.object && x.symbol == r.symbol && x.version == r.version)
-        {
-            list.push(r);
+        if let (Some(e), Some(a)) = (&r.expected, &r.binds_to) {
+            groups.entry((e.clone(), a.clone())).or_default().push(r);
         }
     }
     let mut out = Vec::new();

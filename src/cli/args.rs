@@ -204,6 +204,11 @@ pub struct ImageArgs {
     /// Graphviz: `soclash image --format dot | dot -Tsvg > apache.svg`.
     #[arg(long, value_enum, default_value = "table")]
     pub format: ImageFormat,
+    /// What `--format dot` draws: `findings` (default) the objects the
+    /// process's findings name and those they interpose with, `all` every
+    /// member.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub focus: Option<Focus>,
     /// x86-64 ISA level (1-4) for glibc-hwcaps; default: this machine's.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
     pub cpu_level: Option<u8>,
@@ -216,6 +221,15 @@ pub enum ImageFormat {
     Yaml,
     Json,
     Dot,
+}
+
+/// What `image --format dot` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Focus {
+    /// The findings' objects and their interposition partners.
+    Findings,
+    /// Every member of the process.
+    All,
 }
 
 /// Report formats.

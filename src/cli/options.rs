@@ -238,9 +238,21 @@ pub struct ImageRun {
     /// Only this process; `None`: every modelled one (`dot`: apache's).
     pub process: Option<ProcessChoice>,
     pub format: ImageFormat,
+    /// What a graph draws.
+    pub focus: soclash::report::dot::Focus,
 }
 
 pub fn image(args: ImageArgs) -> anyhow::Result<ImageRun> {
+    use soclash::report::dot::Focus;
+    let focus = match (args.focus, args.format) {
+        (Some(_), f) if f != ImageFormat::Dot => {
+            anyhow::bail!(
+                "--focus chooses what --format dot draws; it has no use with another format"
+            )
+        }
+        (Some(super::args::Focus::All), _) => Focus::All,
+        _ => Focus::Findings,
+    };
     let process = match (args.process, args.format) {
         (Some(name), _) => Some(process(name)?),
         // A graph is of one process.
@@ -251,6 +263,7 @@ pub fn image(args: ImageArgs) -> anyhow::Result<ImageRun> {
         model: model(&args.root, args.apache_config, args.cpu_level)?,
         process,
         format: args.format,
+        focus,
     })
 }
 

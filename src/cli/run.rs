@@ -352,7 +352,7 @@ pub fn image(run: ImageRun) -> anyhow::Result<Outcome> {
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());
             for process in &images {
-                soclash::report::dot::write_image(process, &mut out)?;
+                soclash::report::dot::write_image(&run.model.root, process, run.focus, &mut out)?;
             }
             out.flush()?;
             return Ok(Outcome::Clean);

@@ -35,6 +35,7 @@ mod packages_host;
 mod packages_rpm;
 mod plugins;
 mod prometheus;
+mod readme;
 mod realistic;
 mod report_schema;
 mod sample_roots;

@@ -122,28 +122,26 @@ pub fn write_table(
     out: &mut dyn std::io::Write,
     width: u16,
 ) -> std::io::Result<()> {
-    use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+    use crate::layout::{Column, Grid, wrap};
     let version = |v: &Option<String>| v.as_ref().map(|v| format!("@{v}")).unwrap_or_default();
     let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-    writeln!(
-        out,
+    let head = format!(
         "process {}: `{}`, {}, {}",
         e.process,
         e.symbol,
         count(e.definitions.len(), "definition"),
         count(e.references.len(), "reference")
-    )?;
+    );
+    for l in wrap(&head, usize::from(width), "", "  ") {
+        writeln!(out, "{l}")?;
+    }
     if !e.definitions.is_empty() {
-        let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(width)
-            .set_header([
-                "defined in (load order)",
-                "version",
-                "binding",
-                "visibility",
-            ]);
+        let mut t = Grid::new(vec![
+            Column::shortened("defined in (load order)", 20),
+            Column::new("version"),
+            Column::new("binding"),
+            Column::new("visibility"),
+        ]);
         for d in &e.definitions {
             let mut v = version(&d.version);
             if d.version.is_some() && !d.default {
@@ -151,14 +149,15 @@ pub fn write_table(
             }
             t.add_row([d.object.clone(), v, d.binding.into(), d.visibility.into()]);
         }
-        writeln!(out, "{t}")?;
+        writeln!(out, "{}", t.render(width, false))?;
     }
     if !e.references.is_empty() {
-        let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(width)
-            .set_header(["referenced by", "binds to", "expected", "note"]);
+        let mut t = Grid::new(vec![
+            Column::shortened("referenced by", 16),
+            Column::shortened("binds to", 16),
+            Column::shortened("expected", 16),
+            Column::shortened("note", 16),
+        ]);
         for r in &e.references {
             let mut note = Vec::new();
             if r.interposed {
@@ -187,7 +186,7 @@ pub fn write_table(
                 note.join(", "),
             ]);
         }
-        writeln!(out, "{t}")?;
+        writeln!(out, "{}", t.render(width, false))?;
     }
     Ok(())
 }
