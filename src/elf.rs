@@ -253,9 +253,18 @@ impl ElfFacts {
                 })
                 .filter_map(|i| u32::try_from(i).ok())
                 .collect();
-            out.sort_by(|&a, &b| self.export_name(a).cmp(self.export_name(b)));
+            out.sort_by(|&a, &b| self.export_bytes(a).cmp(self.export_bytes(b)));
             out
         })
+    }
+
+    /// The name of symbol `i`, as bytes: UTF-8 orders as its bytes do,
+    /// and comparing needs no validation.
+    fn export_bytes(&self, i: u32) -> &[u8] {
+        self.symbols
+            .get(i as usize)
+            .map(|s| s.name.as_slice())
+            .unwrap_or_default()
     }
 
     /// The name of symbol `i` of [`ElfFacts::exports`] (UTF-8 by then).
@@ -270,12 +279,12 @@ impl ElfFacts {
     /// with it: an exact name is the first of them or nothing.
     pub fn exports_from<'a>(&'a self, start: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         let all = self.exports();
-        let at = all.partition_point(|&i| self.export_name(i) < start);
+        let at = all.partition_point(|&i| self.export_bytes(i) < start.as_bytes());
         all.get(at..)
             .unwrap_or_default()
             .iter()
+            .take_while(move |&&i| self.export_bytes(i).starts_with(start.as_bytes()))
             .map(|&i| self.export_name(i))
-            .take_while(move |n| n.starts_with(start))
     }
 
     /// The symbols called `name`, in symbol-table order.

@@ -557,6 +557,7 @@ pub fn apache_model(
     let mut out = Vec::with_capacity(1 + wsgi.daemons.len());
     // What each process adds to the parent's image: its Python's modules,
     // then the plugins its libraries load; the Python found, if any.
+    let listings = plugins::Listings::default();
     let add_python = |ns: &mut Namespace,
                       origins: &mut Origins,
                       notes: &mut Vec<String>,
@@ -572,7 +573,7 @@ pub fn apache_model(
         if let Some((v, prefix)) = &python {
             import_python(root, found, ns, origins, notes, (v, prefix.as_ref()), py);
         }
-        plugins::load(root, ns, origins, notes, &nss_loaded);
+        plugins::load(root, &listings, ns, origins, notes, &nss_loaded);
         python
     };
     {
@@ -1018,7 +1019,14 @@ pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, ModelEr
         .iter()
         .map(|(at, n)| format!("{at}: {n}"))
         .collect();
-    plugins::load(root, &mut ns, &mut origins, &mut notes, &[]);
+    plugins::load(
+        root,
+        &plugins::Listings::default(),
+        &mut ns,
+        &mut origins,
+        &mut notes,
+        &[],
+    );
     Ok(finish(
         PHP_FPM.name,
         PHP_FPM.name,

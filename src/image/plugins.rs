@@ -21,6 +21,9 @@
 //! PROJ loads no code on demand (its grids and `proj.db` are data). The
 //! files of one directory are bounded by `PLUGINS_PER_DIRECTORY`.
 
+use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -280,8 +283,54 @@ fn nss_services(root: &Root, skip: &[String]) -> Vec<(String, String)> {
 /// each a local "may be loaded" `dlopen` with its family's mode, brought
 /// by that library; and the NSS modules of every database but the group
 /// database's (`nss_loaded`), brought by libc.
+/// The plugin files of each (family, library directory), listed once for
+/// every process a model forks: forty mod_wsgi daemon groups share libc's
+/// gconv directory.
+#[derive(Default)]
+pub(super) struct Listings(Mutex<FxHashMap<(&'static str, PathBuf), Listed>>);
+
+/// A directory's plugin files and the notes listing them gave.
+type Listed = Arc<(Vec<PathBuf>, Vec<String>)>;
+
+impl Listings {
+    fn files(
+        &self,
+        root: &Root,
+        family: &'static Family,
+        libdir: &Path,
+        notes: &mut Vec<String>,
+    ) -> Listed {
+        let key = (family.name, libdir.to_path_buf());
+        let cached = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        let listed = cached.unwrap_or_else(|| {
+            let mut said = Vec::new();
+            let files = plugin_files(
+                root,
+                family,
+                libdir,
+                budget::PLUGINS_PER_DIRECTORY,
+                &mut said,
+            );
+            let listed = Arc::new((files, said));
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key, Arc::clone(&listed));
+            listed
+        });
+        notes.extend(listed.1.iter().cloned());
+        listed
+    }
+}
+
 pub(super) fn load(
     root: &Root,
+    listings: &Listings,
     ns: &mut Namespace<'_, '_>,
     origins: &mut Origins,
     notes: &mut Vec<String>,
@@ -311,13 +360,14 @@ pub(super) fn load(
     let mut seen = 0;
     for (j, family, lib) in &loaders {
         let Some(libdir) = lib.parent() else { continue };
-        for file in plugin_files(root, family, libdir, budget::PLUGINS_PER_DIRECTORY, notes) {
+        let listed = listings.files(root, family, libdir, notes);
+        for file in &listed.0 {
             for o in ns.objects().get(seen..).unwrap_or_default() {
                 known.extend(o.opened.as_ref().map(|x| x.canonical.clone()));
                 known.extend(o.path.clone());
             }
             seen = ns.objects().len();
-            if known.contains(&file) {
+            if known.contains(file) {
                 continue;
             }
             let origin = Origin {
@@ -329,7 +379,7 @@ pub(super) fn load(
                 brought_by: Some(lib.display().to_string()),
             };
             if origins
-                .dlopen(ns, &file, family.flags, Some(*j), origin)
+                .dlopen(ns, file, family.flags, Some(*j), origin)
                 .is_ok()
             {
                 *added.entry(family.name).or_default() += 1;

@@ -199,6 +199,10 @@ pub struct Loader<'r> {
     by_id: RwLock<FxHashMap<FileId, Arc<OnceLock<Arc<Opened>>>>>,
     /// Opened files by canonical inner path.
     by_canonical: RwLock<FxHashMap<PathBuf, Arc<Opened>>>,
+    /// Opened files by the inner path asked for: the modules and plugins
+    /// every mod_wsgi daemon group dlopens are resolved through the root
+    /// once, not once per group.
+    by_path: RwLock<FxHashMap<PathBuf, Arc<Opened>>>,
     /// Facts parsed, by the size and first KiB of their file, with what
     /// each parse read: another inode holding the same bytes there (a
     /// virtualenv copied forty times) shares them unparsed.
@@ -305,6 +309,7 @@ impl<'r> Loader<'r> {
             detail,
             by_id: RwLock::default(),
             by_canonical: RwLock::default(),
+            by_path: RwLock::default(),
             by_content: RwLock::default(),
             counts: Default::default(),
             probes: RwLock::default(),
@@ -371,6 +376,15 @@ impl<'r> Loader<'r> {
     /// other path that reaches the same file: by canonical path without
     /// opening it again, by (device, inode) without parsing it again.
     pub fn open(&self, path: &Path) -> Result<Arc<Opened>, RootError> {
+        if let Some(o) = read_map(&self.by_path).get(path) {
+            return Ok(Arc::clone(o));
+        }
+        let opened = self.open_afresh(path)?;
+        write_map(&self.by_path).insert(path.to_path_buf(), Arc::clone(&opened));
+        Ok(opened)
+    }
+
+    fn open_afresh(&self, path: &Path) -> Result<Arc<Opened>, RootError> {
         let (canonical, kind) = self.root.resolve(path)?;
         if let Some(o) = read_map(&self.by_canonical).get(&canonical) {
             return Ok(Arc::clone(o));
