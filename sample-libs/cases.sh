@@ -144,7 +144,7 @@ oracle() {
     fi
     local line
     while IFS= read -r line; do
-        [[ $line == $'\t'linux-vdso.so.1\ * ]] && continue
+        [[ $line == $'\t'linux-vdso.so.1\ * || $line == $'\t'linux-gate.so.1\ * ]] && continue
         printf '%s\n' "${line% (0x*)}"
     done <"$raw" >"$WORK/expected.txt"
     rm -f -- "$raw" "$err"
@@ -480,6 +480,46 @@ case_I3-pt-interp-elsewhere() {
     lib /opt/app/lib/libi3.so libi3.so
     exe "$FILE" "$R/opt/app/lib/libi3.so" -Wl,--dynamic-linker,/opt/ld/ld.so \
         -Wl,--enable-new-dtags,-rpath,/opt/app/lib
+}
+
+# The i386 half of a Debian multilib host (gcc-multilib's libc6-i386): the
+# 32-bit loader and libc in /lib32, /lib/ld-linux.so.2 -> /lib32/..., as
+# the package lays them out.
+i386_root() {
+    mkdir -p "$R/lib32" "$R/usr/lib32"
+    cp -- /usr/lib32/ld-linux.so.2 "$R/lib32/ld-linux.so.2"
+    cp -- /usr/lib32/libc.so.6 "$R/lib32/libc.so.6"
+    ln -s /lib32/ld-linux.so.2 "$R/lib/ld-linux.so.2"
+}
+
+# lib32 IN-ROOT-PATH SONAME [gcc/ld arguments...]: a 32-bit shared object.
+lib32() {
+    local path=$1 soname=$2
+    shift 2
+    mkdir -p -- "$(dirname -- "$R$path")"
+    SERIAL=$((SERIAL + 1))
+    gcc -m32 -shared -fPIC -DN=$SERIAL -o "$R$path" "$SRC/lib.c" \
+        -Wl,-soname,"$soname" -Wl,--no-as-needed "$@"
+}
+
+case_M1-i386-multilib() {
+    DESCRIPTION="M1: a gcc -m32 program on a multilib root, run by /lib/ld-linux.so.2: RPATH /opt/m32/\$LIB:/opt/m32/\$PLATFORM (lib32, i686), libconf in the cache twice (64-bit /opt/c64 listed first, 32-bit /opt/c32: the i386 entry), libsub in /usr/lib32 and its legacy i686/ subdirectory, libhw in /opt/c32 and its i686/ (the cache's legacy platform entry), libc from /lib32"
+    INTERP=/lib/ld-linux.so.2
+    i386_root
+    lib32 /opt/m32/lib32/libdst.so libdst.so
+    lib32 /opt/m32/i686/libplat.so libplat.so
+    lib /opt/c64/libconf.so libconf.so
+    lib32 /opt/c32/libconf.so libconf.so
+    printf '/opt/c64\n/opt/c32\n' >"$R/etc/ld.so.conf.d/m1.conf"
+    lib32 /usr/lib32/libsub.so libsub.so
+    lib32 /usr/lib32/i686/libsub.so libsub.so
+    lib32 /opt/c32/libhw.so libhw.so
+    lib32 /opt/c32/i686/libhw.so libhw.so
+    mkdir -p -- "$(dirname -- "$R$FILE")"
+    gcc -m32 -o "$R$FILE" "$SRC/main.c" -Wl,--no-as-needed \
+        "$R/opt/m32/lib32/libdst.so" "$R/opt/m32/i686/libplat.so" \
+        "$R/opt/c32/libconf.so" "$R/usr/lib32/libsub.so" "$R/opt/c32/libhw.so" \
+        -Wl,--disable-new-dtags,-rpath,'/opt/m32/$LIB:/opt/m32/$PLATFORM'
 }
 
 # --- main ------------------------------------------------------------------

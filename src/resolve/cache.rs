@@ -38,13 +38,25 @@ pub const DL_CACHE_HWCAP_EXTENSION: u64 = 1 << 62;
 pub const DL_CACHE_HWCAP_ISA_LEVEL_MASK: u64 = (1 << 10) - 1;
 /// `cache_extension_magic`, `(uint32_t) -358342284`.
 pub const CACHE_EXTENSION_MAGIC: u32 = 0xEAA4_2174;
+/// `FLAG_ELF`: an ELF library of no known C library (`ldconfig` gives
+/// it to an i386 object that needs neither libc nor its loader).
+pub const FLAG_ELF: i32 = 0x0001;
 /// `FLAG_ELF_LIBC6`.
 pub const FLAG_ELF_LIBC6: i32 = 0x0003;
 /// `FLAG_X8664_LIB64`.
 pub const FLAG_X8664_LIB64: i32 = 0x0300;
+/// `FLAG_X8664_LIBX32`.
+pub const FLAG_X8664_LIBX32: i32 = 0x0800;
 /// `_DL_CACHE_DEFAULT_ID` on x86-64: the only flags ld.so accepts
 /// (`_dl_cache_check_flags`, sysdeps/unix/sysv/linux/x86_64/dl-cache.h).
 pub const DL_CACHE_DEFAULT_ID: i32 = FLAG_X8664_LIB64 | FLAG_ELF_LIBC6;
+/// `_DL_CACHE_DEFAULT_ID` of the x32 loader (x86_64/x32/dl-cache.h).
+pub const DL_CACHE_X32_ID: i32 = FLAG_X8664_LIBX32 | FLAG_ELF_LIBC6;
+/// `_DL_CACHE_DEFAULT_ID` of the i386 loader: the generic one
+/// (sysdeps/generic/dl-cache.h), which also accepts [`FLAG_ELF`].
+pub const DL_CACHE_I386_ID: i32 = FLAG_ELF_LIBC6;
+/// `HWCAP_X86_SSE2`: the legacy hwcap bit of an i386 process on an SSE2 CPU.
+pub const HWCAP_X86_SSE2: u64 = 1 << 0;
 /// `HWCAP_X86_64`: the legacy hwcap bit every x86-64 CPU has.
 pub const HWCAP_X86_64: u64 = 1 << 1;
 /// `HWCAP_X86_AVX512_1`.
@@ -193,6 +205,29 @@ pub struct LookupContext<'a> {
     /// is one of [`X86_PLATFORMS`] (see [`x86_64_legacy_hwcap_mask`]).
     /// Only consulted for legacy entries by glibc ≤ 2.39.
     pub legacy_hwcap_mask: u64,
+    /// The loader's `_DL_CACHE_DEFAULT_ID`: which entries are for the
+    /// process's ABI ([`DL_CACHE_DEFAULT_ID`] for x86-64,
+    /// [`DL_CACHE_I386_ID`], [`DL_CACHE_X32_ID`]); one cache holds them all.
+    pub cache_id: i32,
+}
+
+/// `_dl_cache_check_flags`: the entry's flags are the loader's own, or,
+/// for the generic (i386) check, a plain ELF entry. A plain entry is
+/// taken only until one with the loader's own flags follows.
+pub fn check_flags(flags: i32, cache_id: i32) -> bool {
+    flags == cache_id || (cache_id == DL_CACHE_I386_ID && flags == FLAG_ELF)
+}
+
+/// The legacy hwcap mask glibc 2.36 uses for an i386 process
+/// (`init_cpu_features` outside `__x86_64__`: `dl_hwcap =
+/// HWCAP_X86_SSE2` on an SSE2 CPU, `dl_hwcap_mask = HWCAP_IMPORTANT`),
+/// with the bit of its platform (`i686`).
+pub fn i386_legacy_hwcap_mask(sse2: bool, platform: Option<&str>) -> u64 {
+    let mut mask = if sse2 { HWCAP_X86_SSE2 } else { 0 };
+    if let Some(i) = platform.and_then(|p| X86_PLATFORMS.iter().position(|&q| q == p)) {
+        mask |= 1u64 << (DL_FIRST_PLATFORM as usize + i);
+    }
+    mask
 }
 
 /// The legacy hwcap mask glibc 2.36 uses on x86-64
@@ -728,7 +763,7 @@ impl LdCache {
                         break;
                     }
                     'entry: {
-                        if lib.flags != DL_CACHE_DEFAULT_ID || !lib.value_ok {
+                        if !check_flags(lib.flags, ctx.cache_id) || !lib.value_ok {
                             break 'entry;
                         }
                         let mut named_hwcap = false;
@@ -776,8 +811,8 @@ impl LdCache {
                             }
                         }
                         best = Some(self.bstr(lib.value));
-                        if !named_hwcap {
-                            // flags == DL_CACHE_DEFAULT_ID here: nothing better follows.
+                        if !named_hwcap && lib.flags == ctx.cache_id {
+                            // Nothing better follows an entry of the loader's own flags.
                             return best;
                         }
                     }
@@ -883,6 +918,7 @@ mod tests {
             isa_level: level,
             glibc_minor: Some(36),
             legacy_hwcap_mask: x86_64_legacy_hwcap_mask(false, None),
+            cache_id: DL_CACHE_DEFAULT_ID,
         }
     }
 

@@ -215,11 +215,31 @@ pub struct Loader<'r> {
     /// subdirectories cost one lookup per run (ld.so keeps the same status
     /// per directory: `r_search_path_elem::status`).
     dirs: RwLock<FxHashMap<PathBuf, bool>>,
+    /// The C library's answers for the root's native ABI, and for each
+    /// other ABI it has a build for (a multilib host's i386 and x32).
+    native: View,
+    multilib: Vec<View>,
+}
+
+/// What the loader asks of the C library build that loads processes of
+/// one ABI, asked once per run.
+struct View {
+    profile: Profile,
     /// Subdirectories tried in every search directory (rule L5).
     subdirs: Vec<String>,
     /// What the cache lookup needs to know of the CPU and the C library
     /// (rule C2); `None` when its loader reads no cache.
     cache_ctx: Option<cache::LookupContext<'static>>,
+}
+
+impl View {
+    fn new(profile: Profile, cpu: &Cpu) -> View {
+        View {
+            subdirs: profile.search_subdirs(cpu),
+            cache_ctx: profile.ld_cache(cpu).map(|p| p.lookup),
+            profile,
+        }
+    }
 }
 
 /// The outcome of opening one candidate file (rule L12).
@@ -297,8 +317,12 @@ impl<'r> Loader<'r> {
             }
         };
         Loader {
-            subdirs: profile.search_subdirs(&cpu),
-            cache_ctx: policy.map(|p| p.lookup),
+            native: View::new(profile.clone(), &cpu),
+            multilib: profile
+                .multilib()
+                .iter()
+                .map(|p| View::new(p.clone(), &cpu))
+                .collect(),
             root,
             opts,
             profile,
@@ -323,6 +347,23 @@ impl<'r> Loader<'r> {
 
     pub fn profile(&self) -> &Profile {
         &self.profile
+    }
+
+    /// The C library build that loads a program of this class and
+    /// machine: the root's native one unless the root has one for its ABI.
+    pub fn profile_for(&self, class: Class, machine: u16) -> &Profile {
+        &self.view((class, machine)).profile
+    }
+
+    fn view(&self, want: (Class, u16)) -> &View {
+        let abi = profile::Abi::of(want.0, want.1);
+        if abi == Some(self.native.profile.abi()) {
+            return &self.native;
+        }
+        self.multilib
+            .iter()
+            .find(|v| Some(v.profile.abi()) == abi)
+            .unwrap_or(&self.native)
     }
 
     /// The cache ld.so reads (or the emulated one, see [`Loader::cache_source`]).

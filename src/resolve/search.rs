@@ -248,7 +248,13 @@ impl<'r> Loader<'r> {
         // asks for: its name is the main program's PT_INTERP (else RTLD's
         // own), its path RTLD, so a PT_INTERP elsewhere lists as
         // `PT_INTERP => RTLD` (rtld.c, `_dl_rtld_libname`).
-        let rtld = BString::from(self.profile.interpreter().as_os_str().as_encoded_bytes());
+        let rtld = BString::from(
+            self.view(st.want)
+                .profile
+                .interpreter()
+                .as_os_str()
+                .as_encoded_bytes(),
+        );
         let rtld_name: BString = facts.interpreter.clone().unwrap_or_else(|| rtld.clone());
         let rtld_opened = [&rtld, &rtld_name].into_iter().find_map(|n| {
             match self.probe(&self.absolute(n.as_bytes()), st.want) {
@@ -873,8 +879,9 @@ impl Loader<'_> {
         let nodeflib = req_facts
             .or_else(|| st.objects.first().and_then(Loaded::facts))
             .is_some_and(ElfFacts::nodeflib);
-        if let Some(cached) = self.cache_lookup(name) {
-            let trusted = self.profile.default_dirs().iter().any(|d| {
+        let view = self.view(st.want);
+        if let Some(cached) = self.cache_lookup(name, st.want) {
+            let trusted = view.profile.default_dirs().iter().any(|d| {
                 let d = d.as_os_str().as_encoded_bytes();
                 cached.starts_with(d) && cached.get(d.len()) == Some(&b'/')
             });
@@ -900,7 +907,7 @@ impl Loader<'_> {
                 tried.push("ld.so.cache as the package manager's ldconfig rebuilds it".to_string());
             }
             _ => {
-                if let Some(ctx) = self.cache_ctx.as_ref() {
+                if let Some(ctx) = view.cache_ctx.as_ref() {
                     match self.ldconfig_would(name.as_bytes(), ctx) {
                         Some((path, from)) => tried.push(format!(
                             "ld.so.cache: this root has none (ldconfig would enter {path}, from {from})"
@@ -914,7 +921,7 @@ impl Loader<'_> {
         // Rule L3.6 and L10: the trusted directories.
         if !nodeflib {
             let defaults = SearchList {
-                dirs: self
+                dirs: view
                     .profile
                     .default_dirs()
                     .iter()
@@ -925,7 +932,7 @@ impl Loader<'_> {
             };
             let label = format!(
                 "default directories {}",
-                self.profile
+                view.profile
                     .default_dirs()
                     .iter()
                     .map(|d| d.display().to_string())
@@ -954,7 +961,7 @@ impl Loader<'_> {
     ) -> Result<Outcome, Option<String>> {
         for dir in &list.dirs {
             let mut last_error = None;
-            for sub in &self.subdirs {
+            for sub in &self.view(want).subdirs {
                 let mut d = dir.clone();
                 d.extend_from_slice(sub.as_bytes());
                 if !self.dir_exists(&self.absolute(&d)) {
@@ -986,10 +993,10 @@ impl Loader<'_> {
         Err(None)
     }
 
-    fn cache_lookup(&self, name: &BStr) -> Option<Vec<u8>> {
+    fn cache_lookup(&self, name: &BStr, want: (Class, u16)) -> Option<Vec<u8>> {
         let cache = self.cache.as_ref()?;
         cache
-            .lookup(name.as_bytes(), self.cache_ctx.as_ref()?)
+            .lookup(name.as_bytes(), self.view(want).cache_ctx.as_ref()?)
             .map(<[u8]>::to_vec)
     }
 
@@ -1070,9 +1077,14 @@ impl Loader<'_> {
                 Some((t, len)) => {
                     match t {
                         b"ORIGIN" => out.extend_from_slice(&self.origin(st, owner)?),
-                        b"LIB" => out.extend_from_slice(self.profile.dst_lib().as_bytes()),
+                        b"LIB" => {
+                            out.extend_from_slice(self.view(st.want).profile.dst_lib().as_bytes())
+                        }
                         _ => out.extend_from_slice(
-                            self.profile.dst_platform(&self.opts.cpu).as_bytes(),
+                            self.view(st.want)
+                                .profile
+                                .dst_platform(&self.opts.cpu)
+                                .as_bytes(),
                         ),
                     }
                     rest = rest.get(len..)?;

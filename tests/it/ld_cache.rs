@@ -362,6 +362,7 @@ fn context(cpu: &Cpu, mask: Option<&str>) -> (Vec<&'static str>, LookupContext<'
             cpu.intel && cpu.avx512,
             Some(glibc::platform(cpu)),
         ),
+        cache_id: soclash::resolve::cache::DL_CACHE_DEFAULT_ID,
     };
     (active, ctx)
 }
@@ -591,4 +592,64 @@ fn host_emulation_matches_what_ldconfig_writes_now() {
         ours.len(),
         dirs.len()
     );
+}
+
+/// The cache's i386 and x32 entries as this multilib host's loaders take
+/// them: each `ldconfig -p` line of the flags `(libc6)` (i386) or
+/// `(libc6,x32)`, without a hwcap, is what the lookup of the root's i386
+/// or x32 glibc build answers for its name, on a cache `ldconfig -C`
+/// writes now. (The i386 loader itself is the oracle of
+/// `ldd_oracle::deps_agrees_with_ldd_on_lib32` and of the sample root
+/// `M1-i386-multilib`; an x32 loader cannot run on a kernel without x32
+/// support, so `ldconfig`'s own reading of the flags stands in.)
+#[test]
+fn multilib_lookups_agree_with_ldconfig_p() {
+    use soclash::resolve::profile::{Abi, Profile};
+    let root = Root::new(Path::new("/")).unwrap();
+    let profile = Profile::detect(&root);
+    let tmp = tempdir();
+    let file = tmp.path().join("ld.so.cache");
+    run(Command::new(LDCONFIG).arg("-X").arg("-C").arg(&file));
+    let cache = LdCache::parse(&fs::read(&file).unwrap()).unwrap();
+    let listed = run(Command::new(LDCONFIG).arg("-p").arg("-C").arg(&file));
+    let cpu = Cpu::detect();
+    for (abi, tag) in [(Abi::I386, "(libc6)"), (Abi::X32, "(libc6,x32)")] {
+        let build = profile
+            .multilib()
+            .iter()
+            .find(|p| p.abi() == abi)
+            .unwrap_or_else(|| panic!("no {abi:?} glibc detected; .ci/deps installs gcc-multilib"));
+        let ctx = build.ld_cache(&cpu).expect("glibc reads a cache").lookup;
+        let mut expected: Vec<(String, String)> = Vec::new();
+        for line in String::from_utf8_lossy(&listed).lines().skip(1) {
+            let Some((left, path)) = line.trim().split_once(" => ") else {
+                continue;
+            };
+            let Some((name, flags)) = left.split_once(' ') else {
+                continue;
+            };
+            if flags == tag && !expected.iter().any(|(n, _)| n == name) {
+                expected.push((name.to_string(), path.to_string()));
+            }
+        }
+        assert!(
+            expected.len() >= 20,
+            "{abi:?}: only {} entries",
+            expected.len()
+        );
+        for (name, path) in &expected {
+            let got = cache
+                .lookup(name.as_bytes(), &ctx)
+                .map(|v| String::from_utf8_lossy(v).into_owned());
+            assert_eq!(
+                got.as_deref(),
+                Some(path.as_str()),
+                "{abi:?} lookup of {name}"
+            );
+        }
+        eprintln!(
+            "{abi:?}: {} names looked up as ldconfig -p lists them",
+            expected.len()
+        );
+    }
 }

@@ -56,7 +56,8 @@ fn corpus() -> Vec<PathBuf> {
     files
 }
 
-/// `ldd` output per file, normalised: no load addresses, no linux-vdso.
+/// `ldd` output per file, normalised: no load addresses, no vDSO
+/// (`linux-vdso.so.1`, an i386 process's `linux-gate.so.1`).
 fn ldd(files: &[PathBuf]) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     for chunk in files.chunks(200) {
@@ -87,7 +88,7 @@ fn parse_blocks(text: &str, files: &[PathBuf], out: &mut BTreeMap<PathBuf, Strin
         let Some(cur) = &current else { continue };
         let mut l = line.to_string();
         if strip {
-            if l.contains("linux-vdso.so.1") {
+            if l.contains("linux-vdso.so.1") || l.contains("linux-gate.so.1") {
                 continue;
             }
             if let Some(i) = l.rfind(" (0x") {
@@ -138,6 +139,38 @@ fn deps_agrees_with_ldd_on_this_machine() {
          libapache2-mod-wsgi-py3 and the PHP/Python extension packages first",
         files.len()
     );
+    compare(&files, "ldd oracle");
+}
+
+/// Fewer i386 objects than this means gcc-multilib's `libc6-i386` is not
+/// installed.
+const MIN_LIB32: usize = 200;
+
+/// The i386 half of a multilib host: every ELF object of gcc-multilib's
+/// `/usr/lib32` (its glibc, gconv modules, libstdc++, sanitizers) through
+/// `ldd`, which runs them with `/lib/ld-linux.so.2`: its `/lib32`
+/// directories, the cache's i386 entries, `$LIB` and the interpreter's
+/// line as the i386 loader prints them.
+#[test]
+fn deps_agrees_with_ldd_on_lib32() {
+    let mut files = Vec::new();
+    for e in walkdir::WalkDir::new("/usr/lib32").into_iter().flatten() {
+        if e.file_type().is_file() && is_elf(e.path()) {
+            files.push(e.path().to_path_buf());
+        }
+    }
+    files.sort();
+    assert!(
+        files.len() >= MIN_LIB32,
+        "only {} ELF objects in /usr/lib32; .ci/deps installs gcc-multilib",
+        files.len()
+    );
+    compare(&files, "ldd oracle (/usr/lib32)");
+}
+
+/// `soclash deps` against `ldd` on `files`, allow-list applied.
+fn compare(files: &[PathBuf], what: &str) {
+    let files = files.to_vec();
     let expected = ldd(&files);
     let got = soclash(&files);
     let allowed = allowlist();
@@ -159,7 +192,7 @@ fn deps_agrees_with_ldd_on_this_machine() {
         }
     }
     eprintln!(
-        "ldd oracle: {agree} of {} objects agree, {} allow-listed, {} mismatches",
+        "{what}: {agree} of {} objects agree, {} allow-listed, {} mismatches",
         files.len(),
         allowed.len(),
         failures.len()

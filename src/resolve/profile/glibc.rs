@@ -1,8 +1,10 @@
 //! glibc's answers on x86-64 (rules L5, L9, L10, C2, §10): what differs
 //! between the distributions' builds (the directory layout: Debian's
-//! multiarch or upstream's `lib64`) and between releases (glibc-hwcaps
-//! since 2.33, the legacy subdirectories until 2.36, legacy cache entries
-//! until 2.39), with the CPU as glibc's `cpu_features` names it.
+//! multiarch or upstream's `lib64`), between the ABIs of a multilib host
+//! (i386 and x32 beside x86-64, each a build of its own), and between
+//! releases (glibc-hwcaps since 2.33, the legacy subdirectories until
+//! 2.36, legacy cache entries until 2.39), with the CPU as glibc's
+//! `cpu_features` names it.
 //!
 //! The cache itself and `ldconfig` are [`crate::resolve::cache`] and
 //! [`crate::resolve::ldconfig`], glibc's alone; this decides that they
@@ -10,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{CachePolicy, Libc};
+use super::{Abi, CachePolicy, Libc, Profile};
 use crate::elf::{self, Detail};
 use crate::resolve::Cpu;
 use crate::resolve::cache::{self, LookupContext};
@@ -20,13 +22,11 @@ use crate::root::Root;
 /// `Libc::name` of glibc, which reports know as `host.glibc`.
 pub const NAME: &str = "glibc";
 
-/// The compiled-in `RTLD` of x86-64 glibc, in every layout.
-const RTLD: &str = "/lib64/ld-linux-x86-64.so.2";
-
 /// `LD_SO_CACHE`.
 const LD_SO_CACHE: &str = "/etc/ld.so.cache";
 
-/// Where a distribution's glibc build keeps the libraries (rules L9, L10).
+/// Where a distribution's x86-64 glibc build keeps the libraries (rules
+/// L9, L10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
     /// Debian and Ubuntu: the multiarch directories, then `/lib` and
@@ -36,41 +36,118 @@ pub enum Layout {
     Lib64,
 }
 
+/// What one build of glibc was configured with.
+#[derive(Debug)]
+struct Build {
+    abi: Abi,
+    /// `SYSTEM_DIRS`, in order (rule L10).
+    dirs: &'static [&'static str],
+    /// `DL_DST_LIB` (rule L9).
+    dst_lib: &'static str,
+    /// Its `libc.so.6`, whose version definitions give the release.
+    libc: &'static str,
+    /// The compiled-in `RTLD`.
+    rtld: &'static str,
+}
+
+/// Debian's x86-64 build.
+const MULTIARCH: Build = Build {
+    abi: Abi::X86_64,
+    dirs: &[
+        "/lib/x86_64-linux-gnu",
+        "/usr/lib/x86_64-linux-gnu",
+        "/lib",
+        "/usr/lib",
+    ],
+    dst_lib: "lib/x86_64-linux-gnu",
+    libc: "/lib/x86_64-linux-gnu/libc.so.6",
+    rtld: "/lib64/ld-linux-x86-64.so.2",
+};
+
+/// Upstream's x86-64 build.
+const LIB64: Build = Build {
+    abi: Abi::X86_64,
+    dirs: &["/lib64", "/usr/lib64"],
+    dst_lib: "lib64",
+    libc: "/lib64/libc.so.6",
+    rtld: "/lib64/ld-linux-x86-64.so.2",
+};
+
+/// Debian's biarch i386 build (`libc6-i386`, gcc-multilib's): what
+/// `/lib/ld-linux.so.2 --help` lists as its system search path.
+const LIB32: Build = Build {
+    abi: Abi::I386,
+    dirs: &["/lib32", "/usr/lib32", "/lib", "/usr/lib"],
+    dst_lib: "lib32",
+    libc: "/lib32/libc.so.6",
+    rtld: "/lib/ld-linux.so.2",
+};
+
+/// Debian's i386 architecture (`libc6:i386`) installed as a foreign
+/// multiarch one.
+const I386_MULTIARCH: Build = Build {
+    abi: Abi::I386,
+    dirs: &[
+        "/lib/i386-linux-gnu",
+        "/usr/lib/i386-linux-gnu",
+        "/lib",
+        "/usr/lib",
+    ],
+    dst_lib: "lib/i386-linux-gnu",
+    libc: "/lib/i386-linux-gnu/libc.so.6",
+    rtld: "/lib/ld-linux.so.2",
+};
+
+/// Upstream's i386 build beside a `lib64` one (RHEL's `glibc.i686`).
+const I386_LIB: Build = Build {
+    abi: Abi::I386,
+    dirs: &["/lib", "/usr/lib"],
+    dst_lib: "lib",
+    libc: "/lib/libc.so.6",
+    rtld: "/lib/ld-linux.so.2",
+};
+
+/// Debian's biarch x32 build (`libc6-x32`).
+const LIBX32: Build = Build {
+    abi: Abi::X32,
+    dirs: &["/libx32", "/usr/libx32", "/lib", "/usr/lib"],
+    dst_lib: "libx32",
+    libc: "/libx32/libc.so.6",
+    rtld: "/libx32/ld-linux-x32.so.2",
+};
+
 impl Layout {
-    /// `SYSTEM_DIRS` in order, `DL_DST_LIB`, and where `libc.so.6` is.
-    fn facts(self) -> (&'static [&'static str], &'static str, &'static str) {
+    fn build(self) -> &'static Build {
         match self {
-            Layout::Multiarch => (
-                &[
-                    "/lib/x86_64-linux-gnu",
-                    "/usr/lib/x86_64-linux-gnu",
-                    "/lib",
-                    "/usr/lib",
-                ],
-                "lib/x86_64-linux-gnu",
-                "/lib/x86_64-linux-gnu/libc.so.6",
-            ),
-            Layout::Lib64 => (&["/lib64", "/usr/lib64"], "lib64", "/lib64/libc.so.6"),
+            Layout::Multiarch => &MULTIARCH,
+            Layout::Lib64 => &LIB64,
         }
     }
 }
 
-/// One glibc build: its layout and its release.
+/// One glibc build: its configuration and its release.
 #[derive(Debug, Clone)]
 pub struct Glibc {
-    layout: Layout,
+    build: &'static Build,
     /// glibc 2.x minor version, when known.
     minor: Option<u32>,
     trusted_dirs: Vec<PathBuf>,
+    /// The root's builds for its other ABIs.
+    multilib: Vec<Profile>,
 }
 
 impl Glibc {
+    /// The x86-64 build of `layout`.
     pub fn new(layout: Layout, minor: Option<u32>) -> Glibc {
-        let (dirs, _, _) = layout.facts();
+        Glibc::of(layout.build(), minor)
+    }
+
+    fn of(build: &'static Build, minor: Option<u32>) -> Glibc {
         Glibc {
-            layout,
+            build,
             minor,
-            trusted_dirs: dirs.iter().map(PathBuf::from).collect(),
+            trusted_dirs: build.dirs.iter().map(PathBuf::from).collect(),
+            multilib: Vec::new(),
         }
     }
 
@@ -80,17 +157,56 @@ impl Glibc {
         Glibc::new(Layout::Lib64, None)
     }
 
+    /// The i386 build of Debian's biarch packages (tests).
+    pub fn lib32(minor: Option<u32>) -> Glibc {
+        Glibc::of(&LIB32, minor)
+    }
+
     /// glibc ≤ 2.36 still searches the legacy `tls`/platform/hwcap
     /// subdirectories (removed in 2.37, rule L5).
     pub fn searches_legacy_subdirs(&self) -> bool {
         self.minor.is_none_or(|m| m <= 36)
+    }
+
+    /// The root's i386 and x32 builds: the i386 one is the build whose
+    /// directory `/lib/ld-linux.so.2` (every i386 build's `RTLD`) leads
+    /// to, else the first whose `libc.so.6` is there; the x32 one is
+    /// there when its loader is.
+    fn detect_multilib(root: &Root) -> Vec<Profile> {
+        let has = |p: &str| root.kind(Path::new(p)).is_some();
+        let mut out = Vec::new();
+        let i386 = [&LIB32, &I386_MULTIARCH, &I386_LIB];
+        let by_rtld = root
+            .resolve(Path::new(LIB32.rtld))
+            .ok()
+            .and_then(|(canonical, _)| {
+                let dir = canonical.parent()?.to_path_buf();
+                i386.into_iter().find(|b| {
+                    b.dirs
+                        .iter()
+                        .take(2)
+                        .any(|d| root.resolve(Path::new(d)).is_ok_and(|(c, _)| c == dir))
+                })
+            });
+        if let Some(b) = by_rtld.or_else(|| i386.into_iter().find(|b| has(b.libc))) {
+            out.push(Profile::new(Glibc::of(
+                b,
+                newest_version(root, Path::new(b.libc)),
+            )));
+        }
+        if has(LIBX32.rtld) {
+            let minor = newest_version(root, Path::new(LIBX32.libc));
+            out.push(Profile::new(Glibc::of(&LIBX32, minor)));
+        }
+        out
     }
 }
 
 impl Libc for Glibc {
     /// Debian multiarch when its `libc.so.6` is in either multiarch
     /// directory, else the `lib64` layout when `/lib64/libc.so.6` is
-    /// there; the release from the `libc.so.6` of the layout.
+    /// there; the release from the `libc.so.6` of the layout; then the
+    /// root's builds for i386 and x32.
     fn detect(root: &Root) -> Option<Glibc> {
         let has = |p: &str| root.kind(Path::new(p)).is_some();
         let layout = if has("/lib/x86_64-linux-gnu/libc.so.6")
@@ -102,8 +218,10 @@ impl Libc for Glibc {
         } else {
             return None;
         };
-        let (_, _, libc) = layout.facts();
-        Some(Glibc::new(layout, newest_version(root, Path::new(libc))))
+        let build = layout.build();
+        let mut glibc = Glibc::of(build, newest_version(root, Path::new(build.libc)));
+        glibc.multilib = Glibc::detect_multilib(root);
+        Some(glibc)
     }
 
     fn name(&self) -> &'static str {
@@ -114,8 +232,16 @@ impl Libc for Glibc {
         self.minor.map(|m| format!("2.{m}"))
     }
 
+    fn abi(&self) -> Abi {
+        self.build.abi
+    }
+
+    fn multilib(&self) -> &[Profile] {
+        &self.multilib
+    }
+
     fn interpreter(&self) -> &Path {
-        Path::new(RTLD)
+        Path::new(self.build.rtld)
     }
 
     fn default_dirs(&self) -> &[PathBuf] {
@@ -123,21 +249,35 @@ impl Libc for Glibc {
     }
 
     fn dst_lib(&self) -> &str {
-        self.layout.facts().1
+        self.build.dst_lib
     }
 
     fn dst_platform(&self, cpu: &Cpu) -> &'static str {
-        platform(cpu)
+        match self.build.abi {
+            Abi::I386 => I386_PLATFORM,
+            Abi::X86_64 | Abi::X32 => platform(cpu),
+        }
     }
 
     fn search_subdirs(&self, cpu: &Cpu) -> Vec<String> {
-        search_subdirs(cpu, self.searches_legacy_subdirs())
+        let legacy = self.searches_legacy_subdirs();
+        match self.build.abi {
+            Abi::I386 => i386_search_subdirs(legacy),
+            Abi::X86_64 | Abi::X32 => search_subdirs(cpu, legacy),
+        }
     }
 
     fn ld_cache(&self, cpu: &Cpu) -> Option<CachePolicy> {
-        Some(CachePolicy {
-            file: Path::new(LD_SO_CACHE),
-            lookup: LookupContext {
+        let lookup = match self.build.abi {
+            // No glibc-hwcaps subdirectories are defined for i386.
+            Abi::I386 => LookupContext {
+                active_hwcaps: Vec::new(),
+                isa_level: u32::from(cpu.level),
+                glibc_minor: self.minor,
+                legacy_hwcap_mask: cache::i386_legacy_hwcap_mask(true, Some(I386_PLATFORM)),
+                cache_id: cache::DL_CACHE_I386_ID,
+            },
+            Abi::X86_64 | Abi::X32 => LookupContext {
                 active_hwcaps: hwcaps_subdirs(cpu),
                 isa_level: u32::from(cpu.level),
                 glibc_minor: self.minor,
@@ -145,13 +285,23 @@ impl Libc for Glibc {
                     cpu.intel && cpu.avx512,
                     Some(platform(cpu)),
                 ),
+                cache_id: if self.build.abi == Abi::X32 {
+                    cache::DL_CACHE_X32_ID
+                } else {
+                    cache::DL_CACHE_DEFAULT_ID
+                },
             },
+        };
+        Some(CachePolicy {
+            file: Path::new(LD_SO_CACHE),
+            lookup,
         })
     }
 
     /// ldconfig's built-in directories are the trusted ones; it enters
-    /// every x86 flavour, and the lookup (C2) then takes only x86-64
-    /// entries.
+    /// every x86 flavour, and the lookup (C2) then takes only the
+    /// process's entries. The host's one `ldconfig` is its native build's,
+    /// which also writes the entries the other ABIs' loaders read.
     fn ldconfig(&self, root: &Root) -> Option<Emulated> {
         let dirs: Vec<&str> = self
             .trusted_dirs
@@ -159,6 +309,41 @@ impl Libc for Glibc {
             .filter_map(|d| d.to_str())
             .collect();
         Some(ldconfig::emulate(root, |_| true, &dirs))
+    }
+}
+
+/// `AT_PLATFORM` of an i386 process on any x86-64 CPU: the kernel's
+/// `i686`, which glibc's i386 build keeps (it rewrites the platform only
+/// for x86-64, `sysdeps/x86/cpu-features.c`).
+const I386_PLATFORM: &str = "i686";
+
+/// The legacy subdirectories an i386 loader tries in each search
+/// directory before 2.37, best first: the power set of `tls`, the
+/// platform and `sse2` (every x86-64 CPU has SSE2), largest first, as
+/// `LD_DEBUG=libs` of Debian's `/lib/ld-linux.so.2` lists them; it has no
+/// glibc-hwcaps subdirectories.
+fn i386_search_subdirs(legacy: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if legacy {
+        power_set(&["tls", I386_PLATFORM, "sse2"], &mut out);
+    }
+    out.push(String::new());
+    out
+}
+
+/// Every non-empty subset of `parts` as a path prefix, in `parts`' order,
+/// largest (by the bit mask with the first part highest) first.
+fn power_set(parts: &[&str], out: &mut Vec<String>) {
+    let n = parts.len();
+    for mask in (1u32..(1 << n)).rev() {
+        let mut s = String::new();
+        for (bit, part) in parts.iter().enumerate() {
+            if mask & (1 << (n - 1 - bit)) != 0 {
+                s.push_str(part);
+                s.push('/');
+            }
+        }
+        out.push(s);
     }
 }
 
@@ -196,17 +381,7 @@ fn search_subdirs(cpu: &Cpu, legacy: bool) -> Vec<String> {
             parts.push("avx512_1");
         }
         parts.push(platform(cpu));
-        let n = parts.len();
-        for mask in (1u32..(1 << n)).rev() {
-            let mut s = String::new();
-            for (bit, part) in parts.iter().enumerate() {
-                if mask & (1 << (n - 1 - bit)) != 0 {
-                    s.push_str(part);
-                    s.push('/');
-                }
-            }
-            out.push(s);
-        }
+        power_set(&parts, &mut out);
     }
     out.push(String::new());
     out
@@ -323,5 +498,82 @@ mod tests {
         assert_eq!(rhel.dst_lib(), "lib64");
         assert_eq!(rhel.version(), None);
         assert_eq!(rhel.interpreter(), Path::new("/lib64/ld-linux-x86-64.so.2"));
+    }
+    /// Rule L5 for i386: the order `LD_DEBUG=libs` of Debian's
+    /// `/lib/ld-linux.so.2` (glibc 2.36) shows on this host, platform
+    /// before `sse2`, no glibc-hwcaps; none from 2.37 on.
+    #[test]
+    fn l5_i386_subdirectory_order() {
+        let cpu = Cpu {
+            level: 4,
+            intel: false,
+            avx512: true,
+        };
+        let want = [
+            "tls/i686/sse2/",
+            "tls/i686/",
+            "tls/sse2/",
+            "tls/",
+            "i686/sse2/",
+            "i686/",
+            "sse2/",
+            "",
+        ];
+        assert_eq!(Glibc::lib32(Some(36)).search_subdirs(&cpu), want);
+        assert_eq!(Glibc::lib32(Some(37)).search_subdirs(&cpu), [""]);
+        let i386 = Glibc::lib32(Some(36));
+        assert_eq!((i386.dst_lib(), i386.dst_platform(&cpu)), ("lib32", "i686"));
+        assert_eq!(i386.interpreter(), Path::new("/lib/ld-linux.so.2"));
+    }
+
+    /// The i386 build is the one `/lib/ld-linux.so.2` leads to (Debian's
+    /// biarch `/lib32` or the i386 multiarch directory), the x32 one is
+    /// there with its loader; a root with neither has no multilib.
+    #[test]
+    fn multilib_builds_detected_from_the_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mk = |p: &str| {
+            let path = dir.path().join(p.trim_start_matches('/'));
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, b"").expect("write");
+        };
+        mk("/lib/x86_64-linux-gnu/libc.so.6");
+        let root = Root::new(dir.path()).expect("root");
+        let abis = |root: &Root| -> Vec<(Abi, Vec<PathBuf>)> {
+            Glibc::detect(root)
+                .expect("glibc")
+                .multilib()
+                .iter()
+                .map(|p| (p.abi(), p.default_dirs().to_vec()))
+                .collect()
+        };
+        assert_eq!(abis(&root), []);
+        mk("/lib/i386-linux-gnu/ld-linux.so.2");
+        mk("/lib32/libc.so.6");
+        std::os::unix::fs::symlink(
+            "i386-linux-gnu/ld-linux.so.2",
+            dir.path().join("lib/ld-linux.so.2"),
+        )
+        .expect("symlink");
+        mk("/libx32/ld-linux-x32.so.2");
+        let root = Root::new(dir.path()).expect("root");
+        let got = abis(&root);
+        assert_eq!(
+            got,
+            [
+                (
+                    Abi::I386,
+                    I386_MULTIARCH.dirs.iter().map(PathBuf::from).collect()
+                ),
+                (Abi::X32, LIBX32.dirs.iter().map(PathBuf::from).collect()),
+            ]
+        );
+        // Without the loader's link, the libc that is there decides.
+        std::fs::remove_file(dir.path().join("lib/ld-linux.so.2")).expect("rm");
+        let root = Root::new(dir.path()).expect("root");
+        assert_eq!(
+            abis(&root).first().map(|(a, d)| (*a, d[0].clone())),
+            Some((Abi::I386, PathBuf::from("/lib32")))
+        );
     }
 }

@@ -26,6 +26,16 @@
 //!   compiled-in `RTLD`; musl's `ld-musl-$ARCH.so.1`), and the release,
 //!   on which glibc's own rules turn (research/loader-model.md §10).
 //!
+//! * **The ABI.** A multilib host runs i386 and x32 programs beside
+//!   x86-64 ones, each with a loader of its own build: its interpreter
+//!   (`/lib/ld-linux.so.2`, `/libx32/ld-linux-x32.so.2`), default
+//!   directories (Debian's `/lib32`, `/libx32`, or the multiarch
+//!   `/lib/i386-linux-gnu`), `$LIB`, `$PLATFORM`, legacy subdirectories
+//!   and the cache entries it takes (`_DL_CACHE_DEFAULT_ID`). The root's
+//!   profile answers for its native build and names the others
+//!   ([`Libc::multilib`]); the loader asks the one of the program's ELF
+//!   class and machine ([`Abi`]).
+//!
 //! A [`Profile`] is the answers of one root's C library; [`Libc`] is the
 //! questions, one type per library implementing them in a file of its own
 //! ([`glibc`]), and `LIBCS` the order in which libraries try to recognise
@@ -54,6 +64,7 @@ use std::sync::Arc;
 use super::Cpu;
 use super::cache::LookupContext;
 use super::ldconfig::Emulated;
+use crate::elf::Class;
 use crate::root::Root;
 
 pub use glibc::Glibc;
@@ -72,6 +83,32 @@ fn detect<L: Libc + 'static>(root: &Root) -> Option<Profile> {
     L::detect(root).map(Profile::new)
 }
 
+/// The ABIs of an x86-64 host: which build of the C library loads a
+/// process is decided by its program's ELF class and machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Abi {
+    /// `ELFCLASS64`, `EM_X86_64`.
+    X86_64,
+    /// `ELFCLASS32`, `EM_386`.
+    I386,
+    /// `ELFCLASS32`, `EM_X86_64`.
+    X32,
+}
+
+impl Abi {
+    /// The ABI of a program of this class and machine, if an x86 one.
+    pub fn of(class: Class, machine: u16) -> Option<Abi> {
+        const EM_386: u16 = 3;
+        const EM_X86_64: u16 = 62;
+        match (class, machine) {
+            (Class::Elf64, EM_X86_64) => Some(Abi::X86_64),
+            (Class::Elf32, EM_386) => Some(Abi::I386),
+            (Class::Elf32, EM_X86_64) => Some(Abi::X32),
+            _ => None,
+        }
+    }
+}
+
 /// What the loader asks of the root's C library. The loader never reads a
 /// library's paths or version itself; each answer here is one decision
 /// its `ld.so` takes differently from another's.
@@ -86,6 +123,16 @@ pub trait Libc: fmt::Debug + Send + Sync {
 
     /// Its release as reports write it (`2.36`), when known.
     fn version(&self) -> Option<String>;
+
+    /// The processes this build loads.
+    fn abi(&self) -> Abi;
+
+    /// The builds of the same library for the root's other ABIs (a
+    /// multilib host's i386 and x32 glibc), each answering for its own
+    /// processes; empty on a root with one.
+    fn multilib(&self) -> &[Profile] {
+        &[]
+    }
 
     /// The interpreter of a program without `PT_INTERP` (the compiled-in
     /// `RTLD`): `ld.so --list` runs one loader, whatever the file.
