@@ -63,7 +63,8 @@ pub fn parse_ld_bindings(text: &str) -> (Vec<BindEvent>, usize) {
     };
     let mut v = Vec::new();
     let mut printed = 0;
-    for line in whole.lines() {
+    for line in records(whole) {
+        let line = line.as_str();
         printed += usize::from(line.contains("\tbinding file "));
         let Some((pid, msg)) = line.split_once(':') else {
             continue;
@@ -81,6 +82,102 @@ pub fn parse_ld_bindings(text: &str) -> (Vec<BindEvent>, usize) {
         }
     }
     (v, printed)
+}
+
+/// The messages of `text`, whole again where processes interleaved them.
+/// `_dl_debug_bindings` writes a binding in two writes (the line up to the
+/// symbol's name, then ` [VERSION]` and the newline, or the newline
+/// alone), and Apache's parent and children share the output file: a
+/// record another process's record cuts in two is taken up to where the
+/// other starts, and completed by the next line that is only a rest
+/// (` [GLIBC_2.2.5]`, or nothing), oldest cut first.
+fn records(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cut: std::collections::VecDeque<usize> = Default::default();
+    for line in text.lines() {
+        let starts = record_starts(line);
+        if starts.first() != Some(&0) {
+            let (rest, more) = line.split_at(starts.first().copied().unwrap_or(line.len()));
+            match cut.pop_front().and_then(|i| out.get_mut(i)) {
+                Some(r) => r.push_str(rest),
+                None => out.push(rest.to_string()),
+            }
+            if more.is_empty() {
+                continue;
+            }
+        }
+        let base = starts.first().copied().unwrap_or(0);
+        let mut bounds: Vec<usize> = starts.clone();
+        bounds.push(line.len());
+        for (k, w) in bounds.windows(2).enumerate() {
+            let (a, b) = (w[0].max(base), w[1]);
+            out.push(line[a..b].to_string());
+            if k + 2 < bounds.len() {
+                cut.push_back(out.len() - 1);
+            }
+        }
+    }
+    out
+}
+
+/// Where records start in `line`: each `PID:\t` prefix (`%5d:\t`, the
+/// spaces before the PID included) at the line's start or after a
+/// record's text.
+fn record_starts(line: &str) -> Vec<usize> {
+    let bytes = line.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = line[from..].find(":\t").map(|i| i + from) {
+        let mut s = at;
+        while s > 0 && bytes[s - 1].is_ascii_digit() {
+            s -= 1;
+        }
+        if s < at {
+            while s > 0 && bytes[s - 1] == b' ' {
+                s -= 1;
+            }
+            // Inside a line, only after a record's last word (`NAME'`).
+            if s == 0 || bytes[s - 1] == b'\'' {
+                out.push(s);
+            }
+        }
+        from = at + 2;
+    }
+    out
+}
+
+/// A binding another process's binding cut in two is whole again, with
+/// its version (or without one, when its rest was the newline alone).
+#[test]
+fn interleaved_bindings_are_made_whole() {
+    let text = concat!(
+        "   12:\tbinding file /a.so [0] to /libc.so.6 [0]: normal symbol `fclose'",
+        "   13:\tbinding file /b.so [0] to /libc.so.6 [0]: normal symbol `open' [GLIBC_2.2.5]\n",
+        " [GLIBC_2.2.5]\n",
+        "   12:\tbinding file /c.so [0] to /c.so [0]: normal symbol `x'",
+        "   13:\tbinding file /d.so [0] to /d.so [0]: normal symbol `y'\n",
+        "\n",
+        "   12:\tfile=/c.so [0];  destroying link map\n",
+    );
+    let (events, printed) = parse_ld_bindings(text);
+    let got: Vec<(i32, String, Option<String>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            BindEvent::Bind(b) => Some((b.pid, b.symbol.clone(), b.version.clone())),
+            BindEvent::Destroy(_) => None,
+        })
+        .collect();
+    let v = || Some("GLIBC_2.2.5".to_string());
+    assert_eq!(
+        got,
+        [
+            (12, "fclose".into(), v()),
+            (13, "open".into(), v()),
+            (12, "x".into(), None),
+            (13, "y".into(), None),
+        ]
+    );
+    assert_eq!(printed, 4);
 }
 
 /// A line still being written when the file was read is left out, so it

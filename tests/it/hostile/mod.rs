@@ -4,7 +4,7 @@
 //! memory, names the budget it hit, and touches nothing outside its own
 //! temporary directory.
 
-mod harness;
+pub(crate) mod harness;
 
 mod fuzz;
 
