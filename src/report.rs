@@ -715,17 +715,6 @@ impl Report {
     }
 }
 
-/// A table in soclash's one look (light box lines, columns wrapped to
-/// the width), so the scan, fleet and signatures tables read alike; the
-/// caller adds width and colour. `image` draws its tables itself: it comes
-/// before `report` in the pipeline.
-pub fn table() -> comfy_table::Table {
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-    t
-}
-
 /// How the terminal view is drawn: the caller decides from the terminal
 /// (its width, whether it is one, `NO_COLOR`) so the writer stays pure.
 #[derive(Debug, Clone, Copy)]

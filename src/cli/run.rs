@@ -399,8 +399,9 @@ pub fn diff(run: DiffRun) -> anyhow::Result<Outcome> {
     let b = diff::read_report(&run.new)?;
     let names = (run.old.display().to_string(), run.new.display().to_string());
     let d = diff::diff(&a, &b, (&names.0, &names.1));
+    let width = table_style(io::stdout().is_terminal(), false).width;
     write_doc(run.format, &serde_json::to_value(&d)?, |out| {
-        diff::write_table(&d, out)
+        diff::write_table(&d, out, width)
     })?;
     Ok(Outcome::findings_if(d.fails(run.fail_on)))
 }
@@ -449,7 +450,8 @@ pub fn signatures(cmd: SignaturesCommand) -> anyhow::Result<Outcome> {
             for e in &errors {
                 eprintln!("soclash: {e}");
             }
-            super::output::signatures(&sigs, format)?;
+            let width = table_style(io::stdout().is_terminal(), false).width;
+            super::output::signatures(&sigs, format, width)?;
             Ok(if errors.is_empty() {
                 Outcome::Clean
             } else {
