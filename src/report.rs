@@ -408,7 +408,10 @@ impl Report {
         let processes: Vec<String> = self
             .processes
             .iter()
-            .map(|p| format!("{} ({} objects)", p.name, p.members.len()))
+            .map(|p| {
+                let n = p.members.len();
+                format!("{} ({n} object{})", p.name, plural(n))
+            })
             .collect();
         // Many daemon process groups: the first few, then how many.
         let processes = if processes.len() > SHOWN_PROCESSES {
@@ -691,7 +694,11 @@ impl Report {
         }
         let counts = self.summary.by_severity();
         let mut parts = vec![
-            format!("{} objects", self.summary.objects),
+            format!(
+                "{} object{}",
+                self.summary.objects,
+                plural(self.summary.objects)
+            ),
             format!(
                 "{} finding{}{}{}",
                 self.findings.len(),

@@ -133,6 +133,11 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
     if let Some(name) = &run.hostname {
         report.host.hostname = Some(name.clone());
     }
+    // A report that cannot be archived (no /etc/hostname in the root, no
+    // --hostname) fails before anything is printed, not after the report.
+    if let Some(dir) = &run.archive {
+        soclash::report::diff::archive_path(dir, &report)?;
+    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -439,9 +444,11 @@ pub fn signatures(cmd: SignaturesCommand) -> anyhow::Result<Outcome> {
             let mut out = stdout.lock();
             writeln!(
                 out,
-                "{} signatures valid, {} errors",
+                "{} signature{} valid, {} error{}",
                 sigs.len(),
-                errors.len()
+                if sigs.len() == 1 { "" } else { "s" },
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
             )?;
             Ok(Outcome::findings_if(!errors.is_empty()))
         }

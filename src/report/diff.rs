@@ -272,7 +272,9 @@ pub fn read_report(path: &Path) -> Result<Report, ReadError> {
 pub enum ArchiveError {
     /// Empty, `.`, `..` or with a `/`: not a directory name to file it
     /// under.
-    #[error("the report has no usable hostname (give one with --hostname NAME)")]
+    #[error(
+        "the report has no usable hostname (the root has no /etc/hostname, or not a name a directory can have): give one with --hostname NAME"
+    )]
     Hostname,
     #[error("scanned_at {scanned_at:?} is not RFC 3339 UTC")]
     Stamp { scanned_at: String },
