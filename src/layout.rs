@@ -1,5 +1,6 @@
 //! The terminal tables' layout, shared by every command that draws one
-//! (`scan`, `image`, `explain`): no word is ever split across lines.
+//! (`scan`, `image`, `explain`, `fleet`, `signatures list`; `diff`'s
+//! lines through [`wrap`]): no word is ever split across lines.
 //!
 //! comfy-table wraps a cell at spaces, but cuts a word in two wherever it
 //! is longer than its column ("unresol ved", a path broken at any

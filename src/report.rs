@@ -408,7 +408,10 @@ impl Report {
         let processes: Vec<String> = self
             .processes
             .iter()
-            .map(|p| format!("{} ({} objects)", p.name, p.members.len()))
+            .map(|p| {
+                let n = p.members.len();
+                format!("{} ({n} object{})", p.name, plural(n))
+            })
             .collect();
         // Many daemon process groups: the first few, then how many.
         let processes = if processes.len() > SHOWN_PROCESSES {
@@ -691,7 +694,11 @@ impl Report {
         }
         let counts = self.summary.by_severity();
         let mut parts = vec![
-            format!("{} objects", self.summary.objects),
+            format!(
+                "{} object{}",
+                self.summary.objects,
+                plural(self.summary.objects)
+            ),
             format!(
                 "{} finding{}{}{}",
                 self.findings.len(),
@@ -713,17 +720,6 @@ impl Report {
         }
         Ok(())
     }
-}
-
-/// A table in soclash's one look (light box lines, columns wrapped to
-/// the width), so the scan, fleet and signatures tables read alike; the
-/// caller adds width and colour. `image` draws its tables itself: it comes
-/// before `report` in the pipeline.
-pub fn table() -> comfy_table::Table {
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-    t
 }
 
 /// How the terminal view is drawn: the caller decides from the terminal

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use soclash::layout::{Column, Grid};
 use soclash::rules::signature::Signature;
 
 use super::args::Format;
@@ -28,8 +29,8 @@ pub fn write_doc(
 }
 
 /// `signatures list`: id, severity and title of each signature, as the
-/// document and as the table.
-pub fn signatures(sigs: &[Signature], format: Format) -> anyhow::Result<()> {
+/// document and as the table (`width` columns wide, no word split).
+pub fn signatures(sigs: &[Signature], format: Format, width: u16) -> anyhow::Result<()> {
     let rows: Vec<serde_json::Value> = sigs
         .iter()
         .map(|s| {
@@ -43,11 +44,14 @@ pub fn signatures(sigs: &[Signature], format: Format) -> anyhow::Result<()> {
         })
         .collect();
     write_doc(format, &serde_json::Value::Array(rows), |out| {
-        let mut t = soclash::report::table();
-        t.set_header(["id", "severity", "title"]);
+        let mut t = Grid::new(vec![
+            Column::new("id"),
+            Column::new("severity"),
+            Column::new("title"),
+        ]);
         for s in sigs {
             t.add_row([s.id.0.clone(), s.severity.to_string(), s.title.clone()]);
         }
-        writeln!(out, "{t}")
+        writeln!(out, "{}", t.render(width, false))
     })
 }

@@ -133,6 +133,11 @@ pub fn scan(run: ScanRun) -> anyhow::Result<Outcome> {
     if let Some(name) = &run.hostname {
         report.host.hostname = Some(name.clone());
     }
+    // A report that cannot be archived (no /etc/hostname in the root, no
+    // --hostname) fails before anything is printed, not after the report.
+    if let Some(dir) = &run.archive {
+        soclash::report::diff::archive_path(dir, &report)?;
+    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -399,8 +404,9 @@ pub fn diff(run: DiffRun) -> anyhow::Result<Outcome> {
     let b = diff::read_report(&run.new)?;
     let names = (run.old.display().to_string(), run.new.display().to_string());
     let d = diff::diff(&a, &b, (&names.0, &names.1));
+    let width = table_style(io::stdout().is_terminal(), false).width;
     write_doc(run.format, &serde_json::to_value(&d)?, |out| {
-        diff::write_table(&d, out)
+        diff::write_table(&d, out, width)
     })?;
     Ok(Outcome::findings_if(d.fails(run.fail_on)))
 }
@@ -438,9 +444,11 @@ pub fn signatures(cmd: SignaturesCommand) -> anyhow::Result<Outcome> {
             let mut out = stdout.lock();
             writeln!(
                 out,
-                "{} signatures valid, {} errors",
+                "{} signature{} valid, {} error{}",
                 sigs.len(),
-                errors.len()
+                if sigs.len() == 1 { "" } else { "s" },
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
             )?;
             Ok(Outcome::findings_if(!errors.is_empty()))
         }
@@ -449,7 +457,8 @@ pub fn signatures(cmd: SignaturesCommand) -> anyhow::Result<Outcome> {
             for e in &errors {
                 eprintln!("soclash: {e}");
             }
-            super::output::signatures(&sigs, format)?;
+            let width = table_style(io::stdout().is_terminal(), false).width;
+            super::output::signatures(&sigs, format, width)?;
             Ok(if errors.is_empty() {
                 Outcome::Clean
             } else {

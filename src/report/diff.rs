@@ -272,7 +272,9 @@ pub fn read_report(path: &Path) -> Result<Report, ReadError> {
 pub enum ArchiveError {
     /// Empty, `.`, `..` or with a `/`: not a directory name to file it
     /// under.
-    #[error("the report has no usable hostname (give one with --hostname NAME)")]
+    #[error(
+        "the report has no usable hostname (the root has no /etc/hostname, or not a name a directory can have): give one with --hostname NAME"
+    )]
     Hostname,
     #[error("scanned_at {scanned_at:?} is not RFC 3339 UTC")]
     Stamp { scanned_at: String },
@@ -354,58 +356,79 @@ pub fn newest_two(dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), ArchiveE
     }
 }
 
-/// The terminal view of a diff.
-pub fn write_table(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "soclash diff {} -> {}", d.old, d.new)?;
+/// The terminal view of a diff, `width` columns wide: each line wrapped
+/// by [`crate::layout::wrap`], so no word (an id, a path) is split.
+pub fn write_table(d: &Diff, out: &mut dyn Write, width: u16) -> io::Result<()> {
+    let width = usize::from(width);
+    let mut lines: Vec<String> = Vec::new();
+    let mut say = |text: String, first: &str, rest: &str| {
+        lines.extend(crate::layout::wrap(&text, width, first, rest));
+    };
+    say(format!("soclash diff {} -> {}", d.old, d.new), "", "  ");
     for n in &d.notes {
-        writeln!(out, "note: {n}")?;
+        say(format!("note: {n}"), "", "  ");
     }
     if d.is_empty() {
-        return writeln!(out, "No change.");
-    }
-    for (what, list) in [
-        ("added", &d.findings.added),
-        ("resolved", &d.findings.resolved),
-    ] {
-        for f in list {
-            writeln!(
-                out,
-                "{what:>9} finding  {} {}: {}",
-                f.severity, f.id, f.title
-            )?;
+        say("No change.".into(), "", "");
+    } else {
+        for (what, list) in [
+            ("added", &d.findings.added),
+            ("resolved", &d.findings.resolved),
+        ] {
+            for f in list {
+                say(
+                    format!("{} {}: {}", f.severity, f.id, f.title),
+                    &format!("{what:>9} finding  "),
+                    "    ",
+                );
+            }
         }
+        for (o, n) in &d.findings.changed {
+            say(
+                format!(
+                    "{}: {} {} -> {} {}",
+                    n.id,
+                    o.severity,
+                    super::certainty_word(o.certainty),
+                    n.severity,
+                    super::certainty_word(n.certainty)
+                ),
+                "  changed finding  ",
+                "    ",
+            );
+        }
+        for p in &d.objects.added {
+            say(p.clone(), "    added object   ", "    ");
+        }
+        for p in &d.objects.removed {
+            say(p.clone(), "  removed object   ", "    ");
+        }
+        for (p, what) in &d.objects.changed {
+            say(
+                format!("{p}: {}", what.join(", ")),
+                "  changed object   ",
+                "    ",
+            );
+        }
+        let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        say(
+            format!(
+                "{} added, {} resolved, {} changed; {} added, {} removed, {} changed",
+                count(d.findings.added.len(), "finding"),
+                d.findings.resolved.len(),
+                d.findings.changed.len(),
+                count(d.objects.added.len(), "object"),
+                d.objects.removed.len(),
+                d.objects.changed.len()
+            ),
+            "",
+            "  ",
+        );
     }
-    for (o, n) in &d.findings.changed {
-        writeln!(
-            out,
-            "  changed finding  {}: {} {} -> {} {}",
-            n.id,
-            o.severity,
-            super::certainty_word(o.certainty),
-            n.severity,
-            super::certainty_word(n.certainty)
-        )?;
+    for l in lines {
+        writeln!(out, "{l}")?;
     }
-    for p in &d.objects.added {
-        writeln!(out, "    added object   {p}")?;
-    }
-    for p in &d.objects.removed {
-        writeln!(out, "  removed object   {p}")?;
-    }
-    for (p, what) in &d.objects.changed {
-        writeln!(out, "  changed object   {p}: {}", what.join(", "))?;
-    }
-    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-    writeln!(
-        out,
-        "{} added, {} resolved, {} changed; {} added, {} removed, {} changed",
-        count(d.findings.added.len(), "finding"),
-        d.findings.resolved.len(),
-        d.findings.changed.len(),
-        count(d.objects.added.len(), "object"),
-        d.objects.removed.len(),
-        d.objects.changed.len()
-    )
+    Ok(())
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ErrorEntry, Finding, Host, Object, OverlayOutcome, Report, SCHEMA, Tool};
 use crate::budget;
+use crate::layout;
 use crate::model::{FailOn, Severity};
 use crate::yaml_guard::{self, Refusal};
 
@@ -483,14 +484,19 @@ pub fn parse_at(at: &str) -> Result<String, Error> {
         .collect())
 }
 
-/// The terminal view.
+/// The terminal view, `width` columns wide: its tables drawn by
+/// [`layout::Grid`] and its lines wrapped by [`layout::wrap`], so no word
+/// (a finding id, a host name) is split at any width.
 pub fn write_table(f: &Fleet, out: &mut dyn Write, width: u16) -> io::Result<()> {
-    let table = |header: &[&str]| {
-        let mut t = super::table();
-        t.set_width(width)
-            .force_no_tty()
-            .set_header(header.to_vec());
-        t
+    let cols = usize::from(width);
+    let line = |out: &mut dyn Write, text: &str, first: &str, rest: &str| -> io::Result<()> {
+        for l in layout::wrap(text, cols, first, rest) {
+            writeln!(out, "{l}")?;
+        }
+        Ok(())
+    };
+    let grid = |headers: &[&str]| {
+        layout::Grid::new(headers.iter().map(|h| layout::Column::new(h)).collect())
     };
     let names = |hosts: &[String]| {
         let shown: Vec<&str> = hosts.iter().take(8).map(String::as_str).collect();
@@ -501,21 +507,29 @@ pub fn write_table(f: &Fleet, out: &mut dyn Write, width: u16) -> io::Result<()>
             shown.join(", ")
         }
     };
-    writeln!(
+    line(
         out,
-        "fleet {} · {} host{}{}",
-        f.archive,
-        f.hosts,
-        if f.hosts == 1 { "" } else { "s" },
-        f.at.as_deref()
-            .map(|a| format!(" · as of {a}"))
-            .unwrap_or_default()
+        &format!(
+            "fleet {} · {} host{}{}",
+            f.archive,
+            f.hosts,
+            if f.hosts == 1 { "" } else { "s" },
+            f.at.as_deref()
+                .map(|a| format!(" · as of {a}"))
+                .unwrap_or_default()
+        ),
+        "",
+        "  ",
     )?;
     for (tool, n) in &f.tools {
-        writeln!(
+        line(
             out,
-            "  {n} newest report{} by {tool}",
-            if *n == 1 { "" } else { "s" }
+            &format!(
+                "{n} newest report{} by {tool}",
+                if *n == 1 { "" } else { "s" }
+            ),
+            "  ",
+            "    ",
         )?;
     }
     writeln!(out)?;
@@ -524,43 +538,48 @@ pub fn write_table(f: &Fleet, out: &mut dyn Write, width: u16) -> io::Result<()>
     } else if f.findings.is_empty() {
         writeln!(out, "No findings on any host.")?;
     } else {
-        let mut t = table(&["severity", "finding", "hosts", "which"]);
+        let mut t = grid(&["severity", "finding", "hosts", "which"]);
         for x in &f.findings {
-            t.add_row(vec![
+            t.add_row([
                 x.severity.to_string(),
                 format!("{}\n{}", x.id, x.title),
                 x.count.to_string(),
                 names(&x.hosts),
             ]);
         }
-        writeln!(out, "{t}")?;
+        writeln!(out, "{}", t.render(width, false))?;
     }
     writeln!(out)?;
-    let mut t = table(&["worst severity", "hosts", "which"]);
+    let mut t = grid(&["worst severity", "hosts", "which"]);
     for sev in ["critical", "high", "medium", "low", "info", "none"] {
         if let Some(h) = f.by_severity.get(sev) {
-            t.add_row(vec![sev.to_string(), h.len().to_string(), names(h)]);
+            t.add_row([sev.to_string(), h.len().to_string(), names(h)]);
         }
     }
-    writeln!(out, "{t}\n")?;
+    writeln!(out, "{}\n", t.render(width, false))?;
     if !f.live.is_empty() {
-        writeln!(
+        line(
             out,
-            "{} host{} read live (scan --live); restart needed on {}{}\n",
-            f.live.len(),
-            if f.live.len() == 1 { "" } else { "s" },
-            f.restart_needed.len(),
-            if f.restart_needed.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", names(&f.restart_needed))
-            }
+            &format!(
+                "{} host{} read live (scan --live); restart needed on {}{}",
+                f.live.len(),
+                if f.live.len() == 1 { "" } else { "s" },
+                f.restart_needed.len(),
+                if f.restart_needed.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", names(&f.restart_needed))
+                }
+            ),
+            "",
+            "  ",
         )?;
+        writeln!(out)?;
     }
     if f.drift.is_empty() {
         writeln!(out, "No drift since each host's previous report.")?;
     } else {
-        let mut t = table(&["host", "since", "findings", "objects"]);
+        let mut t = grid(&["host", "since", "findings", "objects"]);
         for d in &f.drift {
             let mut findings = Vec::new();
             if !d.findings_added.is_empty() {
@@ -573,7 +592,7 @@ pub fn write_table(f: &Fleet, out: &mut dyn Write, width: u16) -> io::Result<()>
                 findings.push(format!("{} changed", d.findings_changed));
             }
             findings.extend(d.notes.iter().map(|n| format!("note: {n}")));
-            t.add_row(vec![
+            t.add_row([
                 d.host.clone(),
                 d.old.clone(),
                 findings.join("\n"),
@@ -583,27 +602,40 @@ pub fn write_table(f: &Fleet, out: &mut dyn Write, width: u16) -> io::Result<()>
                 ),
             ]);
         }
-        writeln!(out, "Drift since each host's previous report:\n{t}")?;
+        line(out, "Drift since each host's previous report:", "", "  ")?;
+        writeln!(out, "{}", t.render(width, false))?;
     }
     if !f.stale.is_empty() {
-        writeln!(
+        writeln!(out)?;
+        line(
             out,
-            "Stale ({} host{}):",
-            f.stale.len(),
-            if f.stale.len() == 1 { "" } else { "s" }
+            &format!(
+                "Stale ({} host{}):",
+                f.stale.len(),
+                if f.stale.len() == 1 { "" } else { "s" }
+            ),
+            "",
+            "  ",
         )?;
         for s in &f.stale {
-            writeln!(
+            line(
                 out,
-                "  {}: newest report {} ({} days old)",
-                s.host, s.newest, s.age_days
+                &format!(
+                    "{}: newest report {} ({} day{} old)",
+                    s.host,
+                    s.newest,
+                    s.age_days,
+                    if s.age_days == 1 { "" } else { "s" }
+                ),
+                "  ",
+                "    ",
             )?;
         }
     }
     if !f.unreadable.is_empty() {
-        writeln!(out, "Unreadable ({}):", f.unreadable.len())?;
+        writeln!(out, "\nUnreadable ({}):", f.unreadable.len())?;
         for e in &f.unreadable {
-            writeln!(out, "  {}: {}", e.path, e.reason)?;
+            line(out, &format!("{}: {}", e.path, e.reason), "  ", "    ")?;
         }
     }
     Ok(())

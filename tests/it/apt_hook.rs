@@ -4,7 +4,8 @@
 //! here with gcc and dpkg-deb; each install is undone by a guard that runs
 //! `dpkg --purge` however the test ends, and a package left by a killed
 //! run is purged before it starts. A missing tool, or not being root,
-//! fails the test with what to do.
+//! fails the test with what to do. What apt and the hook print when the
+//! bad package is stopped is the README's transcript (`readme::check_block`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -142,14 +143,18 @@ fn good_package(dir: &Path) -> PathBuf {
     build(dir, GOOD)
 }
 
-/// `apt-get install DEB` with the hook `soclash apt-hook HOOK_ARGS` (and
-/// `extra` apt options, `env`): (exit code, stdout and stderr).
+/// `apt-get install ./DEB` run in DEB's directory, as a person runs it,
+/// with the hook `soclash apt-hook HOOK_ARGS` (and `extra` apt options,
+/// `env`): (exit code, stdout and stderr in the order apt and the hook
+/// wrote them: both go to one file).
 fn apt_install(
     deb: &Path,
     hook_args: &str,
     extra: &[String],
     env: &[(&str, &str)],
 ) -> (i32, String) {
+    let dir = deb.parent().expect("the .deb's directory");
+    let name = deb.file_name().expect("a file name").to_string_lossy();
     let mut args = vec![
         "install".to_string(),
         "-y".into(),
@@ -162,9 +167,14 @@ fn apt_install(
         format!("DPkg::Tools::Options::{SOCLASH}::Version=3"),
     ];
     args.extend_from_slice(extra);
-    args.push(path(deb).to_string());
+    args.push(format!("./{name}"));
+    let log = dir.join("apt-output.txt");
+    let file = std::fs::File::create(&log).expect("apt's output file");
     let mut cmd = Command::new("apt-get");
     cmd.args(&args)
+        .current_dir(dir)
+        .stdout(file.try_clone().expect("dup"))
+        .stderr(file)
         .env("LC_ALL", "C")
         .env("DEBIAN_FRONTEND", "noninteractive")
         .env_remove("SOCLASH_APT_HOOK");
@@ -172,19 +182,93 @@ fn apt_install(
         cmd.env(k, v);
     }
     let t = std::time::Instant::now();
-    let out = cmd.output().expect("apt-get is needed (a Debian machine)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let status = cmd.status().expect("apt-get is needed (a Debian machine)");
+    let text = String::from_utf8_lossy(&std::fs::read(&log).expect("apt's output")).into_owned();
     eprintln!(
         "apt-get install {} (hook {hook_args:?}, {env:?}): exit {:?} in {:?}",
         deb.display(),
-        out.status.code(),
+        status.code(),
         t.elapsed()
     );
-    (out.status.code().unwrap_or(-1), text)
+    (status.code().unwrap_or(-1), text)
+}
+
+/// The README's transcript of apt stopped by the hook, from what apt and
+/// the hook printed: as the administrator runs it, with the hook linked
+/// into /etc/apt/apt.conf.d (so its command is /usr/bin/soclash apt-hook,
+/// without the test's `--waivers`) in root's home (the test's temporary
+/// directory). debconf's note that apt-utils is not installed is left
+/// out: it is about this machine, not the upgrade.
+fn transcript(out: &str, deb: &Path, hook_args: &str) -> String {
+    let dir = deb.parent().expect("dir").display().to_string();
+    let name = deb.file_name().expect("name").to_string_lossy();
+    let mut t = format!(
+        "# ln -s /usr/share/soclash/apt/50soclash /etc/apt/apt.conf.d/50soclash\n# apt-get install ./{name}\n"
+    );
+    let hook = format!("{SOCLASH} apt-hook {hook_args}");
+    for line in out.lines().filter(|l| !l.starts_with("debconf: ")) {
+        t.push_str(
+            &line
+                .replace(&hook, "/usr/bin/soclash apt-hook")
+                .replace(&dir, "/root"),
+        );
+        t.push('\n');
+    }
+    t
+}
+
+/// What differs between two runs of the same transcript, masked: the
+/// hook's time, the package versions its advice names, apt's counts and
+/// sizes (of this machine's other packages, of what gcc built), and
+/// debconf's note about apt-utils.
+fn normalise(t: &str) -> String {
+    let digits = regex::Regex::new(r"[0-9]+").expect("regex");
+    let time = regex::Regex::new(r"checked in [0-9.]+ s:").expect("regex");
+    let version = regex::Regex::new(r"(package [a-z0-9][a-z0-9+.-]+) [0-9](?:[^ ;)]*[^ ;).])?")
+        .expect("regex");
+    t.lines()
+        .filter(|l| !l.starts_with("debconf: "))
+        .map(|l| {
+            let apt_numbers = ["Need to get ", "After this operation, ", "Get:"]
+                .iter()
+                .any(|p| l.starts_with(p))
+                || l.contains(" newly installed, ");
+            let l = if apt_numbers {
+                digits.replace_all(l, "N").into_owned()
+            } else {
+                l.to_string()
+            };
+            let l = time.replace_all(&l, "checked in T s:");
+            let l = version.replace_all(&l, "$1 VERSION");
+            format!("{l}\n")
+        })
+        .collect()
+}
+
+#[test]
+fn the_transcript_normalises_only_what_varies() {
+    let a = "soclash: 1 package to unpack checked in 0.9 s: x\n  fix: y (package php8.2-sqlite3 8.2.36-1~deb12u1); z is in package libpython3.11-stdlib 3.11.2-6+deb12u6.\n0 upgraded, 1 newly installed, 0 to remove and 140 not upgraded.\ndebconf: delaying\n";
+    let b = "soclash: 1 package to unpack checked in 12.3 s: x\n  fix: y (package php8.2-sqlite3 8.2.40-1); z is in package libpython3.11-stdlib 3.11.2-7.\n0 upgraded, 1 newly installed, 0 to remove and 3 not upgraded.\n";
+    assert_eq!(normalise(a), normalise(b));
+    assert!(
+        normalise(a).contains("(package php8.2-sqlite3 VERSION);"),
+        "{}",
+        normalise(a)
+    );
+    assert!(
+        normalise(a).contains("libpython3.11-stdlib VERSION."),
+        "{}",
+        normalise(a)
+    );
+    // What soclash says is not masked.
+    assert_ne!(
+        normalise(a),
+        normalise(&a.replace("1 package", "2 packages"))
+    );
+    assert_ne!(
+        normalise(a),
+        normalise(&a.replace("php8.2-sqlite3", "php8.2-sqlite"))
+    );
 }
 
 fn as_root() {
@@ -228,6 +312,12 @@ fn a_package_that_brings_a_clash_is_stopped_before_dpkg() {
     assert!(!out.contains("Unpacking"), "dpkg ran:\n{out}");
     assert!(!installed(BAD), "{BAD} is installed:\n{out}");
     assert!(!Path::new(BAD_SO).exists(), "{BAD_SO} is on the machine");
+    // What apt and the hook printed is the README's transcript.
+    crate::readme::check_block(
+        "apt-hook",
+        &transcript(&out, &deb, &format!("--waivers {}", path(&waivers))),
+        normalise,
+    );
 }
 
 /// A harmless package goes through (and is purged again); a second hook

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{bind_root, path, soclash, tempdir};
+use crate::common::{SOCLASH, bind_root, path, soclash, tempdir};
 
 const OPENSSL: &str = "sig-mixed-openssl-in-process-pos";
 const SQLITE: &str = "sig-duplicate-sqlite3-in-process-pos";
@@ -254,4 +254,72 @@ fn quiet_runs_summarise_on_stderr() {
         assert_eq!((code, out.as_str()), (2, ""), "{bad:?}: {err}");
         assert!(err.contains("--hostname"), "{err}");
     }
+}
+
+/// A root without /etc/hostname: `scan --archive` fails before it prints
+/// the report, and says to give `--hostname`, which then names the
+/// archive's directory. For `/` the name is the kernel's (uname's
+/// nodename), not /etc/hostname's: checked in a UTS namespace of its own
+/// whose host name differs from this machine's.
+#[test]
+fn archive_names_without_etc_hostname() {
+    let dir = tempdir();
+    let root = dir.path().join("root");
+    let ok = std::process::Command::new("cp")
+        .args(["-a", "--"])
+        .arg(bind_root(OPENSSL))
+        .arg(&root)
+        .status()
+        .expect("cp runs");
+    assert!(ok.success());
+    std::fs::remove_file(root.join("etc/hostname")).expect("the root had /etc/hostname");
+    let archive = dir.path().join("archive");
+    let (code, out, err) = soclash(&["scan", "--root", path(&root), "--archive", path(&archive)]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.contains("no usable hostname") && err.contains("--hostname NAME"),
+        "{err}"
+    );
+    assert!(!archive.exists(), "something was archived");
+    let (code, _, err) = soclash(&[
+        "scan",
+        "--root",
+        path(&root),
+        "--archive",
+        path(&archive),
+        "--hostname",
+        "web-07",
+        "--quiet",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        std::fs::read_dir(archive.join("web-07"))
+            .map(Iterator::count)
+            .ok(),
+        Some(1),
+        "{err}"
+    );
+
+    // `/` in a UTS namespace named otherwise than /etc/hostname says.
+    let etc = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let name = "soclash-uts-test";
+    assert_ne!(etc.trim(), name);
+    let script = format!(
+        "hostname {name} && exec {SOCLASH} scan --archive {} --quiet --fail-on none",
+        path(&archive)
+    );
+    let run = std::process::Command::new("unshare")
+        .args(["--uts", "sh", "-c", &script])
+        .output()
+        .unwrap_or_else(|e| panic!("unshare (util-linux) is needed, as root: {e}"));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{err}");
+    assert!(err.contains(&format!("/{name}/")), "{err}");
+    assert_eq!(
+        std::fs::read_dir(archive.join(name))
+            .map(Iterator::count)
+            .ok(),
+        Some(1),
+        "{err}"
+    );
 }

@@ -4,7 +4,9 @@
 //! path (`/tmp/soclash-readme/NAME`) in a 100-column terminal (tmux, as a
 //! person runs it; `deps` off one, as it prints no table). A block that
 //! drifts fails here; `SOCLASH_README_UPDATE=1` writes the new output into
-//! README.md instead, to be reviewed in the diff.
+//! README.md instead, to be reviewed in the diff. A block whose command
+//! another test runs (apt with the hook: `ELSEWHERE`) is checked there,
+//! through `check_block`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -92,6 +94,41 @@ fn example(args: &[&str], tmux: bool, status: bool) -> String {
     block
 }
 
+/// Blocks another test writes, as it runs what they show: (name, where).
+const ELSEWHERE: &[(&str, &str)] = &[("apt-hook", "tests/it/apt_hook.rs")];
+
+/// README.md is read and rewritten by more than one test.
+static README: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn update() -> bool {
+    std::env::var_os("SOCLASH_README_UPDATE").is_some_and(|v| v == "1")
+}
+
+/// The example block `name` of README.md against `now`, what the test
+/// that runs it saw: both through `normalise`, which masks only what
+/// differs from run to run (timings, temporary paths, versions). With
+/// `SOCLASH_README_UPDATE=1`, `now` is written into README.md instead.
+pub(crate) fn check_block(name: &str, now: &str, normalise: impl Fn(&str) -> String) {
+    let _lock = README.lock().unwrap_or_else(|e| e.into_inner());
+    let path = repo().join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let found = blocks(&readme);
+    let Some((_, shown, range)) = found.iter().find(|(n, _, _)| n == name) else {
+        panic!("README.md has no example {name:?}");
+    };
+    if update() {
+        let mut updated = readme.clone();
+        updated.replace_range(range.clone(), now);
+        std::fs::write(&path, updated).expect("write README.md");
+        return;
+    }
+    let (shown_n, now_n) = (normalise(shown), normalise(now));
+    assert!(
+        shown_n == now_n,
+        "README.md's example {name:?} drifted from what the command prints (SOCLASH_README_UPDATE=1 writes it):\n--- README.md (normalised)\n{shown_n}+++ now (normalised)\n{now_n}"
+    );
+}
+
 /// Removes the copied roots however the test ends.
 struct Cleanup;
 
@@ -165,21 +202,30 @@ fn the_readme_examples_are_what_the_commands_print() {
         }
     };
 
+    let _lock = README.lock().unwrap_or_else(|e| e.into_inner());
+
     let path = repo().join("README.md");
     let readme = std::fs::read_to_string(&path).expect("README.md");
     let found = blocks(&readme);
     let names: Vec<&str> = found.iter().map(|(n, _, _)| n.as_str()).collect();
-    for want in ["scan", "explain", "image", "whatif", "deps"] {
+    let elsewhere = ELSEWHERE.iter().map(|(n, _)| *n);
+    for want in ["scan", "explain", "image", "whatif", "deps"]
+        .into_iter()
+        .chain(elsewhere)
+    {
         assert!(
             names.contains(&want),
             "README.md has no example {want:?}: {names:?}"
         );
     }
-    let update = std::env::var_os("SOCLASH_README_UPDATE").is_some_and(|v| v == "1");
+    let update = update();
     let mut updated = readme.clone();
     let mut drifted = Vec::new();
     // From the end, so the earlier ranges stay valid.
     for (name, shown, range) in found.iter().rev() {
+        if ELSEWHERE.iter().any(|(n, _)| n == name) {
+            continue;
+        }
         let now = expected(name);
         if *shown != now {
             drifted.push(format!("--- README.md ({name})\n{shown}+++ now\n{now}"));

@@ -253,4 +253,23 @@ fn web_stack_versions_are_the_running_ones() {
         path.contains("libpython") || path.contains("/lib-dynload/"),
         "{python}"
     );
+    // The interpreter's own word: Debian's python3 (the one mod_wsgi
+    // embeds here) says its version and where its libpython is.
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import sys, sysconfig; print('%d.%d' % sys.version_info[:2], sysconfig.get_config_var('LIBDIR') + '/' + sysconfig.get_config_var('INSTSONAME'))",
+        ])
+        .output()
+        .expect("/usr/bin/python3 (.ci/deps installs it)");
+    let said = String::from_utf8_lossy(&out.stdout);
+    let (version, lib) = said
+        .trim()
+        .split_once(' ')
+        .unwrap_or_else(|| panic!("python3 said {said:?}"));
+    assert!(
+        path == lib || !path.contains("libpython"),
+        "the stack's libpython {path} is not the system interpreter's {lib}"
+    );
+    assert_eq!(python["version"], version, "{python} against {said}");
 }

@@ -178,7 +178,7 @@ fn broken_signatures_are_reported_where_the_mistake_is() {
     );
     // duplicate-id.yaml, the first file with that id, is the one valid file.
     assert!(
-        stdout.contains(&format!("1 signatures valid, {} errors", MISTAKES.len())),
+        stdout.contains(&format!("1 signature valid, {} errors", MISTAKES.len())),
         "one error per broken file expected:\n{stdout}{stderr}"
     );
     let mut wrong = Vec::new();

@@ -1,6 +1,7 @@
-//! The terminal view as a person sees it: `soclash scan`, `image` and
-//! `explain` run in a real terminal (tmux) of 40, 80 and 200 columns, and
-//! the screen is kept as an insta snapshot to review. No word is split
+//! The terminal view as a person sees it: `soclash scan`, `image`,
+//! `explain`, `fleet`, `diff` and `signatures list` run in a real
+//! terminal (tmux) of 40, 80 and 200 columns, and the screen is kept as
+//! an insta snapshot to review. No word is split
 //! across lines at any width: every word on the screen is one of the same
 //! output drawn 400 columns wide, or one shortened with an ellipsis on
 //! purpose. The roots are copied to a fixed path first so the `root` line
@@ -76,7 +77,8 @@ pub(crate) fn screen(width: u16, env: &[(&str, &str)], args: &[String], escapes:
     let start = Instant::now();
     let mut capture = String::new();
     while start.elapsed() < Duration::from_secs(60) {
-        let mut a = vec!["capture-pane", "-p", "-J"];
+        // From the start of the history: a long output scrolls.
+        let mut a = vec!["capture-pane", "-p", "-J", "-S", "-"];
         if escapes {
             a.push("-e");
         }
@@ -174,6 +176,45 @@ fn split_words_are_found() {
     assert_eq!(split_words("…/other…e.so", wide), ["…/other…e.so"]);
 }
 
+/// `args` run in terminals of 40, 80 and 200 columns: every line within
+/// the width and no word split (against the same output 400 columns wide,
+/// which must hold a table when `table`); each screen kept as the snapshot
+/// `NAME-WIDTH` when `snapshot`. What is wrong goes into `failures`.
+fn check_screens(
+    name: &str,
+    args: &[String],
+    table: bool,
+    snapshot: bool,
+    failures: &mut Vec<String>,
+) -> Vec<String> {
+    let wide = piped(400, args);
+    assert!(
+        !table || wide.contains('┆'),
+        "{name}: no table at 400 columns:\n{wide}"
+    );
+    let mut screens = Vec::new();
+    for width in [40u16, 80, 200] {
+        let text = screen(width, &[], args, false);
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= usize::from(width),
+                "{name}: line wider than {width}: {line}"
+            );
+        }
+        // The screen less the shell's `[exit N]` the session adds.
+        let drawn = text.rsplit_once("[exit ").map_or(text.as_str(), |(d, _)| d);
+        let split = split_words(drawn, &wide);
+        if !split.is_empty() {
+            failures.push(format!("{name} at {width} columns: {split:?}\n{text}"));
+        }
+        if snapshot {
+            insta::assert_snapshot!(format!("{name}-{width}"), text);
+        }
+        screens.push(text);
+    }
+    screens
+}
+
 /// Every screen at 40, 80 and 200 columns: lines within the width, no word
 /// split, and the snapshot.
 #[test]
@@ -194,29 +235,159 @@ fn the_table_in_40_80_and_200_columns() {
     ];
     let mut failures = Vec::new();
     for (name, args) in &screens {
-        let wide = piped(400, args);
-        assert!(
-            wide.contains('┆'),
-            "{name}: no table at 400 columns:\n{wide}"
-        );
-        for width in [40u16, 80, 200] {
-            let text = screen(width, &[], args, false);
-            for line in text.lines() {
-                assert!(
-                    line.chars().count() <= usize::from(width),
-                    "{name}: line wider than {width}: {line}"
-                );
-            }
-            // The screen less the shell's `[exit N]` the session adds.
-            let drawn = text.rsplit_once("[exit ").map_or(text.as_str(), |(d, _)| d);
-            let split = split_words(drawn, &wide);
-            if !split.is_empty() {
-                failures.push(format!("{name} at {width} columns: {split:?}\n{text}"));
-            }
-            insta::assert_snapshot!(format!("{name}-{width}"), text);
-        }
+        check_screens(name, args, true, true, &mut failures);
     }
     assert!(failures.is_empty(), "words split:\n{}", failures.join("\n"));
+}
+
+/// An archive at a fixed path, removed however the test ends.
+struct Archive(PathBuf);
+
+impl Drop for Archive {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The report of a real scan of the sample root `name` as host `host`
+/// wrote it at `stamp` (`%Y%m%dT%H%M%SZ`) into `archive`; the tool line
+/// fixed, so the view does not change with the catalogue's hash.
+fn archived(archive: &Path, name: &str, host: &str, stamp: &str) -> PathBuf {
+    let out = Command::new(SOCLASH)
+        .args(["scan", "--cpu-level", "3", "--format", "yaml", "--root"])
+        .arg(crate::common::bind_root(name))
+        .output()
+        .expect("soclash runs");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "scan {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    let rfc = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &stamp[..4],
+        &stamp[4..6],
+        &stamp[6..8],
+        &stamp[9..11],
+        &stamp[11..13],
+        &stamp[13..15]
+    );
+    let mut in_tool = false;
+    let mut report = String::new();
+    for l in text.lines() {
+        if !l.starts_with(' ') {
+            in_tool = l == "tool:";
+        }
+        let l = if in_tool && l.starts_with("  version:") {
+            "  version: 0.1.0".to_string()
+        } else if in_tool && l.starts_with("  signatures:") {
+            "  signatures: the catalogue of this test".to_string()
+        } else if l.starts_with("  hostname:") {
+            format!("  hostname: {host}")
+        } else if l.starts_with("  scanned_at:") {
+            format!("  scanned_at: {rfc}")
+        } else {
+            l.to_string()
+        };
+        report.push_str(&l);
+        report.push('\n');
+    }
+    let file = archive.join(host).join(format!("{stamp}.yaml"));
+    std::fs::create_dir_all(file.parent().expect("host dir")).expect("mkdir");
+    std::fs::write(&file, report).expect("report");
+    file
+}
+
+/// The fleet view, a diff and the signature catalogue at 40, 80 and 200
+/// columns: no word split, lines within the width; the fleet view kept as
+/// snapshots (the catalogue changes with every signature, and the diff
+/// shows the sample objects' build-ids, so those two are checked here
+/// rather than kept).
+#[test]
+fn fleet_diff_and_signatures_in_40_80_and_200_columns() {
+    let archive = Archive(PathBuf::from("/tmp/soclash-table-roots/archive"));
+    let a = &archive.0;
+    let _ = std::fs::remove_dir_all(a);
+    archived(
+        a,
+        "sig-libedit-vs-libreadline-pos",
+        "web01",
+        "20261030T060000Z",
+    );
+    let old = archived(
+        a,
+        "sig-pysqlite-cache-init-vs-mod-cache-neg",
+        "web02.example.org",
+        "20261025T060000Z",
+    );
+    let new = archived(
+        a,
+        "sig-pysqlite-cache-init-vs-mod-cache-pos",
+        "web02.example.org",
+        "20261030T060000Z",
+    );
+    archived(
+        a,
+        "sig-libedit-vs-libreadline-neg",
+        "db01",
+        "20261001T060000Z",
+    );
+    let arg = |p: &Path| p.display().to_string();
+    let fleet: Vec<String> = ["fleet", "--at", "2026-11-02"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([arg(a)])
+        .collect();
+    let diff: Vec<String> = vec!["diff".into(), arg(&old), arg(&new)];
+    let signatures: Vec<String> = vec!["signatures".into(), "list".into()];
+    let mut failures = Vec::new();
+    let fleet_screens = check_screens("fleet", &fleet, true, true, &mut failures);
+    let diff_screens = check_screens("diff", &diff, false, false, &mut failures);
+    let sig_screens = check_screens("signatures", &signatures, true, false, &mut failures);
+    assert!(failures.is_empty(), "words split:\n{}", failures.join("\n"));
+    // What each must show, at every width: the fleet's high finding, its
+    // drift and stale host (32 days before --at); the diff's added
+    // finding; every signature of the catalogue.
+    for s in &fleet_screens {
+        // Words as read, across wrapped lines.
+        let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        for want in [
+            "pysqlite-cache-init-vs-mod-cache",
+            "libedit-vs-libreadline",
+            "db01: newest report 20261001T060000Z (32 days old)",
+        ] {
+            assert!(s.contains(want), "fleet: no {want:?}:\n{s}");
+        }
+    }
+    for s in &diff_screens {
+        assert!(
+            s.contains("added finding  high") && s.contains("pysqlite-cache-init-vs-mod-cache"),
+            "diff:\n{s}"
+        );
+    }
+    let ids = Command::new(SOCLASH)
+        .args(["signatures", "list", "--format", "json"])
+        .output()
+        .expect("soclash runs");
+    let ids: serde_json::Value = serde_json::from_slice(&ids.stdout).expect("JSON");
+    let ids = ids.as_array().expect("a list");
+    assert!(ids.len() > 10, "{ids:?}");
+    for (s, width) in sig_screens.iter().zip([40, 80, 200]) {
+        for id in ids {
+            let id = id["id"].as_str().expect("id");
+            // A record's `id: ` line; an id longer than that is shortened
+            // (the split-word check above held it to one word of the
+            // catalogue).
+            if id.len() + "id: ".len() > width {
+                continue;
+            }
+            assert!(
+                s.lines().any(|l| l.split([' ', '│', '┆']).any(|w| w == id)),
+                "signatures list: {id} missing or split:\n{s}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -107,7 +107,7 @@ fn too_many_signature_files() {
     assert_eq!(run.code, Some(1), "{run:#?}");
     run.assert_names_budget("SIGNATURE_FILES");
     assert!(
-        run.stdout.contains("0 signatures valid, 1 errors"),
+        run.stdout.contains("0 signatures valid, 1 error\n"),
         "{run:#?}"
     );
 }
