@@ -189,6 +189,7 @@ mod tests {
             interpreter: None,
             order,
             preload_errors: Vec::new(),
+            listing: crate::resolve::profile::Search::Glibc,
         }
     }
 
