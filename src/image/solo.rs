@@ -190,6 +190,7 @@ mod tests {
             order,
             preload_errors: Vec::new(),
             listing: crate::resolve::profile::Search::Glibc,
+            itself_lines: Vec::new(),
         }
     }
 

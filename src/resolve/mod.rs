@@ -664,6 +664,10 @@ pub struct Load {
     pub preload_errors: Vec<String>,
     /// Whose loader's listing this is (`ld.so --list` or `ld-musl --list`).
     pub listing: profile::Search,
+    /// musl: a further line for the loader under another of its names
+    /// (`libm.so.6` after `libc.so`), printed after that many entries of
+    /// `order`.
+    pub itself_lines: Vec<(usize, BString)>,
 }
 
 /// Why the main file could not be loaded at all.
@@ -693,7 +697,15 @@ impl Load {
                 out.push(format!("\t{}", p.display()));
             }
         }
-        for &i in self.order.iter().skip(1) {
+        let itself = |k: usize, out: &mut Vec<String>| {
+            for (_, name) in self.itself_lines.iter().filter(|(at, _)| *at == k) {
+                if let Some(p) = self.objects.get(1).and_then(|o| o.path.as_ref()) {
+                    out.push(format!("\t{} => {}", name.to_str_lossy(), p.display()));
+                }
+            }
+        };
+        for (k, &i) in self.order.iter().enumerate().skip(1) {
+            itself(k, &mut out);
             let Some(o) = self.objects.get(i) else {
                 continue;
             };
@@ -709,6 +721,7 @@ impl Load {
             }
             out.push(line);
         }
+        itself(self.order.len(), &mut out);
         if out.is_empty() {
             out.push("\tstatically linked".to_string());
         }

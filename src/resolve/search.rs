@@ -87,6 +87,10 @@ struct State {
     /// Loaded by the root's other C library (its `PT_INTERP` names that
     /// library's loader): see `Loader::view_of`.
     other: bool,
+    /// musl: the reserved name classes already printed, and the lines for
+    /// the loader after its first, each after that many entries of `order`.
+    reported: u32,
+    itself_lines: Vec<(usize, BString)>,
 }
 
 /// What a `dlopen` undoes when it fails.
@@ -248,6 +252,8 @@ impl<'r> Loader<'r> {
             order: vec![0],
             want: (class, facts.machine),
             other,
+            reported: 0,
+            itself_lines: Vec::new(),
         };
         // The dynamic linker is in the namespace from the start. `ld.so
         // --list` is one loader, the compiled-in RTLD, whatever the file
@@ -684,6 +690,7 @@ impl Namespace<'_, '_> {
             interpreter,
             preload_errors: self.preload_errors,
             listing,
+            itself_lines: self.st.itself_lines,
         }
     }
 }
@@ -726,12 +733,19 @@ impl Loader<'_> {
             // musl's loader is libc.so, libm.so… wherever a file of the
             // name is; it joins the list when first asked for, under the
             // name it was first asked by.
+            let class = super::profile::musl::reserved_class(name.as_bytes());
+            let printed = class.is_none_or(|c| st.reported & (1 << c) != 0);
+            if let Some(c) = class {
+                st.reported |= 1 << c;
+            }
             if !st.order.contains(&1) {
                 st.order.push(1);
                 if let Some(o) = st.objects.get_mut(1) {
                     o.name = name.to_owned();
                     o.loader = requester;
                 }
+            } else if !printed {
+                st.itself_lines.push((st.order.len(), name.to_owned()));
             }
             if let Some(a) = st.aliases.get_mut(1) {
                 if !a.iter().any(|n| n == name) {

@@ -89,8 +89,15 @@ impl Musl {
 
 /// Whether musl's loader answers `name` with itself.
 pub fn is_reserved(name: &[u8]) -> bool {
-    name.strip_prefix(b"lib")
-        .is_some_and(|rest| RESERVED.iter().any(|r| rest.starts_with(r)))
+    reserved_class(name).is_some()
+}
+
+/// Which of its reserved names `name` is (`libc.so` and `libc.so.6` are
+/// both `c`): `ld-musl --list` prints one line per class, for the first
+/// name of it asked for.
+pub fn reserved_class(name: &[u8]) -> Option<usize> {
+    let rest = name.strip_prefix(b"lib")?;
+    RESERVED.iter().position(|r| rest.starts_with(r))
 }
 
 impl Libc for Musl {
