@@ -515,7 +515,17 @@ impl Namespace<'_, '_> {
             aliases: self.st.aliases.clone(),
             order: self.st.order.clone(),
         };
-        let j = self.loader.map_object(&mut self.st, name, caller, None);
+        // musl's dlopen searches as for a dependency of the main program
+        // (`load_library(file, head)`), whoever calls it.
+        let (requester, loader) = if self.loader.view_of(&self.st).profile.search() == Search::Musl
+        {
+            (Some(0), Some(0))
+        } else {
+            (caller, None)
+        };
+        let j = self
+            .loader
+            .map_object(&mut self.st, name, requester, loader);
         let existing = j < saved.objects;
         let failure = match self.st.objects.get(j).map(|o| &o.how) {
             Some(How::NotFound(tried)) => Some(DlopenError::NotFound {
