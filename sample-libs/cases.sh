@@ -610,6 +610,37 @@ case_U3-musl-missing() {
     FATAL=1
 }
 
+case_U4-musl-llp-first-no-soname() {
+    DESCRIPTION="U4 (musl): LD_LIBRARY_PATH=/opt/llp before the program's DT_RPATH /opt/rp (libq in both: /opt/llp's, where glibc takes the RPATH's); libs.so (soname libsoname.so.1) needed by that name, libt needs libsoname.so.1, a different file in /usr/lib: musl matches no soname and loads it too"
+    alpine_root
+    LLP=/opt/llp
+    mlib /opt/llp/libq.so libq.so
+    mlib /opt/rp/libq.so libq.so
+    mlib /opt/rp/libs.so libsoname.so.1
+    mlib /usr/lib/libsoname.so.1 libsoname.so.1
+    mlib /opt/rp/libt.so libt.so "$R/usr/lib/libsoname.so.1"
+    # The program names libs.so (a link-time stub of that soname); the file
+    # in the root says libsoname.so.1.
+    stub libs.so libs.so
+    mexe "$FILE" "$R/opt/rp/libq.so" "$B/libs.so" "$R/opt/rp/libt.so" \
+        -Wl,--disable-new-dtags,-rpath,/opt/rp
+}
+
+case_U5-musl-eloop-and-directory() {
+    DESCRIPTION="U5 (musl): RPATH /opt/d1:/opt/d2; d1/libf.so a symlink loop ends the search (copy in d2 and /usr/lib not taken), d1/libg.so a directory is opened and cannot be mapped: both 'Error loading shared library', status 127"
+    alpine_root
+    mkdir -p "$R/opt/d1" "$R/opt/d2"
+    mlib /opt/d2/libf.so libf.so
+    mlib /usr/lib/libf.so libf.so
+    mlib /opt/d2/libg.so libg.so
+    ln -s libf.so "$R/opt/d1/libf.so.loop"
+    ln -s libf.so.loop "$R/opt/d1/libf.so"
+    mkdir "$R/opt/d1/libg.so"
+    mexe "$FILE" "$R/opt/d2/libf.so" "$R/opt/d2/libg.so" \
+        -Wl,--disable-new-dtags,-rpath,/opt/d1:/opt/d2
+    FATAL=1
+}
+
 # --- main ------------------------------------------------------------------
 
 if ! declare -F "case_$CASE" >/dev/null; then
