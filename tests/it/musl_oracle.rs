@@ -1,0 +1,159 @@
+//! Oracle test: `soclash deps` on musl programs of this glibc host against
+//! musl's own loader, `/lib/ld-musl-x86_64.so.1 --list` (Debian's `musl`
+//! and `musl-tools`, which `.ci/deps` installs). The root is `/`, so the
+//! loader soclash must pick is the program's `PT_INTERP`, not the root's
+//! glibc; the Alpine-layout roots are `sample_roots`' `U*` cases.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use assert_cmd::Command as BinCommand;
+
+const LDSO: &str = "/lib/ld-musl-x86_64.so.1";
+
+fn musl_gcc(dir: &Path, args: &[&str]) {
+    let out = Command::new("musl-gcc")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run musl-gcc ({e}): .ci/deps installs musl-tools"));
+    assert!(
+        out.status.success(),
+        "musl-gcc {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The loader's lines without load addresses.
+fn without_addresses(out: &[u8]) -> String {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| match l.rfind(" (0x") {
+            Some(i) => format!("{}\n", &l[..i]),
+            None => format!("{l}\n"),
+        })
+        .collect()
+}
+
+fn loader_errors(stderr: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| l.starts_with("Error loading shared library"))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn compare(program: &Path) -> Result<(), String> {
+    let oracle: Output = Command::new(LDSO)
+        .arg("--list")
+        .arg(program)
+        .env_clear()
+        .output()
+        .map_err(|e| format!("cannot run {LDSO}: {e}"))?;
+    let ours = BinCommand::cargo_bin("soclash")
+        .expect("the soclash binary is built for tests")
+        .arg("deps")
+        .arg(program)
+        .output()
+        .map_err(|e| format!("cannot run soclash: {e}"))?;
+    let want = without_addresses(&oracle.stdout);
+    let got = String::from_utf8_lossy(&ours.stdout).into_owned();
+    let want_errors = loader_errors(&oracle.stderr);
+    let got_errors = loader_errors(&ours.stderr);
+    // musl exits 127 after listing past what it could not load; deps
+    // exits 2, as for ld.so's fatal cases.
+    let want_code = match oracle.status.code() {
+        Some(0) => 0,
+        Some(127) => 2,
+        other => return Err(format!("{LDSO} --list exited {other:?}")),
+    };
+    if want == got && want_errors == got_errors && ours.status.code() == Some(want_code) {
+        return Ok(());
+    }
+    Err(format!(
+        "{}:\n--- {LDSO} --list (status {:?})\n{want}{want_errors:?}\n--- soclash deps (status {:?})\n{got}{}",
+        program.display(),
+        oracle.status.code(),
+        ours.status.code(),
+        String::from_utf8_lossy(&ours.stderr)
+    ))
+}
+
+#[test]
+fn deps_agrees_with_ld_musl_on_programs_of_a_glibc_host() {
+    assert!(
+        Path::new(LDSO).exists(),
+        "{LDSO} missing: .ci/deps installs Debian's musl"
+    );
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let d = tmp.path();
+    fs::write(d.join("lib.c"), "int f(void) { return 1; }\n").expect("write lib.c");
+    fs::write(d.join("main.c"), "int main(void) { return 0; }\n").expect("write main.c");
+    fs::create_dir_all(d.join("lib/deep")).expect("mkdir");
+    let lib = |path: &str, soname: &str, extra: &[&str]| {
+        let soname_arg = format!("-Wl,-soname,{soname}");
+        let mut args = vec![
+            "-shared",
+            "-fPIC",
+            "-o",
+            path,
+            "lib.c",
+            soname_arg.as_str(),
+            "-Wl,--no-as-needed",
+        ];
+        args.extend_from_slice(extra);
+        musl_gcc(d, &args);
+    };
+    lib("lib/deep/libdeep.so", "libdeep.so", &[]);
+    // libmid finds libdeep through its own $ORIGIN RUNPATH.
+    lib(
+        "lib/libmid.so",
+        "libmid.so",
+        &[
+            "lib/deep/libdeep.so",
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/deep",
+        ],
+    );
+    lib("lib/libtop.so", "libtop.so", &["lib/libmid.so"]);
+    let rpath = format!("-Wl,--disable-new-dtags,-rpath,{}", d.join("lib").display());
+    // ok: RPATH of the program for libtop and libmid, libm.so.6 is musl.
+    musl_gcc(
+        d,
+        &[
+            "-o",
+            "ok",
+            "main.c",
+            "-Wl,--no-as-needed",
+            "lib/libtop.so",
+            "-lm",
+            rpath.as_str(),
+        ],
+    );
+    // missing: libtop is not on any path of it.
+    musl_gcc(
+        d,
+        &[
+            "-o",
+            "missing",
+            "main.c",
+            "-Wl,--no-as-needed",
+            "lib/libtop.so",
+        ],
+    );
+    let mut failures = Vec::new();
+    let mut ok_count = 0;
+    for p in ["ok", "missing"] {
+        match compare(&d.join(p)) {
+            Ok(()) => ok_count += 1,
+            Err(e) => failures.push(e),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 2 musl programs differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(ok_count, 2);
+}
