@@ -320,6 +320,20 @@ impl<'r> Loader<'r> {
                 }
             }
         };
+        let other = (profile.search() != profile::Search::Musl)
+            .then(|| profile::Musl::detect_in(root))
+            .flatten()
+            .map(|m| View::new(Profile::new(m), &cpu));
+        for (path, reason) in profile
+            .problems()
+            .iter()
+            .chain(other.iter().flat_map(|v| v.profile.problems()))
+        {
+            problems.push(FileProblem {
+                path: path.clone(),
+                reason: reason.clone(),
+            });
+        }
         Loader {
             native: View::new(profile.clone(), &cpu),
             multilib: profile
@@ -327,10 +341,7 @@ impl<'r> Loader<'r> {
                 .iter()
                 .map(|p| View::new(p.clone(), &cpu))
                 .collect(),
-            other: (profile.search() != profile::Search::Musl)
-                .then(|| profile::Musl::detect_in(root))
-                .flatten()
-                .map(|m| View::new(Profile::new(m), &cpu)),
+            other,
             root,
             opts,
             profile,

@@ -157,3 +157,79 @@ fn deps_agrees_with_ld_musl_on_programs_of_a_glibc_host() {
     );
     assert_eq!(ok_count, 2);
 }
+
+/// A FIFO or an oversized file where musl's path file is: musl would block
+/// or read it whole; soclash says it did not read it and searches an empty
+/// path, so a library only in `/usr/lib` is not found, and goes on.
+#[test]
+fn an_unread_path_file_is_an_error_entry_and_an_empty_path() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let root = tmp.path();
+    for d in ["lib", "etc", "usr/lib", "opt/app/bin", "build"] {
+        fs::create_dir_all(root.join(d)).expect("mkdir");
+    }
+    fs::copy(LDSO, root.join("lib/ld-musl-x86_64.so.1"))
+        .unwrap_or_else(|e| panic!("{LDSO} ({e}): .ci/deps installs Debian's musl"));
+    let b = root.join("build");
+    fs::write(b.join("lib.c"), "int f(void) { return 1; }\n").expect("write lib.c");
+    fs::write(b.join("main.c"), "int main(void) { return 0; }\n").expect("write main.c");
+    let lib = root.join("usr/lib/libhere.so");
+    let lib = lib.to_str().expect("utf-8 path");
+    musl_gcc(
+        &b,
+        &[
+            "-shared",
+            "-fPIC",
+            "-o",
+            lib,
+            "lib.c",
+            "-Wl,-soname,libhere.so",
+        ],
+    );
+    let app = root.join("opt/app/bin/app");
+    let app = app.to_str().expect("utf-8 path");
+    musl_gcc(&b, &["-o", app, "main.c", "-Wl,--no-as-needed", lib]);
+    let path_file = root.join("etc/ld-musl-x86_64.path");
+    let run = || {
+        BinCommand::cargo_bin("soclash")
+            .expect("the soclash binary is built for tests")
+            .arg("deps")
+            .arg("--root")
+            .arg(root)
+            .arg("/opt/app/bin/app")
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .expect("soclash runs")
+    };
+    // Without a path file: the default path finds it.
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("libhere.so => /usr/lib/libhere.so"));
+    for (kind, make) in [
+        (
+            "FIFO",
+            Box::new(|p: &Path| {
+                let status = Command::new("mkfifo").arg(p).status().expect("mkfifo runs");
+                assert!(status.success());
+            }) as Box<dyn Fn(&Path)>,
+        ),
+        (
+            "over budget",
+            Box::new(|p: &Path| {
+                fs::write(p, "/usr/lib\n".repeat(200_000)).expect("write the path file");
+            }),
+        ),
+    ] {
+        let _ = fs::remove_file(&path_file);
+        make(&path_file);
+        let out = run();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{kind}: {stderr}");
+        assert!(
+            stderr.contains("/etc/ld-musl-x86_64.path:")
+                && stderr.contains("searched as an empty path")
+                && stderr.contains("Error loading shared library libhere.so"),
+            "{kind}: {stderr}"
+        );
+    }
+}

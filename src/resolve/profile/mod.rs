@@ -170,6 +170,12 @@ pub trait Libc: fmt::Debug + Send + Sync {
         Search::Glibc
     }
 
+    /// What could not be read while recognising it (a configuration file
+    /// over its budget), each an error entry of the run.
+    fn problems(&self) -> &[(PathBuf, String)] {
+        &[]
+    }
+
     /// Whether its loader answers a `DT_NEEDED` of this name with itself,
     /// wherever a file of the name is (musl's `libc.so`, `libm.so.6`…).
     fn is_itself(&self, _name: &[u8]) -> bool {

@@ -46,6 +46,8 @@ const RESERVED: &[&[u8]] = &[
 pub struct Musl {
     interpreter: PathBuf,
     dirs: Vec<PathBuf>,
+    /// The path file, when it could not be read (see [`Libc::problems`]).
+    problems: Vec<(PathBuf, String)>,
 }
 
 impl Musl {
@@ -65,6 +67,7 @@ impl Musl {
         Musl {
             interpreter: PathBuf::from(INTERPRETER),
             dirs,
+            problems: Vec::new(),
         }
     }
 
@@ -103,7 +106,9 @@ pub fn reserved_class(name: &[u8]) -> Option<usize> {
 impl Libc for Musl {
     /// A root holding musl's x86-64 loader. The path file is read as the
     /// loader reads it: absent gives the default path, present but
-    /// unreadable gives an empty one (`sys_path = ""`).
+    /// unreadable gives an empty one (`sys_path = ""`); one soclash does
+    /// not read (over its budget, not a regular file) is an error entry
+    /// and searched as empty too.
     fn detect(root: &Root) -> Option<Musl> {
         let interpreter = Path::new(INTERPRETER);
         root.kind(interpreter)?;
@@ -111,8 +116,17 @@ impl Libc for Musl {
         Some(match root.read(&file, crate::budget::named!(SMALL_FILE)) {
             Ok(bytes) => Musl::with_path_file(Some(&bytes)),
             Err(e) if e.is_absent() => Musl::with_path_file(None),
-            Err(_) => Musl::with_path_file(Some(b"")),
+            Err(e) => {
+                let mut m = Musl::with_path_file(Some(b""));
+                m.problems
+                    .push((file, format!("{e}; searched as an empty path")));
+                m
+            }
         })
+    }
+
+    fn problems(&self) -> &[(PathBuf, String)] {
+        &self.problems
     }
 
     fn name(&self) -> &'static str {
