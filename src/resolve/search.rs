@@ -236,7 +236,10 @@ impl<'r> Loader<'r> {
             return Err(LoadError::NotDynamic);
         };
         let name = BString::from(file.as_os_str().as_encoded_bytes());
-        let other = self.is_other_libc(facts.interpreter.as_ref().map(|i| i.as_bytes()));
+        let other = match &facts.interpreter {
+            Some(i) => self.is_other_libc(i.as_bytes()),
+            None => self.links_other_libc(&facts.needed),
+        };
         let mut st = State {
             objects: vec![Loaded {
                 name: name.clone(),
@@ -1026,9 +1029,20 @@ impl Loader<'_> {
 
     /// Whether a program asking for `interpreter` is loaded by the root's
     /// other C library (a musl program on a glibc host).
-    fn is_other_libc(&self, interpreter: Option<&[u8]>) -> bool {
+    fn is_other_libc(&self, interpreter: &[u8]) -> bool {
+        self.other
+            .as_ref()
+            .is_some_and(|v| interpreter == v.profile.interpreter().as_os_str().as_encoded_bytes())
+    }
+
+    /// Whether an object without `PT_INTERP` (a library listed on its own)
+    /// was linked against the root's other C library: it needs one of its
+    /// sonames (musl's `libc.so`, which no glibc library needs).
+    fn links_other_libc(&self, needed: &[BString]) -> bool {
         self.other.as_ref().is_some_and(|v| {
-            interpreter == Some(v.profile.interpreter().as_os_str().as_encoded_bytes())
+            needed
+                .iter()
+                .any(|n| v.profile.libc_sonames().iter().any(|s| n == s.as_bytes()))
         })
     }
 

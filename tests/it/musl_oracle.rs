@@ -2,7 +2,8 @@
 //! musl's own loader, `/lib/ld-musl-x86_64.so.1 --list` (Debian's `musl`
 //! and `musl-tools`, which `.ci/deps` installs). The root is `/`, so the
 //! loader soclash must pick is the program's `PT_INTERP`, not the root's
-//! glibc; the Alpine-layout roots are `sample_roots`' `U*` cases.
+//! glibc (for a library, which has none, its `DT_NEEDED` on musl's
+//! `libc.so`); the Alpine-layout roots are `sample_roots`' `U*` cases.
 
 use std::fs;
 use std::path::Path;
@@ -143,7 +144,9 @@ fn deps_agrees_with_ld_musl_on_programs_of_a_glibc_host() {
     );
     let mut failures = Vec::new();
     let mut ok_count = 0;
-    for p in ["ok", "missing"] {
+    // The libraries too: no PT_INTERP, musl's by their DT_NEEDED libc.so.
+    let objects = ["ok", "missing", "lib/libtop.so", "lib/libmid.so"];
+    for p in objects {
         match compare(&d.join(p)) {
             Ok(()) => ok_count += 1,
             Err(e) => failures.push(e),
@@ -151,11 +154,12 @@ fn deps_agrees_with_ld_musl_on_programs_of_a_glibc_host() {
     }
     assert!(
         failures.is_empty(),
-        "{} of 2 musl programs differ:\n{}",
+        "{} of {} musl objects differ:\n{}",
         failures.len(),
+        objects.len(),
         failures.join("\n")
     );
-    assert_eq!(ok_count, 2);
+    assert_eq!(ok_count, objects.len());
 }
 
 /// A FIFO or an oversized file where musl's path file is: musl would block

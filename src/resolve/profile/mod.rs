@@ -170,6 +170,13 @@ pub trait Libc: fmt::Debug + Send + Sync {
         Search::Glibc
     }
 
+    /// The sonames of its C library proper: an object without `PT_INTERP`
+    /// (a shared library listed on its own) that needs one of them was
+    /// linked against this library.
+    fn libc_sonames(&self) -> &[&'static str] {
+        &[]
+    }
+
     /// What could not be read while recognising it (a configuration file
     /// over its budget), each an error entry of the run.
     fn problems(&self) -> &[(PathBuf, String)] {

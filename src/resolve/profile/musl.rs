@@ -129,6 +129,11 @@ impl Libc for Musl {
         &self.problems
     }
 
+    /// musl-gcc's (`libc.so`) and Alpine's (`libc.musl-x86_64.so.1`).
+    fn libc_sonames(&self) -> &[&'static str] {
+        &["libc.so", "libc.musl-x86_64.so.1"]
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }
