@@ -519,13 +519,17 @@ impl Namespace<'_, '_> {
             order: self.st.order.clone(),
         };
         // musl's dlopen searches as for a dependency of the main program
-        // (`load_library(file, head)`), whoever calls it.
-        let (requester, loader) = if self.loader.view_of(&self.st).profile.search() == Search::Musl
-        {
+        // (`load_library(file, head)`), whoever calls it. musl has no
+        // RTLD_DEEPBIND (its dlfcn.h defines none, so PHP built on it
+        // passes none): the flag is dropped, and the object binds through
+        // the global scope like any other.
+        let musl = self.loader.view_of(&self.st).profile.search() == Search::Musl;
+        let (requester, loader) = if musl {
             (Some(0), Some(0))
         } else {
             (caller, None)
         };
+        let flags = if musl { flags & !rtld::DEEPBIND } else { flags };
         let j = self
             .loader
             .map_object(&mut self.st, name, requester, loader);

@@ -237,3 +237,37 @@ fn an_unread_path_file_is_an_error_entry_and_an_empty_path() {
         );
     }
 }
+
+/// musl has no `RTLD_DEEPBIND` (its dlfcn.h defines none): on an Alpine
+/// root a `dlopen` asked with it (as mod_php asks for its extensions on
+/// glibc) forms a group without it. U2's `/opt/r/lib/libs2.so` is a copy
+/// the start-up did not load.
+#[test]
+fn a_musl_dlopen_has_no_deepbind() {
+    use soclash::resolve::{Loader, Options, rtld};
+    let dir = crate::common::sample_roots_dir().join("U2-musl-rpath-origin/root");
+    assert!(
+        dir.is_dir(),
+        "{} missing: run `make sample-libs`",
+        dir.display()
+    );
+    let root = soclash::root::Root::new(&dir).expect("the U2 root");
+    let loader = Loader::new(&root, Options::default());
+    assert_eq!(loader.profile().name(), "musl");
+    let mut ns = loader
+        .start(Path::new("/opt/app/bin/app"), &[])
+        .expect("start the program");
+    let before = ns.objects().len();
+    let j = ns
+        .dlopen(
+            bstr::BStr::new("/opt/r/lib/libs2.so"),
+            rtld::LAZY | rtld::GLOBAL | rtld::DEEPBIND,
+            Some(0),
+        )
+        .expect("the copy in /opt/r/lib opens");
+    assert!(j >= before, "a new object, not the start-up's libs2.so");
+    let group = ns.groups().last().expect("the dlopen's group");
+    assert_eq!(group.root, j);
+    assert_eq!(group.flags & rtld::DEEPBIND, 0, "flags {:#x}", group.flags);
+    assert_ne!(group.flags & rtld::GLOBAL, 0);
+}
