@@ -189,6 +189,10 @@ pub struct Host {
     pub os_release: OsRelease,
     /// glibc release of the root, e.g. "2.36", when known.
     pub glibc: Option<String>,
+    /// The C library whose loader the scan modelled, with its release when
+    /// known: `glibc 2.36`, `musl`. Absent in reports written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub libc: Option<String>,
     /// `new`, `old`, `compat`, or `none` (then ldconfig was emulated);
     /// `rebuilt` in a what-if whose packages activate the ldconfig
     /// trigger: the cache ldconfig writes after the install (emulated).
@@ -384,7 +388,10 @@ impl Report {
             ],
             vec![
                 format!("root {}", self.host.root),
-                format!("glibc {}", self.host.glibc.as_deref().unwrap_or("?")),
+                match &self.host.libc {
+                    Some(l) if !l.starts_with("glibc") => l.clone(),
+                    _ => format!("glibc {}", self.host.glibc.as_deref().unwrap_or("?")),
+                },
                 format!("ld.so.cache {}", self.host.ld_cache),
                 format!("x86-64-v{}", self.host.cpu_level),
                 format!(

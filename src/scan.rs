@@ -797,6 +797,13 @@ fn host_facts(root: &Root, loader: &Loader<'_>, opts: &ScanOptions) -> Host {
         glibc: Some(loader.profile())
             .filter(|p| p.name() == glibc::NAME)
             .and_then(|p| p.version()),
+        libc: Some({
+            let p = loader.profile();
+            match p.version() {
+                Some(v) => format!("{} {v}", p.name()),
+                None => p.name().to_string(),
+            }
+        }),
         ld_cache: ld_cache.into(),
         cpu_level: opts.cpu.level,
         scanned_at: opts.scanned_at.clone(),

@@ -23,7 +23,11 @@ pub enum Command {
     /// linux-vdso are left out. With several FILEs each block starts with a
     /// `FILE:` line. Every name is resolved the way glibc's ld.so would
     /// (RPATH/RUNPATH, LD_LIBRARY_PATH, ld.so.cache, glibc-hwcaps, default
-    /// directories) from the files and the root's own configuration.
+    /// directories) from the files and the root's own configuration; a musl
+    /// program (PT_INTERP /lib/ld-musl-x86_64.so.1) the way musl's loader
+    /// would, listed as `ld-musl-x86_64.so.1 --list` lists it, with its
+    /// `Error loading shared library` lines on stderr and exit status 2
+    /// where it would exit 127.
     Deps(DepsArgs),
     /// Audit this host (or --root) for shared-library conflicts.
     ///

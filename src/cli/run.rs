@@ -78,7 +78,12 @@ fn deps_block(
     match loader.load_with(file, preload) {
         Ok(load) => {
             let mut notes = load.preload_errors.clone();
-            notes.extend(load.version_problems(&file.display().to_string()));
+            let musl = load.listing == soclash::resolve::profile::Search::Musl;
+            if !musl {
+                // musl checks no symbol versions.
+                notes.extend(load.version_problems(&file.display().to_string()));
+            }
+            let loader_errors = load.loader_errors();
             let lines = if tree {
                 load.tree_lines(why)
             } else {
@@ -89,9 +94,22 @@ fn deps_block(
                 text.push_str(&l);
                 text.push('\n');
             }
-            let fatal = load.fatal().map(|(path, reason)| {
-                format!("{}: {reason} (ld.so would refuse to start)", path.display())
-            });
+            let fatal = if musl {
+                // musl lists on past a library it cannot load, then exits
+                // 127; deps, like for ld.so's fatal cases, says the
+                // process would not start and exits 2.
+                (!loader_errors.is_empty()).then(|| {
+                    format!(
+                        "{} of its libraries could not be loaded (musl's loader would refuse to start)",
+                        loader_errors.len()
+                    )
+                })
+            } else {
+                load.fatal().map(|(path, reason)| {
+                    format!("{}: {reason} (ld.so would refuse to start)", path.display())
+                })
+            };
+            notes.extend(loader_errors);
             Block {
                 text,
                 err: fatal,

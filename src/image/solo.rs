@@ -189,6 +189,8 @@ mod tests {
             interpreter: None,
             order,
             preload_errors: Vec::new(),
+            listing: crate::resolve::profile::Search::Glibc,
+            itself_lines: Vec::new(),
         }
     }
 

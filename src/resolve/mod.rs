@@ -219,6 +219,10 @@ pub struct Loader<'r> {
     /// other ABI it has a build for (a multilib host's i386 and x32).
     native: View,
     multilib: Vec<View>,
+    /// A second C library beside the native one (Debian's `musl` package
+    /// on a glibc host): the loader of a program whose `PT_INTERP` is its
+    /// interpreter.
+    other: Option<View>,
 }
 
 /// What the loader asks of the C library build that loads processes of
@@ -316,6 +320,20 @@ impl<'r> Loader<'r> {
                 }
             }
         };
+        let other = (profile.search() != profile::Search::Musl)
+            .then(|| profile::Musl::detect_in(root))
+            .flatten()
+            .map(|m| View::new(Profile::new(m), &cpu));
+        for (path, reason) in profile
+            .problems()
+            .iter()
+            .chain(other.iter().flat_map(|v| v.profile.problems()))
+        {
+            problems.push(FileProblem {
+                path: path.clone(),
+                reason: reason.clone(),
+            });
+        }
         Loader {
             native: View::new(profile.clone(), &cpu),
             multilib: profile
@@ -323,6 +341,7 @@ impl<'r> Loader<'r> {
                 .iter()
                 .map(|p| View::new(p.clone(), &cpu))
                 .collect(),
+            other,
             root,
             opts,
             profile,
@@ -654,6 +673,12 @@ pub struct Load {
     /// What ld.so writes for each preload it could not load, which it
     /// leaves out of the list (`ERROR: ld.so: object ... ignored.`).
     pub preload_errors: Vec<String>,
+    /// Whose loader's listing this is (`ld.so --list` or `ld-musl --list`).
+    pub listing: profile::Search,
+    /// musl: a further line for the loader under another of its names
+    /// (`libm.so.6` after `libc.so`), printed after that many entries of
+    /// `order`.
+    pub itself_lines: Vec<(usize, BString)>,
 }
 
 /// Why the main file could not be loaded at all.
@@ -676,10 +701,29 @@ impl Load {
     /// The same with the reason each object was found (`--why`).
     pub fn lines(&self, why: bool) -> Vec<String> {
         let mut out = Vec::new();
-        for &i in self.order.iter().skip(1) {
+        let musl = self.listing == profile::Search::Musl;
+        if musl {
+            // `ld-musl --list` names itself first, as it was invoked.
+            if let Some(p) = self.objects.get(1).and_then(|o| o.path.as_ref()) {
+                out.push(format!("\t{}", p.display()));
+            }
+        }
+        let itself = |k: usize, out: &mut Vec<String>| {
+            for (_, name) in self.itself_lines.iter().filter(|(at, _)| *at == k) {
+                if let Some(p) = self.objects.get(1).and_then(|o| o.path.as_ref()) {
+                    out.push(format!("\t{} => {}", name.to_str_lossy(), p.display()));
+                }
+            }
+        };
+        for (k, &i) in self.order.iter().enumerate().skip(1) {
+            itself(k, &mut out);
             let Some(o) = self.objects.get(i) else {
                 continue;
             };
+            if musl && matches!(o.how, How::NotFound(_) | How::Fatal { .. }) {
+                // On standard error only: `Load::loader_errors`.
+                continue;
+            }
             let mut line = o.ldd_line();
             if why {
                 line.push_str("  [");
@@ -688,6 +732,7 @@ impl Load {
             }
             out.push(line);
         }
+        itself(self.order.len(), &mut out);
         if out.is_empty() {
             out.push("\tstatically linked".to_string());
         }
@@ -794,6 +839,39 @@ impl Load {
                     ));
                 }
             }
+        }
+        out
+    }
+
+    /// What musl's loader writes on standard error for each library it
+    /// could not load, listing on (`load_deps`; it then exits 127):
+    /// `Error loading shared library NAME: ERROR (needed by REQUESTER)`,
+    /// the requester as it was loaded (the program as named). Empty for
+    /// glibc, which prints `not found` in the list instead.
+    pub fn loader_errors(&self) -> Vec<String> {
+        if self.listing != profile::Search::Musl {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for &i in &self.order {
+            let Some(o) = self.objects.get(i) else {
+                continue;
+            };
+            let error = match &o.how {
+                How::NotFound(_) => "No such file or directory",
+                How::Fatal { reason, .. } => reason.as_str(),
+                _ => continue,
+            };
+            let by = o
+                .loader
+                .and_then(|l| self.objects.get(l))
+                .and_then(|l| l.path.as_ref())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            out.push(format!(
+                "Error loading shared library {}: {error} (needed by {by})",
+                o.name.to_str_lossy()
+            ));
         }
         out
     }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use bstr::{BStr, BString, ByteSlice};
 
-use super::{How, Load, LoadError, Loaded, Loader, Opened, Probe};
+use super::profile::Search;
+use super::{How, Load, LoadError, Loaded, Loader, Opened, Probe, View};
 use crate::elf::{Class, DependencyTag, ElfFacts};
 
 /// Where a name was found, and through which rule.
@@ -83,6 +84,13 @@ struct State {
     /// where a filtee was placed before its filter (elf/dl-deps.c).
     order: Vec<usize>,
     want: (Class, u16),
+    /// Loaded by the root's other C library (its `PT_INTERP` names that
+    /// library's loader): see `Loader::view_of`.
+    other: bool,
+    /// musl: the reserved name classes already printed, and the lines for
+    /// the loader after its first, each after that many entries of `order`.
+    reported: u32,
+    itself_lines: Vec<(usize, BString)>,
 }
 
 /// What a `dlopen` undoes when it fails.
@@ -228,6 +236,10 @@ impl<'r> Loader<'r> {
             return Err(LoadError::NotDynamic);
         };
         let name = BString::from(file.as_os_str().as_encoded_bytes());
+        let other = match &facts.interpreter {
+            Some(i) => self.is_other_libc(i.as_bytes()),
+            None => self.links_other_libc(&facts.needed),
+        };
         let mut st = State {
             objects: vec![Loaded {
                 name: name.clone(),
@@ -242,6 +254,9 @@ impl<'r> Loader<'r> {
             chain: vec![0],
             order: vec![0],
             want: (class, facts.machine),
+            other,
+            reported: 0,
+            itself_lines: Vec::new(),
         };
         // The dynamic linker is in the namespace from the start. `ld.so
         // --list` is one loader, the compiled-in RTLD, whatever the file
@@ -249,7 +264,7 @@ impl<'r> Loader<'r> {
         // own), its path RTLD, so a PT_INTERP elsewhere lists as
         // `PT_INTERP => RTLD` (rtld.c, `_dl_rtld_libname`).
         let rtld = BString::from(
-            self.view(st.want)
+            self.view_of(&st)
                 .profile
                 .interpreter()
                 .as_os_str()
@@ -389,7 +404,12 @@ impl Namespace<'_, '_> {
                 facts.dependency_tags.clone()
             };
             let (mut aux, mut filt) = (0usize, 0usize);
+            // musl's loader knows no filters (`load_deps` reads DT_NEEDED only).
+            let musl = self.loader.view_of(&self.st).profile.search() == Search::Musl;
             for tag in tags {
+                if musl && tag != DependencyTag::Needed {
+                    continue;
+                }
                 let j = if tag == DependencyTag::Needed {
                     let j = if reuse {
                         known.get(n).copied()
@@ -498,7 +518,21 @@ impl Namespace<'_, '_> {
             aliases: self.st.aliases.clone(),
             order: self.st.order.clone(),
         };
-        let j = self.loader.map_object(&mut self.st, name, caller, None);
+        // musl's dlopen searches as for a dependency of the main program
+        // (`load_library(file, head)`), whoever calls it. musl has no
+        // RTLD_DEEPBIND (its dlfcn.h defines none, so PHP built on it
+        // passes none): the flag is dropped, and the object binds through
+        // the global scope like any other.
+        let musl = self.loader.view_of(&self.st).profile.search() == Search::Musl;
+        let (requester, loader) = if musl {
+            (Some(0), Some(0))
+        } else {
+            (caller, None)
+        };
+        let flags = if musl { flags & !rtld::DEEPBIND } else { flags };
+        let j = self
+            .loader
+            .map_object(&mut self.st, name, requester, loader);
         let existing = j < saved.objects;
         let failure = match self.st.objects.get(j).map(|o| &o.how) {
             Some(How::NotFound(tried)) => Some(DlopenError::NotFound {
@@ -648,6 +682,7 @@ impl Namespace<'_, '_> {
     /// The start-up as `ld.so --list` prints it.
     pub fn finish(self) -> Load {
         let interpreter = self.startup.contains(&1).then_some(1);
+        let listing = self.loader.view_of(&self.st).profile.search();
         // Objects created by later dlopens are not part of the listing.
         let mut objects = self.st.objects;
         objects.truncate(self.startup_len);
@@ -658,11 +693,21 @@ impl Namespace<'_, '_> {
             .copied()
             .filter(|&j| j < self.startup_len)
             .collect();
+        let order = match listing {
+            // musl prints each object as it maps it, itself when first
+            // asked for (`load_library`).
+            Search::Musl => std::iter::once(0)
+                .chain(chain.into_iter().filter(|&j| j != 0))
+                .collect(),
+            Search::Glibc => print_order(&self.startup, &chain, interpreter),
+        };
         Load {
-            order: print_order(&self.startup, &chain, interpreter),
+            order,
             objects,
             interpreter,
             preload_errors: self.preload_errors,
+            listing,
+            itself_lines: self.st.itself_lines,
         }
     }
 }
@@ -700,10 +745,36 @@ impl Loader<'_> {
         requester: Option<usize>,
         loader: Option<usize>,
     ) -> usize {
+        let musl = self.view_of(st).profile.search() == Search::Musl;
+        if musl && self.view_of(st).profile.is_itself(name.as_bytes()) {
+            // musl's loader is libc.so, libm.so… wherever a file of the
+            // name is; it joins the list when first asked for, under the
+            // name it was first asked by.
+            let class = super::profile::musl::reserved_class(name.as_bytes());
+            let printed = class.is_none_or(|c| st.reported & (1 << c) != 0);
+            if let Some(c) = class {
+                st.reported |= 1 << c;
+            }
+            if !st.order.contains(&1) {
+                st.order.push(1);
+                if let Some(o) = st.objects.get_mut(1) {
+                    o.name = name.to_owned();
+                    o.loader = requester;
+                }
+            } else if !printed {
+                st.itself_lines.push((st.order.len(), name.to_owned()));
+            }
+            if let Some(a) = st.aliases.get_mut(1) {
+                if !a.iter().any(|n| n == name) {
+                    a.push(name.to_owned());
+                }
+            }
+            return 1;
+        }
         // `_dl_map_object_deps` expands DSTs in the name first: the expanded
-        // name is what is matched (L1), searched and printed.
+        // name is what is matched (L1), searched and printed. musl does not.
         let expanded;
-        let name = if name.contains(&b'$') {
+        let name = if name.contains(&b'$') && !musl {
             match self.expand(name, st, requester.unwrap_or(0)) {
                 Some(e) => {
                     expanded = BString::from(e);
@@ -714,7 +785,11 @@ impl Loader<'_> {
         } else {
             name
         };
-        let outcome = self.lookup(st, name, requester);
+        let outcome = if musl {
+            self.lookup_musl(st, name, requester)
+        } else {
+            self.lookup(st, name, requester)
+        };
         let (how, path, opened) = match outcome {
             Outcome::Existing(j) => {
                 if let Some(a) = st.aliases.get_mut(j) {
@@ -879,7 +954,7 @@ impl Loader<'_> {
         let nodeflib = req_facts
             .or_else(|| st.objects.first().and_then(Loaded::facts))
             .is_some_and(ElfFacts::nodeflib);
-        let view = self.view(st.want);
+        let view = self.view_of(st);
         if let Some(cached) = self.cache_lookup(name, st.want) {
             let trusted = view.profile.default_dirs().iter().any(|d| {
                 let d = d.as_os_str().as_encoded_bytes();
@@ -946,6 +1021,185 @@ impl Loader<'_> {
             }
         }
         Outcome::NotFound(tried)
+    }
+
+    /// The C library build that loads the namespace of `st`.
+    fn view_of(&self, st: &State) -> &View {
+        match (&self.other, st.other) {
+            (Some(v), true) => v,
+            _ => self.view(st.want),
+        }
+    }
+
+    /// Whether a program asking for `interpreter` is loaded by the root's
+    /// other C library (a musl program on a glibc host).
+    fn is_other_libc(&self, interpreter: &[u8]) -> bool {
+        self.other
+            .as_ref()
+            .is_some_and(|v| interpreter == v.profile.interpreter().as_os_str().as_encoded_bytes())
+    }
+
+    /// Whether an object without `PT_INTERP` (a library listed on its own)
+    /// was linked against the root's other C library: it needs one of its
+    /// sonames (musl's `libc.so`, which no glibc library needs).
+    fn links_other_libc(&self, needed: &[BString]) -> bool {
+        self.other.as_ref().is_some_and(|v| {
+            needed
+                .iter()
+                .any(|n| v.profile.libc_sonames().iter().any(|s| n == s.as_bytes()))
+        })
+    }
+
+    /// musl's `load_library` for a name that is not the loader itself: a
+    /// name with a slash opened as it is; else the object already found
+    /// under this short name, or `LD_LIBRARY_PATH`, the RUNPATH (else
+    /// RPATH) of the requester and of each requester up its chain, then
+    /// the default path (`path_open` on each). The first file that opens
+    /// ends the search whether or not it maps; so does any error but
+    /// `ENOENT`, `ENOTDIR`, `EACCES` (an `ELOOP`). Failures carry musl's
+    /// `strerror` text, which its message prints.
+    fn lookup_musl(&self, st: &State, name: &BStr, requester: Option<usize>) -> Outcome {
+        if name.contains(&b'/') {
+            let path = path_of(name);
+            return match self.musl_open(&path, st.want) {
+                Ok(Some(o)) => Outcome::New {
+                    path,
+                    opened: o,
+                    found: Found::Path,
+                },
+                Ok(None) => Outcome::NotFound(vec![path.display().to_string()]),
+                Err(reason) => Outcome::Fatal { path, reason },
+            };
+        }
+        for &j in &st.chain {
+            if j < 2 {
+                continue;
+            }
+            if st
+                .aliases
+                .get(j)
+                .is_some_and(|a| a.iter().any(|n| n == name && !n.contains(&b'/')))
+            {
+                return Outcome::Existing(j);
+            }
+        }
+        let mut lists: Vec<(Vec<u8>, Found, String)> = Vec::new();
+        if let Some(llp) = &self.opts.ld_library_path {
+            lists.push((
+                llp.as_bytes().to_vec(),
+                Found::LdLibraryPath,
+                "LD_LIBRARY_PATH".into(),
+            ));
+        }
+        let mut l = requester;
+        let mut hops = 0;
+        while let Some(x) = l {
+            hops += 1;
+            if hops > st.objects.len() {
+                break;
+            }
+            let Some(o) = st.objects.get(x) else { break };
+            if let Some(f) = o.facts() {
+                let (list, found) = match (&f.runpath, &f.rpath) {
+                    (Some(r), _) => (r, Found::Runpath(o.display_path())),
+                    (None, Some(r)) => (r, Found::Rpath(o.display_path())),
+                    (None, None) => {
+                        l = o.loader;
+                        continue;
+                    }
+                };
+                if let Some(expanded) = self.musl_origin(list.as_ref(), o) {
+                    let label = found.to_string();
+                    lists.push((expanded, found, label));
+                }
+            }
+            l = o.loader;
+        }
+        let view = self.view_of(st);
+        let defaults: Vec<u8> = view
+            .profile
+            .default_dirs()
+            .iter()
+            .map(|d| d.as_os_str().as_encoded_bytes())
+            .collect::<Vec<_>>()
+            .join(&b':');
+        let default_label = format!("default path {}", defaults.to_str_lossy());
+        lists.push((defaults, Found::DefaultDir, default_label));
+        let mut tried = Vec::new();
+        for (list, found, label) in lists {
+            for dir in list.split(|&b| b == b':' || b == b'\n') {
+                if dir.is_empty() {
+                    continue;
+                }
+                let mut candidate = dir.to_vec();
+                candidate.push(b'/');
+                candidate.extend_from_slice(name.as_bytes());
+                let path = path_of(&candidate);
+                match self.musl_open(&path, st.want) {
+                    Ok(Some(o)) => {
+                        return Outcome::New {
+                            path,
+                            opened: o,
+                            found,
+                        };
+                    }
+                    Ok(None) => {}
+                    Err(reason) => return Outcome::Fatal { path, reason },
+                }
+            }
+            tried.push(format!("{label}: {}", list.to_str_lossy()));
+        }
+        Outcome::NotFound(tried)
+    }
+
+    /// One candidate of musl's `path_open` then `map_library`: `Ok(None)`
+    /// to go on searching, `Err` with musl's `strerror` text when the
+    /// search ends on it. musl maps the first file that opens and does
+    /// not skip one of another class or machine as glibc does.
+    fn musl_open(&self, path: &Path, want: (Class, u16)) -> Result<Option<Arc<Opened>>, String> {
+        let inner = self.absolute(path.as_os_str().as_encoded_bytes());
+        match self.probe(&inner, want) {
+            Probe::Accepted(o) => Ok(Some(o)),
+            Probe::Absent => Ok(None),
+            Probe::Ends(_) => Err("Symbolic link loop".into()),
+            Probe::Fatal(r) if r.starts_with("cannot read file data") => {
+                Err("Is a directory".into())
+            }
+            Probe::Fatal(_) | Probe::Skipped(_) => Err("Exec format error".into()),
+        }
+    }
+
+    /// musl's `fixup_rpath`: a list with no `$` as it is; one whose every
+    /// `$` starts `$ORIGIN` or `${ORIGIN}` with the directory of the path
+    /// the object was loaded under (`.` when it has no slash); any other
+    /// `$` drops the list whole (`None`).
+    fn musl_origin(&self, list: &BStr, o: &Loaded) -> Option<Vec<u8>> {
+        if !list.contains(&b'$') {
+            return Some(list.to_vec());
+        }
+        let path = o.path.as_ref()?;
+        let path = path.as_os_str().as_encoded_bytes();
+        let origin: &[u8] = match path.rfind_byte(b'/') {
+            Some(i) => path.get(..i)?,
+            None => b".",
+        };
+        let mut out = Vec::with_capacity(list.len() + origin.len());
+        let mut rest = list.as_bytes();
+        while let Some(pos) = rest.find_byte(b'$') {
+            out.extend_from_slice(rest.get(..pos)?);
+            rest = rest.get(pos..)?;
+            let skip = if rest.starts_with(b"${ORIGIN}") {
+                9
+            } else if rest.starts_with(b"$ORIGIN") {
+                7
+            } else {
+                return None;
+            };
+            out.extend_from_slice(origin);
+            rest = rest.get(skip..)?;
+        }
+        out.extend_from_slice(rest);
+        Some(out)
     }
 
     /// `open_path`: every directory with its glibc-hwcaps and legacy
@@ -1078,10 +1332,10 @@ impl Loader<'_> {
                     match t {
                         b"ORIGIN" => out.extend_from_slice(&self.origin(st, owner)?),
                         b"LIB" => {
-                            out.extend_from_slice(self.view(st.want).profile.dst_lib().as_bytes())
+                            out.extend_from_slice(self.view_of(st).profile.dst_lib().as_bytes())
                         }
                         _ => out.extend_from_slice(
-                            self.view(st.want)
+                            self.view_of(st)
                                 .profile
                                 .dst_platform(&self.opts.cpu)
                                 .as_bytes(),

@@ -535,6 +535,8 @@ mod tests {
             interpreter: None,
             order: vec![0],
             preload_errors: Vec::new(),
+            listing: crate::resolve::profile::Search::Glibc,
+            itself_lines: Vec::new(),
         };
         stand_alone_misses(Path::new(MODULE), role, &load).expect("a miss")
     }

@@ -28,6 +28,7 @@ mod image_roots;
 mod ld_cache;
 mod ldd_oracle;
 mod live;
+mod musl_oracle;
 mod output_file;
 mod overlay;
 mod overlay_rpm;

@@ -1798,6 +1798,7 @@ fn debian_versions_do_not_change_the_table() {
             host: soclash::report::Host {
                 root: "/srv/roots/debian12".into(),
                 glibc: Some("2.36".into()),
+                libc: Some("glibc 2.36".into()),
                 ld_cache: "new".into(),
                 cpu_level: 3,
                 stack: vec![soclash::report::Software {

@@ -1,4 +1,6 @@
-//! Oracle test: `soclash deps` against glibc's own loader on the sample roots.
+//! Oracle test: `soclash deps` against glibc's own loader on the sample
+//! roots, and against musl's (`ld-musl-x86_64.so.1 --list`) on its Alpine
+//! ones (`MUSL=1`).
 //!
 //! `make sample-libs` (sample-libs/Makefile, cases.sh) builds one small
 //! sysroot per loader rule under `target/sample-roots/<case>/root` and records
@@ -84,6 +86,26 @@ impl Case {
             let path = self.dir.join("expected-stderr.txt");
             fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
         };
+        let got_stderr: String = stderr
+            .lines()
+            .filter(|l| !l.starts_with("soclash:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        if self.env.contains_key("FATAL") && self.env.contains_key("MUSL") {
+            // musl lists on past what it cannot load, writes `Error
+            // loading shared library` lines and exits 127; deps prints the
+            // same list and lines and exits 2, as for ld.so's fatal cases.
+            let oracle = loader_stderr()?;
+            if output.status.code() == Some(2) && got == expected && got_stderr == oracle {
+                return Ok(());
+            }
+            return Err(format!(
+                "{shown}: musl's loader listed\n{}and wrote\n{oracle}; soclash: {}, listed\n{}and wrote\n{stderr}",
+                visible(&expected),
+                output.status,
+                visible(&got)
+            ));
+        }
         if self.env.contains_key("FATAL") {
             // ld.so stops and lists nothing; soclash lists what it can,
             // names the file and reason, and ends with status 2.
@@ -105,11 +127,6 @@ impl Case {
         } else {
             String::new()
         };
-        let got_stderr: String = stderr
-            .lines()
-            .filter(|l| !l.starts_with("soclash:"))
-            .map(|l| format!("{l}\n"))
-            .collect();
         if got == expected && got_stderr == want_stderr {
             return Ok(());
         }

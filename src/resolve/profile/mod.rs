@@ -41,11 +41,12 @@
 //! ([`glibc`]), and `LIBCS` the order in which libraries try to recognise
 //! a root. Adding a C library is a file with a type that implements
 //! [`Libc`] (how it is recognised in a root, and its answers), its `mod`
-//! line, and its entry in `LIBCS`. What this seam does not cover yet:
-//! musl's search *order* (`LD_LIBRARY_PATH` first, then `DT_RUNPATH` or
-//! `DT_RPATH` alike through the whole loader chain) and its symbol lookups
-//! that ignore versions are algorithms, not answers, and come with musl
-//! itself.
+//! line, and its entry in `LIBCS`. A search *order* is an algorithm, not
+//! an answer: [`Libc::search`] names which of `resolve::search`'s two a
+//! library's loader runs (glibc's, or musl's `LD_LIBRARY_PATH` first, then
+//! `DT_RUNPATH` or `DT_RPATH` alike through the whole requester chain).
+//! What this seam does not cover yet: musl's symbol lookups, which ignore
+//! versions; a musl process is bound by glibc's rules.
 //!
 //! ```no_run
 //! use soclash::{root::Root, resolve::profile::Profile};
@@ -55,6 +56,7 @@
 //! ```
 
 pub mod glibc;
+pub mod musl;
 
 use std::fmt;
 use std::ops::Deref;
@@ -68,13 +70,14 @@ use crate::elf::Class;
 use crate::root::Root;
 
 pub use glibc::Glibc;
+pub use musl::Musl;
 
 /// The C libraries a root may be built on, in the order they try to
 /// recognise it: the first that does gives its [`Profile`]. A root none
 /// recognises (no C library at a known place) is taken as upstream glibc
 /// of unknown release ([`Glibc::fallback`]). Adding a C library is a type
 /// that implements [`Libc`], and its line here.
-const LIBCS: &[Detect] = &[detect::<Glibc>];
+const LIBCS: &[Detect] = &[detect::<Glibc>, detect::<Musl>];
 
 /// A [`LIBCS`] entry: the root's C library of one kind, if it has it.
 type Detect = fn(&Root) -> Option<Profile>;
@@ -161,6 +164,45 @@ pub trait Libc: fmt::Debug + Send + Sync {
     /// unusable, and compared with one that is there (`stale-ld-cache`);
     /// `None` when it has no `ldconfig`.
     fn ldconfig(&self, root: &Root) -> Option<Emulated>;
+
+    /// The order and rules of its search for one name.
+    fn search(&self) -> Search {
+        Search::Glibc
+    }
+
+    /// The sonames of its C library proper: an object without `PT_INTERP`
+    /// (a shared library listed on its own) that needs one of them was
+    /// linked against this library.
+    fn libc_sonames(&self) -> &[&'static str] {
+        &[]
+    }
+
+    /// What could not be read while recognising it (a configuration file
+    /// over its budget), each an error entry of the run.
+    fn problems(&self) -> &[(PathBuf, String)] {
+        &[]
+    }
+
+    /// Whether its loader answers a `DT_NEEDED` of this name with itself,
+    /// wherever a file of the name is (musl's `libc.so`, `libm.so.6`…).
+    fn is_itself(&self, _name: &[u8]) -> bool {
+        false
+    }
+}
+
+/// How a loader searches for one name and lists what it loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    /// glibc's `_dl_map_object` (rules L1–L13): already-loaded names and
+    /// sonames, RPATH chain unless RUNPATH, `LD_LIBRARY_PATH`, RUNPATH,
+    /// cache, trusted directories; filters; `ld.so --list`'s listing.
+    Glibc,
+    /// musl's `load_library`: a name found under the same short name or
+    /// the same file is reused (never by soname); `LD_LIBRARY_PATH`, then
+    /// the RUNPATH-else-RPATH of the requester and of each requester up
+    /// its chain, then the default path; a file found ends the search
+    /// whether or not it loads; no filters; `ld-musl --list`'s listing.
+    Musl,
 }
 
 /// Where a loader's cache is and what its lookup needs to know.
