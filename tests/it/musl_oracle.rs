@@ -314,7 +314,11 @@ int main(int argc, char **argv) {
 /// asks for `vfunc@VB`: glibc skips libva's (B8) and binds libvb's, musl
 /// compares names only and binds libva's. libvd defines `hfunc` only under
 /// a hidden version (`hfunc@VD1`), which musl's hash lookup skips, so
-/// mod_b's `hfunc` binds libve's. Each line the driver prints must be the
+/// mod_b's `hfunc` binds libve's. The PHP extension ext_x (PHP asks for
+/// `RTLD_DEEPBIND`, which musl has not) needs libvc's `dfunc@@VC` and binds
+/// libva's `dfunc@@VA` through the global scope; the Python module _loc
+/// (`RTLD_NOW`, local) needs libvg's `vfunc@@VG` in its own group and binds
+/// libva's, global first. Each line the driver prints must be the
 /// model's binding of that (object, symbol), and the focal ones are
 /// checked against what musl's sources say (written here by hand).
 #[test]
@@ -327,12 +331,17 @@ fn musl_binding_agrees_with_dladdr() {
     let root = tmp.path().join("root");
     let b = tmp.path().join("build");
     let mods = "/usr/lib/apache2/modules";
+    let phpext = "/usr/lib/php/20220829";
+    let dynload = "/usr/lib/python3.11/lib-dynload";
     for d in [
         "lib",
         "usr/lib",
         "usr/sbin",
         "etc/apache2",
+        "etc/php/8.2/apache2/conf.d",
         mods.trim_start_matches('/'),
+        phpext.trim_start_matches('/'),
+        dynload.trim_start_matches('/'),
     ] {
         fs::create_dir_all(root.join(d)).expect("mkdir");
     }
@@ -361,8 +370,16 @@ fn musl_binding_agrees_with_dladdr() {
         args.extend_from_slice(extra);
         musl_gcc(&b, &args);
     };
-    write("va.c", "int vfunc(void) { return 1; }\n");
-    write("va.map", "VA { global: vfunc; local: *; };\n");
+    write(
+        "va.c",
+        "int vfunc(void) { return 1; }\nint dfunc(void) { return 1; }\n",
+    );
+    write("va.map", "VA { global: vfunc; dfunc; local: *; };\n");
+    write("vc.c", "int dfunc(void) { return 3; }\n");
+    write("vc.map", "VC { global: dfunc; local: *; };\n");
+    write("vg.c", "int vfunc(void) { return 7; }\n");
+    write("vg.map", "VG { global: vfunc; local: *; };\n");
+    write("py.c", "int Py_IsInitialized(void) { return 1; }\n");
     write("vb.c", "int vfunc(void) { return 2; }\n");
     write("vb.map", "VB { global: vfunc; local: *; };\n");
     write(
@@ -396,6 +413,21 @@ fn musl_binding_agrees_with_dladdr() {
         "ve.c",
         &["-Wl,--version-script=ve.map"],
     );
+    for (name, map) in [("vc", true), ("vg", true), ("python3.11", false)] {
+        let script = format!("-Wl,--version-script={name}.map");
+        let soname = if map {
+            format!("lib{name}.so")
+        } else {
+            "libpython3.11.so.1.0".into()
+        };
+        let src = if map {
+            format!("{name}.c")
+        } else {
+            "py.c".into()
+        };
+        let extra: &[&str] = if map { &[&script] } else { &[] };
+        lib(&format!("/usr/lib/{soname}"), &soname, &src, extra);
+    }
     let report = |syms: &[&str]| {
         let mut s = String::from("typedef void (*out_fn)(const char *, void *);\n");
         for sym in syms {
@@ -428,12 +460,48 @@ fn musl_binding_agrees_with_dladdr() {
         "mod_b.c",
         &[&vb, &ve],
     );
+    write("php.c", &report(&[]));
+    lib(
+        &format!("{mods}/libphp8.2.so"),
+        "libphp8.2.so",
+        "php.c",
+        &[],
+    );
+    write("wsgi.c", &report(&["Py_IsInitialized"]));
+    let libpython = at("/usr/lib/libpython3.11.so.1.0");
+    lib(
+        &format!("{mods}/mod_wsgi.so"),
+        "mod_wsgi.so",
+        "wsgi.c",
+        &[&libpython],
+    );
+    // A PHP extension: PHP asks for RTLD_DEEPBIND, which musl has not.
+    write("ext.c", &report(&["dfunc"]));
+    let vc = at("/usr/lib/libvc.so");
+    lib(&format!("{phpext}/ext_x.so"), "ext_x.so", "ext.c", &[&vc]);
+    fs::write(
+        root.join("etc/php/8.2/apache2/conf.d/20-ext_x.ini"),
+        "extension=ext_x.so\n",
+    )
+    .expect("write the ini");
+    // A Python extension module: RTLD_NOW, local.
+    write("loc.c", &report(&["vfunc"]));
+    let vg = at("/usr/lib/libvg.so");
+    lib(
+        &format!("{dynload}/_loc.cpython-311-x86_64-linux-gnu.so"),
+        "_loc.so",
+        "loc.c",
+        &[&vg],
+    );
     write("driver.c", MUSL_DRIVER);
     let driver = at("/usr/sbin/apache2");
     musl_gcc(&b, &["-o", &driver, "driver.c"]);
     fs::write(
         root.join("etc/apache2/apache2.conf"),
-        format!("LoadModule a_module {mods}/mod_a.so\nLoadModule b_module {mods}/mod_b.so\n"),
+        format!(
+            "LoadModule php_module {mods}/libphp8.2.so\nLoadModule wsgi_module {mods}/mod_wsgi.so\n\
+             LoadModule a_module {mods}/mod_a.so\nLoadModule b_module {mods}/mod_b.so\n"
+        ),
     )
     .expect("write apache2.conf");
 
@@ -461,15 +529,24 @@ fn musl_binding_agrees_with_dladdr() {
         plan.push(m.object.clone());
         plan.push(format!("{mode:#x}"));
     }
+    let want_plan: Vec<String> = [
+        (format!("{mods}/libphp8.2.so"), "0x102"),
+        (format!("{mods}/mod_wsgi.so"), "0x102"),
+        (format!("{mods}/mod_a.so"), "0x102"),
+        (format!("{mods}/mod_b.so"), "0x102"),
+        // RTLD_LAZY|RTLD_GLOBAL: the DEEPBIND PHP asks for is dropped.
+        (format!("{phpext}/ext_x.so"), "0x101"),
+        (
+            format!("{dynload}/_loc.cpython-311-x86_64-linux-gnu.so"),
+            "0x2",
+        ),
+    ]
+    .into_iter()
+    .flat_map(|(p, m)| [p, m.to_string()])
+    .collect();
     assert_eq!(
-        plan,
-        [
-            format!("{mods}/mod_a.so"),
-            "0x102".into(),
-            format!("{mods}/mod_b.so"),
-            "0x102".into()
-        ],
-        "the modules, RTLD_NOW|RTLD_GLOBAL in configuration order"
+        plan, want_plan,
+        "modules RTLD_NOW|RTLD_GLOBAL in configuration order, then the PHP extension, then the Python module RTLD_LOCAL"
     );
     let out = Command::new("/usr/sbin/chroot")
         .arg(&root)
@@ -497,13 +574,26 @@ fn musl_binding_agrees_with_dladdr() {
         (format!("{mods}/mod_a.so"), "vfunc", "/usr/lib/libva.so"),
         (format!("{mods}/mod_b.so"), "vfunc", "/usr/lib/libva.so"),
         (format!("{mods}/mod_b.so"), "hfunc", "/usr/lib/libve.so"),
+        (
+            format!("{mods}/mod_wsgi.so"),
+            "Py_IsInitialized",
+            "/usr/lib/libpython3.11.so.1.0",
+        ),
+        // glibc: libvc (DEEPBIND puts the extension's own list first).
+        (format!("{phpext}/ext_x.so"), "dfunc", "/usr/lib/libva.so"),
+        // glibc: libvg (vfunc@VG, in the module's local group).
+        (
+            format!("{dynload}/_loc.cpython-311-x86_64-linux-gnu.so"),
+            "vfunc",
+            "/usr/lib/libva.so",
+        ),
     ] {
         assert!(
             seen.contains(&(focal.0.as_str(), focal.1, focal.2)),
             "musl did not bind {focal:?}: the scenario is broken\n{stdout}"
         );
     }
-    assert_eq!(seen.len(), 3, "{stdout}");
+    assert_eq!(seen.len(), 6, "{stdout}");
     let bindings = bind(&img, &BindOptions::default());
     let mut failures = Vec::new();
     for (object, symbol, definer) in &seen {
