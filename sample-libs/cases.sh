@@ -503,6 +503,17 @@ case_I3-pt-interp-elsewhere() {
         -Wl,--enable-new-dtags,-rpath,/opt/app/lib
 }
 
+case_I4-second-ld-so-copy() {
+    DESCRIPTION="I4: PT_INTERP /opt/ld/ld.so, and DT_NEEDED /opt/ld2/ld-linux-x86-64.so.2, a second copy of the loader named by path: ld.so loads that copy as a library of its own and lists it by its path, the interpreter last as PT_INTERP => RTLD"
+    mkdir -p "$R/opt/ld" "$R/opt/ld2"
+    cp -- "$HOST_LDSO" "$R/opt/ld/ld.so"
+    cp -- "$HOST_LDSO" "$R/opt/ld2/ld-linux-x86-64.so.2"
+    # Linked against a stub whose soname is the path, so that the program
+    # names the copy by path (a real ld.so's soname is its bare name).
+    stub libld2.so /opt/ld2/ld-linux-x86-64.so.2
+    exe "$FILE" "$B/libld2.so" -Wl,--dynamic-linker,/opt/ld/ld.so
+}
+
 # The i386 half of a Debian multilib host (gcc-multilib's libc6-i386): the
 # 32-bit loader and libc in /lib32, /lib/ld-linux.so.2 -> /lib32/..., as
 # the package lays them out.

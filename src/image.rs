@@ -1257,6 +1257,7 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
         }
     }
     link.ns_objects = link.objects.len();
+    link.musl = ns.search() == crate::resolve::profile::Search::Musl;
     let as_objs = |list: &[usize]| -> Vec<usize> {
         list.iter()
             .filter_map(|&j| obj_of.get(j).copied().flatten())
@@ -1279,7 +1280,8 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
         let facts = o.facts();
         let deep = group.is_some_and(|g| g.flags & rtld::DEEPBIND != 0);
         let mut scopes = Vec::new();
-        if facts.is_some_and(|f| f.symbolic) && !deep {
+        // musl ignores DT_SYMBOLIC: every lookup starts at the global list.
+        if facts.is_some_and(|f| f.symbolic) && !deep && !link.musl {
             scopes.push(Scope::List(vec![object]));
         }
         match group {

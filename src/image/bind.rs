@@ -10,6 +10,12 @@
 //! `LD_DYNAMIC_WEAK`, `STB_GNU_UNIQUE` registered once per namespace,
 //! protected references kept in their object, and `COPY` relocations
 //! skipping the executable.
+//!
+//! A musl process looks up as musl's `find_sym` (ldso/dynlink.c): by name
+//! alone, symbol versions ignored but a hidden (`@`) version skipped, the
+//! first definition of the name in an object taken or the object passed
+//! over; weak like global, no `STB_GNU_UNIQUE` registry, no protected
+//! rule, no `DT_SYMBOLIC`, no lazy binding (every slot bound at load).
 
 use std::sync::{Arc, OnceLock};
 
@@ -87,6 +93,8 @@ pub struct LinkMap {
     pub(crate) env_bind_now: bool,
     /// `LD_DYNAMIC_WEAK` in the service environment.
     pub(crate) env_dynamic_weak: bool,
+    /// The process's C library is musl: lookups as its `find_sym`.
+    pub(crate) musl: bool,
     /// How many of `objects` are the namespace's (the rest only members'
     /// stand-alone loads reach).
     pub(crate) ns_objects: usize,
@@ -333,6 +341,8 @@ const SHN_ABS: u16 = 0xfff1;
 
 /// `check_match`'s types: NOTYPE, OBJECT, FUNC, COMMON, TLS, GNU_IFUNC.
 const ALLOWED_TYPES: u32 = 1 | 1 << 1 | 1 << 2 | 1 << 5 | 1 << 6 | 1 << 10;
+/// musl's `OK_TYPES`: no GNU_IFUNC (musl does not run resolvers).
+const MUSL_TYPES: u32 = 1 | 1 << 1 | 1 << 2 | 1 << 5 | 1 << 6;
 
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -468,7 +478,10 @@ impl<'a> Index<'a> {
         let Some(Some(facts)) = link.objects.get(o).map(|x| x.facts.as_deref()) else {
             return InObject::Next;
         };
-        let idxs = defs.iter().filter(|d| d.0 == o).map(|d| d.1);
+        let mut idxs = defs.iter().filter(|d| d.0 == o).map(|d| d.1);
+        if link.musl {
+            return musl_in_object(facts, &mut idxs, req);
+        }
         let versioned = self.versioned.get(o).copied().unwrap_or(false);
         let mut num_versions = 0;
         let mut versioned_sym = None;
@@ -517,6 +530,33 @@ impl<'a> Index<'a> {
             Some(i) if facts.symbols.get(i).is_some_and(|s| !binds_local(s)) => InObject::Found(i),
             _ => InObject::Next,
         }
+    }
+}
+
+/// musl's `find_sym2` over one object: its hash lookup answers the first
+/// symbol of the name (in `.dynsym` order, as a GNU hash chain meets
+/// them) whose version is not hidden, whatever version was asked for;
+/// if that one is unfit the next object is tried, not another symbol.
+fn musl_in_object(
+    facts: &ElfFacts,
+    mut idxs: impl Iterator<Item = usize>,
+    req: &Request<'_>,
+) -> InObject {
+    let first = idxs.find_map(|i| {
+        let s = facts.symbols.get(i)?;
+        (!s.version.as_ref().is_some_and(|v| v.hidden)).then_some((i, s))
+    });
+    let Some((i, s)) = first else {
+        return InObject::Next;
+    };
+    let unfit = (!s.is_defined() && (req.class == RelocClass::Plt || s.kind == STT_TLS))
+        || (s.value == 0 && s.kind != STT_TLS)
+        || MUSL_TYPES & (1u32 << s.kind.min(31)) == 0
+        || !matches!(s.bind, STB_GLOBAL | STB_WEAK | STB_GNU_UNIQUE);
+    if unfit {
+        InObject::Next
+    } else {
+        InObject::Found(i)
     }
 }
 
@@ -589,6 +629,9 @@ fn lookup<'a>(
             else {
                 continue;
             };
+            if link.musl {
+                return Some((o, i));
+            }
             match s.bind {
                 STB_WEAK if req.dynamic_weak => {
                     weak.get_or_insert((o, i));
@@ -655,6 +698,7 @@ fn same_namespace(link: &LinkMap, parent: &LinkMap) -> bool {
         && link.global == parent.global
         && link.env_bind_now == parent.env_bind_now
         && link.env_dynamic_weak == parent.env_dynamic_weak
+        && link.musl == parent.musl
 }
 
 /// Whether member `m` of `link` is linked as member `pm` of `parent`:
@@ -839,7 +883,7 @@ fn bind_member<'a>(
                 skip: (r.class == RelocClass::Copy && ml.exec).then_some(ml.object),
                 dynamic_weak,
             };
-            let lazy = r.class == RelocClass::Plt && ml.lazy && !bind_now;
+            let lazy = r.class == RelocClass::Plt && ml.lazy && !bind_now && !link.musl;
             let (scopes, final_len) = if lazy {
                 (&lazy_scopes, Some(link.global.len()))
             } else {
@@ -857,7 +901,7 @@ fn bind_member<'a>(
             // other relocations only if a PLT-style lookup (which skips a
             // non-PIE executable's canonical PLT entries) lands elsewhere
             // too, else the first answer stands (`_dl_lookup_symbol_x`).
-            if sym.visibility == STV_PROTECTED {
+            if sym.visibility == STV_PROTECTED && !link.musl {
                 reference.protected = true;
                 let own = match actual {
                     Some((o, _)) if r.class == RelocClass::Plt => o != ml.object,

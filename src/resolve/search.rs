@@ -661,6 +661,12 @@ impl Namespace<'_, '_> {
         self.loader
     }
 
+    /// How the C library that loads this namespace searches: musl's also
+    /// binds by name alone, which the binding model must know.
+    pub fn search(&self) -> Search {
+        self.loader.view_of(&self.st).profile.search()
+    }
+
     /// The global scope in order (G5).
     pub fn global(&self) -> &[usize] {
         &self.global

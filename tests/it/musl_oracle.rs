@@ -271,3 +271,359 @@ fn a_musl_dlopen_has_no_deepbind() {
     assert_eq!(group.flags & rtld::DEEPBIND, 0, "flags {:#x}", group.flags);
     assert_ne!(group.flags & rtld::GLOBAL, 0);
 }
+
+/// The driver of [`musl_binding_agrees_with_dladdr`]: `dlopen`s each
+/// `PATH MODE` pair of its arguments in order, then asks each object it
+/// opened for its references (`soclash_report`, which passes the address
+/// of each symbol it refers to, as its GOT holds it) and prints where
+/// musl's `dladdr` places each: `OBJECT SYMBOL DEFINER`.
+const MUSL_DRIVER: &str = r#"#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+static const char *current;
+static void out(const char *sym, void *addr) {
+    Dl_info info;
+    if (!dladdr(addr, &info) || !info.dli_fname) {
+        printf("%s %s ?\n", current, sym);
+        return;
+    }
+    printf("%s %s %s\n", current, sym, info.dli_fname);
+}
+int main(int argc, char **argv) {
+    for (int i = 1; i + 1 < argc; i += 2) {
+        void *h = dlopen(argv[i], (int)strtol(argv[i + 1], 0, 0));
+        if (!h) {
+            printf("error %s\n", dlerror());
+            return 1;
+        }
+        void (*report)(void (*)(const char *, void *)) =
+            (void (*)(void (*)(const char *, void *)))dlsym(h, "soclash_report");
+        current = argv[i];
+        if (report)
+            report(out);
+    }
+    return 0;
+}
+"#;
+
+/// musl's `find_sym` against the binding model of a musl Apache: an
+/// Alpine-layout root whose `apache2` is a musl driver ([`MUSL_DRIVER`])
+/// `dlopen`ing the modules the model says, with the flags it says, under
+/// chroot. libva and libvb define `vfunc` under version nodes VA and VB;
+/// mod_a (loaded first, `RTLD_GLOBAL`) needs libva, mod_b needs libvb and
+/// asks for `vfunc@VB`: glibc skips libva's (B8) and binds libvb's, musl
+/// compares names only and binds libva's. libvd defines `hfunc` only under
+/// a hidden version (`hfunc@VD1`), which musl's hash lookup skips, so
+/// mod_b's `hfunc` binds libve's. The PHP extension ext_x (PHP asks for
+/// `RTLD_DEEPBIND`, which musl has not) needs libvc's `dfunc@@VC` and binds
+/// libva's `dfunc@@VA` through the global scope; the Python module _loc
+/// (`RTLD_NOW`, local) needs libvg's `vfunc@@VG` in its own group and binds
+/// libva's, global first. Each line the driver prints must be the
+/// model's binding of that (object, symbol), and the focal ones are
+/// checked against what musl's sources say (written here by hand).
+#[test]
+fn musl_binding_agrees_with_dladdr() {
+    use soclash::image::bind::{BindOptions, bind};
+    use soclash::image::{self, How, ImageOptions};
+    use soclash::resolve::Cpu;
+
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let root = tmp.path().join("root");
+    let b = tmp.path().join("build");
+    let mods = "/usr/lib/apache2/modules";
+    let phpext = "/usr/lib/php/20220829";
+    let dynload = "/usr/lib/python3.11/lib-dynload";
+    for d in [
+        "lib",
+        "usr/lib",
+        "usr/sbin",
+        "etc/apache2",
+        "etc/php/8.2/apache2/conf.d",
+        mods.trim_start_matches('/'),
+        phpext.trim_start_matches('/'),
+        dynload.trim_start_matches('/'),
+    ] {
+        fs::create_dir_all(root.join(d)).expect("mkdir");
+    }
+    fs::create_dir_all(&b).expect("mkdir");
+    fs::copy(LDSO, root.join("lib/ld-musl-x86_64.so.1"))
+        .unwrap_or_else(|e| panic!("{LDSO} ({e}): .ci/deps installs Debian's musl"));
+    let write = |name: &str, text: &str| fs::write(b.join(name), text).expect("write a source");
+    let at = |inner: &str| {
+        root.join(inner.trim_start_matches('/'))
+            .display()
+            .to_string()
+    };
+    // A library: output (inside the root), soname, source, extra arguments.
+    let lib = |out: &str, soname: &str, src: &str, extra: &[&str]| {
+        let out = at(out);
+        let soname = format!("-Wl,-soname,{soname}");
+        let mut args = vec![
+            "-shared",
+            "-fPIC",
+            "-o",
+            &out,
+            src,
+            &soname,
+            "-Wl,--no-as-needed",
+        ];
+        args.extend_from_slice(extra);
+        musl_gcc(&b, &args);
+    };
+    write(
+        "va.c",
+        "int vfunc(void) { return 1; }\nint dfunc(void) { return 1; }\n",
+    );
+    write("va.map", "VA { global: vfunc; dfunc; local: *; };\n");
+    write("vc.c", "int dfunc(void) { return 3; }\n");
+    write("vc.map", "VC { global: dfunc; local: *; };\n");
+    write("vg.c", "int vfunc(void) { return 7; }\n");
+    write("vg.map", "VG { global: vfunc; local: *; };\n");
+    write("py.c", "int Py_IsInitialized(void) { return 1; }\n");
+    write("vb.c", "int vfunc(void) { return 2; }\n");
+    write("vb.map", "VB { global: vfunc; local: *; };\n");
+    write(
+        "vd.c",
+        "int hfunc_impl(void) { return 4; }\n__asm__(\".symver hfunc_impl, hfunc@VD1\");\n",
+    );
+    write("vd.map", "VD1 { local: hfunc_impl; };\n");
+    write("ve.c", "int hfunc(void) { return 5; }\n");
+    write("ve.map", "VE { global: hfunc; local: *; };\n");
+    lib(
+        "/usr/lib/libva.so",
+        "libva.so",
+        "va.c",
+        &["-Wl,--version-script=va.map"],
+    );
+    lib(
+        "/usr/lib/libvb.so",
+        "libvb.so",
+        "vb.c",
+        &["-Wl,--version-script=vb.map"],
+    );
+    lib(
+        "/usr/lib/libvd.so",
+        "libvd.so",
+        "vd.c",
+        &["-Wl,--version-script=vd.map"],
+    );
+    lib(
+        "/usr/lib/libve.so",
+        "libve.so",
+        "ve.c",
+        &["-Wl,--version-script=ve.map"],
+    );
+    for (name, map) in [("vc", true), ("vg", true), ("python3.11", false)] {
+        let script = format!("-Wl,--version-script={name}.map");
+        let soname = if map {
+            format!("lib{name}.so")
+        } else {
+            "libpython3.11.so.1.0".into()
+        };
+        let src = if map {
+            format!("{name}.c")
+        } else {
+            "py.c".into()
+        };
+        let extra: &[&str] = if map { &[&script] } else { &[] };
+        lib(&format!("/usr/lib/{soname}"), &soname, &src, extra);
+    }
+    let report = |syms: &[&str]| {
+        let mut s = String::from("typedef void (*out_fn)(const char *, void *);\n");
+        for sym in syms {
+            s.push_str(&format!("int {sym}(void);\n"));
+        }
+        s.push_str("void soclash_report(out_fn out) {\n");
+        for sym in syms {
+            s.push_str(&format!("    out(\"{sym}\", (void *)&{sym});\n"));
+        }
+        s.push_str("}\n");
+        s
+    };
+    write("mod_a.c", &report(&["vfunc"]));
+    write("mod_b.c", &report(&["vfunc", "hfunc"]));
+    let (va, vb, vd, ve) = (
+        at("/usr/lib/libva.so"),
+        at("/usr/lib/libvb.so"),
+        at("/usr/lib/libvd.so"),
+        at("/usr/lib/libve.so"),
+    );
+    lib(
+        &format!("{mods}/mod_a.so"),
+        "mod_a.so",
+        "mod_a.c",
+        &[&va, &vd],
+    );
+    lib(
+        &format!("{mods}/mod_b.so"),
+        "mod_b.so",
+        "mod_b.c",
+        &[&vb, &ve],
+    );
+    write("php.c", &report(&[]));
+    lib(
+        &format!("{mods}/libphp8.2.so"),
+        "libphp8.2.so",
+        "php.c",
+        &[],
+    );
+    write("wsgi.c", &report(&["Py_IsInitialized"]));
+    let libpython = at("/usr/lib/libpython3.11.so.1.0");
+    lib(
+        &format!("{mods}/mod_wsgi.so"),
+        "mod_wsgi.so",
+        "wsgi.c",
+        &[&libpython],
+    );
+    // A PHP extension: PHP asks for RTLD_DEEPBIND, which musl has not.
+    write("ext.c", &report(&["dfunc"]));
+    let vc = at("/usr/lib/libvc.so");
+    lib(&format!("{phpext}/ext_x.so"), "ext_x.so", "ext.c", &[&vc]);
+    fs::write(
+        root.join("etc/php/8.2/apache2/conf.d/20-ext_x.ini"),
+        "extension=ext_x.so\n",
+    )
+    .expect("write the ini");
+    // A Python extension module: RTLD_NOW, local.
+    write("loc.c", &report(&["vfunc"]));
+    let vg = at("/usr/lib/libvg.so");
+    lib(
+        &format!("{dynload}/_loc.cpython-311-x86_64-linux-gnu.so"),
+        "_loc.so",
+        "loc.c",
+        &[&vg],
+    );
+    write("driver.c", MUSL_DRIVER);
+    let driver = at("/usr/sbin/apache2");
+    musl_gcc(&b, &["-o", &driver, "driver.c"]);
+    fs::write(
+        root.join("etc/apache2/apache2.conf"),
+        format!(
+            "LoadModule php_module {mods}/libphp8.2.so\nLoadModule wsgi_module {mods}/mod_wsgi.so\n\
+             LoadModule a_module {mods}/mod_a.so\nLoadModule b_module {mods}/mod_b.so\n"
+        ),
+    )
+    .expect("write apache2.conf");
+
+    let r = soclash::root::Root::new(&root).expect("the root");
+    let opts = ImageOptions {
+        apache_config: None,
+        cpu: Cpu::detect(),
+    };
+    let img = image::apache(&r, &opts).expect("soclash models the musl Apache");
+    assert!(img.errors.is_empty(), "model errors: {:?}", img.errors);
+    // The plan: the model's dlopens in member order, with musl's values
+    // of the flags (those of x86-64 glibc too).
+    let mut plan = Vec::new();
+    for m in img.members.iter().filter(|m| m.how == How::Dlopen) {
+        let mut mode = 0;
+        for f in m.flags.split('|') {
+            mode |= match f {
+                "RTLD_LAZY" => 1,
+                "RTLD_NOW" => 2,
+                "RTLD_GLOBAL" => 0x100,
+                "RTLD_LOCAL" => 0,
+                other => panic!("{}: flag {other} has no musl value", m.object),
+            };
+        }
+        plan.push(m.object.clone());
+        plan.push(format!("{mode:#x}"));
+    }
+    let want_plan: Vec<String> = [
+        (format!("{mods}/libphp8.2.so"), "0x102"),
+        (format!("{mods}/mod_wsgi.so"), "0x102"),
+        (format!("{mods}/mod_a.so"), "0x102"),
+        (format!("{mods}/mod_b.so"), "0x102"),
+        // RTLD_LAZY|RTLD_GLOBAL: the DEEPBIND PHP asks for is dropped.
+        (format!("{phpext}/ext_x.so"), "0x101"),
+        (
+            format!("{dynload}/_loc.cpython-311-x86_64-linux-gnu.so"),
+            "0x2",
+        ),
+    ]
+    .into_iter()
+    .flat_map(|(p, m)| [p, m.to_string()])
+    .collect();
+    assert_eq!(
+        plan, want_plan,
+        "modules RTLD_NOW|RTLD_GLOBAL in configuration order, then the PHP extension, then the Python module RTLD_LOCAL"
+    );
+    let out = Command::new("/usr/sbin/chroot")
+        .arg(&root)
+        .arg("/usr/sbin/apache2")
+        .args(&plan)
+        .env_clear()
+        .output()
+        .expect("chroot runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the driver failed ({:?}): {stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Vec<(&str, &str, &str)> = stdout
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split(' ');
+            Some((w.next()?, w.next()?, w.next()?))
+        })
+        .collect();
+    // musl's answers, from its sources (not from soclash).
+    for focal in [
+        (format!("{mods}/mod_a.so"), "vfunc", "/usr/lib/libva.so"),
+        (format!("{mods}/mod_b.so"), "vfunc", "/usr/lib/libva.so"),
+        (format!("{mods}/mod_b.so"), "hfunc", "/usr/lib/libve.so"),
+        (
+            format!("{mods}/mod_wsgi.so"),
+            "Py_IsInitialized",
+            "/usr/lib/libpython3.11.so.1.0",
+        ),
+        // glibc: libvc (DEEPBIND puts the extension's own list first).
+        (format!("{phpext}/ext_x.so"), "dfunc", "/usr/lib/libva.so"),
+        // glibc: libvg (vfunc@VG, in the module's local group).
+        (
+            format!("{dynload}/_loc.cpython-311-x86_64-linux-gnu.so"),
+            "vfunc",
+            "/usr/lib/libva.so",
+        ),
+    ] {
+        assert!(
+            seen.contains(&(focal.0.as_str(), focal.1, focal.2)),
+            "musl did not bind {focal:?}: the scenario is broken\n{stdout}"
+        );
+    }
+    assert_eq!(seen.len(), 6, "{stdout}");
+    let bindings = bind(&img, &BindOptions::default());
+    let mut failures = Vec::new();
+    for (object, symbol, definer) in &seen {
+        let refs: Vec<_> = bindings
+            .references
+            .iter()
+            .filter(|r| r.object == *object && r.symbol == *symbol && !r.direct)
+            .collect();
+        if refs.is_empty() {
+            failures.push(format!("{object} {symbol}: no reference in the model"));
+        }
+        for r in refs {
+            if r.binds_to.as_deref() != Some(*definer) {
+                failures.push(format!(
+                    "{object} {symbol}@{:?}: musl binds {definer}, the model {:?}",
+                    r.version, r.binds_to
+                ));
+            }
+        }
+    }
+    // mod_b asks for vfunc@VB: the case where glibc would bind libvb.
+    assert!(
+        bindings
+            .references
+            .iter()
+            .any(|r| r.object.ends_with("mod_b.so")
+                && r.symbol == "vfunc"
+                && r.version.as_deref() == Some("VB")),
+        "mod_b's vfunc reference is not versioned VB"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    eprintln!("musl bindings compared with dladdr: {}", seen.len());
+}
