@@ -427,6 +427,22 @@ fn replace(
     vec![note]
 }
 
+/// Whether a file an installed package lists is one the upgrade takes
+/// away: where the listed path is (its directory resolved, as a package
+/// manager's `/lib/...` under merged /usr), a file or link of the root's
+/// own, not one a package of the what-if brings there by another name.
+pub(crate) fn removable(root: &Root, path: &str) -> bool {
+    let p = Path::new(path);
+    let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
+        return false;
+    };
+    let Ok((dir, Kind::Directory)) = root.resolve(parent) else {
+        return false;
+    };
+    root.overlay_of(&dir.join(name)).is_none()
+        && matches!(root.symlink_kind(p), Some(Kind::Regular | Kind::Other(_)))
+}
+
 /// Removes from the what-if, in layer `layer`, the files the installed
 /// package `old` lists that are the root's own (no package of the what-if
 /// ships them, `shipped_by_any`, nor lays them), except its conffiles,
@@ -451,19 +467,7 @@ fn remove_listed(
         if !path.starts_with('/') || shipped_by_any.contains(path) || conffiles.contains(path) {
             continue;
         }
-        // Where the listed path is (its directory resolved, as dpkg's
-        // `/lib/...` under merged /usr): a file of the root's own, not one a
-        // package of the what-if brings there by another name.
-        let p = Path::new(path);
-        let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
-            continue;
-        };
-        let Ok((dir, Kind::Directory)) = root.resolve(parent) else {
-            continue;
-        };
-        if root.overlay_of(&dir.join(name)).is_some()
-            || !matches!(root.symlink_kind(p), Some(Kind::Regular | Kind::Other(_)))
-        {
+        if !removable(root, path) {
             continue;
         }
         if gone.len() >= WHATIF_REMOVALS {

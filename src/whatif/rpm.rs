@@ -36,7 +36,7 @@ use crate::host::packages::requires::{self, Candidate};
 use crate::host::packages::{InstalledRpm, Package, installed_rpms};
 use crate::root::deb;
 use crate::root::rpm::{self, RpmPackage};
-use crate::root::{Kind, Root, Virtual};
+use crate::root::{Root, Virtual};
 
 /// Lays `dirs`, then the packages `rpms` (unpacked into soclash's private
 /// temporary directory, never by rpm), over the root at `root_dir`, and
@@ -192,16 +192,7 @@ fn replace(
         if !path.starts_with('/') || listed_by_any.contains(path.as_str()) {
             continue;
         }
-        let p = Path::new(path);
-        let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
-            continue;
-        };
-        let Ok((dir, Kind::Directory)) = root.resolve(parent) else {
-            continue;
-        };
-        if root.overlay_of(&dir.join(name)).is_some()
-            || !matches!(root.symlink_kind(p), Some(Kind::Regular | Kind::Other(_)))
-        {
+        if !super::removable(root, path) {
             continue;
         }
         if gone.len() >= WHATIF_REMOVALS {
