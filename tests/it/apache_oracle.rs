@@ -1638,6 +1638,9 @@ fn compare_bindings(
     };
     type Seen = (String, String, Option<String>, String);
     let mut distinct: BTreeMap<Seen, bool> = BTreeMap::new();
+    // Lines whose version is a guess (another process's line cut them):
+    // held against the model's references of that name in any version.
+    let mut guessed: HashSet<Seen> = HashSet::new();
     let is_vdso = |n: &str| n.starts_with("linux-vdso") || n.starts_with("linux-gate");
     for b in &run.live.lines {
         c.other_namespace += usize::from(!b.base_namespace);
@@ -1652,9 +1655,11 @@ fn compare_bindings(
             ));
             continue;
         };
-        *distinct
-            .entry((r, b.symbol.clone(), b.version.clone(), d))
-            .or_default() |= b.pid == run.child;
+        let seen = (r, b.symbol.clone(), b.version.clone(), d);
+        if b.interleaved {
+            guessed.insert(seen.clone());
+        }
+        *distinct.entry(seen).or_default() |= b.pid == run.child;
     }
     c.distinct = distinct.len();
 
@@ -1670,8 +1675,28 @@ fn compare_bindings(
             continue;
         }
         let key = ref_key(r, sym.as_bytes(), ver.as_deref().map(str::as_bytes));
-        seen_defs.entry(key.clone()).or_default().insert(d.as_str());
-        let Some(refs) = by_key.get(&key) else {
+        let any_version: Vec<&Reference>;
+        let refs = if guessed.contains(&(r.clone(), sym.clone(), ver.clone(), d.clone())) {
+            let keys: Vec<&RefKey> = by_key
+                .keys()
+                .filter(|k| k.0 == *r && k.1 == sym.as_bytes())
+                .collect();
+            for k in &keys {
+                seen_defs
+                    .entry((*k).clone())
+                    .or_default()
+                    .insert(d.as_str());
+            }
+            any_version = keys
+                .iter()
+                .flat_map(|k| by_key[*k].iter().copied())
+                .collect();
+            (!any_version.is_empty()).then_some(&any_version)
+        } else {
+            seen_defs.entry(key.clone()).or_default().insert(d.as_str());
+            by_key.get(&key)
+        };
+        let Some(refs) = refs else {
             let names = relocs
                 .entry(r.clone())
                 .or_insert_with(|| relocated_names(Path::new(r)));
@@ -1976,6 +2001,7 @@ fn ld_debug_bindings_parse_and_pass_one_is_superseded() {
             protected: false,
             symbol: "strlen".into(),
             version: Some("GLIBC_2.2.5".into()),
+            interleaved: false,
         })
     );
     assert_eq!(events[2], BindEvent::Destroy("/m/mod_a.so".into()));

@@ -18,6 +18,10 @@ pub struct LdBinding {
     pub symbol: String,
     /// The version the lookup asked for.
     pub version: Option<String>,
+    /// Another process's line cut this one in two: which of the rests
+    /// that followed (` [VERSION]` or nothing) was its own is not in the
+    /// text, so its version is a guess.
+    pub interleaved: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -48,6 +52,7 @@ pub fn parse_binding(pid: i32, msg: &str) -> Option<LdBinding> {
         protected: kind == "protected",
         symbol: symbol.to_string(),
         version,
+        interleaved: false,
     })
 }
 
@@ -63,7 +68,7 @@ pub fn parse_ld_bindings(text: &str) -> (Vec<BindEvent>, usize) {
     };
     let mut v = Vec::new();
     let mut printed = 0;
-    for line in records(whole) {
+    for (line, interleaved) in records(whole) {
         let line = line.as_str();
         printed += usize::from(line.contains("\tbinding file "));
         let Some((pid, msg)) = line.split_once(':') else {
@@ -74,7 +79,7 @@ pub fn parse_ld_bindings(text: &str) -> (Vec<BindEvent>, usize) {
         };
         let msg = msg.trim_start_matches('\t');
         if let Some(b) = parse_binding(pid, msg) {
-            v.push(BindEvent::Bind(b));
+            v.push(BindEvent::Bind(LdBinding { interleaved, ..b }));
         } else if msg.ends_with("destroying link map") {
             if let Some(f) = msg.strip_prefix("file=").and_then(|r| r.split(" [").next()) {
                 v.push(BindEvent::Destroy(f.to_string()));
@@ -84,23 +89,25 @@ pub fn parse_ld_bindings(text: &str) -> (Vec<BindEvent>, usize) {
     (v, printed)
 }
 
-/// The messages of `text`, whole again where processes interleaved them.
-/// `_dl_debug_bindings` writes a binding in two writes (the line up to the
-/// symbol's name, then ` [VERSION]` and the newline, or the newline
-/// alone), and Apache's parent and children share the output file: a
-/// record another process's record cuts in two is taken up to where the
-/// other starts, and completed by the next line that is only a rest
-/// (` [GLIBC_2.2.5]`, or nothing), oldest cut first.
-fn records(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// The messages of `text`, whole again where processes interleaved them,
+/// each with whether it was. `_dl_debug_bindings` writes a binding in two
+/// writes (the line up to the symbol's name, then ` [VERSION]` and the
+/// newline, or the newline alone), and Apache's parent and children share
+/// the output file: a record another process's record cuts in two is
+/// taken up to where the other starts, and given the next line that is
+/// only a rest (oldest cut first). Which rest was whose is not in the
+/// text: every record of such a line, and the one a rest completes, is
+/// marked interleaved.
+fn records(text: &str) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = Vec::new();
     let mut cut: std::collections::VecDeque<usize> = Default::default();
     for line in text.lines() {
         let starts = record_starts(line);
         if starts.first() != Some(&0) {
             let (rest, more) = line.split_at(starts.first().copied().unwrap_or(line.len()));
             match cut.pop_front().and_then(|i| out.get_mut(i)) {
-                Some(r) => r.push_str(rest),
-                None => out.push(rest.to_string()),
+                Some(r) => r.0.push_str(rest),
+                None => out.push((rest.to_string(), false)),
             }
             if more.is_empty() {
                 continue;
@@ -109,9 +116,10 @@ fn records(text: &str) -> Vec<String> {
         let base = starts.first().copied().unwrap_or(0);
         let mut bounds: Vec<usize> = starts.clone();
         bounds.push(line.len());
+        let glued = bounds.len() > 2;
         for (k, w) in bounds.windows(2).enumerate() {
             let (a, b) = (w[0].max(base), w[1]);
-            out.push(line[a..b].to_string());
+            out.push((line[a..b].to_string(), glued));
             if k + 2 < bounds.len() {
                 cut.push_back(out.len() - 1);
             }
@@ -160,23 +168,38 @@ fn interleaved_bindings_are_made_whole() {
         "   12:\tfile=/c.so [0];  destroying link map\n",
     );
     let (events, printed) = parse_ld_bindings(text);
-    let got: Vec<(i32, String, Option<String>)> = events
+    let got: Vec<(i32, String, bool)> = events
         .iter()
         .filter_map(|e| match e {
-            BindEvent::Bind(b) => Some((b.pid, b.symbol.clone(), b.version.clone())),
+            BindEvent::Bind(b) => Some((b.pid, b.symbol.clone(), b.interleaved)),
             BindEvent::Destroy(_) => None,
         })
         .collect();
-    let v = || Some("GLIBC_2.2.5".to_string());
     assert_eq!(
         got,
         [
-            (12, "fclose".into(), v()),
-            (13, "open".into(), v()),
-            (12, "x".into(), None),
-            (13, "y".into(), None),
+            (12, "fclose".into(), true),
+            (13, "open".into(), true),
+            (12, "x".into(), true),
+            (13, "y".into(), true),
         ]
     );
+    // The rests go to the records they may complete, oldest cut first.
+    let versions: Vec<Option<&str>> = events
+        .iter()
+        .filter_map(|e| match e {
+            BindEvent::Bind(b) => Some(b.version.as_deref()),
+            BindEvent::Destroy(_) => None,
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [Some("GLIBC_2.2.5"), Some("GLIBC_2.2.5"), None, None]
+    );
+    let (whole, _) = parse_ld_bindings(
+        "   12:\tbinding file /a.so [0] to /libc.so.6 [0]: normal symbol `f' [GLIBC_2.2.5]\n",
+    );
+    assert!(matches!(&whole[0], BindEvent::Bind(b) if !b.interleaved));
     assert_eq!(printed, 4);
 }
 
