@@ -225,72 +225,18 @@ pub struct ElfFacts {
     pub relocations: Vec<Relocation>,
     /// Parts of the dynamic information that could not be read.
     pub problems: Vec<String>,
-    /// [`ElfFacts::exports`], made on first use: the clash matchers ask
-    /// every member of every process what it exports, and one file's
-    /// answer is the same in each of them.
-    #[serde(skip)]
-    pub(crate) exports: OnceLock<Vec<u32>>,
-    /// [`ElfFacts::named`]'s index, made on first use, for the same reason.
+    /// Symbol indices sorted by name, made on first use: the rules and the
+    /// clash matchers ask every member of every process for names and
+    /// exports, and one file's answer is the same in each of them.
     #[serde(skip)]
     pub(crate) by_name: OnceLock<Vec<u32>>,
 }
 
 impl ElfFacts {
-    /// The symbols another object can bind to (defined; global, weak or
-    /// GNU-unique; default or protected visibility) whose names are
-    /// UTF-8, sorted by name: a name is found by bisection, and the names
-    /// starting with a prefix are one run.
-    pub fn exports(&self) -> &[u32] {
-        self.exports.get_or_init(|| {
-            let mut out: Vec<u32> = (0..self.symbols.len())
-                .filter(|&i| {
-                    self.symbols.get(i).is_some_and(|s| {
-                        s.is_defined()
-                            && matches!(s.bind, 1 | 2 | 10)
-                            && matches!(s.visibility, 0 | 3)
-                            && std::str::from_utf8(&s.name).is_ok()
-                    })
-                })
-                .filter_map(|i| u32::try_from(i).ok())
-                .collect();
-            out.sort_by(|&a, &b| self.export_bytes(a).cmp(self.export_bytes(b)));
-            out
-        })
-    }
-
-    /// The name of symbol `i`, as bytes: UTF-8 orders as its bytes do,
-    /// and comparing needs no validation.
-    fn export_bytes(&self, i: u32) -> &[u8] {
-        self.symbols
-            .get(i as usize)
-            .map(|s| s.name.as_slice())
-            .unwrap_or_default()
-    }
-
-    /// The name of symbol `i` of [`ElfFacts::exports`] (UTF-8 by then).
-    pub fn export_name(&self, i: u32) -> &str {
-        self.symbols
-            .get(i as usize)
-            .and_then(|s| std::str::from_utf8(&s.name).ok())
-            .unwrap_or_default()
-    }
-
-    /// The exported names from `start` on in name order while they start
-    /// with it: an exact name is the first of them or nothing.
-    pub fn exports_from<'a>(&'a self, start: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        let all = self.exports();
-        let at = all.partition_point(|&i| self.export_bytes(i) < start.as_bytes());
-        all.get(at..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(move |&&i| self.export_bytes(i).starts_with(start.as_bytes()))
-            .map(|&i| self.export_name(i))
-    }
-
-    /// The symbols called `name`, in symbol-table order.
-    pub fn named<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a Symbol> + 'a {
-        let sym = move |i: u32| self.symbols.get(i as usize);
-        let key = move |i: u32| sym(i).map(|s| s.name.as_slice());
+    /// The symbols whose names start with `prefix`, in name order (then
+    /// symbol-table order): one run of the name index, found by bisection.
+    fn starting_with<'a>(&'a self, prefix: &'a [u8]) -> impl Iterator<Item = &'a Symbol> + 'a {
+        let key = move |i: u32| self.symbols.get(i as usize).map(|s| s.name.as_slice());
         let sorted = self.by_name.get_or_init(|| {
             let mut all: Vec<u32> = (0..self.symbols.len())
                 .filter_map(|i| u32::try_from(i).ok())
@@ -298,13 +244,34 @@ impl ElfFacts {
             all.sort_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
             all
         });
-        let at = sorted.partition_point(|&i| key(i) < Some(name));
+        let at = sorted.partition_point(|&i| key(i) < Some(prefix));
         sorted
             .get(at..)
             .unwrap_or_default()
             .iter()
-            .take_while(move |&&i| key(i) == Some(name))
-            .filter_map(move |&i| sym(i))
+            .map_while(move |&i| {
+                self.symbols
+                    .get(i as usize)
+                    .filter(|s| s.name.starts_with(prefix))
+            })
+    }
+
+    /// The symbols called `name`, in symbol-table order.
+    pub fn named<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a Symbol> + 'a {
+        self.starting_with(name)
+            .take_while(move |s| s.name.as_slice() == name)
+    }
+
+    /// The names starting with `start` that another object can bind to
+    /// (defined; global, weak or GNU-unique; default or protected
+    /// visibility; UTF-8), in name order: an exact name is the first of
+    /// them or nothing.
+    pub fn exports_from<'a>(&'a self, start: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.starting_with(start.as_bytes())
+            .filter(|s| {
+                s.is_defined() && matches!(s.bind, 1 | 2 | 10) && matches!(s.visibility, 0 | 3)
+            })
+            .filter_map(|s| std::str::from_utf8(&s.name).ok())
     }
 
     /// Whether it exports exactly `name`.
