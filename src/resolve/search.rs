@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bstr::{BStr, BString, ByteSlice};
+use rustc_hash::FxHashMap;
 
 use super::profile::Search;
 use super::{How, Load, LoadError, Loaded, Loader, Opened, Probe, View};
@@ -77,6 +78,15 @@ struct State {
     /// Extra names each object answers to (`l_libname`), first is the name
     /// it was loaded by.
     aliases: Vec<Vec<BString>>,
+    /// The objects whose alias lists grew, in order, so a failed `dlopen`
+    /// takes back only what it added instead of saving every list.
+    alias_log: Vec<usize>,
+    /// Rule L1's names (each chain object's path, aliases and soname, the
+    /// unopened dynamic linker's file name) to the objects that had them:
+    /// a superset, each candidate checked again (`answers`), so a lookup
+    /// is not a walk of the whole chain comparing every name, which it
+    /// was once per `DT_NEEDED` of every `dlopen`.
+    names: FxHashMap<BString, Vec<usize>>,
     /// The objects in the namespace's link-map chain, for rule L1.
     chain: Vec<usize>,
     /// The link-map chain as trace mode prints it: every object but the
@@ -97,7 +107,7 @@ struct State {
 struct Saved {
     objects: usize,
     chain: usize,
-    aliases: Vec<Vec<BString>>,
+    alias_log: usize,
     order: Vec<usize>,
 }
 
@@ -251,6 +261,8 @@ impl<'r> Loader<'r> {
                 loader: None,
             }],
             aliases: vec![vec![name]],
+            alias_log: Vec::new(),
+            names: FxHashMap::default(),
             chain: vec![0],
             order: vec![0],
             want: (class, facts.machine),
@@ -288,6 +300,8 @@ impl<'r> Loader<'r> {
         });
         st.aliases.push(vec![rtld_name, rtld]);
         st.chain.push(1);
+        st.index(0);
+        st.index(1);
         let mut ns = Namespace {
             loader: self,
             st,
@@ -515,7 +529,7 @@ impl Namespace<'_, '_> {
         let saved = Saved {
             objects: self.st.objects.len(),
             chain: self.st.chain.len(),
-            aliases: self.st.aliases.clone(),
+            alias_log: self.st.alias_log.len(),
             order: self.st.order.clone(),
         };
         // musl's dlopen searches as for a dependency of the main program
@@ -639,12 +653,17 @@ impl Namespace<'_, '_> {
         let Saved {
             objects,
             chain,
-            aliases,
+            alias_log,
             order,
         } = saved;
+        for j in self.st.alias_log.split_off(alias_log).into_iter().rev() {
+            if let Some(a) = self.st.aliases.get_mut(j) {
+                a.pop();
+            }
+        }
         self.st.objects.truncate(objects);
+        self.st.aliases.truncate(objects);
         self.st.chain.truncate(chain);
-        self.st.aliases = aliases;
         self.st.order = order;
         for o in &mut self.st.objects {
             o.needed.retain(|&j| j < objects);
@@ -720,6 +739,76 @@ impl Namespace<'_, '_> {
 
 impl State {
     /// Not found in trace mode: "faked", never matched again (L1).
+    /// Whether object `j` of the chain answers to `name` (rule L1): its
+    /// opened path, an alias, its soname, or, for the dynamic linker no
+    /// file stands for, its path's file name.
+    fn answers(&self, j: usize, name: &[u8]) -> bool {
+        let Some(o) = self.objects.get(j) else {
+            return false;
+        };
+        o.path
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().as_encoded_bytes() == name)
+            || self
+                .aliases
+                .get(j)
+                .is_some_and(|a| a.iter().any(|n| n == name))
+            || o.facts()
+                .and_then(|f| f.soname.as_ref())
+                .is_some_and(|s| s == name)
+            || (j == 1
+                && o.opened.is_none()
+                && o.path
+                    .as_ref()
+                    .and_then(|p| p.file_name())
+                    .is_some_and(|n| n.as_encoded_bytes() == name))
+    }
+
+    /// The first object of the chain that answers to `name`: chain objects
+    /// are created in order, so the least index.
+    fn first_answering(&self, name: &[u8]) -> Option<usize> {
+        self.names
+            .get(name)?
+            .iter()
+            .copied()
+            .filter(|&j| !self.is_faked(j) && self.answers(j, name))
+            .min()
+    }
+
+    /// Enters the names object `j` answers to in `names`.
+    fn index(&mut self, j: usize) {
+        let Some(o) = self.objects.get(j) else { return };
+        let mut keys: Vec<BString> = Vec::new();
+        if let Some(p) = &o.path {
+            keys.push(BString::from(p.as_os_str().as_encoded_bytes()));
+            if j == 1 && o.opened.is_none() {
+                keys.extend(p.file_name().map(|n| BString::from(n.as_encoded_bytes())));
+            }
+        }
+        keys.extend(o.facts().and_then(|f| f.soname.clone()));
+        keys.extend(self.aliases.get(j).into_iter().flatten().cloned());
+        for k in keys {
+            self.name(k, j);
+        }
+    }
+
+    fn name(&mut self, key: BString, j: usize) {
+        let at = self.names.entry(key).or_default();
+        if !at.contains(&j) {
+            at.push(j);
+        }
+    }
+
+    /// `j` answers to `name` from now on (`l_libname` grows); undone with
+    /// a failed `dlopen` through `alias_log`.
+    fn add_alias(&mut self, j: usize, name: &BStr) {
+        if let Some(a) = self.aliases.get_mut(j) {
+            a.push(name.to_owned());
+            self.alias_log.push(j);
+            self.name(name.to_owned(), j);
+        }
+    }
+
     fn is_faked(&self, j: usize) -> bool {
         j != 1 && self.objects.get(j).is_some_and(|o| o.opened.is_none())
     }
@@ -770,10 +859,12 @@ impl Loader<'_> {
             } else if !printed {
                 st.itself_lines.push((st.order.len(), name.to_owned()));
             }
-            if let Some(a) = st.aliases.get_mut(1) {
-                if !a.iter().any(|n| n == name) {
-                    a.push(name.to_owned());
-                }
+            if st
+                .aliases
+                .get(1)
+                .is_some_and(|a| !a.iter().any(|n| n == name))
+            {
+                st.add_alias(1, name);
             }
             return 1;
         }
@@ -798,10 +889,12 @@ impl Loader<'_> {
         };
         let (how, path, opened) = match outcome {
             Outcome::Existing(j) => {
-                if let Some(a) = st.aliases.get_mut(j) {
-                    if !a.iter().any(|n| n == name) {
-                        a.push(name.to_owned());
-                    }
+                if st
+                    .aliases
+                    .get(j)
+                    .is_some_and(|a| !a.iter().any(|n| n == name))
+                {
+                    st.add_alias(j, name);
                 }
                 return j;
             }
@@ -817,9 +910,7 @@ impl Loader<'_> {
                         .and_then(|o| o.opened.as_ref())
                         .is_some_and(|o| o.id == opened.id)
                 }) {
-                    if let Some(a) = st.aliases.get_mut(j) {
-                        a.push(name.to_owned());
-                    }
+                    st.add_alias(j, name);
                     return j;
                 }
                 (How::Found(found), Some(path), Some(opened))
@@ -844,6 +935,7 @@ impl Loader<'_> {
         st.aliases.push(vec![name.to_owned()]);
         if !faked {
             st.chain.push(j);
+            st.index(j);
         }
         st.order.push(j);
         j
@@ -851,30 +943,9 @@ impl Loader<'_> {
 
     fn lookup(&self, st: &State, name: &BStr, requester: Option<usize>) -> Outcome {
         // Rule L1: by name against every object of the namespace, in load
-        // order: the opened path, every alias, then the soname.
-        for &j in &st.chain {
-            let Some(o) = st.objects.get(j) else { continue };
-            let by_path = o
-                .path
-                .as_ref()
-                .is_some_and(|p| p.as_os_str().as_encoded_bytes() == name.as_bytes());
-            let by_alias = st
-                .aliases
-                .get(j)
-                .is_some_and(|a| a.iter().any(|n| n == name));
-            let by_soname = o
-                .facts()
-                .and_then(|f| f.soname.as_ref())
-                .is_some_and(|s| s == name);
-            let rtld_soname = j == 1
-                && o.opened.is_none()
-                && o.path
-                    .as_ref()
-                    .and_then(|p| p.file_name())
-                    .is_some_and(|n| n.as_encoded_bytes() == name.as_bytes());
-            if by_path || by_alias || by_soname || rtld_soname {
-                return Outcome::Existing(j);
-            }
+        // order: the first of the chain (created in order) that answers.
+        if let Some(j) = st.first_answering(name) {
+            return Outcome::Existing(j);
         }
         // A dlopen without a known caller searches as the main program's
         // (L11); its RUNPATH still does not apply (there is no requester).
