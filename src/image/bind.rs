@@ -17,7 +17,8 @@
 //! over; weak like global, no `STB_GNU_UNIQUE` registry, no protected
 //! rule, no `DT_SYMBOLIC`, no lazy binding (every slot bound at load).
 
-use std::sync::{Arc, OnceLock};
+use std::collections::hash_map::Entry;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bstr::BString;
 use rustc_hash::FxHashMap;
@@ -122,6 +123,134 @@ pub(crate) struct Forked {
     /// By (bind now, dynamic weak).
     bound: [OnceLock<Vec<Bound>>; 4],
     shared: OnceLock<Shared>,
+    alike: Alike,
+}
+
+/// The references of members each process forked from one parent links
+/// alike. A member's bindings are a function of its object, its scope
+/// lists, later lists and stand-alone list (each object by path, so by
+/// its facts: one loader read them all), the global scope, its flags and
+/// the settings, and, only where a lookup meets an `STB_GNU_UNIQUE`
+/// definition, of the registrations made before it. So the references of
+/// a member whose lookups met none are kept under that key, and another
+/// process whose member has the same key takes them: the standard
+/// library's modules and the plugins of the parent's libraries, which
+/// every mod_wsgi daemon loads after its own virtualenv's modules, are
+/// bound once, not once per daemon.
+#[derive(Debug, Default)]
+struct Alike {
+    /// Each path (and each global scope, as a list of paths) a number.
+    paths: Mutex<FxHashMap<String, u32>>,
+    globals: Mutex<FxHashMap<Vec<u32>, u32>>,
+    /// `None`: bound once so far.
+    bound: Mutex<FxHashMap<Vec<u32>, Option<Run>>>,
+}
+
+impl Alike {
+    /// The number of each object of `link` and of its global scope.
+    fn numbers(&self, link: &LinkMap) -> (Vec<u32>, u32) {
+        let ids: Vec<u32> = {
+            let Ok(mut paths) = self.paths.lock() else {
+                return (Vec::new(), 0);
+            };
+            link.objects
+                .iter()
+                .map(|o| {
+                    let next = u32::try_from(paths.len()).unwrap_or(u32::MAX);
+                    *paths.entry(o.path.clone()).or_insert(next)
+                })
+                .collect()
+        };
+        let global: Vec<u32> = link
+            .global
+            .iter()
+            .map(|&o| ids.get(o).copied().unwrap_or(u32::MAX))
+            .collect();
+        let global = match self.globals.lock() {
+            Ok(mut g) => {
+                let next = u32::try_from(g.len()).unwrap_or(u32::MAX);
+                *g.entry(global).or_insert(next)
+            }
+            Err(_) => u32::MAX,
+        };
+        (ids, global)
+    }
+
+    fn get(&self, key: &[u32]) -> Option<Arc<[Reference]>> {
+        self.bound.lock().ok()?.get(key).cloned().flatten()
+    }
+
+    /// Keeps `references` under `key` once a second process has bound a
+    /// member alike: what only one process has (a virtualenv's own
+    /// modules) is not held after that process is done with it.
+    fn put(&self, key: Vec<u32>, references: &Arc<[Reference]>) {
+        if let Ok(mut bound) = self.bound.lock() {
+            match bound.entry(key) {
+                Entry::Vacant(v) => {
+                    v.insert(None);
+                }
+                Entry::Occupied(mut o) => {
+                    o.get_mut().get_or_insert_with(|| Arc::clone(references));
+                }
+            }
+        }
+    }
+}
+
+/// One member's references.
+type Run = Arc<[Reference]>;
+
+/// What member `m`'s bindings depend on besides the registrations
+/// ([`Alike`]), as numbers: `None` if an index is out of range.
+fn member_key(
+    link: &LinkMap,
+    m: usize,
+    (ids, global): (&[u32], u32),
+    bind_now: bool,
+    dynamic_weak: bool,
+) -> Option<Vec<u32>> {
+    let ml = link.members.get(m)?;
+    let id = |o: usize| ids.get(o).copied();
+    let mut key = vec![
+        id(ml.object)?,
+        global,
+        u32::from(ml.lazy)
+            | u32::from(ml.exec) << 1
+            | u32::from(ml.may_be_imported) << 2
+            | u32::from(ml.installed_only) << 3
+            | u32::from(bind_now) << 4
+            | u32::from(dynamic_weak) << 5
+            | u32::from(link.musl) << 6,
+    ];
+    let len = |n: usize| u32::try_from(n).ok();
+    let list = |key: &mut Vec<u32>, l: &[usize]| -> Option<()> {
+        key.push(len(l.len())?);
+        for &o in l {
+            key.push(id(o)?);
+        }
+        Some(())
+    };
+    for scopes in [&ml.scopes, &ml.later] {
+        key.push(len(scopes.len())?);
+        for s in scopes {
+            match s {
+                Scope::Global(n) => key.extend([0, len(*n)?]),
+                Scope::List(l) => {
+                    key.push(1);
+                    list(&mut key, l)?;
+                }
+            }
+        }
+    }
+    list(&mut key, &ml.solo)?;
+    match &ml.closure {
+        None => key.push(0),
+        Some(c) => {
+            key.push(1);
+            list(&mut key, c)?;
+        }
+    }
+    Some(key)
 }
 
 impl Forked {
@@ -130,6 +259,7 @@ impl Forked {
             link,
             bound: Default::default(),
             shared: OnceLock::new(),
+            alike: Alike::default(),
         }
     }
 
@@ -144,9 +274,12 @@ impl Forked {
         Some(slot.get_or_init(|| {
             let mut out = Vec::new();
             let shared = Some(self.shared());
-            bind_link(&self.link, bind_now, dynamic_weak, None, shared, |b| {
-                out.push(b)
-            });
+            let with = With {
+                parent: None,
+                shared,
+                alike: Some(&self.alike),
+            };
+            bind_link(&self.link, bind_now, dynamic_weak, with, |b| out.push(b));
             out
         }))
     }
@@ -569,10 +702,14 @@ type Def = (usize, usize);
 struct Unique<'a> {
     by_name: FxHashMap<&'a [u8], Def>,
     log: Vec<Def>,
+    /// How many lookups met an `STB_GNU_UNIQUE` definition: one whose
+    /// answer may depend on the registrations before it.
+    met: usize,
 }
 
 impl<'a> Unique<'a> {
     fn register(&mut self, name: &'a [u8], def: Def) -> Def {
+        self.met += 1;
         *self.by_name.entry(name).or_insert_with(|| {
             self.log.push(def);
             def
@@ -668,14 +805,17 @@ fn bind_with(image: &super::ProcessImage, opts: &BindOptions, reuse: bool) -> Bi
     let link = &image.link;
     let bind_now = opts.bind_now || link.env_bind_now;
     let dynamic_weak = opts.dynamic_weak || link.env_dynamic_weak;
-    let parent = link
+    let forked = link
         .forked
         .as_deref()
         .filter(|f| reuse && same_namespace(link, &f.link));
-    let shared = parent.map(Forked::shared);
-    let parent = parent.and_then(|f| Some((&f.link, f.bound(bind_now, dynamic_weak)?)));
+    let with = With {
+        parent: forked.and_then(|f| Some((&f.link, f.bound(bind_now, dynamic_weak)?))),
+        shared: forked.map(Forked::shared),
+        alike: forked.map(|f| &f.alike),
+    };
     let mut references = References::default();
-    bind_link(link, bind_now, dynamic_weak, parent, shared, |b| {
+    bind_link(link, bind_now, dynamic_weak, with, |b| {
         references.push_run(b.references)
     });
     Bindings {
@@ -738,20 +878,39 @@ fn same_member(link: &LinkMap, m: usize, parent: &LinkMap, pm: usize) -> bool {
         }
 }
 
+/// What a process forked from a parent binds with besides its own link
+/// map.
+#[derive(Clone, Copy, Default)]
+struct With<'p> {
+    /// The parent's link map and bindings.
+    parent: Option<(&'p LinkMap, &'p [Bound])>,
+    /// The parent's symbol index.
+    shared: Option<&'p Shared>,
+    /// The members linked alike in the processes forked from it.
+    alike: Option<&'p Alike>,
+}
+
 /// Binds the members of `link` in relocation order, handing each one's
-/// [`Bound`] to `out`; with `parent` (its link map and bindings), a
+/// [`Bound`] to `out`; with a parent (its link map and bindings), a
 /// member linked as the parent's at the same place, while the
 /// `STB_GNU_UNIQUE` registrations so far are the parent's, takes the
-/// parent's bindings instead of looking them up again.
+/// parent's bindings instead of looking them up again, and any other
+/// member another process linked alike, whose lookups met no
+/// `STB_GNU_UNIQUE` definition, takes that process's ([`Alike`]).
 fn bind_link(
     link: &LinkMap,
     bind_now: bool,
     dynamic_weak: bool,
-    parent: Option<(&LinkMap, &[Bound])>,
-    shared: Option<&Shared>,
+    with: With<'_>,
     mut out: impl FnMut(Bound),
 ) {
+    let With {
+        parent,
+        shared,
+        alike,
+    } = with;
     let index = Index::new(link, shared);
+    let numbers = alike.map(|a| a.numbers(link));
     let mut unique = Unique::default();
     // The registrations so far differ from the parent's: nothing after
     // can be reused.
@@ -783,7 +942,22 @@ fn bind_link(
             });
             continue;
         }
+        let key = alike.zip(numbers.as_ref()).and_then(|(a, (ids, global))| {
+            let key = member_key(link, m, (ids, *global), bind_now, dynamic_weak)?;
+            Some((a, key))
+        });
+        if let Some(references) = key.as_ref().and_then(|(a, k)| a.get(k)) {
+            // Not where the parent's run can go on from.
+            diverged = true;
+            out(Bound {
+                member: m,
+                references,
+                registered: Vec::new(),
+            });
+            continue;
+        }
         let before = unique.log.len();
+        let met = unique.met;
         let mut references = Vec::new();
         bind_member(
             link,
@@ -799,9 +973,15 @@ fn bind_link(
         if !diverged && theirs.is_none_or(|(_, b)| b.registered != registered) {
             diverged = true;
         }
+        let references: Arc<[Reference]> = references.into();
+        if unique.met == met
+            && let Some((a, k)) = key
+        {
+            a.put(k, &references);
+        }
         out(Bound {
             member: m,
-            references: references.into(),
+            references,
             registered,
         });
     }
