@@ -1266,7 +1266,7 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
     link.global = as_objs(ns.global());
     let mut member_of = vec![None; objects.len()];
     let mut alone = solo::StandAlone::new(objects, |o: &Loaded| {
-        ns.loader().load(o.path.as_ref()?).ok()
+        ns.loader().load_alone(o.path.as_ref()?)
     });
     for j in ns.chain_order() {
         let Some(o) = objects.get(j) else { continue };

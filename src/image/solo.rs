@@ -23,14 +23,14 @@
 //! oracle tests/it/bind_oracle.rs and tests/it/realistic.rs compare with.
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::resolve::{How, Load, Loaded};
 
 /// The stand-alone load that stands for one object.
 #[derive(Debug, Clone)]
 pub(super) struct StandIn {
-    pub load: Rc<Load>,
+    pub load: Arc<Load>,
     /// The object's index in `load.objects`.
     pub at: usize,
 }
@@ -81,10 +81,10 @@ fn complete(load: &Load) -> bool {
 pub(super) struct StandAlone<'n, F> {
     objects: &'n [Loaded],
     load: F,
-    made: HashMap<usize, Option<Rc<Load>>>,
+    made: HashMap<usize, Option<Arc<Load>>>,
 }
 
-impl<'n, F: FnMut(&Loaded) -> Option<Load>> StandAlone<'n, F> {
+impl<'n, F: FnMut(&Loaded) -> Option<Arc<Load>>> StandAlone<'n, F> {
     /// `load` simulates `ld.so --list` of one object of `objects` (the
     /// namespace's).
     pub fn new(objects: &'n [Loaded], load: F) -> Self {
@@ -95,15 +95,11 @@ impl<'n, F: FnMut(&Loaded) -> Option<Load>> StandAlone<'n, F> {
         }
     }
 
-    fn load_of(&mut self, j: usize) -> Option<Rc<Load>> {
+    fn load_of(&mut self, j: usize) -> Option<Arc<Load>> {
         if let Some(l) = self.made.get(&j) {
             return l.clone();
         }
-        let l = self
-            .objects
-            .get(j)
-            .and_then(|o| (self.load)(o))
-            .map(Rc::new);
+        let l = self.objects.get(j).and_then(|o| (self.load)(o));
         self.made.insert(j, l.clone());
         l
     }
@@ -118,7 +114,7 @@ impl<'n, F: FnMut(&Loaded) -> Option<Load>> StandAlone<'n, F> {
         if let Some(load) = &own {
             if complete(load) {
                 return Some(StandIn {
-                    load: Rc::clone(load),
+                    load: Arc::clone(load),
                     at: 0,
                 });
             }
@@ -145,7 +141,6 @@ impl<'n, F: FnMut(&Loaded) -> Option<Load>> StandAlone<'n, F> {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
-    use std::sync::Arc;
 
     use bstr::BString;
 
@@ -230,7 +225,7 @@ mod tests {
     #[test]
     fn complete_objects_stand_for_themselves() {
         let ns = namespace();
-        let mut s = StandAlone::new(&ns, wheel);
+        let mut s = StandAlone::new(&ns, |o: &Loaded| wheel(o).map(Arc::new));
         for j in [0, 3] {
             let got = s.stand_in(j).expect("loadable");
             assert!(got.own(), "{j}");
@@ -244,7 +239,7 @@ mod tests {
     #[test]
     fn an_incomplete_library_is_judged_from_its_nearest_complete_loader() {
         let ns = namespace();
-        let mut s = StandAlone::new(&ns, wheel);
+        let mut s = StandAlone::new(&ns, |o: &Loaded| wheel(o).map(Arc::new));
         let got = s.stand_in(2).expect("loadable");
         assert!(!got.own());
         assert_eq!(got.at, 2);
@@ -266,7 +261,7 @@ mod tests {
             }
             Some(l)
         };
-        let mut s = StandAlone::new(&ns, other);
+        let mut s = StandAlone::new(&ns, |o: &Loaded| other(o).map(Arc::new));
         let got = s.stand_in(2).expect("loadable");
         assert!(got.own());
         assert_eq!(got.load.objects.len(), 2, "its own load, with the miss");

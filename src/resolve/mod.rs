@@ -215,6 +215,10 @@ pub struct Loader<'r> {
     /// subdirectories cost one lookup per run (ld.so keeps the same status
     /// per directory: `r_search_path_elem::status`).
     dirs: RwLock<FxHashMap<PathBuf, bool>>,
+    /// `ld.so --list` of a file on its own, by the path asked for: what a
+    /// member's references expect (`image::solo`), asked by every process
+    /// that holds the member, made once.
+    alone: RwLock<FxHashMap<PathBuf, Option<Arc<Load>>>>,
     /// The C library's answers for the root's native ABI, and for each
     /// other ABI it has a build for (a multilib host's i386 and x32).
     native: View,
@@ -357,7 +361,21 @@ impl<'r> Loader<'r> {
             counts: Default::default(),
             probes: RwLock::default(),
             dirs: RwLock::default(),
+            alone: RwLock::default(),
         }
+    }
+
+    /// [`Loader::load`] of `file`, made once per loader however many
+    /// processes ask; `None` where it cannot be loaded at all.
+    pub fn load_alone(&self, file: &Path) -> Option<Arc<Load>> {
+        if let Some(l) = self.alone.read().ok().and_then(|m| m.get(file).cloned()) {
+            return l;
+        }
+        let load = self.load(file).ok().map(Arc::new);
+        if let Ok(mut m) = self.alone.write() {
+            m.entry(file.to_path_buf()).or_insert_with(|| load.clone());
+        }
+        load
     }
 
     pub fn root(&self) -> &Root {
