@@ -235,7 +235,7 @@ pub struct ElfFacts {
 impl ElfFacts {
     /// The symbols whose names start with `prefix`, in name order (then
     /// symbol-table order): one run of the name index, found by bisection.
-    fn starting_with<'a>(&'a self, prefix: &'a [u8]) -> impl Iterator<Item = &'a Symbol> + 'a {
+    pub fn starting_with<'a>(&'a self, prefix: &'a [u8]) -> impl Iterator<Item = &'a Symbol> + 'a {
         let key = move |i: u32| self.symbols.get(i as usize).map(|s| s.name.as_slice());
         let sorted = self.by_name.get_or_init(|| {
             let mut all: Vec<u32> = (0..self.symbols.len())

@@ -65,10 +65,12 @@ impl Evidence {
 struct View<'a> {
     path: &'a str,
     facts: Option<&'a ElfFacts>,
+    /// Its soname, read once for every pattern of every signature.
+    soname: Option<String>,
     kind: Kind,
     certainty: Certainty,
-    /// Sonames of its stand-alone dependency closure (itself excluded).
-    closure: Vec<String>,
+    /// Its index among the process's members.
+    index: usize,
 }
 
 /// Reads a member's file for `version_string` (the scan passes a reader
@@ -88,6 +90,10 @@ struct Context<'a> {
     /// `members` by path (the first of a path), asked for both ends of
     /// every interposed reference.
     by_path: FxHashMap<&'a str, usize>,
+    /// The interposed references no design explains (`super::benign`),
+    /// in order: what every symbol-clash matcher looks through, judged
+    /// once per process rather than once per signature.
+    interposed: std::rc::Rc<Vec<&'a Reference>>,
 }
 
 /// Where each path is first in `members`.
@@ -135,6 +141,7 @@ impl<'a> Context<'a> {
             .map(|(i, ((path, facts), m))| View {
                 path,
                 facts,
+                soname: soname(facts),
                 kind: kind_of(m),
                 certainty: if m.installed_only {
                     Certainty::Latent
@@ -143,18 +150,18 @@ impl<'a> Context<'a> {
                 } else {
                     Certainty::Certain
                 },
-                closure: image
-                    .link
-                    .solo(i)
-                    .into_iter()
-                    .skip(1)
-                    .filter_map(|(_, f)| soname(f))
-                    .collect(),
+                index: i,
             })
             .collect::<Vec<_>>();
+        let interposed = bindings
+            .references
+            .iter()
+            .filter(|r| r.interposed && super::benign(image, r).is_none())
+            .collect();
         Context {
             image,
             bindings,
+            interposed: std::rc::Rc::new(interposed),
             by_path: by_path(&members),
             members,
             read,
@@ -177,6 +184,7 @@ impl<'a> Context<'a> {
         Context {
             image: self.image,
             bindings: self.bindings,
+            interposed: std::rc::Rc::clone(&self.interposed),
             by_path: by_path(&members),
             members,
             read: self.read,
@@ -199,11 +207,23 @@ impl<'a> Context<'a> {
         self.by_path.get(path).and_then(|&i| self.members.get(i))
     }
 
+    /// Sonames of member `m`'s stand-alone dependency closure (itself
+    /// excluded), asked only of the few members a matcher gets that far
+    /// with.
+    fn closure(&self, m: &View<'_>) -> Vec<String> {
+        self.image
+            .link
+            .solo(m.index)
+            .into_iter()
+            .skip(1)
+            .filter_map(|(_, f)| soname(f))
+            .collect()
+    }
+
     fn pattern(&self, p: &ObjectPattern, m: &View<'_>) -> bool {
-        let name = soname(m.facts);
         p.soname
             .as_ref()
-            .is_none_or(|re| name.as_deref().is_some_and(|s| re.0.is_match(s)))
+            .is_none_or(|re| m.soname.as_deref().is_some_and(|s| re.0.is_match(s)))
             && p.path.as_ref().is_none_or(|re| re.0.is_match(m.path))
             && p.kind.is_none_or(|k| k == m.kind)
             && (p.exports.is_empty() || exported(m.facts, &p.exports).next().is_some())
@@ -256,13 +276,11 @@ impl<'a> Context<'a> {
     fn symbol_clash(&self, c: &SymbolClash) -> Option<Evidence> {
         let mut ev = Evidence::default();
         let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
-        for r in &self.bindings.references {
-            if !r.interposed
-                || !c.symbols.iter().any(|g| g.matches(&r.symbol))
+        for &r in self.interposed.iter() {
+            if !c.symbols.iter().any(|g| g.matches(&r.symbol))
                 || c.version
                     .as_ref()
                     .is_some_and(|v| r.version.as_ref() != Some(v))
-                || super::benign(self.image, r).is_some()
                 || !self.pattern_at(c.owner.as_ref(), r.expected.as_deref())
                 || !self.pattern_at(c.taker.as_ref(), r.binds_to.as_deref())
                 || [Some(&r.object), r.expected.as_ref(), r.binds_to.as_ref()]
@@ -350,7 +368,7 @@ impl<'a> Context<'a> {
     fn family_mix(&self, f: &FamilyMix) -> Option<Evidence> {
         let mut ev = Evidence::default();
         for m in &self.members {
-            if let Some(s) = soname(m.facts).filter(|s| f.soname.0.is_match(s)) {
+            if let Some(s) = m.soname.as_ref().filter(|s| f.soname.0.is_match(s)) {
                 ev.object(m.path);
                 ev.lines.push(format!("{s}: {}", m.path));
             }
@@ -362,21 +380,22 @@ impl<'a> Context<'a> {
         let libraries: Vec<&View<'_>> = self
             .members
             .iter()
-            .filter(|m| soname(m.facts).is_some_and(|s| e.library.0.is_match(&s)))
+            .filter(|m| m.soname.as_ref().is_some_and(|s| e.library.0.is_match(s)))
             .collect();
         if e.with_library && libraries.is_empty() {
             return None;
         }
         let mut ev = Evidence::default();
         for m in &self.members {
-            if soname(m.facts).is_some_and(|s| e.library.0.is_match(&s))
-                || m.closure.iter().any(|s| e.library.0.is_match(s))
+            if m.soname.as_ref().is_some_and(|s| e.library.0.is_match(s))
                 || e.embedder.as_ref().is_some_and(|p| !self.pattern(p, m))
             {
                 continue;
             }
             let api: BTreeSet<&str> = exported(m.facts, &e.api).collect();
-            if api.len() < e.min_symbols.max(1) {
+            if api.len() < e.min_symbols.max(1)
+                || self.closure(m).iter().any(|s| e.library.0.is_match(s))
+            {
                 continue;
             }
             if let Some(needle) = &e.version_string {
@@ -418,12 +437,18 @@ impl<'a> Context<'a> {
                 continue;
             }
             let Some(f) = m.facts else { continue };
-            let names: BTreeSet<String> = f
+            // Each glob's names from the symbol index's run of its prefix,
+            // not every symbol of every member.
+            let names: BTreeSet<String> = i
                 .symbols
                 .iter()
-                .filter(|s| !s.is_defined() && !s.name.is_empty())
-                .map(|s| String::from_utf8_lossy(&s.name).into_owned())
-                .filter(|n| i.symbols.iter().any(|g| g.matches(n)))
+                .flat_map(|g| {
+                    f.starting_with(g.prefix().as_bytes())
+                        .filter(|s| !s.is_defined() && !s.name.is_empty())
+                        .map(|s| String::from_utf8_lossy(&s.name))
+                        .filter(move |n| g.matches(n))
+                })
+                .map(|n| n.into_owned())
                 .collect();
             if !names.is_empty() {
                 ev.object(m.path);
@@ -452,13 +477,16 @@ impl<'a> Context<'a> {
                     if f.symbols
                         .iter()
                         .any(|s| s.is_defined() && s.name.as_slice() == b"Py_Initialize")
-                        && !m.closure.iter().any(|s| s.starts_with("libpython"))
-                        && !soname(m.facts).is_some_and(|s| s.starts_with("libpython")) =>
+                        && !self.closure(m).iter().any(|s| s.starts_with("libpython"))
+                        && !m
+                            .soname
+                            .as_ref()
+                            .is_some_and(|s| s.starts_with("libpython")) =>
                 {
                     "defines Py_Initialize without needing a libpython (static libpython)"
                         .to_string()
                 }
-                Property::GraftedSoname => match soname(m.facts).filter(|s| grafted(s)) {
+                Property::GraftedSoname => match m.soname.clone().filter(|s| grafted(s)) {
                     Some(s) => format!("has the grafted soname {s}"),
                     None => continue,
                 },
