@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use bstr::ByteSlice;
 use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::elf::machine_name;
 use crate::elf::{Class, ElfFacts};
@@ -198,9 +199,13 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
     // import is loaded on its own as a candidate is (its libraries come
     // with it), then any member still unreached.
     let mut extra: Vec<(PathBuf, Role)> = Vec::new();
+    let mut listed: FxHashSet<&str> = FxHashSet::default();
     for m in models.iter().flat_map(|i| &i.members) {
+        if !listed.insert(m.object.as_str()) {
+            continue;
+        }
         let path = PathBuf::from(&m.object);
-        if !inventory.contains_key(&path) && !extra.iter().any(|(p, _)| *p == path) {
+        if !inventory.contains_key(&path) {
             extra.push((path, m.role));
         }
     }
@@ -271,11 +276,27 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
     // whether their objects are loaded is unknown.
     let image = models.iter().find(|i| i.name == apache);
     let images: Vec<&crate::image::ProcessImage> = models.iter().collect();
+    // Per path, in process order, each process's first member of that
+    // path and whether any of its members of that path is loaded by the
+    // configuration: asked for every object of the inventory.
+    let mut by_object: FxHashMap<&str, Vec<(usize, &crate::image::Member, bool)>> =
+        FxHashMap::default();
+    for (k, i) in images.iter().enumerate() {
+        for m in &i.members {
+            let of = by_object.entry(m.object.as_str()).or_default();
+            match of.last_mut() {
+                Some((at, _, any)) if *at == k => *any |= !m.installed_only,
+                _ => of.push((k, m, !m.installed_only)),
+            }
+        }
+    }
     let loaded = |path: &str| -> Option<bool> {
         image?;
-        let members: Vec<&crate::image::Member> = images
-            .iter()
-            .filter_map(|i| i.members.iter().find(|m| m.object == path))
+        let members: Vec<&crate::image::Member> = by_object
+            .get(path)
+            .into_iter()
+            .flatten()
+            .map(|&(_, m, _)| m)
             .filter(|m| !m.installed_only)
             .collect();
         if members.iter().any(|m| !m.may_be_imported) {
@@ -287,13 +308,12 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
         }
     };
     let processes_of = |path: &str| -> Vec<String> {
-        images
-            .iter()
-            .filter(|i| {
-                i.members
-                    .iter()
-                    .any(|m| m.object == path && !m.installed_only)
-            })
+        by_object
+            .get(path)
+            .into_iter()
+            .flatten()
+            .filter(|&&(_, _, any)| any)
+            .filter_map(|&(k, _, _)| images.get(k))
             .map(|i| i.name.clone())
             .collect()
     };
