@@ -128,92 +128,262 @@ pub(crate) struct Forked {
 
 /// The references of members each process forked from one parent links
 /// alike. A member's bindings are a function of its object, its scope
-/// lists, later lists and stand-alone list (each object by path, so by
-/// its facts: one loader read them all), the global scope, its flags and
-/// the settings, and, only where a lookup meets an `STB_GNU_UNIQUE`
-/// definition, of the registrations made before it. So the references of
-/// a member whose lookups met none are kept under that key, and another
-/// process whose member has the same key takes them: the standard
-/// library's modules and the plugins of the parent's libraries, which
-/// every mod_wsgi daemon loads after its own virtualenv's modules, are
-/// bound once, not once per daemon.
+/// lists, later lists and stand-alone list, the global scope, its flags
+/// and the settings, and, only where a lookup meets an `STB_GNU_UNIQUE`
+/// definition, of the registrations made before it. Of the objects in
+/// its lists only their facts count, and their paths only as the names
+/// the references give (one loader read every file, and identical copies
+/// share their facts). So the references of a member whose lookups met
+/// none are kept under that key, and another process whose member has
+/// the same key takes them, with the paths of its own objects in place
+/// of the first one's: the standard library's modules and the plugins of
+/// the parent's libraries every mod_wsgi daemon loads are bound once,
+/// and a virtualenv's copy of a module as another virtualenv's was.
 #[derive(Debug, Default)]
 struct Alike {
-    /// Each path (and each global scope, as a list of paths) a number.
+    /// Each path a number: the objects of the global scope (which every
+    /// process forked from the parent shares by path) and those without
+    /// facts are keyed by path.
     paths: Mutex<FxHashMap<String, u32>>,
+    /// Each file's facts a number, by their address; the facts are held,
+    /// so no other facts take that address.
+    contents: Mutex<FxHashMap<usize, (u32, Arc<ElfFacts>)>>,
     globals: Mutex<FxHashMap<Vec<u32>, u32>>,
     /// `None`: bound once so far.
-    bound: Mutex<FxHashMap<Vec<u32>, Option<Run>>>,
+    bound: Keyed<Kept>,
+    /// Members whose lookups met `STB_GNU_UNIQUE` definitions, by their
+    /// key, the paths of what it lists and the registrations before them
+    /// (by path and symbol): their references and the registrations they
+    /// made (by path and symbol), to be made again.
+    met: Keyed<(Run, Registered)>,
+}
+
+/// A member's references as one process bound them, with the paths of the
+/// objects its key lists, in key order.
+#[derive(Debug)]
+struct Kept {
+    references: Run,
+    paths: Vec<String>,
+}
+
+/// One member's references.
+type Run = Arc<[Reference]>;
+
+/// What members bound alike keep, by key: `None` once one process has
+/// bound it.
+type Keyed<T> = Mutex<FxHashMap<Vec<u32>, Option<T>>>;
+
+/// The `STB_GNU_UNIQUE` registrations a member made: (path number,
+/// symbol index).
+type Registered = Vec<(u32, usize)>;
+
+/// The numbers a process's objects go by in keys, and its global scope's.
+struct Numbers {
+    /// Per object: its content's number times two, or its path's times two
+    /// plus one.
+    ids: Vec<u32>,
+    /// Per object: its path's number.
+    paths: Vec<u32>,
+    global: u32,
 }
 
 impl Alike {
-    /// The number of each object of `link` and of its global scope.
-    fn numbers(&self, link: &LinkMap) -> (Vec<u32>, u32) {
-        let ids: Vec<u32> = {
-            let Ok(mut paths) = self.paths.lock() else {
-                return (Vec::new(), 0);
-            };
-            link.objects
-                .iter()
-                .map(|o| {
-                    let next = u32::try_from(paths.len()).unwrap_or(u32::MAX);
-                    *paths.entry(o.path.clone()).or_insert(next)
-                })
-                .collect()
+    fn numbers(&self, link: &LinkMap) -> Option<Numbers> {
+        let mut global_set = vec![false; link.objects.len()];
+        for &o in &link.global {
+            if let Some(g) = global_set.get_mut(o) {
+                *g = true;
+            }
+        }
+        let mut paths = self.paths.lock().ok()?;
+        let mut contents = self.contents.lock().ok()?;
+        let mut path_number = |p: &str| -> u32 {
+            let next = u32::try_from(paths.len()).unwrap_or(u32::MAX);
+            *paths.entry(p.to_string()).or_insert(next)
         };
+        let mut ids = Vec::with_capacity(link.objects.len());
+        let mut path_ids = Vec::with_capacity(link.objects.len());
+        for (o, obj) in link.objects.iter().enumerate() {
+            path_ids.push(path_number(&obj.path));
+            let id = match &obj.facts {
+                Some(f) if !global_set.get(o).copied().unwrap_or(true) => {
+                    let next = u32::try_from(contents.len()).unwrap_or(u32::MAX);
+                    let n = contents
+                        .entry(Arc::as_ptr(f) as usize)
+                        .or_insert_with(|| (next, Arc::clone(f)))
+                        .0;
+                    n.checked_mul(2)?
+                }
+                _ => path_number(&obj.path).checked_mul(2)?.checked_add(1)?,
+            };
+            ids.push(id);
+        }
         let global: Vec<u32> = link
             .global
             .iter()
-            .map(|&o| ids.get(o).copied().unwrap_or(u32::MAX))
+            .map(|&o| {
+                link.objects
+                    .get(o)
+                    .map_or(u32::MAX, |x| path_number(&x.path))
+            })
             .collect();
-        let global = match self.globals.lock() {
-            Ok(mut g) => {
-                let next = u32::try_from(g.len()).unwrap_or(u32::MAX);
-                *g.entry(global).or_insert(next)
-            }
-            Err(_) => u32::MAX,
-        };
-        (ids, global)
+        drop(paths);
+        drop(contents);
+        let mut globals = self.globals.lock().ok()?;
+        let next = u32::try_from(globals.len()).unwrap_or(u32::MAX);
+        let global = *globals.entry(global).or_insert(next);
+        Some(Numbers {
+            ids,
+            paths: path_ids,
+            global,
+        })
     }
 
-    fn get(&self, key: &[u32]) -> Option<Arc<[Reference]>> {
-        self.bound.lock().ok()?.get(key).cloned().flatten()
+    /// The references kept under `key`, named with `paths` (this
+    /// process's objects in key order).
+    fn get(&self, key: &[u32], paths: &[&str]) -> Option<Run> {
+        let bound = self.bound.lock().ok()?;
+        let kept = bound.get(key)?.as_ref()?;
+        if kept
+            .paths
+            .iter()
+            .map(String::as_str)
+            .eq(paths.iter().copied())
+        {
+            return Some(Arc::clone(&kept.references));
+        }
+        let renamed: FxHashMap<&str, &str> = kept
+            .paths
+            .iter()
+            .map(String::as_str)
+            .zip(paths.iter().copied())
+            .filter(|(a, b)| a != b)
+            .collect();
+        Some(renamed_references(&kept.references, &renamed))
     }
 
     /// Keeps `references` under `key` once a second process has bound a
-    /// member alike: what only one process has (a virtualenv's own
-    /// modules) is not held after that process is done with it.
-    fn put(&self, key: Vec<u32>, references: &Arc<[Reference]>) {
+    /// member alike: what only one process has is not held after that
+    /// process is done with it.
+    fn put(&self, key: Vec<u32>, references: &Run, paths: &[&str]) {
         if let Ok(mut bound) = self.bound.lock() {
             match bound.entry(key) {
                 Entry::Vacant(v) => {
                     v.insert(None);
                 }
                 Entry::Occupied(mut o) => {
-                    o.get_mut().get_or_insert_with(|| Arc::clone(references));
+                    o.get_mut().get_or_insert_with(|| Kept {
+                        references: Arc::clone(references),
+                        paths: paths.iter().map(|p| p.to_string()).collect(),
+                    });
                 }
             }
         }
     }
 }
 
-/// One member's references.
-type Run = Arc<[Reference]>;
+impl Alike {
+    fn get_met(&self, key: &[u32]) -> Option<(Run, Registered)> {
+        let met = self.met.lock().ok()?;
+        let (run, registered) = met.get(key)?.as_ref()?;
+        Some((Arc::clone(run), registered.clone()))
+    }
+
+    /// As [`Alike::put`].
+    fn put_met(&self, key: Vec<u32>, references: &Run, registered: Registered) {
+        if let Ok(mut met) = self.met.lock() {
+            match met.entry(key) {
+                Entry::Vacant(v) => {
+                    v.insert(None);
+                }
+                Entry::Occupied(mut o) => {
+                    o.get_mut()
+                        .get_or_insert_with(|| (Arc::clone(references), registered));
+                }
+            }
+        }
+    }
+}
+
+/// The key of a member whose lookups meet `STB_GNU_UNIQUE` definitions:
+/// its [`member_key`], the paths of the objects that lists, and the
+/// registrations so far, so that their answers are the same.
+fn met_key(key: &[u32], slots: &[u32], log: &[Def], paths: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(key.len() + slots.len() + 2 * log.len() + 2);
+    out.extend_from_slice(key);
+    out.push(u32::MAX);
+    out.extend_from_slice(slots);
+    out.push(u32::MAX);
+    for &(o, i) in log {
+        out.push(paths.get(o).copied().unwrap_or(u32::MAX));
+        out.push(u32::try_from(i).unwrap_or(u32::MAX));
+    }
+    out
+}
+
+/// `run` with each path `renamed` names in its place.
+fn renamed_references(run: &[Reference], renamed: &FxHashMap<&str, &str>) -> Run {
+    let name = |p: &String| -> String {
+        renamed
+            .get(p.as_str())
+            .map_or_else(|| p.clone(), |n| (*n).to_string())
+    };
+    run.iter()
+        .map(|r| Reference {
+            object: name(&r.object),
+            symbol: r.symbol.clone(),
+            version: r.version.clone(),
+            class: r.class,
+            binds_to: r.binds_to.as_ref().map(name),
+            binds_to_version: r.binds_to_version.clone(),
+            expected: r.expected.as_ref().map(name),
+            interposed: r.interposed,
+            weak: r.weak,
+            direct: r.direct,
+            protected: r.protected,
+            lazy: r.lazy,
+            at_load: r.at_load.as_ref().map(|a| a.as_ref().map(name)),
+            may_be_imported: r.may_be_imported,
+            installed_only: r.installed_only,
+        })
+        .collect()
+}
+
+/// The paths of the objects a member's key lists, each once, in the order
+/// it first lists them, with their paths' numbers.
+type Slots<'l> = (Vec<&'l str>, Vec<u32>);
 
 /// What member `m`'s bindings depend on besides the registrations
-/// ([`Alike`]), as numbers: `None` if an index is out of range.
-fn member_key(
-    link: &LinkMap,
+/// ([`Alike`]), as numbers, and its [`Slots`]: `None` if an index is out
+/// of range.
+fn member_key<'l>(
+    link: &'l LinkMap,
     m: usize,
-    (ids, global): (&[u32], u32),
+    numbers: &Numbers,
     bind_now: bool,
     dynamic_weak: bool,
-) -> Option<Vec<u32>> {
+) -> Option<(Vec<u32>, Slots<'l>)> {
     let ml = link.members.get(m)?;
-    let id = |o: usize| ids.get(o).copied();
+    let mut paths: Vec<&str> = Vec::new();
+    let mut path_ids: Vec<u32> = Vec::new();
+    let mut ids: Vec<u32> = Vec::new();
+    let mut places: FxHashMap<&str, u32> = FxHashMap::default();
+    // An object's place among `paths`.
+    let mut slot = |o: usize| -> Option<u32> {
+        let p = link.objects.get(o)?.path.as_str();
+        if let Some(&at) = places.get(p) {
+            return Some(at);
+        }
+        let at = u32::try_from(paths.len()).ok()?;
+        paths.push(p);
+        ids.push(*numbers.ids.get(o)?);
+        path_ids.push(*numbers.paths.get(o)?);
+        places.insert(p, at);
+        Some(at)
+    };
+    let len = |n: usize| u32::try_from(n).ok();
     let mut key = vec![
-        id(ml.object)?,
-        global,
+        numbers.global,
         u32::from(ml.lazy)
             | u32::from(ml.exec) << 1
             | u32::from(ml.may_be_imported) << 2
@@ -221,12 +391,12 @@ fn member_key(
             | u32::from(bind_now) << 4
             | u32::from(dynamic_weak) << 5
             | u32::from(link.musl) << 6,
+        slot(ml.object)?,
     ];
-    let len = |n: usize| u32::try_from(n).ok();
-    let list = |key: &mut Vec<u32>, l: &[usize]| -> Option<()> {
+    let mut list = |key: &mut Vec<u32>, l: &[usize]| -> Option<()> {
         key.push(len(l.len())?);
         for &o in l {
-            key.push(id(o)?);
+            key.push(slot(o)?);
         }
         Some(())
     };
@@ -250,7 +420,9 @@ fn member_key(
             list(&mut key, c)?;
         }
     }
-    Some(key)
+    key.push(len(ids.len())?);
+    key.extend(ids);
+    Some((key, (paths, path_ids)))
 }
 
 impl Forked {
@@ -909,8 +1081,13 @@ fn bind_link(
         shared,
         alike,
     } = with;
-    let index = Index::new(link, shared);
-    let numbers = alike.map(|a| a.numbers(link));
+    // Made at the first member that needs a lookup: none may, when every
+    // member is the parent's or linked alike elsewhere.
+    let index: std::cell::OnceCell<Index<'_>> = std::cell::OnceCell::new();
+    let numbers = alike.and_then(|a| a.numbers(link));
+    // Each path's number to its first object here, for registrations made
+    // again.
+    let first_of_path: std::cell::OnceCell<FxHashMap<u32, usize>> = std::cell::OnceCell::new();
     let mut unique = Unique::default();
     // The registrations so far differ from the parent's: nothing after
     // can be reused.
@@ -942,11 +1119,11 @@ fn bind_link(
             });
             continue;
         }
-        let key = alike.zip(numbers.as_ref()).and_then(|(a, (ids, global))| {
-            let key = member_key(link, m, (ids, *global), bind_now, dynamic_weak)?;
-            Some((a, key))
+        let key = alike.zip(numbers.as_ref()).and_then(|(a, numbers)| {
+            let (key, paths) = member_key(link, m, numbers, bind_now, dynamic_weak)?;
+            Some((a, key, paths))
         });
-        if let Some(references) = key.as_ref().and_then(|(a, k)| a.get(k)) {
+        if let Some(references) = key.as_ref().and_then(|(a, k, p)| a.get(k, &p.0)) {
             // Not where the parent's run can go on from.
             diverged = true;
             out(Bound {
@@ -956,12 +1133,50 @@ fn bind_link(
             });
             continue;
         }
+        let met_key = key
+            .as_ref()
+            .zip(numbers.as_ref())
+            .map(|((_, k, p), n)| met_key(k, &p.1, &unique.log, &n.paths));
+        if let Some((references, registered)) =
+            alike.zip(met_key.as_ref()).and_then(|(a, k)| a.get_met(k))
+        {
+            let objects = first_of_path.get_or_init(|| {
+                let mut first = FxHashMap::default();
+                for (o, &p) in numbers.iter().flat_map(|n| n.paths.iter().enumerate()) {
+                    first.entry(p).or_insert(o);
+                }
+                first
+            });
+            let mut made = Vec::new();
+            for (pid, i) in registered {
+                let Some(&o) = objects.get(&pid) else {
+                    continue;
+                };
+                let name = link
+                    .objects
+                    .get(o)
+                    .and_then(|x| x.facts.as_deref())
+                    .and_then(|f| f.symbols.get(i));
+                if let Some(s) = name {
+                    unique.met += 1;
+                    unique.register(s.name.as_slice(), (o, i));
+                    made.push((o, i));
+                }
+            }
+            diverged = true;
+            out(Bound {
+                member: m,
+                references,
+                registered: made,
+            });
+            continue;
+        }
         let before = unique.log.len();
         let met = unique.met;
         let mut references = Vec::new();
         bind_member(
             link,
-            &index,
+            index.get_or_init(|| Index::new(link, shared)),
             m,
             bind_now,
             dynamic_weak,
@@ -975,9 +1190,15 @@ fn bind_link(
         }
         let references: Arc<[Reference]> = references.into();
         if unique.met == met
-            && let Some((a, k)) = key
+            && let Some((a, k, p)) = key
         {
-            a.put(k, &references);
+            a.put(k, &references, &p.0);
+        } else if let (Some(a), Some(k), Some(n)) = (alike, met_key, numbers.as_ref()) {
+            let made = registered
+                .iter()
+                .map(|&(o, i)| (n.paths.get(o).copied().unwrap_or(u32::MAX), i))
+                .collect();
+            a.put_met(k, &references, made);
         }
         out(Bound {
             member: m,
