@@ -301,11 +301,9 @@ fn same_build(a: Option<&ElfFacts>, b: Option<&ElfFacts>) -> bool {
 /// `duplicate-soname-different-file` count, and `image --format dot` draws.
 pub fn clashes<'b>(image: &ProcessImage, bindings: &'b Bindings) -> Vec<&'b Reference> {
     let mut seen = BTreeSet::new();
-    bindings
-        .references
-        .iter()
-        .filter(|r| r.interposed && r.expected.is_some() && r.binds_to.is_some())
-        .filter(|r| benign(image, r).is_none())
+    unexplained(image, bindings)
+        .into_iter()
+        .filter(|r| r.expected.is_some() && r.binds_to.is_some())
         .filter(|r| {
             seen.insert((
                 r.object.as_str(),
@@ -316,6 +314,32 @@ pub fn clashes<'b>(image: &ProcessImage, bindings: &'b Bindings) -> Vec<&'b Refe
             ))
         })
         .collect()
+}
+
+/// The interposed references of the process no design explains
+/// ([`benign`]), in order. [`benign`] asks the process only what every
+/// process forked from one parent answers alike (its objects' facts by
+/// path, whether a path is a `LoadModule` member, the executable), so a
+/// run of references shared with others (the parent's members, members
+/// bound alike) is judged once for all of them.
+pub(crate) fn unexplained<'b>(image: &ProcessImage, bindings: &'b Bindings) -> Vec<&'b Reference> {
+    let picks = image.link.forked.as_deref().map(|f| f.picks());
+    let pick = |run: &[Reference]| -> Vec<u32> {
+        run.iter()
+            .enumerate()
+            .filter(|(_, r)| r.interposed && benign(image, r).is_none())
+            .filter_map(|(i, _)| u32::try_from(i).ok())
+            .collect()
+    };
+    let mut out = Vec::new();
+    for run in bindings.references.runs() {
+        let picked = match picks.filter(|_| std::sync::Arc::strong_count(run) > 1) {
+            Some(p) => p.get_or("unexplained", run, pick),
+            None => pick(run).into(),
+        };
+        out.extend(picked.iter().filter_map(|&i| run.get(i as usize)));
+    }
+    out
 }
 
 /// `symbol-interposition`: per (losing, winning) object pair, its

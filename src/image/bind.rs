@@ -124,6 +124,44 @@ pub(crate) struct Forked {
     bound: [OnceLock<Vec<Bound>>; 4],
     shared: OnceLock<Shared>,
     alike: Alike,
+    /// What later stages pick out of the runs every process forked from
+    /// the parent shares ([`Picks`]).
+    picks: Picks,
+}
+
+/// Subsets of shared runs of references a later stage picked (the rules:
+/// the interposed references no design explains), by what was picked and
+/// the run: a run the parent's members or members bound alike share is
+/// the same in every process holding it, so each pick of it is made once.
+/// The run is held with its pick, so no other run takes its address.
+#[derive(Debug, Default)]
+pub(crate) struct Picks(Mutex<PickMap>);
+
+/// By what was picked and the run's address: the run and the pick.
+type PickMap = FxHashMap<(&'static str, usize), (Run, Picked)>;
+
+/// Indices into a run.
+type Picked = Arc<[u32]>;
+
+impl Picks {
+    /// The indices `pick` chose of `run`, chosen once per `what`.
+    pub(crate) fn get_or(
+        &self,
+        what: &'static str,
+        run: &Run,
+        pick: impl FnOnce(&[Reference]) -> Vec<u32>,
+    ) -> Arc<[u32]> {
+        let key = (what, Arc::as_ptr(run).cast::<u8>() as usize);
+        if let Some((_, p)) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return p;
+        }
+        let picked: Arc<[u32]> = pick(run).into();
+        if let Ok(mut m) = self.0.lock() {
+            m.entry(key)
+                .or_insert_with(|| (Arc::clone(run), Arc::clone(&picked)));
+        }
+        picked
+    }
 }
 
 /// The references of members each process forked from one parent links
@@ -198,8 +236,12 @@ impl Alike {
         let mut paths = self.paths.lock().ok()?;
         let mut contents = self.contents.lock().ok()?;
         let mut path_number = |p: &str| -> u32 {
+            if let Some(&n) = paths.get(p) {
+                return n;
+            }
             let next = u32::try_from(paths.len()).unwrap_or(u32::MAX);
-            *paths.entry(p.to_string()).or_insert(next)
+            paths.insert(p.to_string(), next);
+            next
         };
         let mut ids = Vec::with_capacity(link.objects.len());
         let mut path_ids = Vec::with_capacity(link.objects.len());
@@ -432,11 +474,16 @@ impl Forked {
             bound: Default::default(),
             shared: OnceLock::new(),
             alike: Alike::default(),
+            picks: Picks::default(),
         }
     }
 
     fn shared(&self) -> &Shared {
         self.shared.get_or_init(|| Shared::new(&self.link))
+    }
+
+    pub(crate) fn picks(&self) -> &Picks {
+        &self.picks
     }
 
     fn bound(&self, bind_now: bool, dynamic_weak: bool) -> Option<&[Bound]> {
@@ -559,6 +606,12 @@ pub struct References {
 impl References {
     pub fn iter(&self) -> impl Iterator<Item = &Reference> + Clone {
         self.runs.iter().flat_map(|r| r.iter())
+    }
+
+    /// The runs, one per member, each shared with every process that
+    /// holds the same (with another holder, its count is above one).
+    pub(crate) fn runs(&self) -> impl Iterator<Item = &Run> {
+        self.runs.iter()
     }
 
     pub fn len(&self) -> usize {
