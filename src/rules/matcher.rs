@@ -153,11 +153,7 @@ impl<'a> Context<'a> {
                 index: i,
             })
             .collect::<Vec<_>>();
-        let interposed = bindings
-            .references
-            .iter()
-            .filter(|r| r.interposed && super::benign(image, r).is_none())
-            .collect();
+        let interposed = super::unexplained(image, bindings);
         Context {
             image,
             bindings,
@@ -322,10 +318,29 @@ impl<'a> Context<'a> {
     fn exported_twice(&self, c: &SymbolClash) -> Option<Evidence> {
         let mut ev = Evidence::default();
         let mut pairs = BTreeSet::new();
+        // Each member's exports of the names once, and who exports each
+        // name, in member order: not every later member asked about every
+        // name of every earlier one.
+        let names: Vec<Vec<&str>> = self
+            .members
+            .iter()
+            .map(|m| exported(m.facts, &c.symbols).collect())
+            .collect();
+        let mut exporters: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+        for (j, list) in names.iter().enumerate() {
+            for &name in list {
+                exporters.entry(name).or_default().push(j);
+            }
+        }
         for (i, a) in self.members.iter().enumerate() {
-            for name in exported(a.facts, &c.symbols) {
-                for b in self.members.iter().skip(i + 1) {
-                    if b.path == a.path || !exports_name(b.facts, name) {
+            for &name in names.get(i).into_iter().flatten() {
+                let later = exporters
+                    .get(name)
+                    .into_iter()
+                    .flatten()
+                    .filter(|&&j| j > i);
+                for b in later.filter_map(|&j| self.members.get(j)) {
+                    if b.path == a.path {
                         continue;
                     }
                     let roles_fit = match (&c.owner, &c.taker) {
@@ -474,9 +489,7 @@ impl<'a> Context<'a> {
                 Property::Textrel if f.textrel => "has text relocations (DT_TEXTREL)".to_string(),
                 Property::ExecStack if f.exec_stack => "asks for an executable stack".to_string(),
                 Property::StaticLibpython
-                    if f.symbols
-                        .iter()
-                        .any(|s| s.is_defined() && s.name.as_slice() == b"Py_Initialize")
+                    if f.named(b"Py_Initialize").any(|s| s.is_defined())
                         && !self.closure(m).iter().any(|s| s.starts_with("libpython"))
                         && !m
                             .soname
@@ -651,11 +664,6 @@ fn exported<'f>(facts: Option<&'f ElfFacts>, globs: &'f [Glob]) -> impl Iterator
         out.dedup();
     }
     out.into_iter()
-}
-
-/// The member exports exactly `name` (as [`exported`] counts exports).
-fn exports_name(facts: Option<&ElfFacts>, name: &str) -> bool {
-    facts.is_some_and(|f| f.exports_name(name))
 }
 
 /// auditwheel / delocate graft names: `lib<name>-<8 hex>.so...`.
