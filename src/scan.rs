@@ -456,6 +456,11 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
             .ok()
     });
     report.host.packages = found.databases;
+    // The process models are not needed past here: freeing their link
+    // maps (tens of thousands of scope lists with forty daemons) is left
+    // to another thread while the report is written.
+    drop(images);
+    rayon::spawn(move || drop(models));
     if report.audited_nothing() {
         // Said in the report too: an archived report of nothing must not
         // read as a clean host.
