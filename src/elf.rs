@@ -236,6 +236,14 @@ impl ElfFacts {
     /// The symbols whose names start with `prefix`, in name order (then
     /// symbol-table order): one run of the name index, found by bisection.
     pub fn starting_with<'a>(&'a self, prefix: &'a [u8]) -> impl Iterator<Item = &'a Symbol> + 'a {
+        self.starting_with_at(prefix).map(|(_, s)| s)
+    }
+
+    /// [`ElfFacts::starting_with`] with each symbol's index.
+    pub fn starting_with_at<'a>(
+        &'a self,
+        prefix: &'a [u8],
+    ) -> impl Iterator<Item = (u32, &'a Symbol)> + 'a {
         let key = move |i: u32| self.symbols.get(i as usize).map(|s| s.name.as_slice());
         let sorted = self.by_name.get_or_init(|| {
             let mut all: Vec<u32> = (0..self.symbols.len())
@@ -253,6 +261,7 @@ impl ElfFacts {
                 self.symbols
                     .get(i as usize)
                     .filter(|s| s.name.starts_with(prefix))
+                    .map(|s| (i, s))
             })
     }
 
@@ -267,11 +276,19 @@ impl ElfFacts {
     /// visibility; UTF-8), in name order: an exact name is the first of
     /// them or nothing.
     pub fn exports_from<'a>(&'a self, start: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.starting_with(start.as_bytes())
-            .filter(|s| {
+        self.exports_from_at(start).map(|(_, n)| n)
+    }
+
+    /// [`ElfFacts::exports_from`] with each symbol's index.
+    pub fn exports_from_at<'a>(
+        &'a self,
+        start: &'a str,
+    ) -> impl Iterator<Item = (u32, &'a str)> + 'a {
+        self.starting_with_at(start.as_bytes())
+            .filter(|(_, s)| {
                 s.is_defined() && matches!(s.bind, 1 | 2 | 10) && matches!(s.visibility, 0 | 3)
             })
-            .filter_map(|s| std::str::from_utf8(&s.name).ok())
+            .filter_map(|(i, s)| Some((i, std::str::from_utf8(&s.name).ok()?)))
     }
 
     /// Whether it exports exactly `name`.

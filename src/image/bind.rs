@@ -127,6 +127,41 @@ pub(crate) struct Forked {
     /// What later stages pick out of the runs every process forked from
     /// the parent shares ([`Picks`]).
     picks: Picks,
+    /// What later stages pick out of the files those processes hold
+    /// ([`FilePicks`]).
+    file_picks: FilePicks,
+}
+
+/// The symbols of a file a later stage picked (the matchers: the exports
+/// a signature's names match), by what was picked and the file's facts:
+/// the same in every process holding the file (or an identical copy, whose
+/// facts it shares), so each is picked once. The facts are held with the
+/// pick, so no other facts take their address.
+#[derive(Debug, Default)]
+pub(crate) struct FilePicks(Mutex<FilePickMap>);
+
+/// By what was picked and the facts' address: the facts and the pick.
+type FilePickMap = FxHashMap<(Arc<str>, usize), (Arc<ElfFacts>, Picked)>;
+
+impl FilePicks {
+    /// The symbol indices `pick` chose of `facts`, chosen once per `what`.
+    pub(crate) fn get_or(
+        &self,
+        what: &Arc<str>,
+        facts: &Arc<ElfFacts>,
+        pick: impl FnOnce(&ElfFacts) -> Vec<u32>,
+    ) -> Picked {
+        let key = (Arc::clone(what), Arc::as_ptr(facts) as usize);
+        if let Some((_, p)) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return p;
+        }
+        let picked: Picked = pick(facts).into();
+        if let Ok(mut m) = self.0.lock() {
+            m.entry(key)
+                .or_insert_with(|| (Arc::clone(facts), Arc::clone(&picked)));
+        }
+        picked
+    }
 }
 
 /// Subsets of shared runs of references a later stage picked (the rules:
@@ -475,6 +510,7 @@ impl Forked {
             shared: OnceLock::new(),
             alike: Alike::default(),
             picks: Picks::default(),
+            file_picks: FilePicks::default(),
         }
     }
 
@@ -484,6 +520,10 @@ impl Forked {
 
     pub(crate) fn picks(&self) -> &Picks {
         &self.picks
+    }
+
+    pub(crate) fn file_picks(&self) -> &FilePicks {
+        &self.file_picks
     }
 
     fn bound(&self, bind_now: bool, dynamic_weak: bool) -> Option<&[Bound]> {
@@ -1435,6 +1475,13 @@ impl LinkMap {
             let o = self.objects.get(m.object)?;
             Some((o.path.as_str(), o.facts.as_deref()))
         })
+    }
+
+    /// [`LinkMap::members`]' facts, as held.
+    pub(crate) fn member_facts(&self) -> impl Iterator<Item = Option<&Arc<ElfFacts>>> {
+        self.members
+            .iter()
+            .filter_map(|m| Some(self.objects.get(m.object)?.facts.as_ref()))
     }
 
     /// Every object's canonical path: the members, and the files only

@@ -6,10 +6,11 @@
 
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::elf::ElfFacts;
 use crate::host::apache::{Directive, DirectiveKind};
-use crate::image::bind::{Bindings, Reference};
+use crate::image::bind::{Bindings, FilePicks, Reference};
 use crate::image::{How, ProcessImage};
 use crate::model::{Binding, Finding};
 use crate::model::{Certainty, FindingId, Severity};
@@ -65,6 +66,8 @@ impl Evidence {
 struct View<'a> {
     path: &'a str,
     facts: Option<&'a ElfFacts>,
+    /// The same facts as held, for [`Context::exported`]'s memo.
+    held: Option<&'a Arc<ElfFacts>>,
     /// Its soname, read once for every pattern of every signature.
     soname: Option<String>,
     kind: Kind,
@@ -94,6 +97,10 @@ struct Context<'a> {
     /// in order: what every symbol-clash matcher looks through, judged
     /// once per process rather than once per signature.
     interposed: std::rc::Rc<Vec<&'a Reference>>,
+    /// The exports each file's facts give for a list of names, shared by
+    /// the processes forked from one parent; the lists by their text.
+    picks: Option<&'a FilePicks>,
+    lists: std::cell::RefCell<FxHashMap<usize, Arc<str>>>,
 }
 
 /// Where each path is first in `members`.
@@ -136,11 +143,13 @@ impl<'a> Context<'a> {
         let members = image
             .link
             .members()
+            .zip(image.link.member_facts())
             .zip(&image.members)
             .enumerate()
-            .map(|(i, ((path, facts), m))| View {
+            .map(|(i, (((path, facts), held), m))| View {
                 path,
                 facts,
+                held,
                 soname: soname(facts),
                 kind: kind_of(m),
                 certainty: if m.installed_only {
@@ -158,6 +167,8 @@ impl<'a> Context<'a> {
             image,
             bindings,
             interposed: std::rc::Rc::new(interposed),
+            picks: image.link.forked.as_deref().map(|f| f.file_picks()),
+            lists: Default::default(),
             by_path: by_path(&members),
             members,
             read,
@@ -181,6 +192,8 @@ impl<'a> Context<'a> {
             image: self.image,
             bindings: self.bindings,
             interposed: std::rc::Rc::clone(&self.interposed),
+            picks: self.picks,
+            lists: Default::default(),
             by_path: by_path(&members),
             members,
             read: self.read,
@@ -213,6 +226,36 @@ impl<'a> Context<'a> {
             .into_iter()
             .skip(1)
             .filter_map(|(_, f)| soname(f))
+            .collect()
+    }
+
+    /// [`exported`] of member `m`, picked once per file for every process
+    /// forked from the same parent.
+    fn exported(&self, m: &View<'a>, globs: &[Glob]) -> Vec<&'a str> {
+        let Some(facts) = m.facts else {
+            return Vec::new();
+        };
+        let (Some(picks), Some(held)) = (self.picks, m.held) else {
+            return exported_at(facts, globs)
+                .iter()
+                .filter_map(|&i| facts.symbols.get(i as usize))
+                .filter_map(|s| std::str::from_utf8(&s.name).ok())
+                .collect();
+        };
+        let what = Arc::clone(
+            self.lists
+                .borrow_mut()
+                .entry(globs.as_ptr() as usize)
+                .or_insert_with(|| {
+                    let texts: Vec<&str> = globs.iter().map(|g| g.text.as_str()).collect();
+                    Arc::from(texts.join("\n"))
+                }),
+        );
+        let picked = picks.get_or(&what, held, |f| exported_at(f, globs));
+        picked
+            .iter()
+            .filter_map(|&i| facts.symbols.get(i as usize))
+            .filter_map(|s| std::str::from_utf8(&s.name).ok())
             .collect()
     }
 
@@ -324,7 +367,7 @@ impl<'a> Context<'a> {
         let names: Vec<Vec<&str>> = self
             .members
             .iter()
-            .map(|m| exported(m.facts, &c.symbols).collect())
+            .map(|m| self.exported(m, &c.symbols))
             .collect();
         let mut exporters: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
         for (j, list) in names.iter().enumerate() {
@@ -407,7 +450,7 @@ impl<'a> Context<'a> {
             {
                 continue;
             }
-            let api: BTreeSet<&str> = exported(m.facts, &e.api).collect();
+            let api: BTreeSet<&str> = self.exported(m, &e.api).into_iter().collect();
             if api.len() < e.min_symbols.max(1)
                 || self.closure(m).iter().any(|s| e.library.0.is_match(s))
             {
@@ -664,6 +707,19 @@ fn exported<'f>(facts: Option<&'f ElfFacts>, globs: &'f [Glob]) -> impl Iterator
         out.dedup();
     }
     out.into_iter()
+}
+
+/// [`exported`] as symbol indices of `f`.
+fn exported_at(f: &ElfFacts, globs: &[Glob]) -> Vec<u32> {
+    let mut out: Vec<(u32, &str)> = globs
+        .iter()
+        .flat_map(|g| f.exports_from_at(g.prefix()).filter(|(_, n)| g.matches(n)))
+        .collect();
+    if globs.len() > 1 {
+        out.sort_unstable_by(|a, b| a.1.cmp(b.1));
+        out.dedup_by(|a, b| a.1 == b.1);
+    }
+    out.into_iter().map(|(i, _)| i).collect()
 }
 
 /// auditwheel / delocate graft names: `lib<name>-<8 hex>.so...`.
