@@ -366,15 +366,11 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
     // wheel's of the same soname is only in a member's stand-alone load,
     // yet the interposition that expected it is its wheel's), for one
     // finding per cause.
+    let linked: FxHashSet<&str> = images.iter().flat_map(|i| i.link.paths()).collect();
     let python_files: BTreeSet<PathBuf> = inventory
         .keys()
         .cloned()
-        .chain(
-            images
-                .iter()
-                .flat_map(|i| i.link.paths())
-                .map(PathBuf::from),
-        )
+        .chain(linked.into_iter().map(PathBuf::from))
         .collect();
     let wheels = crate::host::wheels::owners(root, &python_files);
     errors.extend(wheels.errors.iter().map(|(p, r)| error(p, r.clone())));

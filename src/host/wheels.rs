@@ -103,6 +103,9 @@ fn dist_of(dir: &OsStr) -> Option<Package> {
 pub fn owners(root: &Root, files: &BTreeSet<PathBuf>) -> Wheels {
     let mut out = Wheels::default();
     let sites: BTreeSet<PathBuf> = files.iter().filter_map(|f| site_of(f)).collect();
+    // Asked for every line of every RECORD: a hash lookup, not a walk down
+    // the sorted set comparing paths component by component.
+    let wanted: rustc_hash::FxHashSet<&Path> = files.iter().map(PathBuf::as_path).collect();
     let mut left = budget::PACKAGE_LISTS_PER_SCAN;
     for site in sites {
         let Ok(entries) = root.read_dir(&site) else {
@@ -138,7 +141,7 @@ pub fn owners(root: &Root, files: &BTreeSet<PathBuf>) -> Wheels {
                 let Some(path) = join(&site, Path::new(OsStr::from_bytes(&field))) else {
                     continue;
                 };
-                if files.contains(&path) {
+                if wanted.contains(path.as_path()) {
                     out.by_file.entry(path).or_insert_with(|| dist.clone());
                 }
             }
