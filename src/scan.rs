@@ -372,13 +372,31 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
         .cloned()
         .chain(linked.into_iter().map(PathBuf::from))
         .collect();
-    let wheels = crate::host::wheels::owners(root, &python_files);
+    // The first process's bindings (for Apache, those of the parent every
+    // daemon shares, which each would otherwise wait for) while the
+    // distributions' records are read.
+    let bind_opts = crate::image::bind::BindOptions::default();
+    let (first, wheels) = rayon::join(
+        || {
+            images
+                .first()
+                .map(|i| crate::image::bind::bind(i, &bind_opts))
+        },
+        || crate::host::wheels::owners(root, &python_files),
+    );
+    let first = std::sync::Mutex::new(first);
     errors.extend(wheels.errors.iter().map(|(p, r)| error(p, r.clone())));
     let units = rules::group::Units::new(&wheels.by_file, &images);
     let per_process: Vec<Vec<Finding>> = images
         .par_iter()
-        .map(|i| {
-            let bindings = crate::image::bind::bind(i, &crate::image::bind::BindOptions::default());
+        .enumerate()
+        .map(|(k, i)| {
+            let made = if k == 0 {
+                first.lock().ok().and_then(|mut f| f.take())
+            } else {
+                None
+            };
+            let bindings = made.unwrap_or_else(|| crate::image::bind::bind(i, &bind_opts));
             let mut builtin = crate::rules::process_findings(i, &bindings);
             let known = crate::rules::matcher::evaluate(
                 &signatures,
