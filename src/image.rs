@@ -212,8 +212,13 @@ pub enum ModelError {
 
 /// How a process kind is modelled: the root, the options, its discovery,
 /// whether to add the installed what-ifs.
-type ModelFn =
-    fn(&Root, &ImageOptions, &host::Discovery, bool) -> Result<Vec<ProcessImage>, ModelError>;
+type ModelFn = fn(
+    &Root,
+    &ImageOptions,
+    &host::Discovery,
+    bool,
+    Option<&Loader<'_>>,
+) -> Result<Vec<ProcessImage>, ModelError>;
 
 /// One kind of process the model knows: the name `--process` takes and the
 /// report's `processes[].name`, and how to model it. To add a process
@@ -242,7 +247,22 @@ impl ProcessKind {
         found: &host::Discovery,
         installed: bool,
     ) -> Result<Vec<ProcessImage>, ModelError> {
-        (self.model)(root, opts, found, installed)
+        (self.model)(root, opts, found, installed, None)
+    }
+
+    /// [`ProcessKind::model`] with the caller's loader (the scan's), used
+    /// where the process searches as it does (no `LD_LIBRARY_PATH` of its
+    /// own): each file is then read once, and each stand-alone load made
+    /// once, for the models and the inventory alike.
+    pub fn model_sharing(
+        &self,
+        root: &Root,
+        opts: &ImageOptions,
+        found: &host::Discovery,
+        installed: bool,
+        loader: &Loader<'_>,
+    ) -> Result<Vec<ProcessImage>, ModelError> {
+        (self.model)(root, opts, found, installed, Some(loader))
     }
 
     /// Whether `name` is a process this kind models (its own name, or one
@@ -267,7 +287,7 @@ pub const APACHE: ProcessKind = ProcessKind {
 pub const PHP_FPM: ProcessKind = ProcessKind {
     name: "php-fpm",
     family: None,
-    model: |root, opts, _, _| php_fpm(root, opts).map(|p| vec![p]),
+    model: |root, opts, _, _, shared| php_fpm_with(root, opts, shared).map(|p| vec![p]),
 };
 
 /// Every process kind the model knows, in the order reports list them.
@@ -289,7 +309,7 @@ pub fn apache_with(
     opts: &ImageOptions,
     found: &host::Discovery,
 ) -> Result<ProcessImage, ModelError> {
-    apache_model(root, opts, found, false)?
+    apache_model(root, opts, found, false, None)?
         .into_iter()
         .next()
         .ok_or(ModelError::Absent("no Apache process modelled"))
@@ -307,6 +327,7 @@ pub fn apache_model(
     opts: &ImageOptions,
     found: &host::Discovery,
     installed: bool,
+    shared: Option<&Loader<'_>>,
 ) -> Result<Vec<ProcessImage>, ModelError> {
     let env = apache::service_env(root);
     let mut cfg_opts = env.config_options();
@@ -337,15 +358,19 @@ pub fn apache_model(
                 .map(|c| c.path.clone())
         })
         .ok_or(ModelError::Absent("no httpd binary found"))?;
-    let loader = Loader::with_detail(
-        root,
-        Options {
-            ld_library_path: env.ld_library_path().map(str::to_string),
-            cpu: opts.cpu,
-            ..Options::default()
-        },
-        Detail::Symbols,
-    );
+    let options = Options {
+        ld_library_path: env.ld_library_path().map(str::to_string),
+        cpu: opts.cpu,
+        ..Options::default()
+    };
+    let own;
+    let loader = match shared.filter(|l| l.serves(root, &options, Detail::Symbols)) {
+        Some(l) => l,
+        None => {
+            own = Loader::with_detail(root, options, Detail::Symbols);
+            &own
+        }
+    };
     let preload: Vec<bstr::BString> = env
         .ld_preload()
         .into_iter()
@@ -978,6 +1003,15 @@ fn php_dl_mode(version: Option<&str>, sapi: php::Sapi) -> u32 {
 /// The php-fpm process (research/loader-model.md H9): its own start-up and
 /// its own ini files, never merged into Apache's.
 pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, ModelError> {
+    php_fpm_with(root, opts, None)
+}
+
+/// [`php_fpm`] with a loader that may serve it ([`ProcessKind::model_sharing`]).
+fn php_fpm_with(
+    root: &Root,
+    opts: &ImageOptions,
+    shared: Option<&Loader<'_>>,
+) -> Result<ProcessImage, ModelError> {
     let (version, binary) = php::installed_sapis(root)
         .into_iter()
         .filter(|(s, _)| *s == php::Sapi::Fpm)
@@ -995,14 +1029,18 @@ pub fn php_fpm(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, ModelEr
                 .map(|p| (v.clone(), p))
         })
         .ok_or(ModelError::Absent("php-fpm is not installed"))?;
-    let loader = Loader::with_detail(
-        root,
-        Options {
-            cpu: opts.cpu,
-            ..Options::default()
-        },
-        Detail::Symbols,
-    );
+    let options = Options {
+        cpu: opts.cpu,
+        ..Options::default()
+    };
+    let own;
+    let loader = match shared.filter(|l| l.serves(root, &options, Detail::Symbols)) {
+        Some(l) => l,
+        None => {
+            own = Loader::with_detail(root, options, Detail::Symbols);
+            &own
+        }
+    };
     let mut ns = loader
         .start(&binary, &[])
         .map_err(|e| ModelError::Failed(binary.clone(), e.to_string()))?;

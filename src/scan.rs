@@ -23,7 +23,7 @@ use crate::model::Finding;
 use crate::model::{Certainty, FindingId, Role};
 use crate::report::{ErrorEntry, Host, Object, OsRelease, ProcessEntry, Report, Tool};
 use crate::resolve::profile::glibc;
-use crate::resolve::{CacheSource, Cpu, How, Load, LoadError, Loader, Opened, Options, cache};
+use crate::resolve::{CacheSource, Cpu, How, Load, Loader, Opened, Options, SharedLoad, cache};
 use crate::root::Root;
 use crate::rules;
 
@@ -63,12 +63,16 @@ pub fn scan(root: &Root, opts: &ScanOptions) -> Report {
 /// or the distribution's.
 pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<PathBuf>) -> Report {
     let found = host::discover(root);
-    let loader = Loader::new(
+    // With symbols: the process models use this loader where they search
+    // as it does, so each file is read once for the inventory and the
+    // models, and each stand-alone load made once.
+    let loader = Loader::with_detail(
         root,
         Options {
             cpu: opts.cpu,
             ..Options::default()
         },
+        crate::elf::Detail::Symbols,
     );
     let mut errors: Vec<ErrorEntry> = found
         .errors
@@ -140,7 +144,10 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
     // Every registered process kind, modelled in parallel, in registry order.
     let modelled: Vec<_> = crate::image::PROCESSES
         .par_iter()
-        .map(|kind| (kind, kind.model(root, &image_opts, &found, opts.installed)))
+        .map(|kind| {
+            let r = kind.model_sharing(root, &image_opts, &found, opts.installed, &loader);
+            (kind, r)
+        })
         .collect();
     // A process that is there but could not be modelled (its binary over
     // a budget, unreadable, not ELF) is an error of the scan; one that is
@@ -164,9 +171,9 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
             Some((canonical.clone(), PathBuf::from(first)))
         })
         .collect();
-    let loads: Vec<(PathBuf, Result<Load, LoadError>)> = mains
+    let loads: Vec<(PathBuf, SharedLoad)> = mains
         .par_iter()
-        .map(|(canonical, path)| (canonical.clone(), loader.load(path)))
+        .map(|(canonical, path)| (canonical.clone(), loader.load_shared(path)))
         .collect();
     // What each object misses loaded on its own; judged in the processes
     // once they are modelled.
@@ -241,9 +248,9 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
             .map(|(p, _)| p.clone())
             .filter(|p| inventory.get(p).is_some_and(|e| e.resolved.is_none()))
             .collect();
-        let loads: Vec<(PathBuf, Result<Load, LoadError>)> = todo
+        let loads: Vec<(PathBuf, SharedLoad)> = todo
             .par_iter()
-            .map(|p| (p.clone(), loader.load(p)))
+            .map(|p| (p.clone(), loader.load_shared(p)))
             .collect();
         for (canonical, load) in loads {
             let Some(role) = inventory.get(&canonical).map(|e| e.role) else {
@@ -904,6 +911,7 @@ fn error(p: &Path, reason: String) -> ErrorEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resolve::LoadError;
 
     /// os-release(5): quoted and unquoted values, comments, other keys.
     #[test]

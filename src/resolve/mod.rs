@@ -218,7 +218,7 @@ pub struct Loader<'r> {
     /// `ld.so --list` of a file on its own, by the path asked for: what a
     /// member's references expect (`image::solo`), asked by every process
     /// that holds the member, made once.
-    alone: RwLock<FxHashMap<PathBuf, Option<Arc<Load>>>>,
+    alone: RwLock<FxHashMap<PathBuf, SharedLoad>>,
     /// The C library's answers for the root's native ABI, and for each
     /// other ABI it has a build for (a multilib host's i386 and x32).
     native: View,
@@ -366,16 +366,33 @@ impl<'r> Loader<'r> {
     }
 
     /// [`Loader::load`] of `file`, made once per loader however many
-    /// processes ask; `None` where it cannot be loaded at all.
-    pub fn load_alone(&self, file: &Path) -> Option<Arc<Load>> {
+    /// processes (and the scan's inventory) ask.
+    pub fn load_shared(&self, file: &Path) -> SharedLoad {
         if let Some(l) = self.alone.read().ok().and_then(|m| m.get(file).cloned()) {
             return l;
         }
-        let load = self.load(file).ok().map(Arc::new);
+        let load = self.load(file).map(Arc::new).map_err(Arc::new);
         if let Ok(mut m) = self.alone.write() {
             m.entry(file.to_path_buf()).or_insert_with(|| load.clone());
         }
         load
+    }
+
+    /// [`Loader::load_shared`], `None` where it cannot be loaded at all.
+    pub fn load_alone(&self, file: &Path) -> Option<Arc<Load>> {
+        self.load_shared(file).ok()
+    }
+
+    /// Whether this loader searches `root` as one made with `opts` and
+    /// `detail` would: a model may then use it, and share what it read.
+    pub fn serves(&self, root: &Root, opts: &Options, detail: Detail) -> bool {
+        std::ptr::eq(self.root, root)
+            && self.detail == detail
+            && self.opts.ld_library_path == opts.ld_library_path
+            && self.opts.cpu == opts.cpu
+            && self.opts.cwd == opts.cwd
+            && self.opts.profile.is_none()
+            && opts.profile.is_none()
     }
 
     pub fn root(&self) -> &Root {
@@ -698,6 +715,10 @@ pub struct Load {
     /// `order`.
     pub itself_lines: Vec<(usize, BString)>,
 }
+
+/// A stand-alone load, or why there is none, as [`Loader::load_shared`]
+/// keeps it for everyone who asks.
+pub type SharedLoad = Result<Arc<Load>, Arc<LoadError>>;
 
 /// Why the main file could not be loaded at all.
 #[derive(Debug, thiserror::Error)]
