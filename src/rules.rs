@@ -323,23 +323,30 @@ pub fn clashes<'b>(image: &ProcessImage, bindings: &'b Bindings) -> Vec<&'b Refe
 /// run of references shared with others (the parent's members, members
 /// bound alike) is judged once for all of them.
 pub(crate) fn unexplained<'b>(image: &ProcessImage, bindings: &'b Bindings) -> Vec<&'b Reference> {
-    let picks = image.link.forked.as_deref().map(|f| f.picks());
-    let pick = |run: &[Reference]| -> Vec<u32> {
-        run.iter()
-            .enumerate()
-            .filter(|(_, r)| r.interposed && benign(image, r).is_none())
-            .filter_map(|(i, _)| u32::try_from(i).ok())
-            .collect()
-    };
-    let mut out = Vec::new();
-    for run in bindings.references.runs() {
-        let picked = match picks.filter(|_| std::sync::Arc::strong_count(run) > 1) {
-            Some(p) => p.get_or("unexplained", run, pick),
-            None => pick(run).into(),
+    let runs: Vec<&std::sync::Arc<[Reference]>> = bindings.references.runs().collect();
+    let at = bindings.picked.get_or_init(|| {
+        let picks = image.link.forked.as_deref().map(|f| f.picks());
+        let pick = |run: &[Reference]| -> Vec<u32> {
+            run.iter()
+                .enumerate()
+                .filter(|(_, r)| r.interposed && benign(image, r).is_none())
+                .filter_map(|(i, _)| u32::try_from(i).ok())
+                .collect()
         };
-        out.extend(picked.iter().filter_map(|&i| run.get(i as usize)));
-    }
-    out
+        let mut at = Vec::new();
+        for (k, run) in runs.iter().enumerate() {
+            let picked = match picks.filter(|_| std::sync::Arc::strong_count(run) > 1) {
+                Some(p) => p.get_or("unexplained", run, pick),
+                None => pick(run).into(),
+            };
+            let k = u32::try_from(k).unwrap_or(u32::MAX);
+            at.extend(picked.iter().map(|&i| (k, i)));
+        }
+        at
+    });
+    at.iter()
+        .filter_map(|&(k, i)| runs.get(k as usize)?.get(i as usize))
+        .collect()
 }
 
 /// `symbol-interposition`: per (losing, winning) object pair, its

@@ -626,12 +626,27 @@ pub struct Reference {
 }
 
 /// Every binding of one process.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Bindings {
     pub process: String,
     /// In relocation order of the members, then relocation order within one.
     pub references: References,
+    /// The references a later stage picked (the rules: the interposed ones
+    /// no design explains), as (run, index), for its other readers in the
+    /// same process (the built-in rules and the matchers).
+    #[serde(skip)]
+    pub(crate) picked: OnceLock<Vec<(u32, u32)>>,
 }
+
+impl PartialEq for Bindings {
+    /// The same references of the same process; what was picked of them
+    /// is derived.
+    fn eq(&self, other: &Bindings) -> bool {
+        self.process == other.process && self.references == other.references
+    }
+}
+
+impl Eq for Bindings {}
 
 /// A process's references, one run per member: the runs of the members a
 /// process shares with the image it was forked from are that image's,
@@ -1086,6 +1101,7 @@ fn bind_with(image: &super::ProcessImage, opts: &BindOptions, reuse: bool) -> Bi
     Bindings {
         process: image.name.clone(),
         references,
+        picked: OnceLock::new(),
     }
 }
 
