@@ -1276,16 +1276,26 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
     use bind::{MemberLink, Obj, Scope};
     let objects = ns.objects();
     let mut link = bind::LinkMap::default();
-    let mut by_path: std::collections::HashMap<PathBuf, usize> = Default::default();
+    // One object per canonical path; the loader's one `Opened` per file
+    // answers first, without hashing the path of every entry of every
+    // member's stand-alone list.
+    let mut by_opened: rustc_hash::FxHashMap<usize, usize> = Default::default();
+    let mut by_path: rustc_hash::FxHashMap<PathBuf, usize> = Default::default();
     let mut intern = |link: &mut bind::LinkMap, o: &Loaded| -> Option<usize> {
         let opened = o.opened.as_ref()?;
-        Some(*by_path.entry(opened.canonical.clone()).or_insert_with(|| {
+        let key = Arc::as_ptr(opened) as usize;
+        if let Some(&x) = by_opened.get(&key) {
+            return Some(x);
+        }
+        let x = *by_path.entry(opened.canonical.clone()).or_insert_with(|| {
             link.objects.push(Obj {
                 path: opened.canonical.display().to_string(),
                 facts: opened.facts.as_ref().ok().cloned(),
             });
             link.objects.len() - 1
-        }))
+        });
+        by_opened.insert(key, x);
+        Some(x)
     };
     // Namespace index -> link-map object index.
     let mut obj_of = vec![None; objects.len()];
