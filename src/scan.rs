@@ -286,8 +286,7 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
     // Per path, in process order, each process's first member of that
     // path and whether any of its members of that path is loaded by the
     // configuration: asked for every object of the inventory.
-    let mut by_object: FxHashMap<&str, Vec<(usize, &crate::image::Member, bool)>> =
-        FxHashMap::default();
+    let mut by_object: ByObject<'_> = FxHashMap::default();
     for (k, i) in images.iter().enumerate() {
         for m in &i.members {
             let of = by_object.entry(m.object.as_str()).or_default();
@@ -440,7 +439,7 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
         },
     );
     for f in &mut findings {
-        name_packages(f, &owners, &images);
+        name_packages(f, &owners, &images, &by_object);
     }
     let objects = inventory
         .into_iter()
@@ -583,10 +582,15 @@ fn stack(
 /// packages that ship the finding's objects, and the remedy says for each
 /// library which loaded module or extension brings it, and from which
 /// package, since that is what one disables or removes.
+/// Each process's first member of a path, by path, in process order
+/// (with whether any of its members of that path is loaded).
+type ByObject<'i> = FxHashMap<&'i str, Vec<(usize, &'i crate::image::Member, bool)>>;
+
 fn name_packages(
     f: &mut Finding,
     owners: &BTreeMap<PathBuf, Package>,
     images: &[&crate::image::ProcessImage],
+    by_object: &ByObject<'_>,
 ) {
     let package = |p: &str| {
         owners
@@ -601,25 +605,21 @@ fn name_packages(
         f.evidence.push(format!("packages: {}", named.join(", ")));
     }
     // The finding's process first, then the others a group spans.
-    let mut ordered: Vec<&crate::image::ProcessImage> = images
-        .iter()
-        .copied()
-        .filter(|i| f.process.as_ref() == Some(&i.name))
-        .collect();
-    ordered.extend(
+    let own = |k: usize| {
         images
-            .iter()
-            .copied()
-            .filter(|i| f.process.as_ref() != Some(&i.name)),
-    );
+            .get(k)
+            .is_some_and(|i| f.process.as_ref() == Some(&i.name))
+    };
     // One line per module that brings objects (or package that holds
     // them), its objects listed: a group of one cause names many.
     let mut lines: Vec<(String, Vec<String>)> = Vec::new();
     for o in &f.objects {
-        let brought = ordered
+        let members = by_object.get(o.as_str()).map_or(&[][..], Vec::as_slice);
+        let brought = members
             .iter()
-            .find_map(|i| i.members.iter().find(|m| m.object == *o))
-            .and_then(|m| m.brought_by.as_deref());
+            .find(|(k, _, _)| own(*k))
+            .or_else(|| members.iter().find(|(k, _, _)| !own(*k)))
+            .and_then(|(_, m, _)| m.brought_by.as_deref());
         let tail = match brought {
             Some(b) => Some(match package(b) {
                 Some(p) => format!("with {} (package {p})", file(b)),
