@@ -606,17 +606,26 @@ fn duplicate_sonames(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> 
 fn missing_versions(image: &ProcessImage) -> Vec<Finding> {
     const VER_FLG_WEAK: u16 = 0x2;
     let members: Vec<(&str, Option<&ElfFacts>)> = image.link.members().collect();
+    // The first member that answers each name, by soname or file name
+    // (L1): asked for every version requirement of every member.
+    let mut answers: rustc_hash::FxHashMap<&[u8], (&str, &ElfFacts)> = Default::default();
+    for (p, f) in &members {
+        let Some(f) = *f else { continue };
+        for name in f
+            .soname
+            .iter()
+            .map(|s| s.as_slice())
+            .chain([file_name(p).as_bytes()])
+        {
+            answers.entry(name).or_insert((*p, f));
+        }
+    }
     let mut out = Vec::new();
     for (i, (path, facts)) in members.iter().enumerate() {
         let Some(facts) = facts else { continue };
         for req in &facts.version_requirements {
             // The file that answers the name in the process (L1: soname).
-            let Some((dep, df)) = members.iter().find_map(|(p, f)| {
-                let f = (*f)?;
-                let matches = f.soname.as_ref() == Some(&req.file)
-                    || file_name(p).as_bytes() == req.file.as_slice();
-                matches.then_some((*p, f))
-            }) else {
+            let Some(&(dep, df)) = answers.get(req.file.as_slice()) else {
                 continue;
             };
             if df.version_definitions.is_empty() {
