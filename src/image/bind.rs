@@ -138,25 +138,43 @@ pub(crate) struct Forked {
 /// facts it shares), so each is picked once. The facts are held with the
 /// pick, so no other facts take their address.
 #[derive(Debug, Default)]
-pub(crate) struct FilePicks(Mutex<FilePickMap>);
+pub(crate) struct FilePicks {
+    picked: Mutex<FilePickMap>,
+    /// Each kind of pick (its text) a number.
+    whats: Mutex<FxHashMap<String, u32>>,
+}
 
 /// By what was picked and the facts' address: the facts and the pick.
-type FilePickMap = FxHashMap<(Arc<str>, usize), (Arc<ElfFacts>, Picked)>;
+type FilePickMap = FxHashMap<(u32, usize), (Arc<ElfFacts>, Picked)>;
 
 impl FilePicks {
-    /// The symbol indices `pick` chose of `facts`, chosen once per `what`.
+    /// The number [`FilePicks::get_or`] knows the pick `what` by.
+    pub(crate) fn what(&self, what: &str) -> u32 {
+        let Ok(mut whats) = self.whats.lock() else {
+            return u32::MAX;
+        };
+        if let Some(&n) = whats.get(what) {
+            return n;
+        }
+        let n = u32::try_from(whats.len()).unwrap_or(u32::MAX);
+        whats.insert(what.to_string(), n);
+        n
+    }
+
+    /// The symbol indices `pick` chose of `facts`, chosen once per `what`
+    /// (a number from [`FilePicks::what`]).
     pub(crate) fn get_or(
         &self,
-        what: &Arc<str>,
+        what: u32,
         facts: &Arc<ElfFacts>,
         pick: impl FnOnce(&ElfFacts) -> Vec<u32>,
     ) -> Picked {
-        let key = (Arc::clone(what), Arc::as_ptr(facts) as usize);
-        if let Some((_, p)) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        let key = (what, Arc::as_ptr(facts) as usize);
+        if let Some((_, p)) = self.picked.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return p;
         }
         let picked: Picked = pick(facts).into();
-        if let Ok(mut m) = self.0.lock() {
+        if let Ok(mut m) = self.picked.lock() {
             m.entry(key)
                 .or_insert_with(|| (Arc::clone(facts), Arc::clone(&picked)));
         }

@@ -22,7 +22,6 @@
 //! LD_WARN=1 LD_BIND_NOW=1 LD_DEBUG=bindings`, what `ldd -r` does), the
 //! oracle tests/it/bind_oracle.rs and tests/it/realistic.rs compare with.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::resolve::{How, Load, Loaded};
@@ -81,7 +80,7 @@ fn complete(load: &Load) -> bool {
 pub(super) struct StandAlone<'n, F> {
     objects: &'n [Loaded],
     load: F,
-    made: HashMap<usize, Option<Arc<Load>>>,
+    made: rustc_hash::FxHashMap<usize, Option<Arc<Load>>>,
 }
 
 impl<'n, F: FnMut(&Loaded) -> Option<Arc<Load>>> StandAlone<'n, F> {
@@ -91,7 +90,7 @@ impl<'n, F: FnMut(&Loaded) -> Option<Arc<Load>>> StandAlone<'n, F> {
         StandAlone {
             objects,
             load,
-            made: HashMap::new(),
+            made: Default::default(),
         }
     }
 

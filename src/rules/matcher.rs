@@ -100,7 +100,7 @@ struct Context<'a> {
     /// The exports each file's facts give for a list of names, shared by
     /// the processes forked from one parent; the lists by their text.
     picks: Option<&'a FilePicks>,
-    lists: std::cell::RefCell<FxHashMap<usize, Arc<str>>>,
+    lists: std::cell::RefCell<FxHashMap<usize, u32>>,
 }
 
 /// Where each path is first in `members`.
@@ -242,16 +242,15 @@ impl<'a> Context<'a> {
                 .filter_map(|s| std::str::from_utf8(&s.name).ok())
                 .collect();
         };
-        let what = Arc::clone(
-            self.lists
-                .borrow_mut()
-                .entry(globs.as_ptr() as usize)
-                .or_insert_with(|| {
-                    let texts: Vec<&str> = globs.iter().map(|g| g.text.as_str()).collect();
-                    Arc::from(texts.join("\n"))
-                }),
-        );
-        let picked = picks.get_or(&what, held, |f| exported_at(f, globs));
+        let what = *self
+            .lists
+            .borrow_mut()
+            .entry(globs.as_ptr() as usize)
+            .or_insert_with(|| {
+                let texts: Vec<&str> = globs.iter().map(|g| g.text.as_str()).collect();
+                picks.what(&texts.join("\n"))
+            });
+        let picked = picks.get_or(what, held, |f| exported_at(f, globs));
         picked
             .iter()
             .filter_map(|&i| facts.symbols.get(i as usize))
