@@ -298,6 +298,21 @@ pub fn process_kind(name: &str) -> Option<&'static ProcessKind> {
     PROCESSES.iter().find(|k| k.names(name))
 }
 
+/// The loader a model searches with: the caller's where it searches as
+/// one made with `options` would ([`Loader::serves`]), else the model's
+/// own, made in `own`.
+fn model_loader<'l, 'r>(
+    root: &'r Root,
+    options: Options,
+    shared: Option<&'l Loader<'r>>,
+    own: &'l mut Option<Loader<'r>>,
+) -> &'l Loader<'r> {
+    match shared.filter(|l| l.serves(root, &options, Detail::Symbols)) {
+        Some(l) => l,
+        None => own.insert(Loader::with_detail(root, options, Detail::Symbols)),
+    }
+}
+
 /// Models the Apache child process of `root`, or says why it cannot.
 pub fn apache(root: &Root, opts: &ImageOptions) -> Result<ProcessImage, ModelError> {
     apache_with(root, opts, &host::discover(root))
@@ -363,14 +378,8 @@ pub fn apache_model(
         cpu: opts.cpu,
         ..Options::default()
     };
-    let own;
-    let loader = match shared.filter(|l| l.serves(root, &options, Detail::Symbols)) {
-        Some(l) => l,
-        None => {
-            own = Loader::with_detail(root, options, Detail::Symbols);
-            &own
-        }
-    };
+    let mut own = None;
+    let loader = model_loader(root, options, shared, &mut own);
     let preload: Vec<bstr::BString> = env
         .ld_preload()
         .into_iter()
@@ -1033,14 +1042,8 @@ fn php_fpm_with(
         cpu: opts.cpu,
         ..Options::default()
     };
-    let own;
-    let loader = match shared.filter(|l| l.serves(root, &options, Detail::Symbols)) {
-        Some(l) => l,
-        None => {
-            own = Loader::with_detail(root, options, Detail::Symbols);
-            &own
-        }
-    };
+    let mut own = None;
+    let loader = model_loader(root, options, shared, &mut own);
     let mut ns = loader
         .start(&binary, &[])
         .map_err(|e| ModelError::Failed(binary.clone(), e.to_string()))?;

@@ -1229,15 +1229,8 @@ fn bind_link(
             && let Some((pl, b)) = theirs
             && same_member(link, m, pl, b.member)
         {
-            for &(o, i) in &b.registered {
-                let name = link
-                    .objects
-                    .get(o)
-                    .and_then(|x| x.facts.as_deref())
-                    .and_then(|f| f.symbols.get(i));
-                if let Some(s) = name {
-                    unique.register(s.name.as_slice(), (o, i));
-                }
+            for &def in &b.registered {
+                register_again(link, &mut unique, def);
             }
             out(Bound {
                 member: m,
@@ -1279,14 +1272,7 @@ fn bind_link(
                 let Some(&o) = objects.get(&pid) else {
                     continue;
                 };
-                let name = link
-                    .objects
-                    .get(o)
-                    .and_then(|x| x.facts.as_deref())
-                    .and_then(|f| f.symbols.get(i));
-                if let Some(s) = name {
-                    unique.met += 1;
-                    unique.register(s.name.as_slice(), (o, i));
+                if register_again(link, &mut unique, (o, i)) {
                     made.push((o, i));
                 }
             }
@@ -1333,6 +1319,21 @@ fn bind_link(
             registered,
         });
     }
+}
+
+/// Makes a registration a reused member made when it was bound (`STB_GNU_UNIQUE`
+/// definition `(o, i)` of `link`) again: whether `link` has that symbol.
+fn register_again<'a>(link: &'a LinkMap, unique: &mut Unique<'a>, (o, i): Def) -> bool {
+    let symbol = link
+        .objects
+        .get(o)
+        .and_then(|x| x.facts.as_deref())
+        .and_then(|f| f.symbols.get(i));
+    let Some(s) = symbol else {
+        return false;
+    };
+    unique.register(s.name.as_slice(), (o, i));
+    true
 }
 
 /// The references of member `m`, in its relocations' order.
