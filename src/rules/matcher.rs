@@ -97,6 +97,9 @@ struct Context<'a> {
     /// in order: what every symbol-clash matcher looks through, judged
     /// once per process rather than once per signature.
     interposed: std::rc::Rc<Vec<&'a Reference>>,
+    /// Their symbols in name order, each with its place in `interposed`:
+    /// a signature's names are looked up as runs of their prefixes.
+    by_symbol: std::rc::Rc<Vec<(&'a str, usize)>>,
     /// The exports each file's facts give for a list of names, shared by
     /// the processes forked from one parent; the lists by their text.
     picks: Option<&'a FilePicks>,
@@ -163,10 +166,17 @@ impl<'a> Context<'a> {
             })
             .collect::<Vec<_>>();
         let interposed = super::unexplained(image, bindings);
+        let mut by_symbol: Vec<(&str, usize)> = interposed
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (r.symbol.as_str(), k))
+            .collect();
+        by_symbol.sort_unstable();
         Context {
             image,
             bindings,
             interposed: std::rc::Rc::new(interposed),
+            by_symbol: std::rc::Rc::new(by_symbol),
             picks: image.link.forked.as_deref().map(|f| f.file_picks()),
             lists: Default::default(),
             by_path: by_path(&members),
@@ -192,6 +202,7 @@ impl<'a> Context<'a> {
             image: self.image,
             bindings: self.bindings,
             interposed: std::rc::Rc::clone(&self.interposed),
+            by_symbol: std::rc::Rc::clone(&self.by_symbol),
             picks: self.picks,
             lists: Default::default(),
             by_path: by_path(&members),
@@ -314,11 +325,27 @@ impl<'a> Context<'a> {
     fn symbol_clash(&self, c: &SymbolClash) -> Option<Evidence> {
         let mut ev = Evidence::default();
         let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
-        for &r in self.interposed.iter() {
-            if !c.symbols.iter().any(|g| g.matches(&r.symbol))
-                || c.version
-                    .as_ref()
-                    .is_some_and(|v| r.version.as_ref() != Some(v))
+        // The references whose symbol a glob matches, in their order.
+        let mut at: Vec<usize> = Vec::new();
+        for g in &c.symbols {
+            let from = self.by_symbol.partition_point(|(s, _)| *s < g.prefix());
+            let run = self.by_symbol.get(from..).unwrap_or_default();
+            at.extend(
+                run.iter()
+                    .take_while(|(s, _)| s.starts_with(g.prefix()))
+                    .filter(|(s, _)| g.matches(s))
+                    .map(|&(_, k)| k),
+            );
+        }
+        at.sort_unstable();
+        at.dedup();
+        for r in at
+            .into_iter()
+            .filter_map(|k| self.interposed.get(k).copied())
+        {
+            if c.version
+                .as_ref()
+                .is_some_and(|v| r.version.as_ref() != Some(v))
                 || !self.pattern_at(c.owner.as_ref(), r.expected.as_deref())
                 || !self.pattern_at(c.taker.as_ref(), r.binds_to.as_deref())
                 || [Some(&r.object), r.expected.as_ref(), r.binds_to.as_ref()]
