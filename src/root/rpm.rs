@@ -721,6 +721,19 @@ pub mod header {
         /// The package's files (DIRNAMES[DIRINDEXES[i]] + BASENAMES[i]),
         /// as bytes.
         pub fn all_files(&self) -> Vec<Vec<u8>> {
+            self.files_where(|_| true)
+        }
+
+        /// The package's files whose base name is one of `wanted`.
+        pub fn files(&self, wanted: &std::collections::BTreeSet<&[u8]>) -> Vec<PathBuf> {
+            self.files_where(|b| wanted.contains(b))
+                .into_iter()
+                .map(|p| PathBuf::from(std::ffi::OsString::from_vec(p)))
+                .collect()
+        }
+
+        /// The package's files whose base name `keep` takes, as bytes.
+        fn files_where(&self, keep: impl Fn(&[u8]) -> bool) -> Vec<Vec<u8>> {
             let (Some(base), Some(dirs), Some(index)) = (
                 self.strings(BASENAMES),
                 self.strings(DIRNAMES),
@@ -730,32 +743,12 @@ pub mod header {
             };
             base.iter()
                 .zip(&index)
+                .filter(|(b, _)| keep(b))
                 .filter_map(|(b, &i)| {
                     let dir = dirs.get(usize::try_from(i).ok()?)?;
                     let mut p = dir.to_vec();
                     p.extend_from_slice(b);
                     Some(p)
-                })
-                .collect()
-        }
-
-        /// The package's files whose base name is one of `wanted`.
-        pub fn files(&self, wanted: &std::collections::BTreeSet<&[u8]>) -> Vec<PathBuf> {
-            let (Some(base), Some(dirs), Some(index)) = (
-                self.strings(BASENAMES),
-                self.strings(DIRNAMES),
-                self.int32s(DIRINDEXES),
-            ) else {
-                return Vec::new();
-            };
-            base.iter()
-                .zip(&index)
-                .filter(|(b, _)| wanted.contains(*b))
-                .filter_map(|(b, &i)| {
-                    let dir = dirs.get(usize::try_from(i).ok()?)?;
-                    let mut p = dir.to_vec();
-                    p.extend_from_slice(b);
-                    Some(PathBuf::from(std::ffi::OsString::from_vec(p)))
                 })
                 .collect()
         }
