@@ -739,6 +739,19 @@ impl Namespace<'_, '_> {
 
 impl State {
     /// Not found in trace mode: "faked", never matched again (L1).
+    /// `requester` and the objects up its `l_loader` chain, nearest
+    /// first; at most one hop per object, whatever the links say.
+    fn loader_chain(&self, requester: Option<usize>) -> impl Iterator<Item = (usize, &Loaded)> {
+        let mut next = requester;
+        std::iter::from_fn(move || {
+            let x = next?;
+            let o = self.objects.get(x)?;
+            next = o.loader;
+            Some((x, o))
+        })
+        .take(self.objects.len())
+    }
+
     /// Whether object `j` of the chain answers to `name` (rule L1): its
     /// opened path, an alias, its soname, or, for the dynamic linker no
     /// file stands for, its path's file name.
@@ -972,19 +985,11 @@ impl Loader<'_> {
         // Rule L3.1–2: the RPATH chain, only when the requester has no RUNPATH.
         if req_facts.is_none_or(|f| f.runpath.is_none()) {
             let mut did_main = false;
-            let mut l = requester;
-            let mut hops = 0;
-            while let Some(x) = l {
-                hops += 1;
-                if hops > st.objects.len() {
-                    break;
-                }
-                let Some(o) = st.objects.get(x) else { break };
+            for (x, o) in st.loader_chain(requester) {
                 if let Some(rpath) = o.facts().and_then(rpath_of) {
                     lists.push(self.path_list(rpath, b":", st, x, Found::Rpath(o.display_path())));
                     did_main |= x == 0;
                 }
-                l = o.loader;
             }
             if !did_main {
                 if let Some(rpath) = st
@@ -1168,29 +1173,17 @@ impl Loader<'_> {
                 "LD_LIBRARY_PATH".into(),
             ));
         }
-        let mut l = requester;
-        let mut hops = 0;
-        while let Some(x) = l {
-            hops += 1;
-            if hops > st.objects.len() {
-                break;
+        for (_, o) in st.loader_chain(requester) {
+            let Some(f) = o.facts() else { continue };
+            let (list, found) = match (&f.runpath, &f.rpath) {
+                (Some(r), _) => (r, Found::Runpath(o.display_path())),
+                (None, Some(r)) => (r, Found::Rpath(o.display_path())),
+                (None, None) => continue,
+            };
+            if let Some(expanded) = self.musl_origin(list.as_ref(), o) {
+                let label = found.to_string();
+                lists.push((expanded, found, label));
             }
-            let Some(o) = st.objects.get(x) else { break };
-            if let Some(f) = o.facts() {
-                let (list, found) = match (&f.runpath, &f.rpath) {
-                    (Some(r), _) => (r, Found::Runpath(o.display_path())),
-                    (None, Some(r)) => (r, Found::Rpath(o.display_path())),
-                    (None, None) => {
-                        l = o.loader;
-                        continue;
-                    }
-                };
-                if let Some(expanded) = self.musl_origin(list.as_ref(), o) {
-                    let label = found.to_string();
-                    lists.push((expanded, found, label));
-                }
-            }
-            l = o.loader;
         }
         let view = self.view_of(st);
         let defaults: Vec<u8> = view
