@@ -22,7 +22,8 @@
 #
 # Cached under target/venvs-root/KEY/ (KEY: this script's SHA-256 and the
 # realistic root's key), so a rerun is instant; other keys' roots are
-# removed. Needs the realistic root (built by its script if missing, which
+# removed. A build holds target/venvs-root/.lock, so parallel callers wait
+# for it. Needs the realistic root (built by its script if missing, which
 # needs the network once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,14 @@ if [ -f "$OUT/complete" ]; then
   exit 0
 fi
 mkdir -p "$BASE"
+# Tests build this root from parallel threads on a fresh machine: one builds,
+# the others wait and then find it complete.
+exec 9>"$BASE/.lock"
+flock 9
+if [ -f "$OUT/complete" ]; then
+  echo "$OUT"
+  exit 0
+fi
 for old in "$BASE"/*; do
   [ -e "$old" ] || continue
   [ "$(basename "$old")" = "$KEY" ] || rm -rf "$old"
