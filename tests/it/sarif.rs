@@ -12,10 +12,22 @@ use serde_json::Value;
 use crate::common::{bind_root, path, repo, sample_roots, soclash, tempdir};
 
 /// The official schema, from the serde-sarif package cargo resolved.
+/// Offline and for this host's platform only: a fresh machine has
+/// downloaded only the packages this platform builds with, and cargo
+/// would want the others (Windows' console crates) for a full resolve.
 fn official_schema() -> Value {
+    let rustc = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV runs");
+    let host = String::from_utf8_lossy(&rustc.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .expect("rustc -vV names the host");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = std::process::Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", &host])
         .current_dir(repo())
         .output()
         .expect("cargo metadata runs");
