@@ -1316,6 +1316,42 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
     };
     link.global = as_objs(ns.global());
     let mut member_of = vec![None; objects.len()];
+    // Indexed once, not searched per member (a daemon process has hundreds
+    // of dlopen groups): the successful group that created each object,
+    // the first origin of each group's root, and for each object the later
+    // groups whose search lists hold it without creating it.
+    let groups = ns.groups();
+    let mut group_of = vec![None; objects.len()];
+    for g in groups.iter().filter(|g| g.failed.is_none()) {
+        let created = g.created.start.min(objects.len())..g.created.end.min(objects.len());
+        for slot in group_of.get_mut(created).unwrap_or_default() {
+            slot.get_or_insert(g);
+        }
+    }
+    let mut origin_of: rustc_hash::FxHashMap<usize, &Origin> = Default::default();
+    let mut what_if: rustc_hash::FxHashSet<usize> = Default::default();
+    for (r, o) in origins {
+        origin_of.entry(*r).or_insert(o);
+        if o.installed_only {
+            what_if.insert(*r);
+        }
+    }
+    let mut later_of: Vec<Vec<usize>> = vec![Vec::new(); objects.len()];
+    let mut lists: Vec<Option<Vec<usize>>> = vec![None; groups.len()];
+    for (hi, h) in groups.iter().enumerate() {
+        // A what-if changes no other member's bindings.
+        if h.failed.is_some() || what_if.contains(&h.root) {
+            continue;
+        }
+        for &k in &h.list {
+            if k == h.root || h.created.contains(&k) {
+                continue;
+            }
+            if let Some(l) = later_of.get_mut(k).filter(|l| l.last() != Some(&hi)) {
+                l.push(hi);
+            }
+        }
+    }
     let mut alone = solo::StandAlone::new(objects, |o: &Loaded| {
         ns.loader().load_alone(o.path.as_ref()?)
     });
@@ -1324,10 +1360,7 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
         let Some(object) = obj_of.get(j).copied().flatten() else {
             continue;
         };
-        let group = ns
-            .groups()
-            .iter()
-            .find(|g| g.failed.is_none() && g.created.contains(&j));
+        let group = group_of.get(j).copied().flatten();
         let facts = o.facts();
         let deep = group.is_some_and(|g| g.flags & rtld::DEEPBIND != 0);
         let mut scopes = Vec::new();
@@ -1366,24 +1399,20 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
             }
             None => (vec![object], None),
         };
-        let origin = group
-            .and_then(|g| origins.iter().find(|(r, _)| *r == g.root))
-            .map(|(_, o)| o);
+        let origin = group.and_then(|g| origin_of.get(&g.root).copied());
         // G2.5: later dlopens whose search list includes this dlopened
         // object append that list to its scopes.
         let later: Vec<Scope> = match group {
-            Some(g) if g.root != 0 => ns
-                .groups()
+            Some(g) if g.root != 0 => later_of
+                .get(j)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
                 .iter()
-                .filter(|h| h.failed.is_none() && h.created.start >= g.created.end)
-                .filter(|h| h.root != j && h.list.contains(&j) && !h.created.contains(&j))
-                // A what-if changes no other member's bindings.
-                .filter(|h| {
-                    !origins
-                        .iter()
-                        .any(|(r, o)| *r == h.root && o.installed_only)
+                .filter_map(|&hi| {
+                    let h = groups.get(hi).filter(|h| h.created.start >= g.created.end)?;
+                    let list = lists.get_mut(hi)?.get_or_insert_with(|| as_objs(&h.list));
+                    Some(Scope::List(list.clone()))
                 })
-                .map(|h| Scope::List(as_objs(&h.list)))
                 .collect(),
             _ => Vec::new(),
         };
