@@ -600,30 +600,45 @@ impl Trace {
     }
 }
 
-/// Two keyed SipHash states fed the same bytes: 128 bits.
+/// Keyed BLAKE3, cut to 128 bits: the key is drawn per run, so no file
+/// can be made to share another's digest. BLAKE3 rather than SipHash, which
+/// cost 5% of a scan of 40 copied virtualenvs in checking the copies.
 #[derive(Debug)]
-struct Digest(std::hash::DefaultHasher, std::hash::DefaultHasher);
+struct Digest(blake3::Hasher);
 
 impl Digest {
     fn new() -> Digest {
-        use std::hash::BuildHasher;
-        static KEYS: std::sync::OnceLock<[std::hash::RandomState; 2]> = std::sync::OnceLock::new();
-        let [a, b] =
-            KEYS.get_or_init(|| [std::hash::RandomState::new(), std::hash::RandomState::new()]);
-        Digest(a.build_hasher(), b.build_hasher())
+        use std::hash::{BuildHasher, Hasher};
+        static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+        let key = KEY.get_or_init(|| {
+            // The standard library's per-process random keys, the one
+            // source of randomness it offers.
+            let mut key = [0; 32];
+            for (i, part) in key.chunks_exact_mut(8).enumerate() {
+                let mut h = std::hash::RandomState::new().build_hasher();
+                h.write_usize(i);
+                part.copy_from_slice(&h.finish().to_le_bytes());
+            }
+            key
+        });
+        Digest(blake3::Hasher::new_keyed(key))
     }
 
     /// Streams `bytes` in: adding `a` then `b` is adding `a` and `b`
-    /// joined (SipHash's `write` keeps the tail of a short write).
+    /// joined.
     fn add(&mut self, bytes: &[u8]) {
-        use std::hash::Hasher;
-        self.0.write(bytes);
-        self.1.write(bytes);
+        self.0.update(bytes);
     }
 
     fn finish(&self) -> (u64, u64) {
-        use std::hash::Hasher;
-        (self.0.finish(), self.1.finish())
+        let out = self.0.finalize();
+        let b = out.as_bytes();
+        let word = |at: usize| {
+            let mut w = [0; 8];
+            w.copy_from_slice(b.get(at..at + 8).unwrap_or(&[0; 8]));
+            u64::from_le_bytes(w)
+        };
+        (word(0), word(8))
     }
 }
 

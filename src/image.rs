@@ -1409,7 +1409,9 @@ fn link_map(ns: &Namespace<'_, '_>, origins: &[(usize, Origin)]) -> bind::LinkMa
                 .unwrap_or_default()
                 .iter()
                 .filter_map(|&hi| {
-                    let h = groups.get(hi).filter(|h| h.created.start >= g.created.end)?;
+                    let h = groups
+                        .get(hi)
+                        .filter(|h| h.created.start >= g.created.end)?;
                     let list = lists.get_mut(hi)?.get_or_insert_with(|| as_objs(&h.list));
                     Some(Scope::List(list.clone()))
                 })
