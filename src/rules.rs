@@ -31,6 +31,7 @@ pub mod matcher;
 pub mod signature;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::elf::{ElfFacts, RelocClass};
 use crate::image::ProcessImage;
@@ -131,21 +132,21 @@ fn is_glibc(f: &ElfFacts) -> bool {
 
 /// Whether an interposed reference is by design, and why.
 pub fn benign(image: &ProcessImage, r: &Reference) -> Option<Benign> {
-    let name = r.symbol.as_str();
-    let facts = |p: &Option<String>| p.as_deref().and_then(|p| image.link.facts(p));
+    let name = &*r.symbol;
+    let facts = |p: &Option<Arc<str>>| p.as_deref().and_then(|p| image.link.facts(p));
     let (expected, actual) = (facts(&r.expected), facts(&r.binds_to));
-    let file_stem = |p: &Option<String>| -> String {
+    let file_stem = |p: &Option<Arc<str>>| -> String {
         p.as_deref()
             .and_then(|p| p.rsplit('/').next())
             .and_then(|n| n.split('.').next())
             .unwrap_or_default()
             .to_string()
     };
-    let loaded_by = |p: &Option<String>, what: &str| {
+    let loaded_by = |p: &Option<Arc<str>>, what: &str| {
         image
             .members
             .iter()
-            .any(|m| Some(&m.object) == p.as_ref() && m.via.starts_with(what))
+            .any(|m| Some(m.object.as_str()) == p.as_deref() && m.via.starts_with(what))
     };
     if name == "get_module"
         || name.starts_with("PyInit_")
@@ -306,8 +307,8 @@ pub fn clashes<'b>(image: &ProcessImage, bindings: &'b Bindings) -> Vec<&'b Refe
         .filter(|r| r.expected.is_some() && r.binds_to.is_some())
         .filter(|r| {
             seen.insert((
-                r.object.as_str(),
-                r.symbol.as_str(),
+                &*r.object,
+                &*r.symbol,
                 r.version.as_deref(),
                 r.expected.as_deref(),
                 r.binds_to.as_deref(),
@@ -361,15 +362,18 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
             continue;
         }
         if let (Some(e), Some(a)) = (&r.expected, &r.binds_to) {
-            groups.entry((e.clone(), a.clone())).or_default().push(r);
+            groups
+                .entry((e.to_string(), a.to_string()))
+                .or_default()
+                .push(r);
         }
     }
     let mut out = Vec::new();
     for ((loser, winner), refs) in groups {
         let lf = image.link.facts(&loser);
         let wf = image.link.facts(&winner);
-        let symbols: BTreeSet<&str> = refs.iter().map(|r| r.symbol.as_str()).collect();
-        let froms: BTreeSet<&str> = refs.iter().map(|r| r.object.as_str()).collect();
+        let symbols: BTreeSet<&str> = refs.iter().map(|r| &*r.symbol).collect();
+        let froms: BTreeSet<&str> = refs.iter().map(|r| &*r.object).collect();
         let sure = certainty(refs.iter().map(|r| (r.may_be_imported, r.installed_only)));
         let lazy_only = refs.iter().all(|r| r.at_load.is_some());
         // Variables of the winner among what moves: data, not only code.
@@ -492,11 +496,11 @@ fn binding(r: &Reference) -> Binding {
     Binding {
         symbol: match &r.version {
             Some(v) => format!("{}@{v}", r.symbol),
-            None => r.symbol.clone(),
+            None => r.symbol.to_string(),
         },
-        from: r.object.clone(),
-        expected: r.expected.clone(),
-        actual: r.binds_to.clone(),
+        from: r.object.to_string(),
+        expected: r.expected.as_deref().map(str::to_owned),
+        actual: r.binds_to.as_deref().map(str::to_owned),
     }
 }
 
@@ -550,13 +554,14 @@ fn duplicate_sonames(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> 
             // loaded on their own, they bind to the expected copy.
             let mut moved: Vec<&Reference> = Vec::new();
             for r in bindings.references.iter().filter(|r| {
-                r.expected.as_ref() == Some(&wanted) && r.binds_to.as_ref() == Some(&have)
+                r.expected.as_deref() == Some(wanted.as_str())
+                    && r.binds_to.as_deref() == Some(have.as_str())
             }) {
                 if !moved.iter().any(|x| x.object == r.object && x.symbol == r.symbol) {
                     moved.push(r);
                 }
             }
-            let symbols: BTreeSet<String> = moved.iter().map(|r| r.symbol.clone()).collect();
+            let symbols: BTreeSet<String> = moved.iter().map(|r| r.symbol.to_string()).collect();
             let mut evidence = vec![
                 format!("loaded on its own, {} resolves {name} to {wanted}", from_list.join(", ")),
                 format!("in the process {name} is already loaded from {have}; ld.so reuses an object whose soname matches (L1: docs/RULES.md), whatever RPATH says"),
@@ -698,7 +703,7 @@ fn unresolved_symbols(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding>
             && !r.direct
             && (!r.installed_only || !installed.contains(r.symbol.as_bytes()))
         {
-            let list = groups.entry(r.object.as_str()).or_default();
+            let list = groups.entry(&*r.object).or_default();
             if !list.iter().any(|x| x.symbol == r.symbol) {
                 list.push(r);
             }
@@ -712,7 +717,7 @@ fn unresolved_symbols(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding>
                 .iter()
                 .map(|r| match &r.version {
                     Some(v) => format!("{}@{v}", r.symbol),
-                    None => r.symbol.clone(),
+                    None => r.symbol.to_string(),
                 })
                 .collect();
             Finding {

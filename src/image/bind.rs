@@ -418,11 +418,13 @@ fn met_key(key: &[u32], slots: &[u32], log: &[Def], paths: &[u32]) -> Vec<u32> {
 
 /// `run` with each path `renamed` names in its place.
 fn renamed_references(run: &[Reference], renamed: &FxHashMap<&str, &str>) -> Run {
-    let name = |p: &String| -> String {
-        renamed
-            .get(p.as_str())
-            .map_or_else(|| p.clone(), |n| (*n).to_string())
-    };
+    // Each new name made once, then shared by every reference naming it.
+    let shared: FxHashMap<&str, Arc<str>> = renamed
+        .iter()
+        .map(|(&old, &new)| (old, Arc::from(new)))
+        .collect();
+    let name =
+        |p: &Arc<str>| -> Arc<str> { shared.get(&**p).map_or_else(|| Arc::clone(p), Arc::clone) };
     run.iter()
         .map(|r| Reference {
             object: name(&r.object),
@@ -600,23 +602,27 @@ pub struct BindOptions {
 /// it binds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reference {
-    /// The referencing member (canonical path).
-    pub object: String,
-    pub symbol: String,
+    /// The referencing member (canonical path). Text fields are shared
+    /// strings: a process holds tens of thousands of references, and those
+    /// of identical copies in other virtualenvs are the same but for their
+    /// paths, so a copy's references are made of counted handles, not new
+    /// strings.
+    pub object: Arc<str>,
+    pub symbol: Arc<str>,
     /// The version the lookup asks for (B8), if any.
-    pub version: Option<String>,
+    pub version: Option<Arc<str>>,
     pub class: RelocClass,
     /// The object whose definition ld.so picks, or `None` when nothing
     /// defines it (B16).
-    pub binds_to: Option<String>,
+    pub binds_to: Option<Arc<str>>,
     /// The version of that definition.
-    pub binds_to_version: Option<String>,
+    pub binds_to_version: Option<Arc<str>>,
     /// Where it binds when its object is loaded on its own with its
     /// dependencies (a library that finds them only through its loaders'
     /// `DT_RPATH`: as the nearest such loader loaded on its own loads it);
     /// a symbol none of them defines is provided by the host (httpd,
     /// libphp, libpython) and expected wherever it binds.
-    pub expected: Option<String>,
+    pub expected: Option<Arc<str>>,
     /// `binds_to` differs from `expected`.
     pub interposed: bool,
     /// The reference is `STB_WEAK` (unresolved is 0, not an error).
@@ -634,7 +640,7 @@ pub struct Reference {
     /// For a lazy slot whose target differs when bound at load time, that
     /// target (`Some(None)`: undefined at load time).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub at_load: Option<Option<String>>,
+    pub at_load: Option<Option<Arc<str>>>,
     /// The member may only be loaded if the application imports it.
     pub may_be_imported: bool,
     /// The member is installed, not loaded by the configuration: the
@@ -777,6 +783,11 @@ const MUSL_TYPES: u32 = 1 | 1 << 1 | 1 << 2 | 1 << 5 | 1 << 6;
 
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// [`lossy`] as a shared string, for a [`Reference`].
+fn shared(b: &[u8]) -> Arc<str> {
+    Arc::from(String::from_utf8_lossy(b).as_ref())
 }
 
 fn binds_local(s: &Symbol) -> bool {
@@ -1219,7 +1230,13 @@ fn bind_link(
     // The registrations so far differ from the parent's: nothing after
     // can be reused.
     let mut diverged = parent.is_none();
-    let path = |o: usize| link.objects.get(o).map(|x| x.path.clone());
+    // Each object's path as the one shared string its references hold.
+    let paths: Vec<Arc<str>> = link
+        .objects
+        .iter()
+        .map(|x| Arc::from(x.path.as_str()))
+        .collect();
+    let path = |o: usize| paths.get(o).cloned();
     for (k, &m) in link.relocation_order.iter().enumerate() {
         let theirs = parent.and_then(|(pl, bound)| {
             let b = bound.get(k)?;
@@ -1345,7 +1362,7 @@ fn bind_member<'a>(
     bind_now: bool,
     dynamic_weak: bool,
     unique: &mut Unique<'a>,
-    path: &dyn Fn(usize) -> Option<String>,
+    path: &dyn Fn(usize) -> Option<Arc<str>>,
     references: &mut Vec<Reference>,
 ) {
     {
@@ -1359,6 +1376,9 @@ fn bind_member<'a>(
             return;
         };
         let versioned = facts.has_versym();
+        let Some(this) = path(ml.object) else {
+            return;
+        };
         let solo = [Scope::List(ml.solo.clone())];
         // Lazy slots search the scopes as they stand at the first call,
         // later groups' search lists appended (G2.5).
@@ -1376,9 +1396,9 @@ fn bind_member<'a>(
                 .filter(|v| versioned && v.index >= 2)
                 .and_then(|v| v.name.as_ref());
             let mut reference = Reference {
-                object: obj.path.clone(),
-                symbol: lossy(&sym.name),
-                version: version.map(|v| lossy(v)),
+                object: Arc::clone(&this),
+                symbol: shared(&sym.name),
+                version: version.map(|v| shared(v)),
                 class: r.class,
                 binds_to: None,
                 binds_to_version: None,
@@ -1395,13 +1415,13 @@ fn bind_member<'a>(
             // resolve_map: local and hidden symbols bind to their object.
             if sym.bind == STB_LOCAL || binds_local(sym) {
                 reference.direct = true;
-                reference.binds_to = Some(obj.path.clone());
+                reference.binds_to = Some(Arc::clone(&this));
                 reference.binds_to_version = sym
                     .version
                     .as_ref()
                     .and_then(|v| v.name.as_ref())
-                    .map(|v| lossy(v));
-                reference.expected = Some(obj.path.clone());
+                    .map(|v| shared(v));
+                reference.expected = Some(Arc::clone(&this));
                 references.push(reference);
                 continue;
             }
@@ -1466,7 +1486,7 @@ fn bind_member<'a>(
                     .as_ref()?
                     .name
                     .as_ref()
-                    .map(|v| lossy(v))
+                    .map(|v| shared(v))
             });
             reference.expected = expected.and_then(|d| path(d.0));
             reference.interposed = reference.binds_to != reference.expected;

@@ -169,7 +169,7 @@ impl<'a> Context<'a> {
         let mut by_symbol: Vec<(&str, usize)> = interposed
             .iter()
             .enumerate()
-            .map(|(k, r)| (r.symbol.as_str(), k))
+            .map(|(k, r)| (&*r.symbol, k))
             .collect();
         by_symbol.sort_unstable();
         Context {
@@ -345,7 +345,7 @@ impl<'a> Context<'a> {
         {
             if c.version
                 .as_ref()
-                .is_some_and(|v| r.version.as_ref() != Some(v))
+                .is_some_and(|v| r.version.as_deref() != Some(v.as_str()))
                 || !self.pattern_at(c.owner.as_ref(), r.expected.as_deref())
                 || !self.pattern_at(c.taker.as_ref(), r.binds_to.as_deref())
                 || [Some(&r.object), r.expected.as_ref(), r.binds_to.as_ref()]
@@ -355,11 +355,11 @@ impl<'a> Context<'a> {
             {
                 continue;
             }
-            if !seen.insert((r.object.as_str(), r.symbol.as_str())) {
+            if !seen.insert((&*r.object, &*r.symbol)) {
                 continue;
             }
             if let Some(w) = &r.binds_to {
-                ev.crossings.insert((r.object.clone(), w.clone()));
+                ev.crossings.insert((r.object.to_string(), w.to_string()));
             }
             for o in [&r.expected, &r.binds_to].into_iter().flatten() {
                 if self.member(o).is_some() {
@@ -367,7 +367,7 @@ impl<'a> Context<'a> {
                 }
             }
             ev.object(&r.object);
-            ev.symbols.insert(r.symbol.clone());
+            ev.symbols.insert(r.symbol.to_string());
             ev.binding_count += 1;
             if ev.bindings.len() < EVIDENCE {
                 ev.bindings.push(binding(r));
@@ -763,11 +763,11 @@ fn binding(r: &Reference) -> Binding {
     Binding {
         symbol: match &r.version {
             Some(v) => format!("{}@{v}", r.symbol),
-            None => r.symbol.clone(),
+            None => r.symbol.to_string(),
         },
-        from: r.object.clone(),
-        expected: r.expected.clone(),
-        actual: r.binds_to.clone(),
+        from: r.object.to_string(),
+        expected: r.expected.as_deref().map(str::to_owned),
+        actual: r.binds_to.as_deref().map(str::to_owned),
     }
 }
 
@@ -878,9 +878,11 @@ fn finding(
             && let (Some(l), Some(w)) = (f.objects.first(), f.objects.get(1))
         {
             for r in cx.bindings.references.iter().filter(|r| {
-                r.interposed && r.expected.as_ref() == Some(l) && r.binds_to.as_ref() == Some(w)
+                r.interposed
+                    && r.expected.as_deref() == Some(l.as_str())
+                    && r.binds_to.as_deref() == Some(w.as_str())
             }) {
-                ev.crossings.insert((r.object.clone(), w.clone()));
+                ev.crossings.insert((r.object.to_string(), w.clone()));
             }
         }
         for o in &f.objects {

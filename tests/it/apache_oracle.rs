@@ -1454,8 +1454,11 @@ fn ref_key(object: &str, symbol: &[u8], version: Option<&[u8]>) -> RefKey {
 
 /// The key of a model reference.
 fn key_of(r: &soclash::image::bind::Reference) -> RefKey {
-    let bytes = |s| <_ as AsRef<[u8]>>::as_ref(s);
-    ref_key(&r.object, bytes(&r.symbol), r.version.as_ref().map(bytes))
+    ref_key(
+        &r.object,
+        r.symbol.as_bytes(),
+        r.version.as_deref().map(str::as_bytes),
+    )
 }
 
 /// What one distinct LD_DEBUG binding of a reference is to the model (see
@@ -1776,7 +1779,7 @@ fn compare_bindings(
         };
         let k = if !r.may_be_imported {
             0
-        } else if run.mapped.contains(&r.object) {
+        } else if run.mapped.contains(&*r.object) {
             1
         } else {
             continue; // not imported by the app
@@ -1802,7 +1805,7 @@ fn compare_bindings(
                 to,
                 match defs {
                     Some(ds) => format!(", LD_DEBUG bound it to {ds:?}"),
-                    None if !run.mapped.contains(&r.object) => {
+                    None if !run.mapped.contains(&*r.object) => {
                         " (the child does not map the object)".into()
                     }
                     None => String::new(),

@@ -488,14 +488,14 @@ type Key = (String, String, Option<String>);
 
 fn key_of(r: &Reference) -> Key {
     (
-        r.object.clone(),
+        r.object.to_string(),
         r.symbol.to_string(),
         r.version.as_ref().map(|v| v.to_string()),
     )
 }
 
-fn show(def: &Option<String>) -> String {
-    def.clone().unwrap_or_else(|| "nothing".into())
+fn show(def: &Option<impl AsRef<str>>) -> String {
+    def.as_ref().map_or("nothing", AsRef::as_ref).to_string()
 }
 
 /// Why an LD_DEBUG line is not the relocation of a member, if it is not.
@@ -663,7 +663,7 @@ fn compare(
             }
             let Some(def) = &r.binds_to else { continue };
             let seen = observed.get(key).map(Vec::as_slice).unwrap_or_default();
-            if !seen.iter().any(|s| &s.def == def) {
+            if !seen.iter().any(|s| *s.def == **def) {
                 let got: Vec<&str> = seen.iter().map(|s| s.line.as_str()).collect();
                 fail.push(format!(
                     "{}: the model binds {} `{}'{} ({:?}) at load to {def}; glibc {}",
@@ -719,7 +719,7 @@ fn compare(
         let refs: Vec<&Reference> = bindings
             .references
             .iter()
-            .filter(|r| r.object == intent.object && r.symbol == intent.symbol)
+            .filter(|r| *r.object == *intent.object && *r.symbol == *intent.symbol)
             .collect();
         if refs.is_empty() {
             fail.push(format!(
@@ -729,7 +729,10 @@ fn compare(
             ));
         }
         for r in refs {
-            if r.direct || r.binds_to != intent.def || r.protected != intent.protected {
+            if r.direct
+                || r.binds_to.as_deref() != intent.def.as_deref()
+                || r.protected != intent.protected
+            {
                 fail.push(format!(
                     "{}: focal `{}': the model says binds_to {} (direct {}, protected {}, lazy {}, class {:?}); glibc: {}",
                     mode.name(),
@@ -1032,9 +1035,9 @@ fn compare_alone(
                 .iter()
                 .filter(|r| {
                     !r.direct
-                        && r.object == b.object
-                        && r.symbol == b.symbol
-                        && r.version == b.version
+                        && *r.object == *b.object
+                        && *r.symbol == *b.symbol
+                        && r.version.as_deref() == b.version.as_deref()
                 })
                 .collect();
             if refs.is_empty() {

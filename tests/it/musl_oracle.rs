@@ -600,7 +600,7 @@ fn musl_binding_agrees_with_dladdr() {
         let refs: Vec<_> = bindings
             .references
             .iter()
-            .filter(|r| r.object == *object && r.symbol == *symbol && !r.direct)
+            .filter(|r| *r.object == **object && *r.symbol == **symbol && !r.direct)
             .collect();
         if refs.is_empty() {
             failures.push(format!("{object} {symbol}: no reference in the model"));
@@ -620,7 +620,7 @@ fn musl_binding_agrees_with_dladdr() {
             .references
             .iter()
             .any(|r| r.object.ends_with("mod_b.so")
-                && r.symbol == "vfunc"
+                && &*r.symbol == "vfunc"
                 && r.version.as_deref() == Some("VB")),
         "mod_b's vfunc reference is not versioned VB"
     );

@@ -2,6 +2,8 @@
 //! of it, and where each reference to it binds in the process and where it
 //! would bind in its object's stand-alone load.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::{
@@ -53,10 +55,10 @@ pub fn definitions(image: &crate::image::ProcessImage, name: &[u8]) -> Vec<Defin
 /// One reference in `explain`'s document (DESIGN.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Explained {
-    pub object: String,
-    pub version: Option<String>,
-    pub binds_to: Option<String>,
-    pub expected: Option<String>,
+    pub object: Arc<str>,
+    pub version: Option<Arc<str>>,
+    pub binds_to: Option<Arc<str>>,
+    pub expected: Option<Arc<str>>,
     pub interposed: bool,
     /// `plt`, `copy` or `data` (a pointer in data, `GLOB_DAT`, TLS).
     pub class: RelocClass,
@@ -64,7 +66,7 @@ pub struct Explained {
     /// is loaded (P2).
     pub lazy: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub at_load: Option<Option<String>>,
+    pub at_load: Option<Option<Arc<str>>>,
     pub protected: bool,
     /// Bound without a lookup (a local or hidden symbol).
     pub direct: bool,
@@ -90,7 +92,7 @@ pub fn explain(
 ) -> Explanation {
     let name = lossy(symbol);
     let mut references: Vec<Explained> = Vec::new();
-    for r in bindings.references.iter().filter(|r| r.symbol == name) {
+    for r in bindings.references.iter().filter(|r| *r.symbol == *name) {
         let e = Explained {
             object: r.object.clone(),
             version: r.version.clone(),
@@ -123,7 +125,7 @@ pub fn write_table(
     width: u16,
 ) -> std::io::Result<()> {
     use crate::layout::{Column, Grid, wrap};
-    let version = |v: &Option<String>| v.as_ref().map(|v| format!("@{v}")).unwrap_or_default();
+    let version = |v: Option<&str>| v.map(|v| format!("@{v}")).unwrap_or_default();
     let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let head = format!(
         "process {}: `{}`, {}, {}",
@@ -143,7 +145,7 @@ pub fn write_table(
             Column::new("visibility"),
         ]);
         for d in &e.definitions {
-            let mut v = version(&d.version);
+            let mut v = version(d.version.as_deref());
             if d.version.is_some() && !d.default {
                 v.push_str(" (hidden)");
             }
@@ -180,9 +182,9 @@ pub fn write_table(
                 note.push("if imported".into());
             }
             t.add_row([
-                format!("{}{}", r.object, version(&r.version)),
-                r.binds_to.clone().unwrap_or_else(|| "undefined".into()),
-                r.expected.clone().unwrap_or_else(|| "undefined".into()),
+                format!("{}{}", r.object, version(r.version.as_deref())),
+                r.binds_to.as_deref().unwrap_or("undefined").to_string(),
+                r.expected.as_deref().unwrap_or("undefined").to_string(),
                 note.join(", "),
             ]);
         }

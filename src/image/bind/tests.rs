@@ -327,7 +327,9 @@ pub(crate) fn refs<'a>(
 ) -> Vec<&'a Reference> {
     b.references
         .iter()
-        .filter(|r| r.object == object && r.symbol == symbol && class.is_none_or(|c| c == r.class))
+        .filter(|r| {
+            *r.object == *object && *r.symbol == *symbol && class.is_none_or(|c| c == r.class)
+        })
         .collect()
 }
 
@@ -645,7 +647,7 @@ fn b8_unversioned_reference_against_versioned_definer() {
         assert_eq!(x.version, None, "{n} is an unversioned lookup");
         (x.binds_to.clone(), x.binds_to_version.clone())
     };
-    let s = |x: &str| Some(x.to_string());
+    let s = |x: &str| Some(std::sync::Arc::<str>::from(x));
     assert_eq!(got("a"), (s("/lib/libd.so"), s("V1")));
     assert_eq!(got("b"), (s("/lib/libd.so"), s("V2")));
     assert_eq!(got("c"), (s("/lib/libz.so"), None));
@@ -707,7 +709,7 @@ fn b9_versioned_reference() {
         assert_eq!(x.version.as_deref(), Some(v), "{n}");
         (x.binds_to.clone(), x.binds_to_version.clone())
     };
-    let s = |x: &str| Some(x.to_string());
+    let s = |x: &str| Some(std::sync::Arc::<str>::from(x));
     // Without DT_VERSYM: accepted.
     assert_eq!(got("x", "D_2"), (s("/lib/libu.so"), None));
     // y@@OTHER skipped, exact version taken.
