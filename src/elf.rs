@@ -230,9 +230,34 @@ pub struct ElfFacts {
     /// exports, and one file's answer is the same in each of them.
     #[serde(skip)]
     pub(crate) by_name: OnceLock<Vec<u32>>,
+    /// [`ElfFacts::vague_linkage`], made on first use.
+    #[serde(skip)]
+    vague: OnceLock<Vague>,
+}
+
+/// Which of a file's definitions may be vague linkage: any defined
+/// `STB_GNU_UNIQUE` symbol, any defined weak or unique `_Z` symbol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Vague {
+    pub unique: bool,
+    pub weak_cxx: bool,
 }
 
 impl ElfFacts {
+    /// Whether the file defines any symbol that vague linkage could
+    /// explain: the rules ask it of every interposed reference before
+    /// looking the name up, and most C libraries define none.
+    pub fn vague_linkage(&self) -> Vague {
+        *self.vague.get_or_init(|| {
+            let mut v = Vague::default();
+            for s in self.symbols.iter().filter(|s| s.is_defined()) {
+                v.unique |= s.bind == 10;
+                v.weak_cxx |= matches!(s.bind, 2 | 10) && s.name.starts_with(b"_Z");
+            }
+            v
+        })
+    }
+
     /// The symbols whose names start with `prefix`, in name order (then
     /// symbol-table order): one run of the name index, found by bisection.
     pub fn starting_with<'a>(&'a self, prefix: &'a [u8]) -> impl Iterator<Item = &'a Symbol> + 'a {

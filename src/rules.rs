@@ -132,6 +132,8 @@ fn is_glibc(f: &ElfFacts) -> bool {
 
 /// Whether an interposed reference is by design, and why.
 pub fn benign(image: &ProcessImage, r: &Reference) -> Option<Benign> {
+    const WEAK: u8 = 2;
+    const UNIQUE: u8 = 10;
     let name = &*r.symbol;
     let facts = |p: &Option<Arc<str>>| p.as_deref().and_then(|p| image.link.facts(p));
     let (expected, actual) = (facts(&r.expected), facts(&r.binds_to));
@@ -164,14 +166,20 @@ pub fn benign(image: &ProcessImage, r: &Reference) -> Option<Benign> {
     if expected.is_some_and(is_glibc) && actual.is_some_and(is_glibc) {
         return Some(Benign::Glibc);
     }
+    // A file that defines nothing weak or unique of the kind asked
+    // answers without a lookup of the name.
     let defined_as = |f: Option<&ElfFacts>, binds: &[u8]| {
         f.is_some_and(|f| {
-            f.named(name.as_bytes())
+            let v = f.vague_linkage();
+            (if binds.contains(&WEAK) {
+                v.weak_cxx
+            } else {
+                v.unique
+            }) && f
+                .named(name.as_bytes())
                 .any(|s| s.is_defined() && binds.contains(&s.bind))
         })
     };
-    const WEAK: u8 = 2;
-    const UNIQUE: u8 = 10;
     if (name.starts_with("_Z")
         && (defined_as(expected, &[WEAK, UNIQUE]) || defined_as(actual, &[WEAK, UNIQUE])))
         || defined_as(expected, &[UNIQUE])
