@@ -572,8 +572,8 @@ pub fn read_fingerprinted(
 const FINGERPRINT_RANGES: usize = 1024;
 
 /// The bytes a parse read, as it read them: every range in order, fed to
-/// two SipHash hashers with keys drawn at random once per run, so a
-/// crafted file cannot be made to collide with another on purpose.
+/// a keyed hash whose key is drawn at random once per run ([`Digest`]), so
+/// a crafted file cannot be made to collide with another on purpose.
 #[derive(Debug)]
 struct Trace {
     ranges: Vec<(u64, u64)>,
