@@ -232,7 +232,7 @@ pub struct ElfFacts {
     pub(crate) by_name: OnceLock<Vec<u32>>,
     /// [`ElfFacts::vague_linkage`], made on first use.
     #[serde(skip)]
-    vague: OnceLock<Vague>,
+    pub(crate) vague: OnceLock<Vague>,
 }
 
 /// Which of a file's definitions may be vague linkage: any defined
