@@ -104,7 +104,13 @@ struct Context<'a> {
     /// the processes forked from one parent; the lists by their text.
     picks: Option<&'a FilePicks>,
     lists: std::cell::RefCell<FxHashMap<usize, u32>>,
+    /// [`Context::pattern_at`]'s answers by pattern (its address) and path:
+    /// a symbol-clash signature asks it of both ends of every reference its
+    /// names match, thousands of times for the few objects they name.
+    at: std::cell::RefCell<PatternAt>,
 }
+
+type PatternAt = FxHashMap<usize, FxHashMap<Box<str>, bool>>;
 
 /// Where each path is first in `members`.
 fn by_path<'a>(members: &[View<'a>]) -> FxHashMap<&'a str, usize> {
@@ -179,6 +185,7 @@ impl<'a> Context<'a> {
             by_symbol: std::rc::Rc::new(by_symbol),
             picks: image.link.forked.as_deref().map(|f| f.file_picks()),
             lists: Default::default(),
+            at: Default::default(),
             by_path: by_path(&members),
             members,
             read,
@@ -205,6 +212,7 @@ impl<'a> Context<'a> {
             by_symbol: std::rc::Rc::clone(&self.by_symbol),
             picks: self.picks,
             lists: Default::default(),
+            at: Default::default(),
             by_path: by_path(&members),
             members,
             read: self.read,
@@ -281,7 +289,19 @@ impl<'a> Context<'a> {
     fn pattern_at(&self, p: Option<&ObjectPattern>, path: Option<&str>) -> bool {
         match (p, path) {
             (None, _) => true,
-            (Some(p), Some(path)) => self.member(path).is_some_and(|m| self.pattern(p, m)),
+            (Some(p), Some(path)) => {
+                let key = p as *const ObjectPattern as usize;
+                if let Some(&known) = self.at.borrow().get(&key).and_then(|m| m.get(path)) {
+                    return known;
+                }
+                let answer = self.member(path).is_some_and(|m| self.pattern(p, m));
+                self.at
+                    .borrow_mut()
+                    .entry(key)
+                    .or_default()
+                    .insert(path.into(), answer);
+                answer
+            }
             (Some(_), None) => false,
         }
     }
