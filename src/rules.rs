@@ -279,20 +279,6 @@ fn stand_in<'a>(image: &'a ProcessImage, expected: &str) -> Option<&'a str> {
         .map(|(p, _)| p)
 }
 
-/// The reference binds to the stand-in for its expected definer: what the
-/// substitution does, which `duplicate-soname-different-file` reports with
-/// these bindings, and which changes nothing when the stand-in is the same
-/// build. A reference whose expected definer is replaced but that binds
-/// elsewhere still is interposed: a third object takes what its own copy
-/// (and the stand-in) defines, as when pymssql's bundled libkrb5 is
-/// replaced by psycopg2-binary's identical one and both lose to Debian's.
-fn binds_to_stand_in(image: &ProcessImage, r: &Reference) -> bool {
-    r.expected
-        .as_deref()
-        .and_then(|e| stand_in(image, e))
-        .is_some_and(|s| r.binds_to.as_deref() == Some(s))
-}
-
 /// Two files of one build (the same GNU build ID): the same code, whatever
 /// their paths.
 fn same_build(a: Option<&ElfFacts>, b: Option<&ElfFacts>) -> bool {
@@ -309,7 +295,7 @@ fn same_build(a: Option<&ElfFacts>, b: Option<&ElfFacts>) -> bool {
 /// module and offset). What `symbol-interposition` and
 /// `duplicate-soname-different-file` count, and `image --format dot` draws.
 pub fn clashes<'b>(image: &ProcessImage, bindings: &'b Bindings) -> Vec<&'b Reference> {
-    let mut seen = BTreeSet::new();
+    let mut seen = rustc_hash::FxHashSet::default();
     unexplained(image, bindings)
         .into_iter()
         .filter(|r| r.expected.is_some() && r.binds_to.is_some())
@@ -363,21 +349,31 @@ pub(crate) fn unexplained<'b>(image: &ProcessImage, bindings: &'b Bindings) -> V
 /// [`consequence::interactive_only`]); [`group`] then makes one finding per
 /// root cause of them.
 fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
-    type Key = (String, String);
-    let mut groups: BTreeMap<Key, Vec<&Reference>> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, &str), Vec<&Reference>> = BTreeMap::new();
+    // Each expected definer's stand-in, looked for once: thousands of
+    // references share a few.
+    let mut stand_ins: rustc_hash::FxHashMap<&str, Option<&str>> = Default::default();
     for r in clashes(image, bindings) {
-        if binds_to_stand_in(image, r) {
+        let (Some(e), Some(a)) = (r.expected.as_deref(), r.binds_to.as_deref()) else {
+            continue;
+        };
+        let s = *stand_ins.entry(e).or_insert_with(|| stand_in(image, e));
+        // Binding to the stand-in for the expected definer is what the
+        // substitution does, which `duplicate-soname-different-file`
+        // reports, and which changes nothing when the stand-in is the same
+        // build. A reference whose expected definer is replaced but that
+        // binds elsewhere still is interposed: a third object takes what
+        // its own copy (and the stand-in) defines, as when pymssql's
+        // bundled libkrb5 is replaced by psycopg2-binary's identical one
+        // and both lose to Debian's.
+        if s == Some(a) {
             continue;
         }
-        if let (Some(e), Some(a)) = (&r.expected, &r.binds_to) {
-            groups
-                .entry((e.to_string(), a.to_string()))
-                .or_default()
-                .push(r);
-        }
+        groups.entry((e, a)).or_default().push(r);
     }
     let mut out = Vec::new();
     for ((loser, winner), refs) in groups {
+        let (loser, winner) = (loser.to_string(), winner.to_string());
         let lf = image.link.facts(&loser);
         let wf = image.link.facts(&winner);
         let symbols: BTreeSet<&str> = refs.iter().map(|r| &*r.symbol).collect();
