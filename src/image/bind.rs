@@ -347,13 +347,21 @@ impl Alike {
         {
             return Some(Arc::clone(&kept.references));
         }
-        let renamed: FxHashMap<&str, &str> = kept
+        let mut renamed: FxHashMap<&str, &str> = FxHashMap::default();
+        for (a, b) in kept
             .paths
             .iter()
             .map(String::as_str)
             .zip(paths.iter().copied())
-            .filter(|(a, b)| a != b)
-            .collect();
+        {
+            // Slots are objects, and a link map holds one object per path;
+            // one that held a path twice, named apart here, cannot be
+            // renamed: bind afresh.
+            if *renamed.entry(a).or_insert(b) != b {
+                return None;
+            }
+        }
+        renamed.retain(|a, b| a != b);
         Some(renamed_references(&kept.references, &renamed))
     }
 
@@ -464,18 +472,20 @@ fn member_key<'l>(
     let mut paths: Vec<&str> = Vec::new();
     let mut path_ids: Vec<u32> = Vec::new();
     let mut ids: Vec<u32> = Vec::new();
-    let mut places: FxHashMap<&str, u32> = FxHashMap::default();
-    // An object's place among `paths`.
+    // An object's place among `paths`, by its index: `image::link_map`
+    // makes one object per path, so this is the place of its path,
+    // without hashing the path for every entry of every list.
+    let mut places: FxHashMap<usize, u32> = FxHashMap::default();
     let mut slot = |o: usize| -> Option<u32> {
-        let p = link.objects.get(o)?.path.as_str();
-        if let Some(&at) = places.get(p) {
+        if let Some(&at) = places.get(&o) {
             return Some(at);
         }
+        let p = link.objects.get(o)?.path.as_str();
         let at = u32::try_from(paths.len()).ok()?;
         paths.push(p);
         ids.push(*numbers.ids.get(o)?);
         path_ids.push(*numbers.paths.get(o)?);
-        places.insert(p, at);
+        places.insert(o, at);
         Some(at)
     };
     let len = |n: usize| u32::try_from(n).ok();
