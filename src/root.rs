@@ -109,6 +109,9 @@ pub enum Kind {
     Other(&'static str),
 }
 
+/// A directory's canonical inner path and the symlinks followed to reach it.
+type Resolved = (PathBuf, usize);
+
 /// A sysroot. Cheap to share between threads.
 #[derive(Debug)]
 pub struct Root {
@@ -116,7 +119,7 @@ pub struct Root {
     dirfd: OwnedFd,
     openat2: bool,
     /// Canonical directories by inner path (see [`Root::resolve`]).
-    dirs: RwLock<FxHashMap<PathBuf, Result<PathBuf, CachedError>>>,
+    dirs: RwLock<FxHashMap<PathBuf, Result<Resolved, CachedError>>>,
     /// Whether failed lookups are cached: not while overlays are laid,
     /// when a later entry may create what was missing.
     cache_errors: bool,
@@ -602,44 +605,86 @@ impl Root {
             .components()
             .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
         if let (true, Some(parent), Some(name)) = (plain, inner.parent(), inner.file_name()) {
-            let dir = self.resolve_dir(parent)?;
-            return self.walk(dir, vec![name.to_os_string()]);
+            let (dir, links) = self.resolve_dir(parent)?;
+            return self
+                .walk_from(dir, vec![name.to_os_string()], links)
+                .map(|(p, k, _)| (p, k));
         }
         let mut pending = Vec::new();
         push_components(&mut pending, inner);
+        // The names before the first `..` name a directory resolved once
+        // (`$ORIGIN/../lib` of every library of a directory), then the
+        // walk goes on from there as it would have from `/`.
+        let names = pending.iter().rev().take_while(|c| *c != "..").count();
+        if names > 0 && names < pending.len() {
+            let dir: PathBuf = std::iter::once(OsStr::new("/"))
+                .chain(pending.iter().rev().take(names).map(OsString::as_os_str))
+                .collect();
+            let (dir, links) = self.resolve_dir(&dir)?;
+            pending.truncate(pending.len() - names);
+            return self.walk_from(dir, pending, links).map(|(p, k, _)| (p, k));
+        }
         self.walk(PathBuf::from("/"), pending)
     }
 
-    /// A directory's canonical path, cached for the life of the root.
-    fn resolve_dir(&self, dir: &Path) -> Result<PathBuf, RootError> {
-        if let Ok(map) = self.dirs.read() {
-            if let Some(r) = map.get(dir) {
-                return r.clone().map_err(CachedError::into_error);
+    /// A plain directory path's canonical path and the symlinks followed to
+    /// reach it, cached for the life of the root. A directory not yet seen
+    /// is resolved from its nearest cached ancestor, one name per level,
+    /// each level cached on the way: a virtualenv's hundreds of lookups
+    /// cost one `lstat` per new directory, not one per component of each.
+    /// The symlinks count on from the parent's, so the limit is the
+    /// kernel's for the whole path.
+    fn resolve_dir(&self, dir: &Path) -> Result<Resolved, RootError> {
+        let cached = |d: &Path| self.dirs.read().ok().and_then(|m| m.get(d).cloned());
+        // The directories to resolve, deepest first, up to a cached one.
+        let mut todo: Vec<&Path> = Vec::new();
+        let mut from: Resolved = (PathBuf::from("/"), 0);
+        let mut at = Some(dir);
+        while let Some(d) = at {
+            match cached(d) {
+                Some(Ok(r)) => {
+                    from = r;
+                    break;
+                }
+                Some(Err(e)) => return Err(e.into_error()),
+                None => todo.push(d),
             }
+            at = d.parent();
         }
-        let mut pending = Vec::new();
-        push_components(&mut pending, dir);
-        let result = match self.walk(PathBuf::from("/"), pending) {
-            Ok((p, Kind::Directory)) => Ok(p),
-            Ok(_) => Err(CachedError::NotADirectory),
-            Err(e) => Err(CachedError::from_error(&e)),
-        };
-        if result.is_ok() || self.cache_errors {
-            if let Ok(mut map) = self.dirs.write() {
-                map.insert(dir.to_path_buf(), result.clone());
+        while let Some(d) = todo.pop() {
+            let walked = match d.file_name() {
+                Some(name) => self.walk_from(from.0.clone(), vec![name.to_os_string()], from.1),
+                None => self.walk_from(PathBuf::from("/"), Vec::new(), 0),
+            };
+            let result = match walked {
+                Ok((p, Kind::Directory, links)) => Ok((p, links)),
+                Ok(_) => Err(CachedError::NotADirectory),
+                Err(e) => Err(CachedError::from_error(&e)),
+            };
+            if result.is_ok() || self.cache_errors {
+                if let Ok(mut map) = self.dirs.write() {
+                    map.insert(d.to_path_buf(), result.clone());
+                }
             }
+            from = result.map_err(CachedError::into_error)?;
         }
-        result.map_err(CachedError::into_error)
+        Ok(from)
     }
 
     /// Walks `pending` (a stack: last element first) from the canonical
     /// directory `done`, following symlinks inside the root.
-    fn walk(
+    fn walk(&self, done: PathBuf, pending: Vec<OsString>) -> Result<(PathBuf, Kind), RootError> {
+        self.walk_from(done, pending, 0).map(|(p, k, _)| (p, k))
+    }
+
+    /// [`Root::walk`] with `links` symlinks already followed to reach
+    /// `done`; also gives the count at the end.
+    fn walk_from(
         &self,
         mut done: PathBuf,
         mut pending: Vec<OsString>,
-    ) -> Result<(PathBuf, Kind), RootError> {
-        let mut links = 0usize;
+        mut links: usize,
+    ) -> Result<(PathBuf, Kind, usize), RootError> {
         let mut kind = Kind::Directory;
         while let Some(part) = pending.pop() {
             if part == ".." {
@@ -701,7 +746,7 @@ impl Root {
             kind = kind_of(&ft);
             done = candidate;
         }
-        Ok((done, kind))
+        Ok((done, kind, links))
     }
 
     /// The kind of file an inner path names, or `None` when it does not exist.
