@@ -729,16 +729,41 @@ impl Fingerprint {
             return Err(Error::Budget(meter.over.get().unwrap_or(Over::Run).text()));
         }
         let mut digest = Digest::new();
-        let mut buf = Vec::new();
-        for &(at, n) in &self.ranges {
+        // Small ranges near each other come from one read of up to
+        // `WINDOW` bytes: a parse reads headers, tables and strings a few
+        // at a time, and a read per range was most of the system calls a
+        // copied virtualenv cost. A range past the window is read alone.
+        const WINDOW: u64 = 32 * 1024;
+        let mut window: Vec<u8> = Vec::new();
+        let mut window_at = 0u64;
+        let read = |buf: &mut Vec<u8>, at: u64, n: u64| -> Result<bool, Error> {
             buf.resize(
                 usize::try_from(n).map_err(|_| Error::Unsupported("range"))?,
                 0,
             );
-            match file.read_exact_at(&mut buf, at) {
-                Ok(()) => digest.add(&buf),
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
-                Err(e) => return Err(Error::Io(e)),
+            match file.read_exact_at(buf, at) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+                Err(e) => Err(Error::Io(e)),
+            }
+        };
+        for &(at, n) in &self.ranges {
+            let Some(end) = at.checked_add(n).filter(|&e| e <= len) else {
+                return Ok(false);
+            };
+            let held = window_at + window.len() as u64;
+            if at < window_at || end > held {
+                let span = if n > WINDOW { n } else { WINDOW.min(len - at) };
+                if !read(&mut window, at, span)? {
+                    return Ok(false);
+                }
+                window_at = at;
+            }
+            let from = usize::try_from(at - window_at).map_err(|_| Error::Unsupported("range"))?;
+            let upto = usize::try_from(end - window_at).map_err(|_| Error::Unsupported("range"))?;
+            match window.get(from..upto) {
+                Some(bytes) => digest.add(bytes),
+                None => return Ok(false),
             }
         }
         Ok(digest.finish() == self.digest)
