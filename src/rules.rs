@@ -318,7 +318,7 @@ pub fn clashes<'b>(image: &ProcessImage, bindings: &'b Bindings) -> Vec<&'b Refe
 /// run of references shared with others (the parent's members, members
 /// bound alike) is judged once for all of them.
 pub(crate) fn unexplained<'b>(image: &ProcessImage, bindings: &'b Bindings) -> Vec<&'b Reference> {
-    let runs: Vec<&std::sync::Arc<[Reference]>> = bindings.references.runs().collect();
+    let runs: Vec<&Arc<[Reference]>> = bindings.references.runs().collect();
     let at = bindings.picked.get_or_init(|| {
         let picks = image.link.forked.as_deref().map(|f| f.picks());
         let pick = |run: &[Reference]| -> Vec<u32> {
@@ -330,7 +330,7 @@ pub(crate) fn unexplained<'b>(image: &ProcessImage, bindings: &'b Bindings) -> V
         };
         let mut at = Vec::new();
         for (k, run) in runs.iter().enumerate() {
-            let picked = match picks.filter(|_| std::sync::Arc::strong_count(run) > 1) {
+            let picked = match picks.filter(|_| Arc::strong_count(run) > 1) {
                 Some(p) => p.get_or("unexplained", run, pick),
                 None => pick(run).into(),
             };
@@ -495,7 +495,8 @@ fn interpositions(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> {
     out
 }
 
-/// A reference as report evidence: `symbol@version`, from, expected, actual.
+/// A reference as report evidence: `symbol@version`, from, expected, actual
+/// (the built-in rules' and the signatures').
 fn binding(r: &Reference) -> Binding {
     Binding {
         symbol: match &r.version {

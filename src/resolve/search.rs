@@ -738,7 +738,6 @@ impl Namespace<'_, '_> {
 }
 
 impl State {
-    /// Not found in trace mode: "faked", never matched again (L1).
     /// `requester` and the objects up its `l_loader` chain, nearest
     /// first; at most one hop per object, whatever the links say.
     fn loader_chain(&self, requester: Option<usize>) -> impl Iterator<Item = (usize, &Loaded)> {
@@ -822,6 +821,7 @@ impl State {
         }
     }
 
+    /// Not found in trace mode: "faked", never matched again (L1).
     fn is_faked(&self, j: usize) -> bool {
         j != 1 && self.objects.get(j).is_some_and(|o| o.opened.is_none())
     }

@@ -390,7 +390,7 @@ impl<'a> Context<'a> {
             ev.symbols.insert(r.symbol.to_string());
             ev.binding_count += 1;
             if ev.bindings.len() < EVIDENCE {
-                ev.bindings.push(binding(r));
+                ev.bindings.push(super::binding(r));
             }
         }
         if ev.symbols.len() < c.min_symbols.max(1) {
@@ -777,18 +777,6 @@ fn grafted(soname: &str) -> bool {
         return false;
     };
     soname.starts_with("lib") && hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn binding(r: &Reference) -> Binding {
-    Binding {
-        symbol: match &r.version {
-            Some(v) => format!("{}@{v}", r.symbol),
-            None => r.symbol.to_string(),
-        },
-        from: r.object.to_string(),
-        expected: r.expected.as_deref().map(str::to_owned),
-        actual: r.binds_to.as_deref().map(str::to_owned),
-    }
 }
 
 fn plural(n: usize, what: &str) -> String {
