@@ -629,7 +629,16 @@ impl Trace {
 /// can be made to share another's digest. BLAKE3 rather than SipHash, which
 /// cost 5% of a scan of 40 copied virtualenvs in checking the copies.
 #[derive(Debug)]
-struct Digest(blake3::Hasher);
+struct Digest {
+    hasher: blake3::Hasher,
+    /// Bytes not yet hashed: a parse reads many small ranges, and BLAKE3
+    /// hashes several 1 KiB chunks at once (SIMD) only when given them
+    /// together, one block at a time otherwise.
+    pending: Vec<u8>,
+}
+
+/// How many bytes [`Digest`] gathers before hashing them.
+const DIGEST_BATCH: usize = 64 * 1024;
 
 impl Digest {
     fn new() -> Digest {
@@ -646,17 +655,29 @@ impl Digest {
             }
             key
         });
-        Digest(blake3::Hasher::new_keyed(key))
+        Digest {
+            hasher: blake3::Hasher::new_keyed(key),
+            pending: Vec::new(),
+        }
     }
 
     /// Streams `bytes` in: adding `a` then `b` is adding `a` and `b`
     /// joined.
     fn add(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
+        if self.pending.is_empty() && bytes.len() >= DIGEST_BATCH {
+            self.hasher.update(bytes);
+            return;
+        }
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() >= DIGEST_BATCH {
+            self.hasher.update(&self.pending);
+            self.pending.clear();
+        }
     }
 
-    fn finish(&self) -> (u64, u64) {
-        let out = self.0.finalize();
+    fn finish(mut self) -> (u64, u64) {
+        self.hasher.update(&self.pending);
+        let out = self.hasher.finalize();
         let b = out.as_bytes();
         let word = |at: usize| {
             let mut w = [0; 8];
@@ -729,13 +750,15 @@ impl Fingerprint {
             return Err(Error::Budget(meter.over.get().unwrap_or(Over::Run).text()));
         }
         let mut digest = Digest::new();
-        // Small ranges near each other come from one read of up to
-        // `WINDOW` bytes: a parse reads headers, tables and strings a few
-        // at a time, and a read per range was most of the system calls a
-        // copied virtualenv cost. A range past the window is read alone.
+        // Small ranges near each other come from one read spanning them: a
+        // parse reads headers, tables and strings a few at a time, and a
+        // read per range was most of the system calls a copied virtualenv
+        // cost. A read spans at most `WINDOW` bytes and ends where its last
+        // range does (reading whole windows read 150 MB on the 40-venv
+        // root to hash a fraction of it); a longer range is streamed in
+        // pieces of that size.
         const WINDOW: u64 = 32 * 1024;
-        let mut window: Vec<u8> = Vec::new();
-        let mut window_at = 0u64;
+        let mut buf: Vec<u8> = Vec::new();
         let read = |buf: &mut Vec<u8>, at: u64, n: u64| -> Result<bool, Error> {
             buf.resize(
                 usize::try_from(n).map_err(|_| Error::Unsupported("range"))?,
@@ -747,24 +770,48 @@ impl Fingerprint {
                 Err(e) => Err(Error::Io(e)),
             }
         };
-        for &(at, n) in &self.ranges {
-            let Some(end) = at.checked_add(n).filter(|&e| e <= len) else {
+        let end_of = |(at, n): (u64, u64)| at.checked_add(n).filter(|&e| e <= len);
+        let mut i = 0;
+        while let Some(&(at, n)) = self.ranges.get(i) {
+            let Some(end) = end_of((at, n)) else {
                 return Ok(false);
             };
-            let held = window_at + window.len() as u64;
-            if at < window_at || end > held {
-                let span = if n > WINDOW { n } else { WINDOW.min(len - at) };
-                if !read(&mut window, at, span)? {
-                    return Ok(false);
+            if n > WINDOW {
+                let mut from = at;
+                while from < end {
+                    let piece = WINDOW.min(end - from);
+                    if !read(&mut buf, from, piece)? {
+                        return Ok(false);
+                    }
+                    digest.add(&buf);
+                    from += piece;
                 }
-                window_at = at;
+                i += 1;
+                continue;
             }
-            let from = usize::try_from(at - window_at).map_err(|_| Error::Unsupported("range"))?;
-            let upto = usize::try_from(end - window_at).map_err(|_| Error::Unsupported("range"))?;
-            match window.get(from..upto) {
-                Some(bytes) => digest.add(bytes),
-                None => return Ok(false),
+            // The ranges after it, in the parse's order, that one read from
+            // `at` covers.
+            let mut upto = end;
+            let mut next = i + 1;
+            while let Some(&r) = self.ranges.get(next) {
+                match end_of(r) {
+                    Some(e) if r.0 >= at && e - at <= WINDOW => upto = upto.max(e),
+                    _ => break,
+                }
+                next += 1;
             }
+            if !read(&mut buf, at, upto - at)? {
+                return Ok(false);
+            }
+            for &(a, m) in self.ranges.get(i..next).unwrap_or_default() {
+                let from = usize::try_from(a - at).map_err(|_| Error::Unsupported("range"))?;
+                let to = usize::try_from(a - at + m).map_err(|_| Error::Unsupported("range"))?;
+                match buf.get(from..to) {
+                    Some(bytes) => digest.add(bytes),
+                    None => return Ok(false),
+                }
+            }
+            i = next;
         }
         Ok(digest.finish() == self.digest)
     }
@@ -1835,6 +1882,26 @@ mod tests {
         let &(at, n) = print.ranges.last().expect("a range");
         let (inside, _) = libc_with(dir.path(), "inside", Some(at + n - 1));
         assert!(!print.matches(&inside, len, Detail::Symbols).expect("read"));
+        // Inside the longest range (read in pieces when past one read's
+        // span) and inside a short one read with its neighbours.
+        let longest = *print.ranges.iter().max_by_key(|r| r.1).expect("a range");
+        assert!(
+            longest.1 > 32 * 1024,
+            "no range read in pieces: {longest:?}"
+        );
+        let short = *print
+            .ranges
+            .iter()
+            .find(|r| r.0 >= PREFIX && r.1 < 64)
+            .expect("a short range");
+        for (k, (at, n)) in [longest, short].into_iter().enumerate() {
+            let (changed, _) = libc_with(dir.path(), &format!("in{k}"), Some(at + n / 2));
+            assert!(
+                !print.matches(&changed, len, Detail::Symbols).expect("read"),
+                "a byte changed at {} of ({at}, {n})",
+                at + n / 2
+            );
+        }
         // A byte no range covers (code, say).
         let unread = (PREFIX..len)
             .find(|&b| print.ranges.iter().all(|&(at, n)| b < at || b >= at + n))
