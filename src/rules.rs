@@ -320,28 +320,56 @@ pub fn clashes<'b>(image: &ProcessImage, bindings: &'b Bindings) -> Vec<&'b Refe
 pub(crate) fn unexplained<'b>(image: &ProcessImage, bindings: &'b Bindings) -> Vec<&'b Reference> {
     let runs: Vec<&Arc<[Reference]>> = bindings.references.runs().collect();
     let at = bindings.picked.get_or_init(|| {
-        let picks = image.link.forked.as_deref().map(|f| f.picks());
-        let pick = |run: &[Reference]| -> Vec<u32> {
-            run.iter()
-                .enumerate()
-                .filter(|(_, r)| r.interposed && benign(image, r).is_none())
-                .filter_map(|(i, _)| u32::try_from(i).ok())
-                .collect()
-        };
-        let mut at = Vec::new();
-        for (k, run) in runs.iter().enumerate() {
-            let picked = match picks.filter(|_| Arc::strong_count(run) > 1) {
-                Some(p) => p.get_or("unexplained", run, pick),
-                None => pick(run).into(),
-            };
-            let k = u32::try_from(k).unwrap_or(u32::MAX);
-            at.extend(picked.iter().map(|&i| (k, i)));
-        }
-        at
+        picked_at(image, &runs, "unexplained", |r| {
+            r.interposed && benign(image, r).is_none()
+        })
     });
     at.iter()
         .filter_map(|&(k, i)| runs.get(k as usize)?.get(i as usize))
         .collect()
+}
+
+/// The references `keep` keeps, in order. `keep` must ask a reference
+/// only what every process forked from one parent answers alike, as
+/// [`unexplained`] does: a run shared with others is picked once for all.
+fn picked<'b>(
+    image: &ProcessImage,
+    bindings: &'b Bindings,
+    what: &'static str,
+    keep: impl Fn(&Reference) -> bool,
+) -> Vec<&'b Reference> {
+    let runs: Vec<&Arc<[Reference]>> = bindings.references.runs().collect();
+    picked_at(image, &runs, what, keep)
+        .iter()
+        .filter_map(|&(k, i)| runs.get(k as usize)?.get(i as usize))
+        .collect()
+}
+
+/// [`picked`] as (run, index) pairs.
+fn picked_at(
+    image: &ProcessImage,
+    runs: &[&Arc<[Reference]>],
+    what: &'static str,
+    keep: impl Fn(&Reference) -> bool,
+) -> Vec<(u32, u32)> {
+    let picks = image.link.forked.as_deref().map(|f| f.picks());
+    let pick = |run: &[Reference]| -> Vec<u32> {
+        run.iter()
+            .enumerate()
+            .filter(|(_, r)| keep(r))
+            .filter_map(|(i, _)| u32::try_from(i).ok())
+            .collect()
+    };
+    let mut at = Vec::new();
+    for (k, run) in runs.iter().enumerate() {
+        let picked = match picks.filter(|_| Arc::strong_count(run) > 1) {
+            Some(p) => p.get_or(what, run, pick),
+            None => pick(run).into(),
+        };
+        let k = u32::try_from(k).unwrap_or(u32::MAX);
+        at.extend(picked.iter().map(|&i| (k, i)));
+    }
+    at
 }
 
 /// `symbol-interposition`: per (losing, winning) object pair, its
@@ -529,6 +557,9 @@ fn duplicate_sonames(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> 
     // (soname, expected file, file in the process) -> (objects, imports only)
     type Froms = (BTreeSet<String>, Vec<(bool, bool)>);
     let mut groups: BTreeMap<(String, String, String), Froms> = BTreeMap::new();
+    // Only references bound elsewhere than expected can have moved to
+    // another file of the soname; each group looks through these alone.
+    let mut interposed: Option<Vec<&Reference>> = None;
     for (i, (path, _)) in members.iter().enumerate() {
         for (s, sf) in image.link.solo(i).into_iter().skip(1) {
             let Some(name) = soname(sf) else { continue };
@@ -558,7 +589,9 @@ fn duplicate_sonames(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding> 
             // The references that bind to the file loaded first where,
             // loaded on their own, they bind to the expected copy.
             let mut moved: Vec<&Reference> = Vec::new();
-            for r in bindings.references.iter().filter(|r| {
+            let interposed = interposed
+                .get_or_insert_with(|| picked(image, bindings, "interposed", |r| r.interposed));
+            for r in interposed.iter().copied().filter(|r| {
                 r.expected.as_deref() == Some(wanted.as_str())
                     && r.binds_to.as_deref() == Some(have.as_str())
             }) {
@@ -702,12 +735,11 @@ fn unresolved_symbols(image: &ProcessImage, bindings: &Bindings) -> Vec<Finding>
         .map(|s| s.name.as_slice())
         .collect();
     let mut groups: BTreeMap<&str, Vec<&Reference>> = BTreeMap::new();
-    for r in &bindings.references {
-        if r.binds_to.is_none()
-            && !r.weak
-            && !r.direct
-            && (!r.installed_only || !installed.contains(r.symbol.as_bytes()))
-        {
+    let unbound = picked(image, bindings, "unbound", |r| {
+        r.binds_to.is_none() && !r.weak && !r.direct
+    });
+    for r in unbound {
+        if !r.installed_only || !installed.contains(r.symbol.as_bytes()) {
             let list = groups.entry(&*r.object).or_default();
             if !list.iter().any(|x| x.symbol == r.symbol) {
                 list.push(r);

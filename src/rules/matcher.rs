@@ -100,10 +100,10 @@ struct Context<'a> {
     /// Their symbols in name order, each with its place in `interposed`:
     /// a signature's names are looked up as runs of their prefixes.
     by_symbol: std::rc::Rc<Vec<(&'a str, usize)>>,
-    /// The exports each file's facts give for a list of names, shared by
+    /// The exports and imports each file's facts give for a list of names, shared by
     /// the processes forked from one parent; the lists by their text.
     picks: Option<&'a FilePicks>,
-    lists: std::cell::RefCell<FxHashMap<usize, u32>>,
+    lists: std::cell::RefCell<FxHashMap<(&'static str, usize), u32>>,
     /// [`Context::pattern_at`]'s answers by pattern (its address) and path:
     /// a symbol-clash signature asks it of both ends of every reference its
     /// names match, thousands of times for the few objects they name.
@@ -261,20 +261,50 @@ impl<'a> Context<'a> {
                 .filter_map(|s| std::str::from_utf8(&s.name).ok())
                 .collect();
         };
-        let what = *self
-            .lists
-            .borrow_mut()
-            .entry(globs.as_ptr() as usize)
-            .or_insert_with(|| {
-                let texts: Vec<&str> = globs.iter().map(|g| g.text.as_str()).collect();
-                picks.what(&texts.join("\n"))
-            });
+        let what = self.what(picks, "exports", globs);
         let picked = picks.get_or(what, held, |f| exported_at(f, globs));
         picked
             .iter()
             .filter_map(|&i| facts.symbols.get(i as usize))
             .filter_map(|s| std::str::from_utf8(&s.name).ok())
             .collect()
+    }
+
+    /// The number `picks` knows a pick of `kind` by `globs` by, asked of
+    /// `picks` once per list.
+    fn what(&self, picks: &FilePicks, kind: &'static str, globs: &[Glob]) -> u32 {
+        *self
+            .lists
+            .borrow_mut()
+            .entry((kind, globs.as_ptr() as usize))
+            .or_insert_with(|| {
+                let texts: Vec<&str> = std::iter::once(kind)
+                    .chain(globs.iter().map(|g| g.text.as_str()))
+                    .collect();
+                picks.what(&texts.join("\n"))
+            })
+    }
+
+    /// The names member `m` imports (undefined, named) that `globs`
+    /// match, picked once per file for every process forked from the same
+    /// parent.
+    fn imported(&self, m: &View<'a>, globs: &[Glob]) -> BTreeSet<String> {
+        let Some(facts) = m.facts else {
+            return BTreeSet::new();
+        };
+        let names = |at: &[u32]| -> BTreeSet<String> {
+            at.iter()
+                .filter_map(|&i| facts.symbols.get(i as usize))
+                .map(|s| String::from_utf8_lossy(&s.name).into_owned())
+                .collect()
+        };
+        match (self.picks, m.held) {
+            (Some(picks), Some(held)) => {
+                let what = self.what(picks, "imports", globs);
+                names(&picks.get_or(what, held, |f| imported_at(f, globs)))
+            }
+            _ => names(&imported_at(facts, globs)),
+        }
     }
 
     fn pattern(&self, p: &ObjectPattern, m: &View<'_>) -> bool {
@@ -540,20 +570,7 @@ impl<'a> Context<'a> {
             if i.object.as_ref().is_some_and(|p| !self.pattern(p, m)) {
                 continue;
             }
-            let Some(f) = m.facts else { continue };
-            // Each glob's names from the symbol index's run of its prefix,
-            // not every symbol of every member.
-            let names: BTreeSet<String> = i
-                .symbols
-                .iter()
-                .flat_map(|g| {
-                    f.starting_with(g.prefix().as_bytes())
-                        .filter(|s| !s.is_defined() && !s.name.is_empty())
-                        .map(|s| String::from_utf8_lossy(&s.name))
-                        .filter(move |n| g.matches(n))
-                })
-                .map(|n| n.into_owned())
-                .collect();
+            let names = self.imported(m, &i.symbols);
             if !names.is_empty() {
                 ev.object(m.path);
                 ev.lines.push(format!(
@@ -756,6 +773,21 @@ fn exported<'f>(facts: Option<&'f ElfFacts>, globs: &'f [Glob]) -> impl Iterator
 }
 
 /// [`exported`] as symbol indices of `f`.
+/// The indices of the symbols `f` imports (undefined, named) that one of
+/// `globs` matches: each glob's from the symbol index's run of its prefix,
+/// not every symbol.
+fn imported_at(f: &ElfFacts, globs: &[Glob]) -> Vec<u32> {
+    globs
+        .iter()
+        .flat_map(|g| {
+            f.starting_with_at(g.prefix().as_bytes())
+                .filter(|(_, s)| !s.is_defined() && !s.name.is_empty())
+                .filter(move |(_, s)| g.matches(&String::from_utf8_lossy(&s.name)))
+                .map(|(i, _)| i)
+        })
+        .collect()
+}
+
 fn exported_at(f: &ElfFacts, globs: &[Glob]) -> Vec<u32> {
     let mut out: Vec<(u32, &str)> = globs
         .iter()
