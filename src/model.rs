@@ -409,7 +409,7 @@ impl<'de> Deserialize<'de> for FindingId {
 
 /// One symbol reference a finding is about: where it binds, and where its
 /// own object's stand-alone load would bind it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Binding {
     pub symbol: String,
     pub from: String,

@@ -34,6 +34,7 @@
 //! copy of libc, so they are named by the C library API they implement
 //! (librdkafka's C11 threads).
 
+use rustc_hash::FxHashSet;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -365,6 +366,21 @@ fn push_new<T: PartialEq + Clone>(to: &mut Vec<T>, items: &[T]) {
     }
 }
 
+/// [`push_new`] with what `to` holds in `seen`: the findings of forty
+/// daemons merged are thousands of paths and bindings, which a scan of
+/// the list per item compared pairwise.
+fn push_unseen<'a, T: std::hash::Hash + Eq + Clone>(
+    to: &mut Vec<T>,
+    seen: &mut FxHashSet<&'a T>,
+    items: &'a [T],
+) {
+    for i in items {
+        if seen.insert(i) {
+            to.push(i.clone());
+        }
+    }
+}
+
 /// "a, b, c" of at most `n`, then "…".
 fn list(items: &[String], n: usize) -> String {
     let mut s = items.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
@@ -415,16 +431,20 @@ fn merge(cause: &Cause, fs: Vec<Finding>, cx: &Context<'_>) -> Option<Finding> {
     for f in &all {
         push_new(&mut processes, &every_process(f));
     }
-    let mut objects = Vec::new();
-    let mut bindings = Vec::new();
-    let mut references = Vec::new();
-    let mut symptoms = Vec::new();
+    let (mut objects, mut bindings, mut references, mut symptoms) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut seen = (
+        FxHashSet::default(),
+        FxHashSet::default(),
+        FxHashSet::default(),
+        FxHashSet::default(),
+    );
     let mut symbols = BTreeSet::new();
     for f in &all {
-        push_new(&mut objects, &f.objects);
-        push_new(&mut bindings, &f.bindings);
-        push_new(&mut references, &f.references);
-        push_new(&mut symptoms, &f.symptoms);
+        push_unseen(&mut objects, &mut seen.0, &f.objects);
+        push_unseen(&mut bindings, &mut seen.1, &f.bindings);
+        push_unseen(&mut references, &mut seen.2, &f.references);
+        push_unseen(&mut symptoms, &mut seen.3, &f.symptoms);
         symbols.extend(f.symbols.iter().cloned());
     }
     // Where: the distributions' environments, the processes.
