@@ -476,11 +476,7 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
             .ok()
     });
     report.host.packages = found.databases;
-    // The process models are not needed past here: freeing their link
-    // maps (tens of thousands of scope lists with forty daemons) is left
-    // to another thread while the report is written.
     drop(images);
-    rayon::spawn(move || drop(models));
     if report.audited_nothing() {
         // Said in the report too: an archived report of nothing must not
         // read as a clean host.
@@ -490,6 +486,15 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
         ));
     }
     report.finish();
+    // The process models and what the loader read are not needed past
+    // here: freeing them (tens of thousands of scope lists and symbol
+    // names with forty daemons) is left to one other thread while the
+    // report is written.
+    let held = loader.into_held();
+    rayon::spawn(move || {
+        drop(models);
+        drop(held);
+    });
     report
 }
 
