@@ -904,13 +904,21 @@ fn finding(
         ));
     }
     let objects: BTreeSet<String> = ev.objects.iter().cloned().collect();
-    let (explained, kept): (Vec<Finding>, Vec<Finding>) =
-        std::mem::take(builtin).into_iter().partition(|f| {
-            sig.explains.iter().any(|e| e.0 == f.id)
-                && f.process.as_deref() == Some(image.name.as_str())
-                && f.objects.iter().take(2).all(|o| objects.contains(o))
-        });
-    *builtin = kept;
+    let takes = |f: &Finding| {
+        sig.explains.iter().any(|e| e.0 == f.id)
+            && f.process.as_deref() == Some(image.name.as_str())
+            && f.objects.iter().take(2).all(|o| objects.contains(o))
+    };
+    // A daemon has hundreds of built-in findings, and moving every one
+    // into new lists for each matching signature, most of which explain
+    // none, was most of this function's time.
+    let explained: Vec<Finding> = if builtin.iter().any(takes) {
+        let (explained, kept) = std::mem::take(builtin).into_iter().partition(takes);
+        *builtin = kept;
+        explained
+    } else {
+        Vec::new()
+    };
     let apart = ev.binding_count == 0 && explained.is_empty();
     // The explained finding's evidence is this problem's evidence.
     for f in explained {
