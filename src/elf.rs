@@ -754,10 +754,10 @@ impl Fingerprint {
         // parse reads headers, tables and strings a few at a time, and a
         // read per range was most of the system calls a copied virtualenv
         // cost. A read spans at most `WINDOW` bytes and ends where its last
-        // range does (reading whole windows read 150 MB on the 40-venv
-        // root to hash a fraction of it); a longer range is streamed in
-        // pieces of that size.
+        // range does, not a whole window past it; a longer range is read
+        // in pieces of at most `PIECE`.
         const WINDOW: u64 = 32 * 1024;
+        const PIECE: u64 = 256 * 1024;
         let mut buf: Vec<u8> = Vec::new();
         let read = |buf: &mut Vec<u8>, at: u64, n: u64| -> Result<bool, Error> {
             buf.resize(
@@ -779,7 +779,7 @@ impl Fingerprint {
             if n > WINDOW {
                 let mut from = at;
                 while from < end {
-                    let piece = WINDOW.min(end - from);
+                    let piece = PIECE.min(end - from);
                     if !read(&mut buf, from, piece)? {
                         return Ok(false);
                     }
@@ -1882,13 +1882,10 @@ mod tests {
         let &(at, n) = print.ranges.last().expect("a range");
         let (inside, _) = libc_with(dir.path(), "inside", Some(at + n - 1));
         assert!(!print.matches(&inside, len, Detail::Symbols).expect("read"));
-        // Inside the longest range (read in pieces when past one read's
-        // span) and inside a short one read with its neighbours.
+        // Inside the longest range (read alone) and inside a short one
+        // read with its neighbours.
         let longest = *print.ranges.iter().max_by_key(|r| r.1).expect("a range");
-        assert!(
-            longest.1 > 32 * 1024,
-            "no range read in pieces: {longest:?}"
-        );
+        assert!(longest.1 > 32 * 1024, "no range read alone: {longest:?}");
         let short = *print
             .ranges
             .iter()
@@ -1910,6 +1907,56 @@ mod tests {
         assert!(print.matches(&outside, len, Detail::Symbols).expect("read"));
         let again = read(outside, Detail::Symbols).expect("parses");
         assert_eq!(json(&again), json(&facts));
+    }
+
+    /// A range longer than one read is checked in pieces, every piece of
+    /// it: a byte changed in the middle of the second piece is seen.
+    #[test]
+    fn fingerprint_checks_a_long_range_piece_by_piece() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bytes: Vec<u8> = (0u32..700_000)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let ranges = vec![(100u64, 600_000u64), (5, 10)];
+        let mut d = Digest::new();
+        for &(at, n) in &ranges {
+            d.add(&bytes[at as usize..(at + n) as usize]);
+        }
+        let print = Fingerprint {
+            len: bytes.len() as u64,
+            detail: Detail::Symbols,
+            head: None,
+            ranges,
+            digest: d.finish(),
+        };
+        let file = |name: &str, flip: Option<usize>| {
+            let mut b = bytes.clone();
+            if let Some(at) = flip {
+                b[at] ^= 1;
+            }
+            let path = dir.path().join(name);
+            std::fs::write(&path, &b).expect("write");
+            File::open(&path).expect("open")
+        };
+        let len = bytes.len() as u64;
+        assert!(
+            print
+                .matches(&file("same", None), len, Detail::Symbols)
+                .expect("read")
+        );
+        for at in [100 + 300_000, 100 + 599_999, 9] {
+            assert!(
+                !print
+                    .matches(&file("changed", Some(at)), len, Detail::Symbols)
+                    .expect("read"),
+                "a byte changed at {at}"
+            );
+        }
+        assert!(
+            print
+                .matches(&file("outside", Some(650_000)), len, Detail::Symbols)
+                .expect("read")
+        );
     }
 
     /// The run's budget is shared by every file: once a file has used it
