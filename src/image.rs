@@ -122,6 +122,12 @@ pub struct ImageOptions {
     /// distribution's main configuration.
     pub apache_config: Option<PathBuf>,
     pub cpu: Cpu,
+    /// For a caller that binds every process with these options (the
+    /// scan): the Apache parent's members, which every mod_wsgi daemon
+    /// binds first, are bound on another thread as soon as the parent is
+    /// modelled, while the daemons are. Bound after modelling instead,
+    /// they held every daemon back while one thread bound them.
+    pub bind_early: Option<bind::BindOptions>,
 }
 
 /// Why a member is where it is, for `via`.
@@ -577,7 +583,11 @@ pub fn apache_model(
     let forked = (!wsgi.daemons.is_empty()).then(|| {
         let mut link = link_map(&ns, &origins.loaded);
         (link.env_bind_now, link.env_dynamic_weak) = env_flags;
-        Arc::new(bind::Forked::new(link))
+        let forked = Arc::new(bind::Forked::new(link));
+        if let Some(bind) = opts.bind_early {
+            forked.bind_early(bind);
+        }
+        forked
     });
     let parent = Parent {
         forked,
@@ -588,7 +598,6 @@ pub fn apache_model(
         notes,
         env_flags,
     };
-    let mut out = Vec::with_capacity(1 + wsgi.daemons.len());
     // What each process adds to the parent's image: its Python's modules,
     // then the plugins its libraries load; the Python found, if any.
     let listings = plugins::Listings::default();
@@ -610,37 +619,46 @@ pub fn apache_model(
         plugins::load(root, &listings, ns, origins, notes, &nss_loaded);
         python
     };
-    {
-        let (mut ns, mut origins, mut notes) = parent.fork();
-        let python = add_python(&mut ns, &mut origins, &mut notes, &wsgi.embedded);
-        if installed {
-            let python = python_version(&ns).or(python.map(|(v, _)| v));
-            load_installed(&mut ns, found, python, &mut origins);
-        }
-        let mut image = parent.finish(APACHE.name, &ns, &origins, notes);
-        image.config = wsgi.embedded_config;
-        out.push(image);
-    }
-    // Each daemon group is modelled apart from the others, from the same
-    // parent: in parallel, in configuration order.
-    let daemons: Vec<ProcessImage> = wsgi
-        .daemons
-        .into_par_iter()
-        .map(|daemon| {
+    // The children's image beside the daemon groups', each modelled
+    // apart from the others from the same parent, in parallel; in
+    // configuration order.
+    let embedded = wsgi.embedded;
+    let embedded_config = wsgi.embedded_config;
+    let (children, daemons) = rayon::join(
+        || {
             let (mut ns, mut origins, mut notes) = parent.fork();
-            notes.push(format!(
-                "mod_wsgi daemon process group {}: forked from the Apache parent, so it holds the parent's image; {} application{} run{} in it",
-                daemon.name,
-                daemon.applications,
-                if daemon.applications == 1 { "" } else { "s" },
-                if daemon.applications == 1 { "s" } else { "" },
-            ));
-            add_python(&mut ns, &mut origins, &mut notes, &daemon.python);
-            let mut image = parent.finish(&daemon_process(&daemon.name), &ns, &origins, notes);
-            image.config = daemon.config;
+            let python = add_python(&mut ns, &mut origins, &mut notes, &embedded);
+            if installed {
+                let python = python_version(&ns).or(python.map(|(v, _)| v));
+                load_installed(&mut ns, found, python, &mut origins);
+            }
+            let mut image = parent.finish(APACHE.name, &ns, &origins, notes);
+            image.config = embedded_config;
             image
-        })
-        .collect();
+        },
+        || {
+            wsgi.daemons
+                .into_par_iter()
+                .map(|daemon| {
+                    let (mut ns, mut origins, mut notes) = parent.fork();
+                    notes.push(format!(
+                        "mod_wsgi daemon process group {}: forked from the Apache parent, so it holds the parent's image; {} application{} run{} in it",
+                        daemon.name,
+                        daemon.applications,
+                        if daemon.applications == 1 { "" } else { "s" },
+                        if daemon.applications == 1 { "s" } else { "" },
+                    ));
+                    add_python(&mut ns, &mut origins, &mut notes, &daemon.python);
+                    let mut image =
+                        parent.finish(&daemon_process(&daemon.name), &ns, &origins, notes);
+                    image.config = daemon.config;
+                    image
+                })
+                .collect::<Vec<ProcessImage>>()
+        },
+    );
+    let mut out = Vec::with_capacity(1 + daemons.len());
+    out.push(children);
     out.extend(daemons);
     Ok(out)
 }

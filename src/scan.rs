@@ -137,9 +137,11 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
 
     // Which objects the modelled Apache process loads (`loaded`), and how
     // sure the findings about them are.
+    let bind_opts = crate::image::bind::BindOptions::default();
     let image_opts = crate::image::ImageOptions {
         apache_config,
         cpu: opts.cpu,
+        bind_early: Some(bind_opts),
     };
     // Every registered process kind, modelled in parallel, in registry order.
     let modelled: Vec<_> = crate::image::PROCESSES
@@ -381,7 +383,6 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
     // The first process's bindings (for Apache, those of the parent every
     // daemon shares, which each would otherwise wait for) while the
     // distributions' records are read.
-    let bind_opts = crate::image::bind::BindOptions::default();
     let (first, wheels) = rayon::join(
         || {
             images

@@ -371,6 +371,7 @@ fn model(
         opts: ImageOptions {
             apache_config,
             cpu: cpu(cpu_level),
+            bind_early: None,
         },
     })
 }

@@ -556,6 +556,17 @@ impl Forked {
         &self.file_picks
     }
 
+    /// Binds the parent's members with `opts` on a thread of the pool,
+    /// for the forked processes a caller will bind with them: the first
+    /// to ask then finds them bound, or waits for the rest.
+    pub(crate) fn bind_early(self: &Arc<Self>, opts: BindOptions) {
+        let forked = Arc::clone(self);
+        rayon::spawn(move || {
+            let (bind_now, dynamic_weak) = opts.with_env(&forked.link);
+            forked.bound(bind_now, dynamic_weak);
+        });
+    }
+
     fn bound(&self, bind_now: bool, dynamic_weak: bool) -> Option<&[Bound]> {
         let slot = self
             .bound
@@ -606,6 +617,17 @@ pub struct BindOptions {
     pub bind_now: bool,
     /// `LD_DYNAMIC_WEAK`, whatever the service environment says.
     pub dynamic_weak: bool,
+}
+
+impl BindOptions {
+    /// (bind now, dynamic weak) as the options or the service's
+    /// environment (`link`'s) say.
+    fn with_env(&self, link: &LinkMap) -> (bool, bool) {
+        (
+            self.bind_now || link.env_bind_now,
+            self.dynamic_weak || link.env_dynamic_weak,
+        )
+    }
 }
 
 /// One reference (a dynamic relocation naming a symbol, rule B1) and where
@@ -1122,8 +1144,7 @@ pub fn bind_afresh(image: &super::ProcessImage, opts: &BindOptions) -> Bindings 
 
 fn bind_with(image: &super::ProcessImage, opts: &BindOptions, reuse: bool) -> Bindings {
     let link = &image.link;
-    let bind_now = opts.bind_now || link.env_bind_now;
-    let dynamic_weak = opts.dynamic_weak || link.env_dynamic_weak;
+    let (bind_now, dynamic_weak) = opts.with_env(link);
     let forked = link
         .forked
         .as_deref()

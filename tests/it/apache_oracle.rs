@@ -1941,6 +1941,7 @@ fn real_apache_bindings_are_the_modeled_ones() {
     let opts = soclash::image::ImageOptions {
         apache_config: Some(layout.conf.clone()),
         cpu: soclash::resolve::Cpu::detect(),
+        bind_early: None,
     };
     let image = soclash::image::apache(&root, &opts).expect("model the apache process");
     let lazy = compare_bindings(&lazy_run, &image, &bind(&image, &BindOptions::default()));

@@ -773,6 +773,7 @@ fn check_scenario(name: &str, dir: &Path) -> (Vec<String>, String) {
     let opts = ImageOptions {
         apache_config: None,
         cpu: Cpu::detect(),
+        bind_early: None,
     };
     let img = match image::apache(&root, &opts) {
         Ok(i) => i,

@@ -509,6 +509,7 @@ fn musl_binding_agrees_with_dladdr() {
     let opts = ImageOptions {
         apache_config: None,
         cpu: Cpu::detect(),
+        bind_early: None,
     };
     let img = image::apache(&r, &opts).expect("soclash models the musl Apache");
     assert!(img.errors.is_empty(), "model errors: {:?}", img.errors);

@@ -53,6 +53,8 @@ fn models(root: &Path) -> Vec<soclash::image::ProcessImage> {
     let opts = soclash::image::ImageOptions {
         apache_config: None,
         cpu: soclash::resolve::Cpu::detect(),
+        // As the scan binds: the parent bound early, on another thread.
+        bind_early: Some(BindOptions::default()),
     };
     let found = soclash::host::discover(&root);
     soclash::image::APACHE

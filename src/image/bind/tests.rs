@@ -1178,3 +1178,40 @@ fn definitions_and_explain() {
     assert!(e.references[0].protected);
     assert_eq!(e.references[0].binds_to.as_deref(), Some("/lib/libr.so"));
 }
+
+/// The parent's members bound early on another thread (the scan's
+/// `bind_early`), with the service's `LD_BIND_NOW` in force: the slot of
+/// the flags a forked process then binds with is filled, and a process
+/// forked from it binds as one bound whole.
+#[test]
+fn parent_bound_early_is_what_a_forked_process_reuses() {
+    let mut p = P::new();
+    let g = p.obj("/lib/libg.so", O::new().sym(def("foo")));
+    let m = p.obj("/mod/m.so", O::new().reloc(def("foo"), Plt));
+    p.link.global = vec![g, m];
+    p.link.ns_objects = 2;
+    p.link.env_bind_now = true;
+    p.member(g, vec![Global(2)]);
+    p.member(m, vec![Global(2)]);
+    let forked = Arc::new(Forked::new(p.link.clone()));
+    forked.bind_early(DEFAULT);
+    let started = std::time::Instant::now();
+    while forked.bound.iter().all(|s| s.get().is_none()) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the parent was not bound early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    // LD_BIND_NOW from the environment, not dynamic weak: slot 2 alone.
+    let filled: Vec<bool> = forked.bound.iter().map(|s| s.get().is_some()).collect();
+    assert_eq!(filled, [false, false, true, false]);
+    let mut image = p.image();
+    image.link.forked = Some(Arc::clone(&forked));
+    let reused = bind(&image, &DEFAULT);
+    let afresh = bind_afresh(&image, &DEFAULT);
+    assert_eq!(reused.references, afresh.references);
+    let r = one(&reused, "/mod/m.so", "foo");
+    assert_eq!(to(r), Some("/lib/libg.so"));
+    assert!(!r.lazy, "bound now, as the environment says");
+}
