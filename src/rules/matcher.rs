@@ -85,8 +85,9 @@ struct Context<'a> {
     bindings: &'a Bindings,
     members: Vec<View<'a>>,
     read: ReadFile<'a>,
-    /// The built-in findings of the process, before any is explained away.
-    builtin: Vec<Finding>,
+    /// The built-in findings of the process, before any is explained away
+    /// (shared by the views of one evaluation: a daemon has hundreds).
+    builtin: std::rc::Rc<Vec<Finding>>,
     /// Members left out of this view (other Python distributions'), and
     /// every reference and built-in finding that touches one.
     hidden: BTreeSet<&'a str>,
@@ -147,7 +148,7 @@ impl<'a> Context<'a> {
         image: &'a ProcessImage,
         bindings: &'a Bindings,
         read: ReadFile<'a>,
-        builtin: Vec<Finding>,
+        builtin: std::rc::Rc<Vec<Finding>>,
     ) -> Context<'a> {
         let members = image
             .link
@@ -216,7 +217,7 @@ impl<'a> Context<'a> {
             by_path: by_path(&members),
             members,
             read: self.read,
-            builtin: self.builtin.clone(),
+            builtin: std::rc::Rc::clone(&self.builtin),
             hidden: self
                 .members
                 .iter()
@@ -838,7 +839,10 @@ pub fn evaluate(
     builtin: &mut Vec<Finding>,
     units: &Units,
 ) -> Vec<Finding> {
-    let cx = Context::new(image, bindings, read, builtin.clone());
+    let before = std::rc::Rc::new(std::mem::take(builtin));
+    // Which of them a matching signature explains, taken out at the end.
+    let mut taken = vec![false; before.len()];
+    let cx = Context::new(image, bindings, read, std::rc::Rc::clone(&before));
     let mut out = Vec::new();
     for sig in sigs {
         let Some(ev) = cx.eval(&sig.matcher) else {
@@ -867,21 +871,26 @@ pub fn evaluate(
                 image,
                 view.as_ref().unwrap_or(&cx),
                 ev,
-                builtin,
+                &mut taken,
             ));
         }
     }
+    drop(cx);
+    let mut kept = std::rc::Rc::try_unwrap(before).unwrap_or_else(|rc| (*rc).clone());
+    let mut taken = taken.into_iter();
+    kept.retain(|_| !taken.next().unwrap_or(false));
+    *builtin = kept;
     out
 }
 
 /// The finding of one signature that matched, taking over the built-in
-/// findings it explains.
+/// findings it explains (of `cx`'s, those not `taken` yet, then taken).
 fn finding(
     sig: &Signature,
     image: &ProcessImage,
     cx: &Context<'_>,
     mut ev: Evidence,
-    builtin: &mut Vec<Finding>,
+    taken: &mut [bool],
 ) -> Finding {
     let certainty = ev
         .objects
@@ -909,16 +918,13 @@ fn finding(
             && f.process.as_deref() == Some(image.name.as_str())
             && f.objects.iter().take(2).all(|o| objects.contains(o))
     };
-    // A daemon has hundreds of built-in findings, and moving every one
-    // into new lists for each matching signature, most of which explain
-    // none, was most of this function's time.
-    let explained: Vec<Finding> = if builtin.iter().any(takes) {
-        let (explained, kept) = std::mem::take(builtin).into_iter().partition(takes);
-        *builtin = kept;
-        explained
-    } else {
-        Vec::new()
-    };
+    let mut explained: Vec<Finding> = Vec::new();
+    for (f, taken) in cx.builtin.iter().zip(taken.iter_mut()) {
+        if !*taken && takes(f) {
+            *taken = true;
+            explained.push(f.clone());
+        }
+    }
     let apart = ev.binding_count == 0 && explained.is_empty();
     // The explained finding's evidence is this problem's evidence.
     for f in explained {
