@@ -100,21 +100,23 @@ impl Digest {
         });
         Digest {
             hasher: blake3::Hasher::new_keyed(key),
-            pending: Vec::new(),
+            pending: Vec::with_capacity(DIGEST_BATCH),
         }
     }
 
     /// Streams `bytes` in: adding `a` then `b` is adding `a` and `b`
     /// joined.
+    /// `pending` never outgrows its first allocation: it is hashed
+    /// before it would.
     fn add(&mut self, bytes: &[u8]) {
-        if self.pending.is_empty() && bytes.len() >= DIGEST_BATCH {
-            self.hasher.update(bytes);
-            return;
-        }
-        self.pending.extend_from_slice(bytes);
-        if self.pending.len() >= DIGEST_BATCH {
+        if self.pending.len() + bytes.len() > DIGEST_BATCH {
             self.hasher.update(&self.pending);
             self.pending.clear();
+        }
+        if bytes.len() >= DIGEST_BATCH {
+            self.hasher.update(bytes);
+        } else {
+            self.pending.extend_from_slice(bytes);
         }
     }
 
@@ -201,7 +203,9 @@ impl Fingerprint {
         // in pieces of at most `PIECE`.
         const WINDOW: u64 = 32 * 1024;
         const PIECE: u64 = 256 * 1024;
-        let mut buf: Vec<u8> = Vec::new();
+        // Every window fits without growing it; a long range's pieces grow
+        // it once.
+        let mut buf: Vec<u8> = Vec::with_capacity(WINDOW as usize);
         let read = |buf: &mut Vec<u8>, at: u64, n: u64| -> Result<bool, Error> {
             buf.resize(
                 usize::try_from(n).map_err(|_| Error::Unsupported("range"))?,

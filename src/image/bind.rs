@@ -469,13 +469,27 @@ fn member_key<'l>(
     dynamic_weak: bool,
 ) -> Option<(Vec<u32>, Slots<'l>)> {
     let ml = link.members.get(m)?;
-    let mut paths: Vec<&str> = Vec::new();
-    let mut path_ids: Vec<u32> = Vec::new();
-    let mut ids: Vec<u32> = Vec::new();
+    // Sized once: a daemon's members' lists hold hundreds of objects, and
+    // growing these a step at a time was most of making the key.
+    let entries = [&ml.scopes, &ml.later]
+        .into_iter()
+        .flatten()
+        .map(|s| match s {
+            Scope::Global(_) => 2,
+            Scope::List(l) => 1 + l.len(),
+        })
+        .sum::<usize>()
+        + ml.solo.len()
+        + ml.closure.as_ref().map_or(0, Vec::len)
+        + 8;
+    let mut paths: Vec<&str> = Vec::with_capacity(entries);
+    let mut path_ids: Vec<u32> = Vec::with_capacity(entries);
+    let mut ids: Vec<u32> = Vec::with_capacity(entries);
     // An object's place among `paths`, by its index: `image::link_map`
     // makes one object per path, so this is the place of its path,
     // without hashing the path for every entry of every list.
-    let mut places: FxHashMap<usize, u32> = FxHashMap::default();
+    let mut places: FxHashMap<usize, u32> =
+        FxHashMap::with_capacity_and_hasher(entries, Default::default());
     let mut slot = |o: usize| -> Option<u32> {
         if let Some(&at) = places.get(&o) {
             return Some(at);
@@ -489,7 +503,8 @@ fn member_key<'l>(
         Some(at)
     };
     let len = |n: usize| u32::try_from(n).ok();
-    let mut key = vec![
+    let mut key = Vec::with_capacity(2 * entries);
+    key.extend([
         numbers.global,
         u32::from(ml.lazy)
             | u32::from(ml.exec) << 1
@@ -499,7 +514,7 @@ fn member_key<'l>(
             | u32::from(dynamic_weak) << 5
             | u32::from(link.musl) << 6,
         slot(ml.object)?,
-    ];
+    ]);
     let mut list = |key: &mut Vec<u32>, l: &[usize]| -> Option<()> {
         key.push(len(l.len())?);
         for &o in l {

@@ -1286,7 +1286,9 @@ impl Loader<'_> {
         for dir in &list.dirs {
             let mut last_error = None;
             for sub in &self.view(want).subdirs {
-                let mut d = dir.clone();
+                // Room for the name too: tens of thousands of candidates.
+                let mut d = Vec::with_capacity(dir.len() + sub.len() + name.len());
+                d.extend_from_slice(dir);
                 d.extend_from_slice(sub.as_bytes());
                 if !self.dir_exists(&self.absolute(&d)) {
                     continue;
