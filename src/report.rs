@@ -351,7 +351,9 @@ impl Report {
         out.write_all(text.as_bytes())
     }
 
-    pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+    /// Generic over the writer: a report of forty daemons is millions of
+    /// small writes, each a dynamic call through `dyn Write`.
+    pub fn write_json<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
         // Keep an io::Error's kind (a closed pipe is not a failure).
         serde_json::to_writer_pretty(&mut *out, self).map_err(|e| match e.io_error_kind() {
             Some(kind) => io::Error::from(kind),

@@ -218,7 +218,9 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
             extra.push((path, m.role));
         }
     }
-    extra.sort_by_key(|(p, role)| (*role == Role::Library, p.clone()));
+    extra.sort_by(|(p, role), (q, other)| {
+        (*role == Role::Library, p).cmp(&(*other == Role::Library, q))
+    });
     let opened: Vec<(PathBuf, Role, Result<Arc<Opened>, crate::root::RootError>)> = extra
         .into_par_iter()
         .map(|(p, role)| {
@@ -770,35 +772,41 @@ fn confirm(loader: &Loader<'_>, c: &host::Candidate) -> Result<Arc<Opened>, Reje
 fn add_load(inventory: &mut BTreeMap<PathBuf, Entry>, load: &Load) {
     for (i, o) in load.objects.iter().enumerate() {
         let Some(opened) = &o.opened else { continue };
-        let resolved: BTreeMap<String, Option<String>> = o
-            .facts()
-            .map(|f| f.needed.iter())
-            .into_iter()
-            .flatten()
-            .zip(o.needed.iter())
-            .map(|(name, &j)| {
-                let target = load
-                    .objects
-                    .get(j)
-                    .and_then(|t| t.opened.as_ref())
-                    .map(|t| text(&t.canonical));
-                (name.to_str_lossy().into_owned(), target)
-            })
-            .collect();
-        let e = inventory
-            .entry(opened.canonical.clone())
-            .or_insert_with(|| Entry {
-                role: Role::Library,
-                opened: Arc::clone(opened),
-                names: BTreeSet::new(),
-                resolved: None,
-            });
+        // Most objects of a load are in the inventory already (a
+        // virtualenv's modules share their libraries): looked up before a
+        // key is made for them.
+        let e = match inventory.get_mut(&opened.canonical) {
+            Some(e) => e,
+            None => inventory
+                .entry(opened.canonical.clone())
+                .or_insert_with(|| Entry {
+                    role: Role::Library,
+                    opened: Arc::clone(opened),
+                    names: BTreeSet::new(),
+                    resolved: None,
+                }),
+        };
         if let Some(p) = &o.path {
             e.names.insert(text(p));
         }
         // The interpreter is loaded, not searched: no edges of its own here.
         // A candidate's own load (index 0) says it best.
         if i == 0 || (e.resolved.is_none() && !matches!(o.how, How::Interpreter)) {
+            let resolved: BTreeMap<String, Option<String>> = o
+                .facts()
+                .map(|f| f.needed.iter())
+                .into_iter()
+                .flatten()
+                .zip(o.needed.iter())
+                .map(|(name, &j)| {
+                    let target = load
+                        .objects
+                        .get(j)
+                        .and_then(|t| t.opened.as_ref())
+                        .map(|t| text(&t.canonical));
+                    (name.to_str_lossy().into_owned(), target)
+                })
+                .collect();
             e.resolved = Some(resolved);
         }
     }
