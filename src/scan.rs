@@ -376,12 +376,6 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
     // wheel's of the same soname is only in a member's stand-alone load,
     // yet the interposition that expected it is its wheel's), for one
     // finding per cause.
-    let linked: FxHashSet<&str> = images.iter().flat_map(|i| i.link.paths()).collect();
-    let python_files: BTreeSet<PathBuf> = inventory
-        .keys()
-        .cloned()
-        .chain(linked.into_iter().map(PathBuf::from))
-        .collect();
     // The first process's bindings (for Apache, those of the parent every
     // daemon shares, which each would otherwise wait for) while the
     // distributions' records are read.
@@ -391,7 +385,14 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
                 .first()
                 .map(|i| crate::image::bind::bind(i, &bind_opts))
         },
-        || crate::host::wheels::owners(root, &python_files),
+        || {
+            let files: FxHashSet<&Path> = inventory
+                .keys()
+                .map(PathBuf::as_path)
+                .chain(images.iter().flat_map(|i| i.link.paths()).map(Path::new))
+                .collect();
+            crate::host::wheels::owners(root, &files)
+        },
     );
     let first = std::sync::Mutex::new(first);
     errors.extend(wheels.errors.iter().map(|(p, r)| error(p, r.clone())));

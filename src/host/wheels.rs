@@ -100,12 +100,10 @@ fn dist_of(dir: &OsStr) -> Option<Package> {
 }
 
 /// The distributions of `files` that are in a site directory.
-pub fn owners(root: &Root, files: &BTreeSet<PathBuf>) -> Wheels {
+pub fn owners(root: &Root, wanted: &rustc_hash::FxHashSet<&Path>) -> Wheels {
     let mut out = Wheels::default();
-    let sites: BTreeSet<PathBuf> = files.iter().filter_map(|f| site_of(f)).collect();
-    // Asked for every line of every RECORD: a hash lookup, not a walk down
-    // the sorted set comparing paths component by component.
-    let wanted: rustc_hash::FxHashSet<&Path> = files.iter().map(PathBuf::as_path).collect();
+    // In path order, whatever the set's.
+    let sites: BTreeSet<PathBuf> = wanted.iter().filter_map(|f| site_of(f)).collect();
     let mut left = budget::PACKAGE_LISTS_PER_SCAN;
     for site in sites {
         let Ok(entries) = root.read_dir(&site) else {
@@ -213,7 +211,7 @@ mod tests {
         .unwrap();
         let root = Root::new(t.path()).unwrap();
         let inner = Path::new("/v/lib/python3.11/site-packages");
-        let files: BTreeSet<PathBuf> = [
+        let files: Vec<PathBuf> = [
             "pysqlite3/_sqlite3.so",
             "pysqlite3_binary.libs/libsqlite3-1aa379ef.so.0.8.6",
             "other/x.so",
@@ -221,7 +219,7 @@ mod tests {
         .iter()
         .map(|f| inner.join(f))
         .collect();
-        let w = owners(&root, &files);
+        let w = owners(&root, &files.iter().map(PathBuf::as_path).collect());
         assert_eq!(w.by_file.len(), 2, "{w:?}");
         assert!(
             w.by_file
