@@ -115,7 +115,8 @@ pub struct LinkMap {
 /// first, in the same scopes (what a daemon adds is `RTLD_LOCAL`, after
 /// them), so their references bind alike in every process. [`bind`]
 /// reuses a member's only where that holds: the same global scope, the
-/// same member link (scopes, G2.5 later lists, lazy), and the same
+/// same member link (scopes, G2.5 later lists, lazy; later lists may go
+/// on past the parent's where no binding can change), and the same
 /// `STB_GNU_UNIQUE` registrations so far.
 #[derive(Debug)]
 pub(crate) struct Forked {
@@ -1199,8 +1200,18 @@ fn same_namespace(link: &LinkMap, parent: &LinkMap) -> bool {
 
 /// Whether member `m` of `link` is linked as member `pm` of `parent`:
 /// the same object, scopes, later lists, laziness and stand-alone load,
-/// compared by path where indices may differ.
-fn same_member(link: &LinkMap, m: usize, parent: &LinkMap, pm: usize) -> bool {
+/// compared by path where indices may differ. Later lists may also go on
+/// past the parent's (G2.5: the groups a daemon dlopens after the fork
+/// whose search lists hold a parent's library) where `grown_ok` says no
+/// binding can change: a lazy slot searches them only after everything
+/// before them, so one that found its definition earlier finds it again.
+fn same_member(
+    link: &LinkMap,
+    m: usize,
+    parent: &LinkMap,
+    pm: usize,
+    grown_ok: impl FnOnce() -> bool,
+) -> bool {
     let (Some(a), Some(b)) = (link.members.get(m), parent.members.get(pm)) else {
         return false;
     };
@@ -1225,12 +1236,16 @@ fn same_member(link: &LinkMap, m: usize, parent: &LinkMap, pm: usize) -> bool {
         && (a.lazy, a.exec, a.may_be_imported, a.installed_only)
             == (b.lazy, b.exec, b.may_be_imported, b.installed_only)
         && scopes(&a.scopes, &b.scopes)
-        && scopes(&a.later, &b.later)
         && list(&a.solo, &b.solo)
         && match (&a.closure, &b.closure) {
             (None, None) => true,
             (Some(x), Some(y)) => list(x, y),
             _ => false,
+        }
+        && match a.later.get(..b.later.len()) {
+            Some(before) if before.len() == a.later.len() => scopes(before, &b.later),
+            Some(before) => scopes(before, &b.later) && grown_ok(),
+            None => false,
         }
 }
 
@@ -1288,9 +1303,14 @@ fn bind_link(
             let b = bound.get(k)?;
             (pl.relocation_order.get(k) == Some(&b.member)).then_some((pl, b))
         });
+        // With lists appended, a lazy slot the parent left unbound may
+        // find a definition in them, and with `LD_DYNAMIC_WEAK` a lookup
+        // goes on past a weak one.
         if !diverged
             && let Some((pl, b)) = theirs
-            && same_member(link, m, pl, b.member)
+            && same_member(link, m, pl, b.member, || {
+                !dynamic_weak && !b.references.iter().any(|r| r.lazy && r.binds_to.is_none())
+            })
         {
             for &def in &b.registered {
                 register_again(link, &mut unique, def);

@@ -1215,3 +1215,101 @@ fn parent_bound_early_is_what_a_forked_process_reuses() {
     assert_eq!(to(r), Some("/lib/libg.so"));
     assert!(!r.lazy, "bound now, as the environment says");
 }
+
+/// A daemon's later search lists (G2.5) that go on past the parent's: a
+/// parent's member whose lazy slots all found a definition before them
+/// keeps the parent's bindings (the same run, not bound again), one with
+/// a lazy slot left unbound is bound again and binds into the appended
+/// list, as binding the daemon whole does.
+#[test]
+fn later_lists_grown_after_the_fork_reuse_only_what_they_cannot_change() {
+    // The parent: `m`, dlopened globally, calls `foo` (its own) and `late`
+    // (nowhere yet) through lazy PLT slots; `n` calls only `foo`.
+    let parent = |late_in_m: bool| -> P {
+        let mut p = P::new();
+        let mut mo = O::new().sym(def("foo")).reloc(undef("foo"), Plt);
+        if late_in_m {
+            mo = mo.reloc(undef("late"), Plt);
+        }
+        let m = p.obj("/mod/m.so", mo);
+        let n = p.obj("/mod/n.so", O::new().reloc(undef("foo"), Plt));
+        p.link.global = vec![m, n];
+        p.link.ns_objects = 2;
+        for o in [m, n] {
+            let k = p.member(o, vec![Global(2), List(vec![o])]);
+            p.m(k).lazy = true;
+        }
+        p
+    };
+    for late_in_m in [false, true] {
+        let p = parent(late_in_m);
+        let forked = Arc::new(Forked::new(p.link.clone()));
+        // The daemon: `d`, dlopened locally after the fork, defines `late`;
+        // its search list holds `m` and `n`, so both search it last.
+        let mut daemon = parent(late_in_m);
+        let d = daemon.obj("/srv/venv/d.so", O::new().sym(def("late")));
+        let k = daemon.member(d, vec![Global(2), List(vec![d, 0, 1])]);
+        daemon.m(k).lazy = true;
+        for member in [0, 1] {
+            daemon.m(member).later = vec![List(vec![d, 0, 1])];
+        }
+        let mut image = daemon.image();
+        image.link.forked = Some(Arc::clone(&forked));
+        let reused = bind(&image, &DEFAULT);
+        assert_eq!(
+            reused.references,
+            bind_afresh(&image, &DEFAULT).references,
+            "late in m: {late_in_m}"
+        );
+        let parents = forked.bound(false, false).expect("the parent bound");
+        let runs: Vec<_> = reused.references.runs().collect();
+        // `n` never misses a definition: its run is the parent's.
+        assert!(Arc::ptr_eq(runs[1], &parents[1].references), "n reused");
+        assert_eq!(
+            Arc::ptr_eq(runs[0], &parents[0].references),
+            !late_in_m,
+            "m reused only when no lazy slot was left unbound"
+        );
+        if late_in_m {
+            let r = one(&reused, "/mod/m.so", "late");
+            assert_eq!(to(r), Some("/srv/venv/d.so"));
+        }
+    }
+}
+
+/// With `LD_DYNAMIC_WEAK` a lookup goes on past a weak definition, so a
+/// strong one in a list appended after the fork takes the slot: the
+/// parent's binding is not reused.
+#[test]
+fn later_lists_grown_after_the_fork_with_dynamic_weak_bind_again() {
+    let parent = || -> P {
+        let mut p = P::new();
+        let m = p.obj("/mod/m.so", O::new().reloc(undef("w"), Plt));
+        let n = p.obj("/mod/n.so", O::new().sym(weak(def("w"))));
+        p.link.global = vec![m, n];
+        p.link.ns_objects = 2;
+        for o in [m, n] {
+            let k = p.member(o, vec![Global(2), List(vec![o])]);
+            p.m(k).lazy = true;
+        }
+        p
+    };
+    let forked = Arc::new(Forked::new(parent().link));
+    let mut daemon = parent();
+    let d = daemon.obj("/srv/venv/d.so", O::new().sym(def("w")));
+    daemon.member(d, vec![Global(2), List(vec![d])]);
+    daemon.m(0).later = vec![List(vec![d, 0])];
+    let mut image = daemon.image();
+    image.link.forked = Some(forked);
+    let opts = BindOptions {
+        dynamic_weak: true,
+        ..DEFAULT
+    };
+    let reused = bind(&image, &opts);
+    assert_eq!(reused.references, bind_afresh(&image, &opts).references);
+    assert_eq!(to(one(&reused, "/mod/m.so", "w")), Some("/srv/venv/d.so"));
+    // Without it the weak definition found first stands, reused or not.
+    let plain = bind(&image, &DEFAULT);
+    assert_eq!(plain.references, bind_afresh(&image, &DEFAULT).references);
+    assert_eq!(to(one(&plain, "/mod/m.so", "w")), Some("/mod/n.so"));
+}
