@@ -105,8 +105,9 @@ pub struct LinkMap {
     pub(crate) forked: Option<Arc<Forked>>,
     /// `objects` by path, made at the first [`LinkMap::facts`] once the
     /// map is built: the rules ask for the facts of both ends of every
-    /// interposed reference, tens of thousands per process.
-    pub(crate) by_path: OnceLock<Vec<u32>>,
+    /// interposed reference, tens of thousands per process: hashed, as a
+    /// binary search compared long paths with long common prefixes.
+    pub(crate) by_path: OnceLock<ByPath>,
 }
 
 /// The link map of a parent image, and its members' bindings per set of
@@ -609,6 +610,10 @@ struct Bound {
     /// The `STB_GNU_UNIQUE` definitions its lookups registered, in order.
     registered: Vec<Def>,
 }
+
+/// [`LinkMap::facts`]' index: how many objects it was made of, and each
+/// path's first object.
+pub(crate) type ByPath = (usize, FxHashMap<Box<str>, u32>);
 
 impl PartialEq for LinkMap {
     /// Two link maps are equal when they list the same objects; the facts
@@ -1564,16 +1569,17 @@ fn bind_member<'a>(
 impl LinkMap {
     /// The facts of the object at `path`, if the model read it.
     pub fn facts(&self, path: &str) -> Option<&ElfFacts> {
-        let name = |i: u32| self.objects.get(i as usize).map(|o| o.path.as_str());
-        let sorted = self.by_path.get_or_init(|| {
-            let mut all: Vec<u32> = (0..self.objects.len())
-                .filter_map(|i| u32::try_from(i).ok())
-                .collect();
-            // The first of equal paths, as a scan in order finds it.
-            all.sort_by(|&a, &b| name(a).cmp(&name(b)).then(a.cmp(&b)));
-            all
+        let (count, by_path) = self.by_path.get_or_init(|| {
+            let mut first: FxHashMap<Box<str>, u32> = FxHashMap::default();
+            for (i, o) in self.objects.iter().enumerate() {
+                // The first of equal paths, as a scan in order finds it.
+                if let Ok(i) = u32::try_from(i) {
+                    first.entry(o.path.as_str().into()).or_insert(i);
+                }
+            }
+            (self.objects.len(), first)
         });
-        if sorted.len() != self.objects.len() {
+        if *count != self.objects.len() {
             // Objects added after the first question: look in order.
             return self
                 .objects
@@ -1581,10 +1587,8 @@ impl LinkMap {
                 .find(|o| o.path == path)
                 .and_then(|o| o.facts.as_deref());
         }
-        let at = sorted.partition_point(|&i| name(i) < Some(path));
-        sorted
-            .get(at)
-            .filter(|&&i| name(i) == Some(path))
+        by_path
+            .get(path)
             .and_then(|&i| self.objects.get(i as usize))
             .and_then(|o| o.facts.as_deref())
     }
