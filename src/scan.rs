@@ -370,12 +370,6 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
         root.read(Path::new(p), crate::budget::named!(VERSION_STRING_FILE))
             .ok()
     };
-    // Which Python distribution each object belongs to (the inventory's
-    // and the processes' link maps: a virtualenv's modules are only the
-    // latter's, and a wheel's library the process replaces by another
-    // wheel's of the same soname is only in a member's stand-alone load,
-    // yet the interposition that expected it is its wheel's), for one
-    // finding per cause.
     // The first process's bindings (for Apache, those of the parent every
     // daemon shares, which each would otherwise wait for) while the
     // distributions' records are read.
@@ -386,6 +380,12 @@ pub fn scan_configured(root: &Root, opts: &ScanOptions, apache_config: Option<Pa
                 .map(|i| crate::image::bind::bind(i, &bind_opts))
         },
         || {
+            // Which Python distribution each object belongs to (the
+            // inventory's and the processes' link maps: a virtualenv's
+            // modules are only the latter's, and a wheel's library the
+            // process replaces by another wheel's of the same soname is
+            // only in a member's stand-alone load, yet the interposition
+            // that expected it is its wheel's), for one finding per cause.
             let files: FxHashSet<&Path> = inventory
                 .keys()
                 .map(PathBuf::as_path)

@@ -105,8 +105,7 @@ impl Digest {
     }
 
     /// Streams `bytes` in: adding `a` then `b` is adding `a` and `b`
-    /// joined.
-    /// `pending` never outgrows its first allocation: it is hashed
+    /// joined. `pending` never outgrows its first allocation: it is hashed
     /// before it would.
     fn add(&mut self, bytes: &[u8]) {
         if self.pending.len() + bytes.len() > DIGEST_BATCH {

@@ -99,7 +99,8 @@ fn dist_of(dir: &OsStr) -> Option<Package> {
     })
 }
 
-/// The distributions of `files` that are in a site directory.
+/// The distributions of the `wanted` files that are in a site directory;
+/// a hash set, as every line of every RECORD is looked up in it.
 pub fn owners(root: &Root, wanted: &rustc_hash::FxHashSet<&Path>) -> Wheels {
     let mut out = Wheels::default();
     // In path order, whatever the set's.
