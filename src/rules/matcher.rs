@@ -101,9 +101,11 @@ struct Context<'a> {
     /// Their symbols in name order, each with its place in `interposed`:
     /// a signature's names are looked up as runs of their prefixes.
     by_symbol: std::rc::Rc<Vec<(&'a str, usize)>>,
-    /// The exports and imports each file's facts give for a list of names, shared by
-    /// the processes forked from one parent; the lists by their text.
+    /// The exports and imports each file's facts give for a list of
+    /// names, shared by the processes forked from one parent.
     picks: Option<&'a FilePicks>,
+    /// The number `picks` knows each list by, by kind and the list's
+    /// address: asked of `picks`, by the lists' text, once per list.
     lists: std::cell::RefCell<FxHashMap<(&'static str, usize), u32>>,
     /// [`Context::pattern_at`]'s answers by pattern (its address) and path:
     /// a symbol-clash signature asks it of both ends of every reference its
@@ -773,7 +775,6 @@ fn exported<'f>(facts: Option<&'f ElfFacts>, globs: &'f [Glob]) -> impl Iterator
     out.into_iter()
 }
 
-/// [`exported`] as symbol indices of `f`.
 /// The indices of the symbols `f` imports (undefined, named) that one of
 /// `globs` matches: each glob's from the symbol index's run of its prefix,
 /// not every symbol.
@@ -789,6 +790,7 @@ fn imported_at(f: &ElfFacts, globs: &[Glob]) -> Vec<u32> {
         .collect()
 }
 
+/// [`exported`] as symbol indices of `f`.
 fn exported_at(f: &ElfFacts, globs: &[Glob]) -> Vec<u32> {
     let mut out: Vec<(u32, &str)> = globs
         .iter()
